@@ -1,0 +1,110 @@
+"""Firebreak's local AWS: moto's server on a loopback port, with the fidelity fixes Firebreak needs.
+
+Usage: python scripts/local_aws.py --port 0 --ready-file PATH
+Writes the endpoint URL to PATH once the server answers, then serves until SIGTERM/SIGINT.
+
+The fixes change moto's own backend state and behaviour (never the Rust code's view of it):
+
+* Primary ENI security groups. moto 5.2.5 reports an attached ENI's groups as the union of its own
+  groups and the instance's groups, so ModifyNetworkInterfaceAttribute(Groups) on a primary ENI looks
+  like it *added* a group. In real EC2 the primary ENI's groups *are* the instance's groups: changing
+  either replaces both. We make `group_set` the ENI's own list and keep the two in step.
+"""
+
+import argparse
+import signal
+import sys
+import threading
+import time
+import urllib.request
+
+from moto.ec2.models.elastic_network_interfaces import NetworkInterface, NetworkInterfaceBackend
+from moto.ec2.models.instances import InstanceBackend
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+
+def _is_primary(eni):
+    instance = eni.instance
+    return instance is not None and instance.nics.get(0) is eni
+
+
+def patch_primary_eni_groups():
+    """Real EC2: an ENI has exactly its own groups; the primary ENI's are the instance's."""
+
+    def group_set(self):
+        return self._group_set
+
+    NetworkInterface.group_set = property(group_set)
+
+    original_modify_eni = NetworkInterfaceBackend.modify_network_interface_attribute
+
+    def modify_network_interface_attribute(self, eni_id, group_ids, *args, **kwargs):
+        original_modify_eni(self, eni_id, group_ids, *args, **kwargs)
+        eni = self.get_network_interface(eni_id)
+        if group_ids and _is_primary(eni):
+            eni.instance.security_groups = list(eni._group_set)
+
+    NetworkInterfaceBackend.modify_network_interface_attribute = modify_network_interface_attribute
+
+    original_modify_instance = InstanceBackend.modify_instance_security_groups
+
+    def modify_instance_security_groups(self, instance_id, new_group_id_list):
+        instance = original_modify_instance(self, instance_id, new_group_id_list)
+        primary = instance.nics.get(0)
+        if primary is not None:
+            primary._group_set = list(instance.security_groups)
+        return instance
+
+    InstanceBackend.modify_instance_security_groups = modify_instance_security_groups
+
+
+PATCHES = [patch_primary_eni_groups]
+
+
+def apply_patches():
+    for patch in PATCHES:
+        patch()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--ready-file", help="write the endpoint URL here once serving")
+    args = parser.parse_args()
+    if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
+        sys.exit("local_aws: refusing to listen on a non-loopback address")
+
+    apply_patches()
+    port = args.port
+    if port == 0:
+        import socket
+
+        with socket.socket() as s:
+            s.bind((args.host, 0))
+            port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address=args.host, port=port, verbose=False)
+    server.start()
+    endpoint = f"http://{args.host}:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/data.json", timeout=2).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        sys.exit(f"local_aws: moto did not answer on {endpoint}")
+    if args.ready_file:
+        with open(args.ready_file, "w") as f:
+            f.write(endpoint + "\n")
+    print(f"local_aws: serving on {endpoint}", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,586 @@
+//! The ports implemented with the AWS SDK, and the per-(account, region) client factory.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, AttributeValue, CopyTagsFromSource, EbsInstanceBlockDeviceSpecification,
+    Filter, InstanceAttributeName, InstanceBlockDeviceMappingSpecification, InstanceSpecification,
+    IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, Tag, TagSpecification,
+};
+use aws_sdk_sns::types::MessageAttributeValue;
+
+use crate::error::AwsError;
+use crate::ports::{
+    Ec2Port, InstanceFacts, InterfaceFacts, Notification, Notifier, QuarantineGroups,
+    SnapshotFacts, VolumeFacts,
+};
+
+/// Tag that marks Firebreak's quarantine groups, with value `isolation` or `untracking`.
+pub const GROUP_ROLE_TAG: &str = "firebreak:quarantine-role";
+
+/// AWS clients built once from the function's configuration, handed out per (account, region).
+pub struct AwsClients {
+    base: SdkConfig,
+    ec2: Mutex<HashMap<(String, String), aws_sdk_ec2::Client>>,
+}
+
+impl AwsClients {
+    /// Loads the standard configuration (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL`).
+    pub async fn from_env() -> AwsClients {
+        AwsClients::new(aws_config::load_defaults(BehaviorVersion::latest()).await)
+    }
+
+    /// Wraps an already loaded configuration.
+    pub fn new(base: SdkConfig) -> AwsClients {
+        AwsClients {
+            base,
+            ec2: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// EC2 in the incident's account and region. Until member-account roles exist, every account
+    /// is reached with the function's own credentials.
+    pub fn ec2_for(&self, account: &str, region: &str) -> Ec2 {
+        let key = (account.to_string(), region.to_string());
+        let mut cache = self.ec2.lock().unwrap_or_else(|p| p.into_inner());
+        let client = cache.entry(key).or_insert_with(|| {
+            let conf = aws_sdk_ec2::config::Builder::from(&self.base)
+                .region(Region::new(region.to_string()))
+                .build();
+            aws_sdk_ec2::Client::from_conf(conf)
+        });
+        Ec2(client.clone())
+    }
+
+    /// SNS in the topic's region.
+    pub fn sns_for_topic(&self, topic_arn: &str) -> Sns {
+        let region = topic_arn.split(':').nth(3).filter(|r| !r.is_empty());
+        let mut conf = aws_sdk_sns::config::Builder::from(&self.base);
+        if let Some(region) = region {
+            conf = conf.region(Region::new(region.to_string()));
+        }
+        Sns {
+            client: aws_sdk_sns::Client::from_conf(conf.build()),
+            topic_arn: topic_arn.to_string(),
+        }
+    }
+}
+
+/// EC2 through the SDK.
+#[derive(Clone)]
+pub struct Ec2(pub aws_sdk_ec2::Client);
+
+fn filter(name: &str, values: &[&str]) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.iter().map(|v| v.to_string()).collect()))
+        .build()
+}
+
+fn tag_spec(kind: ResourceType, tags: &[(String, String)]) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build()
+}
+
+fn all_traffic_v4() -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build()
+}
+
+fn all_traffic_v6() -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("-1")
+        .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
+        .build()
+}
+
+fn allows_all(perms: &[IpPermission], v6: bool) -> bool {
+    perms.iter().any(|p| {
+        p.ip_protocol() == Some("-1")
+            && if v6 {
+                p.ipv6_ranges()
+                    .iter()
+                    .any(|r| r.cidr_ipv6() == Some("::/0"))
+            } else {
+                p.ip_ranges()
+                    .iter()
+                    .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))
+            }
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum GroupRole {
+    Isolation,
+    Untracking,
+}
+
+impl GroupRole {
+    fn tag_value(self) -> &'static str {
+        match self {
+            GroupRole::Isolation => "isolation",
+            GroupRole::Untracking => "untracking",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            GroupRole::Isolation => {
+                "Firebreak isolation: no inbound, no outbound. Firebreak removes any rule added here."
+            }
+            GroupRole::Untracking => {
+                "Firebreak untracking: allow-all, used for a moment to untrack connections before isolation."
+            }
+        }
+    }
+}
+
+impl Ec2 {
+    /// Makes the group's rules exactly what its role requires, from the rules it has now.
+    async fn converge(
+        &self,
+        group_id: &str,
+        role: GroupRole,
+        ingress: &[IpPermission],
+        egress: &[IpPermission],
+    ) -> Result<(), AwsError> {
+        let c = &self.0;
+        match role {
+            GroupRole::Isolation => {
+                let revoke_in = async {
+                    if !ingress.is_empty() {
+                        c.revoke_security_group_ingress()
+                            .group_id(group_id)
+                            .set_ip_permissions(Some(ingress.to_vec()))
+                            .send()
+                            .await?;
+                    }
+                    Ok::<_, AwsError>(())
+                };
+                let revoke_out = async {
+                    if !egress.is_empty() {
+                        c.revoke_security_group_egress()
+                            .group_id(group_id)
+                            .set_ip_permissions(Some(egress.to_vec()))
+                            .send()
+                            .await?;
+                    }
+                    Ok::<_, AwsError>(())
+                };
+                futures::try_join!(revoke_in, revoke_out)?;
+            }
+            GroupRole::Untracking => {
+                let missing = |perms: &[IpPermission]| {
+                    let mut m = Vec::new();
+                    if !allows_all(perms, false) {
+                        m.push(all_traffic_v4());
+                    }
+                    if !allows_all(perms, true) {
+                        m.push(all_traffic_v6());
+                    }
+                    m
+                };
+                let (missing_in, missing_out) = (missing(ingress), missing(egress));
+                let allow_in = async {
+                    if !missing_in.is_empty() {
+                        c.authorize_security_group_ingress()
+                            .group_id(group_id)
+                            .set_ip_permissions(Some(missing_in))
+                            .send()
+                            .await?;
+                    }
+                    Ok::<_, AwsError>(())
+                };
+                let allow_out = async {
+                    if !missing_out.is_empty() {
+                        c.authorize_security_group_egress()
+                            .group_id(group_id)
+                            .set_ip_permissions(Some(missing_out))
+                            .send()
+                            .await?;
+                    }
+                    Ok::<_, AwsError>(())
+                };
+                futures::try_join!(allow_in, allow_out)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn converge_existing(
+        &self,
+        group: &SecurityGroup,
+        role: GroupRole,
+    ) -> Result<String, AwsError> {
+        let id = group.group_id().unwrap_or_default().to_string();
+        self.converge(
+            &id,
+            role,
+            group.ip_permissions(),
+            group.ip_permissions_egress(),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    async fn create_group(&self, vpc_id: &str, role: GroupRole) -> Result<String, AwsError> {
+        let name = format!("firebreak-{}-{vpc_id}", role.tag_value());
+        let created = self
+            .0
+            .create_security_group()
+            .group_name(&name)
+            .description(role.description())
+            .vpc_id(vpc_id)
+            .tag_specifications(tag_spec(
+                ResourceType::SecurityGroup,
+                &[
+                    (GROUP_ROLE_TAG.to_string(), role.tag_value().to_string()),
+                    ("Name".to_string(), name.clone()),
+                ],
+            ))
+            .send()
+            .await
+            .map_err(AwsError::from);
+        match created {
+            // A new group has exactly the default egress rule (all IPv4 out) and no ingress.
+            Ok(out) => {
+                let id = out.group_id().unwrap_or_default().to_string();
+                self.converge(&id, role, &[], &[all_traffic_v4()]).await?;
+                Ok(id)
+            }
+            // Another invocation created it a moment ago (or its tag was removed): use it as it is.
+            Err(e) if e.code.as_deref() == Some("InvalidGroup.Duplicate") => {
+                let found = self
+                    .0
+                    .describe_security_groups()
+                    .filters(filter("vpc-id", &[vpc_id]))
+                    .filters(filter("group-name", &[&name]))
+                    .send()
+                    .await?;
+                let group = found.security_groups().first().ok_or(e)?;
+                self.converge_existing(group, role).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Ec2Port for Ec2 {
+    async fn describe_instance(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<InstanceFacts>, AwsError> {
+        let out = match self
+            .0
+            .describe_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = AwsError::from(e);
+                return if e.is_not_found() { Ok(None) } else { Err(e) };
+            }
+        };
+        let Some(i) = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(instance_id))
+        else {
+            return Ok(None);
+        };
+        let mut interfaces: Vec<_> = i.network_interfaces().to_vec();
+        interfaces.sort_by_key(|n| n.attachment().and_then(|a| a.device_index()).unwrap_or(0));
+        Ok(Some(InstanceFacts {
+            instance_id: instance_id.to_string(),
+            state: i
+                .state()
+                .and_then(|s| s.name())
+                .map(|n| n.as_str().to_string())
+                .unwrap_or_default(),
+            interfaces: interfaces
+                .iter()
+                .map(|n| InterfaceFacts {
+                    network_interface_id: n.network_interface_id().unwrap_or_default().to_string(),
+                    vpc_id: n.vpc_id().unwrap_or_default().to_string(),
+                    group_ids: n
+                        .groups()
+                        .iter()
+                        .filter_map(|g| g.group_id().map(String::from))
+                        .collect(),
+                })
+                .collect(),
+            volumes: i
+                .block_device_mappings()
+                .iter()
+                .filter_map(|b| {
+                    Some(VolumeFacts {
+                        volume_id: b.ebs()?.volume_id()?.to_string(),
+                        device_name: b.device_name()?.to_string(),
+                    })
+                })
+                .collect(),
+            tags: i
+                .tags()
+                .iter()
+                .filter_map(|t| {
+                    Some((
+                        t.key()?.to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    ))
+                })
+                .collect(),
+        }))
+    }
+
+    async fn ensure_quarantine_groups(&self, vpc_id: &str) -> Result<QuarantineGroups, AwsError> {
+        let found = self
+            .0
+            .describe_security_groups()
+            .filters(filter("vpc-id", &[vpc_id]))
+            .filters(filter(
+                &format!("tag:{GROUP_ROLE_TAG}"),
+                &["isolation", "untracking"],
+            ))
+            .send()
+            .await?;
+        let get = |role: GroupRole| {
+            let existing = found.security_groups().iter().find(|g| {
+                g.vpc_id() == Some(vpc_id)
+                    && g.tags().iter().any(|t| {
+                        t.key() == Some(GROUP_ROLE_TAG) && t.value() == Some(role.tag_value())
+                    })
+            });
+            async move {
+                match existing {
+                    Some(g) => self.converge_existing(g, role).await,
+                    None => self.create_group(vpc_id, role).await,
+                }
+            }
+        };
+        let (isolation, untracking) =
+            futures::try_join!(get(GroupRole::Isolation), get(GroupRole::Untracking))?;
+        Ok(QuarantineGroups {
+            isolation,
+            untracking,
+        })
+    }
+
+    async fn set_interface_groups(&self, eni: &str, group_ids: &[String]) -> Result<(), AwsError> {
+        self.0
+            .modify_network_interface_attribute()
+            .network_interface_id(eni)
+            .set_groups(Some(group_ids.to_vec()))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn tag_instance(
+        &self,
+        instance_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), AwsError> {
+        self.0
+            .create_tags()
+            .resources(instance_id)
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn termination_protection(&self, instance_id: &str) -> Result<bool, AwsError> {
+        let out = self
+            .0
+            .describe_instance_attribute()
+            .instance_id(instance_id)
+            .attribute(InstanceAttributeName::DisableApiTermination)
+            .send()
+            .await?;
+        Ok(out
+            .disable_api_termination()
+            .and_then(|v| v.value())
+            .unwrap_or(false))
+    }
+
+    async fn enable_termination_protection(&self, instance_id: &str) -> Result<(), AwsError> {
+        self.0
+            .modify_instance_attribute()
+            .instance_id(instance_id)
+            .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn set_shutdown_behaviour_stop(&self, instance_id: &str) -> Result<(), AwsError> {
+        self.0
+            .modify_instance_attribute()
+            .instance_id(instance_id)
+            .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn keep_volumes_on_termination(
+        &self,
+        instance_id: &str,
+        device_names: &[String],
+    ) -> Result<(), AwsError> {
+        self.0
+            .modify_instance_attribute()
+            .instance_id(instance_id)
+            .set_block_device_mappings(Some(
+                device_names
+                    .iter()
+                    .map(|d| {
+                        InstanceBlockDeviceMappingSpecification::builder()
+                            .device_name(d)
+                            .ebs(
+                                EbsInstanceBlockDeviceSpecification::builder()
+                                    .delete_on_termination(false)
+                                    .build(),
+                            )
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn finding_snapshots(
+        &self,
+        finding_id: &str,
+        volume_ids: &[String],
+    ) -> Result<Vec<SnapshotFacts>, AwsError> {
+        let vols: Vec<&str> = volume_ids.iter().map(String::as_str).collect();
+        let out = self
+            .0
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(filter(
+                &format!("tag:{}", crate::executor::FINDING_TAG),
+                &[finding_id],
+            ))
+            .filters(filter("volume-id", &vols))
+            .send()
+            .await?;
+        Ok(out
+            .snapshots()
+            .iter()
+            .filter_map(|s| {
+                Some(SnapshotFacts {
+                    volume_id: s.volume_id()?.to_string(),
+                    snapshot_id: s.snapshot_id()?.to_string(),
+                })
+            })
+            .collect())
+    }
+
+    async fn snapshot_instance(
+        &self,
+        instance_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<Vec<SnapshotFacts>, AwsError> {
+        let out = self
+            .0
+            .create_snapshots()
+            .instance_specification(
+                InstanceSpecification::builder()
+                    .instance_id(instance_id)
+                    .exclude_boot_volume(false)
+                    .build(),
+            )
+            .description(format!("Firebreak evidence of {instance_id}"))
+            .tag_specifications(tag_spec(ResourceType::Snapshot, tags))
+            .copy_tags_from_source(CopyTagsFromSource::Volume)
+            .send()
+            .await?;
+        Ok(out
+            .snapshots()
+            .iter()
+            .filter_map(|s| {
+                Some(SnapshotFacts {
+                    volume_id: s.volume_id()?.to_string(),
+                    snapshot_id: s.snapshot_id()?.to_string(),
+                })
+            })
+            .collect())
+    }
+
+    async fn snapshot_volume(
+        &self,
+        volume_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<SnapshotFacts, AwsError> {
+        let out = self
+            .0
+            .create_snapshot()
+            .volume_id(volume_id)
+            .description(format!("Firebreak evidence of {volume_id}"))
+            .tag_specifications(tag_spec(ResourceType::Snapshot, tags))
+            .send()
+            .await?;
+        Ok(SnapshotFacts {
+            volume_id: volume_id.to_string(),
+            snapshot_id: out.snapshot_id().unwrap_or_default().to_string(),
+        })
+    }
+}
+
+/// SNS through the SDK, bound to the notification topic.
+#[derive(Clone)]
+pub struct Sns {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl Notifier for Sns {
+    async fn publish(&self, n: &Notification) -> Result<String, AwsError> {
+        let attributes = n
+            .attributes
+            .iter()
+            .map(|(name, value, number)| {
+                let attr = MessageAttributeValue::builder()
+                    .data_type(if *number { "Number" } else { "String" })
+                    .string_value(value)
+                    .build()
+                    .map_err(|e| AwsError {
+                        code: None,
+                        message: e.to_string(),
+                    })?;
+                Ok((name.clone(), attr))
+            })
+            .collect::<Result<HashMap<_, _>, AwsError>>()?;
+        let out = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(&n.subject)
+            .message(&n.body)
+            .set_message_attributes(Some(attributes))
+            .send()
+            .await?;
+        Ok(out.message_id().unwrap_or_default().to_string())
+    }
+}

@@ -1,0 +1,141 @@
+//! Configuration, read once at start-up from environment variables. A bad value stops the function
+//! at init (a clear init error), never halfway through an incident.
+
+use thiserror::Error;
+
+/// Apply the plan, or only show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Carry out the plan.
+    Apply,
+    /// Log and notify the plan; change nothing.
+    DryRun,
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Error, PartialEq)]
+#[error("configuration {name}={value:?}: {reason}")]
+pub struct ConfigError {
+    /// The variable.
+    pub name: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+/// Everything the responders need to know about their deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `FIREBREAK_MODE`: `apply` (default) or `dry-run`.
+    pub mode: Mode,
+    /// `FIREBREAK_TOPIC_ARN`: where notifications go (required).
+    pub topic_arn: String,
+    /// `FIREBREAK_SEVERITY_THRESHOLD`: minimum severity for containment (default 7.0).
+    pub severity_threshold: f64,
+    /// `FIREBREAK_EXEMPT_TAG`: instances with this tag set to `true` are never touched (default `firebreak:exempt`).
+    pub exempt_tag: String,
+    /// `FIREBREAK_ACT_ON_SAMPLE_FINDINGS`: treat console sample findings as real (default false).
+    pub act_on_sample_findings: bool,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mode = match get("FIREBREAK_MODE").as_deref().map(str::trim) {
+            None | Some("") | Some("apply") => Mode::Apply,
+            Some("dry-run") | Some("dryrun") | Some("dry_run") => Mode::DryRun,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "FIREBREAK_MODE",
+                    value: other.into(),
+                    reason: "expected apply or dry-run",
+                })
+            }
+        };
+        let topic_arn = get("FIREBREAK_TOPIC_ARN").unwrap_or_default();
+        if !topic_arn.starts_with("arn:") || !topic_arn.contains(":sns:") {
+            return Err(ConfigError {
+                name: "FIREBREAK_TOPIC_ARN",
+                value: topic_arn,
+                reason: "expected an SNS topic ARN",
+            });
+        }
+        let severity_threshold = match get("FIREBREAK_SEVERITY_THRESHOLD") {
+            None => 7.0,
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(t) if (0.0..=10.0).contains(&t) => t,
+                _ => {
+                    return Err(ConfigError {
+                        name: "FIREBREAK_SEVERITY_THRESHOLD",
+                        value: v,
+                        reason: "expected a number from 0 to 10",
+                    })
+                }
+            },
+        };
+        let exempt_tag = get("FIREBREAK_EXEMPT_TAG")
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| "firebreak:exempt".into());
+        let act_on_sample_findings = match get("FIREBREAK_ACT_ON_SAMPLE_FINDINGS").as_deref() {
+            None | Some("") | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "FIREBREAK_ACT_ON_SAMPLE_FINDINGS",
+                    value: other.into(),
+                    reason: "expected true or false",
+                })
+            }
+        };
+        Ok(Config {
+            mode,
+            topic_arn,
+            severity_threshold,
+            exempt_tag,
+            act_on_sample_findings,
+        })
+    }
+
+    /// Defaults with a placeholder topic, for unit tests.
+    #[cfg(test)]
+    pub fn for_tests() -> Config {
+        Config::from_lookup(|name| {
+            (name == "FIREBREAK_TOPIC_ARN").then(|| "arn:aws:sns:us-east-1:123456789012:t".into())
+        })
+        .unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_bad_values() {
+        let c = Config::for_tests();
+        assert_eq!(c.mode, Mode::Apply);
+        assert_eq!(c.severity_threshold, 7.0);
+        assert_eq!(c.exempt_tag, "firebreak:exempt");
+        let with = |k: &'static str, v: &'static str| {
+            Config::from_lookup(move |name| match name {
+                "FIREBREAK_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:1:t".into()),
+                n if n == k => Some(v.into()),
+                _ => None,
+            })
+        };
+        assert_eq!(
+            with("FIREBREAK_MODE", "dry-run").unwrap().mode,
+            Mode::DryRun
+        );
+        assert!(with("FIREBREAK_MODE", "yolo").is_err());
+        assert!(with("FIREBREAK_SEVERITY_THRESHOLD", "eleven").is_err());
+        assert!(Config::from_lookup(|_| None).is_err());
+    }
+}

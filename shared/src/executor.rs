@@ -1,0 +1,605 @@
+//! Carries out a [`Plan`] through the ports. Containment is the critical path; everything that does
+//! not gate it (evidence protection, recording tags, snapshots) runs concurrently with it, and the
+//! final tags run after it.
+//!
+//! Round trips on the critical path (each box is one concurrent round of calls):
+//! `[DescribeInstances ‖ DescribeSecurityGroups per VPC named in the finding]` →
+//! (first incident in a VPC only: `[CreateSecurityGroup ×2]` → `[Revoke/Authorize rules]`) →
+//! `[ModifyNetworkInterfaceAttribute → untracking, per ENI]` → `[… → isolation, per ENI]`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures::future::join_all;
+use serde::Serialize;
+
+use crate::error::AwsError;
+use crate::incident::Incident;
+use crate::playbook::{Action, Plan};
+use crate::ports::{Ec2Port, InstanceFacts, InterfaceFacts, QuarantineGroups};
+
+/// Tag naming the finding that quarantined an instance (also on its snapshots).
+pub const FINDING_TAG: &str = "firebreak:finding-id";
+/// Tag with the time containment completed.
+pub const CONTAINED_AT_TAG: &str = "firebreak:contained-at";
+/// Tag with the quarantine status (`quarantined`, `containment-failed`).
+pub const STATUS_TAG: &str = "firebreak:status";
+/// Prefix of the tags recording each ENI's groups before quarantine: `firebreak:original-groups:<eni>`.
+pub const ORIGINAL_GROUPS_TAG: &str = "firebreak:original-groups:";
+/// Tag present when Firebreak (not the owner) turned termination protection on.
+pub const SET_TERMINATION_PROTECTION_TAG: &str = "firebreak:set-termination-protection";
+
+/// How one step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Done now.
+    Succeeded,
+    /// Already in the wanted state (redelivery, second click).
+    AlreadyDone,
+    /// Deliberately not done (instance gone, exempt, dry run).
+    Skipped,
+    /// Attempted and failed.
+    Failed,
+    /// Dry run: would be done.
+    Planned,
+}
+
+/// The outcome of one step on one resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    /// The action name (`isolate-instance`, …).
+    pub action: &'static str,
+    /// The resource acted on (`i-…`, `eni-…`, `vol-…`, topic).
+    pub resource: String,
+    /// How it ended.
+    pub status: Status,
+    /// What happened, in a few words.
+    pub detail: String,
+    /// The AWS error code, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+}
+
+impl Outcome {
+    fn new(
+        action: &'static str,
+        resource: &str,
+        status: Status,
+        detail: impl Into<String>,
+    ) -> Outcome {
+        Outcome {
+            action,
+            resource: resource.to_string(),
+            status,
+            detail: detail.into(),
+            error_code: None,
+        }
+    }
+
+    fn failed(action: &'static str, resource: &str, what: &str, e: &AwsError) -> Outcome {
+        Outcome {
+            action,
+            resource: resource.to_string(),
+            status: Status::Failed,
+            detail: format!("{what}: {e}"),
+            error_code: e.code.clone(),
+        }
+    }
+}
+
+/// What carrying out an instance plan did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceResult {
+    /// Every step's outcome.
+    pub outcomes: Vec<Outcome>,
+    /// Whether every interface ended up isolated (`None` when isolation was not attempted).
+    pub contained: Option<bool>,
+    /// The groups each ENI had before quarantine, for release.
+    pub original_groups: BTreeMap<String, Vec<String>>,
+}
+
+/// The planned actions as outcomes, without touching anything.
+pub fn dry_run(plan: &Plan) -> Vec<Outcome> {
+    plan.actions
+        .iter()
+        .filter(|a| **a != Action::Notify)
+        .map(|a| {
+            let resource = match a {
+                Action::IsolateInstance { instance_id }
+                | Action::ProtectEvidence { instance_id }
+                | Action::SnapshotVolumes { instance_id }
+                | Action::TagInstance { instance_id } => instance_id.as_str(),
+                Action::Notify => "",
+            };
+            Outcome::new(
+                a.name(),
+                resource,
+                Status::Planned,
+                "dry run: not carried out",
+            )
+        })
+        .collect()
+}
+
+fn skip_all(plan: &Plan, reason: &str) -> Vec<Outcome> {
+    dry_run(plan)
+        .into_iter()
+        .map(|o| Outcome {
+            status: Status::Skipped,
+            detail: reason.to_string(),
+            ..o
+        })
+        .collect()
+}
+
+fn group_list(tag_value: &str) -> Vec<String> {
+    tag_value.split_whitespace().map(String::from).collect()
+}
+
+/// Carries out an instance plan (quarantine, evidence, snapshots, tags).
+pub async fn execute_instance_plan<E: Ec2Port>(
+    ec2: &E,
+    incident: &Incident,
+    plan: &Plan,
+    exempt_tag: &str,
+    now: &str,
+) -> InstanceResult {
+    let mut result = InstanceResult {
+        outcomes: Vec::new(),
+        contained: None,
+        original_groups: BTreeMap::new(),
+    };
+    let Some(instance) = incident.instance() else {
+        return result;
+    };
+    let id = instance.instance_id.as_str();
+    let wants = |name: &str| plan.actions.iter().any(|a| a.name() == name);
+    let isolate = wants("isolate-instance");
+
+    // Round 1: read the instance and, speculatively, the quarantine groups of the VPCs the finding
+    // names, at the same time.
+    let named_vpcs = if isolate {
+        instance.vpc_ids()
+    } else {
+        Vec::new()
+    };
+    let (described, early) = futures::join!(
+        ec2.describe_instance(id),
+        join_all(
+            named_vpcs
+                .iter()
+                .map(|v| async move { (v.clone(), ec2.ensure_quarantine_groups(v).await) })
+        )
+    );
+    let facts = match described {
+        Ok(Some(f)) if f.state != "terminated" && f.state != "shutting-down" => f,
+        Ok(Some(f)) => {
+            result.outcomes = skip_all(plan, &format!("the instance is {}", f.state));
+            return result;
+        }
+        Ok(None) => {
+            result.outcomes = skip_all(plan, "the instance no longer exists");
+            return result;
+        }
+        Err(e) => {
+            result.outcomes = vec![Outcome::failed(
+                "isolate-instance",
+                id,
+                "could not describe the instance",
+                &e,
+            )];
+            result.contained = isolate.then_some(false);
+            return result;
+        }
+    };
+    if facts.tag(exempt_tag) == Some("true") {
+        result.outcomes = skip_all(plan, &format!("the instance is tagged {exempt_tag}=true"));
+        return result;
+    }
+
+    // Groups for VPCs the finding did not name (or named wrongly).
+    let mut groups: HashMap<String, Result<QuarantineGroups, AwsError>> =
+        early.into_iter().collect();
+    if isolate {
+        let mut missing: Vec<String> = Vec::new();
+        for eni in &facts.interfaces {
+            if !groups.contains_key(&eni.vpc_id) && !missing.contains(&eni.vpc_id) {
+                missing.push(eni.vpc_id.clone());
+            }
+        }
+        let late = join_all(
+            missing
+                .iter()
+                .map(|v| async move { (v.clone(), ec2.ensure_quarantine_groups(v).await) }),
+        )
+        .await;
+        groups.extend(late);
+    }
+    let firebreak_groups: Vec<&str> = groups
+        .values()
+        .filter_map(|g| g.as_ref().ok())
+        .flat_map(|g| [g.isolation.as_str(), g.untracking.as_str()])
+        .collect();
+
+    // The groups to restore on release: a tag written earlier wins (redelivery after isolation);
+    // otherwise the current groups, unless they are already Firebreak's own.
+    let mut to_record: Vec<(String, String)> = Vec::new();
+    for eni in &facts.interfaces {
+        let key = format!("{ORIGINAL_GROUPS_TAG}{}", eni.network_interface_id);
+        if let Some(recorded) = facts.tag(&key) {
+            result
+                .original_groups
+                .insert(eni.network_interface_id.clone(), group_list(recorded));
+        } else if !eni
+            .group_ids
+            .iter()
+            .all(|g| firebreak_groups.contains(&g.as_str()))
+        {
+            result
+                .original_groups
+                .insert(eni.network_interface_id.clone(), eni.group_ids.clone());
+            to_record.push((key, eni.group_ids.join(" ")));
+        }
+    }
+
+    // Round 2+: isolation per ENI, concurrently with recording, evidence protection and snapshots.
+    let isolation = async {
+        if !isolate {
+            return Vec::new();
+        }
+        join_all(
+            facts
+                .interfaces
+                .iter()
+                .map(|eni| isolate_interface(ec2, eni, groups.get(&eni.vpc_id))),
+        )
+        .await
+    };
+    let record = async {
+        if !isolate || to_record.is_empty() {
+            return None;
+        }
+        Some(match ec2.tag_instance(id, &to_record).await {
+            Ok(()) => Outcome::new(
+                "isolate-instance",
+                id,
+                Status::Succeeded,
+                format!(
+                    "recorded original groups of {} interface(s) in tags",
+                    to_record.len()
+                ),
+            ),
+            Err(e) => Outcome::failed(
+                "isolate-instance",
+                id,
+                "could not record original groups",
+                &e,
+            ),
+        })
+    };
+    let protect = async {
+        if wants("protect-evidence") {
+            protect_evidence(ec2, &facts).await
+        } else {
+            (Vec::new(), false)
+        }
+    };
+    let snapshots = async {
+        if wants("snapshot-volumes") {
+            snapshot_volumes(ec2, incident, &facts, now).await
+        } else {
+            Vec::new()
+        }
+    };
+    let (isolated, recorded, (protected, set_protection), snapped) =
+        futures::join!(isolation, record, protect, snapshots);
+
+    if isolate {
+        result.contained = Some(
+            isolated
+                .iter()
+                .all(|o| matches!(o.status, Status::Succeeded | Status::AlreadyDone)),
+        );
+    }
+    result.outcomes.extend(isolated);
+    result.outcomes.extend(recorded);
+    result.outcomes.extend(protected);
+    result.outcomes.extend(snapped);
+
+    // After containment: say on the instance what happened, and when.
+    if wants("tag-instance") {
+        let mut tags = Vec::new();
+        if facts.tag(FINDING_TAG).is_none() {
+            tags.push((FINDING_TAG.to_string(), incident.finding_id.clone()));
+        }
+        match result.contained {
+            Some(true) if facts.tag(STATUS_TAG) == Some("quarantined") => {}
+            Some(true) => {
+                tags.push((STATUS_TAG.to_string(), "quarantined".to_string()));
+                tags.push((CONTAINED_AT_TAG.to_string(), now.to_string()));
+            }
+            Some(false) => tags.push((STATUS_TAG.to_string(), "containment-failed".to_string())),
+            None => {}
+        }
+        if set_protection {
+            tags.push((
+                SET_TERMINATION_PROTECTION_TAG.to_string(),
+                "true".to_string(),
+            ));
+        }
+        let outcome = if tags.is_empty() {
+            Outcome::new("tag-instance", id, Status::AlreadyDone, "already tagged")
+        } else {
+            let names: Vec<&str> = tags.iter().map(|(k, _)| k.as_str()).collect();
+            match ec2.tag_instance(id, &tags).await {
+                Ok(()) => Outcome::new(
+                    "tag-instance",
+                    id,
+                    Status::Succeeded,
+                    format!("tagged {}", names.join(", ")),
+                ),
+                Err(e) => Outcome::failed("tag-instance", id, "could not tag the instance", &e),
+            }
+        };
+        result.outcomes.push(outcome);
+    }
+    result
+}
+
+async fn isolate_interface<E: Ec2Port>(
+    ec2: &E,
+    eni: &InterfaceFacts,
+    groups: Option<&Result<QuarantineGroups, AwsError>>,
+) -> Outcome {
+    let name = eni.network_interface_id.as_str();
+    let groups = match groups {
+        Some(Ok(g)) => g,
+        Some(Err(e)) => {
+            return Outcome::failed(
+                "isolate-instance",
+                name,
+                &format!("could not prepare the quarantine groups of {}", eni.vpc_id),
+                e,
+            )
+        }
+        None => {
+            return Outcome {
+                error_code: None,
+                ..Outcome::new(
+                    "isolate-instance",
+                    name,
+                    Status::Failed,
+                    "no quarantine groups for its VPC",
+                )
+            }
+        }
+    };
+    if eni.group_ids == [groups.isolation.clone()] {
+        // Never pass an isolated interface through the allow-all group again.
+        return Outcome::new(
+            "isolate-instance",
+            name,
+            Status::AlreadyDone,
+            format!("already only in {}", groups.isolation),
+        );
+    }
+    if let Err(e) = ec2
+        .set_interface_groups(name, std::slice::from_ref(&groups.untracking))
+        .await
+    {
+        return Outcome::failed(
+            "isolate-instance",
+            name,
+            "could not move to the untracking group",
+            &e,
+        );
+    }
+    // The interface now allows everything: isolation must follow, so try twice before giving up
+    // (the SDK has already retried throttling and 5xx inside each attempt).
+    let isolation = std::slice::from_ref(&groups.isolation);
+    let mut last = None;
+    for _ in 0..2 {
+        match ec2.set_interface_groups(name, isolation).await {
+            Ok(()) => {
+                return Outcome::new(
+                    "isolate-instance",
+                    name,
+                    Status::Succeeded,
+                    format!(
+                        "{} → untracking {} → isolation {}",
+                        eni.group_ids.join(" "),
+                        groups.untracking,
+                        groups.isolation
+                    ),
+                )
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let e = last.unwrap_or(AwsError {
+        code: None,
+        message: "unknown".into(),
+    });
+    Outcome::failed(
+        "isolate-instance",
+        name,
+        "moved to the untracking group but NOT to the isolation group (open to all traffic)",
+        &e,
+    )
+}
+
+/// Evidence protection; returns the outcomes and whether Firebreak turned termination protection on.
+async fn protect_evidence<E: Ec2Port>(ec2: &E, facts: &InstanceFacts) -> (Vec<Outcome>, bool) {
+    let id = facts.instance_id.as_str();
+    let termination = async {
+        match ec2.termination_protection(id).await {
+            Ok(true) => (
+                Outcome::new(
+                    "protect-evidence",
+                    id,
+                    Status::AlreadyDone,
+                    "termination protection was already on",
+                ),
+                false,
+            ),
+            Ok(false) => match ec2.enable_termination_protection(id).await {
+                Ok(()) => (
+                    Outcome::new(
+                        "protect-evidence",
+                        id,
+                        Status::Succeeded,
+                        "termination protection on",
+                    ),
+                    true,
+                ),
+                Err(e) => (
+                    Outcome::failed(
+                        "protect-evidence",
+                        id,
+                        "could not turn termination protection on",
+                        &e,
+                    ),
+                    false,
+                ),
+            },
+            Err(e) => (
+                Outcome::failed(
+                    "protect-evidence",
+                    id,
+                    "could not read termination protection",
+                    &e,
+                ),
+                false,
+            ),
+        }
+    };
+    let shutdown = async {
+        match ec2.set_shutdown_behaviour_stop(id).await {
+            Ok(()) => Outcome::new(
+                "protect-evidence",
+                id,
+                Status::Succeeded,
+                "shutdown behaviour stop",
+            ),
+            Err(e) => Outcome::failed(
+                "protect-evidence",
+                id,
+                "could not set shutdown behaviour",
+                &e,
+            ),
+        }
+    };
+    let volumes = async {
+        let devices: Vec<String> = facts
+            .volumes
+            .iter()
+            .map(|v| v.device_name.clone())
+            .collect();
+        if devices.is_empty() {
+            return Outcome::new("protect-evidence", id, Status::Skipped, "no EBS volumes");
+        }
+        match ec2.keep_volumes_on_termination(id, &devices).await {
+            Ok(()) => Outcome::new(
+                "protect-evidence",
+                id,
+                Status::Succeeded,
+                format!("DeleteOnTermination=false on {}", devices.join(", ")),
+            ),
+            Err(e) => Outcome::failed(
+                "protect-evidence",
+                id,
+                "could not keep volumes on termination",
+                &e,
+            ),
+        }
+    };
+    let ((t, set), s, v) = futures::join!(termination, shutdown, volumes);
+    (vec![t, s, v], set)
+}
+
+/// At most one snapshot per volume and finding: what exists (by tag) is not taken again.
+async fn snapshot_volumes<E: Ec2Port>(
+    ec2: &E,
+    incident: &Incident,
+    facts: &InstanceFacts,
+    now: &str,
+) -> Vec<Outcome> {
+    let id = facts.instance_id.as_str();
+    if facts.volumes.is_empty() {
+        return vec![Outcome::new(
+            "snapshot-volumes",
+            id,
+            Status::Skipped,
+            "no EBS volumes",
+        )];
+    }
+    let volume_ids: Vec<String> = facts.volumes.iter().map(|v| v.volume_id.clone()).collect();
+    let existing = match ec2
+        .finding_snapshots(&incident.finding_id, &volume_ids)
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => {
+            return vec![Outcome::failed(
+                "snapshot-volumes",
+                id,
+                "could not look for earlier snapshots",
+                &e,
+            )]
+        }
+    };
+    let tags = vec![
+        (FINDING_TAG.to_string(), incident.finding_id.clone()),
+        ("firebreak:instance-id".to_string(), id.to_string()),
+        ("firebreak:taken-at".to_string(), now.to_string()),
+        ("Name".to_string(), format!("firebreak-evidence-{id}")),
+    ];
+    let mut outcomes: Vec<Outcome> = existing
+        .iter()
+        .map(|s| {
+            Outcome::new(
+                "snapshot-volumes",
+                &s.volume_id,
+                Status::AlreadyDone,
+                s.snapshot_id.clone(),
+            )
+        })
+        .collect();
+    let missing: Vec<&String> = volume_ids
+        .iter()
+        .filter(|v| !existing.iter().any(|s| &s.volume_id == *v))
+        .collect();
+    if missing.is_empty() {
+        return outcomes;
+    }
+    if existing.is_empty() {
+        match ec2.snapshot_instance(id, &tags).await {
+            Ok(taken) => outcomes.extend(taken.iter().map(|s| {
+                Outcome::new(
+                    "snapshot-volumes",
+                    &s.volume_id,
+                    Status::Succeeded,
+                    s.snapshot_id.clone(),
+                )
+            })),
+            Err(e) => outcomes.push(Outcome::failed(
+                "snapshot-volumes",
+                id,
+                "could not snapshot the instance",
+                &e,
+            )),
+        }
+    } else {
+        let taken = join_all(missing.iter().map(|v| async {
+            match ec2.snapshot_volume(v, &tags).await {
+                Ok(s) => Outcome::new("snapshot-volumes", v, Status::Succeeded, s.snapshot_id),
+                Err(e) => {
+                    Outcome::failed("snapshot-volumes", v, "could not snapshot the volume", &e)
+                }
+            }
+        }))
+        .await;
+        outcomes.extend(taken);
+    }
+    outcomes
+}

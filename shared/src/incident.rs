@@ -1,0 +1,510 @@
+//! Event → [`Incident`]: every event shape is converted once, here, at the edge.
+//!
+//! Tolerant where real payloads vary (key casing inside `detail`, severity as integer, float or
+//! numeric string, missing optional blocks, sample markers), strict where acting on a wrong value
+//! would hurt (finding id, finding type, region, a well-formed instance id).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::ParseError;
+
+/// Which role the resource plays in the finding (GuardDuty `service.resourceRole`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ResourceRole {
+    /// The resource did the suspicious thing (e.g. the instance talks to a C&C server).
+    Actor,
+    /// The resource was acted upon (e.g. the instance is the target of a brute force).
+    Target,
+}
+
+/// One network interface of an instance as the finding described it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterfaceRef {
+    /// `eni-…`, when the finding names it.
+    pub network_interface_id: Option<String>,
+    /// The VPC of the interface, when the finding names it.
+    pub vpc_id: Option<String>,
+    /// Security group ids the finding listed for the interface.
+    pub security_groups: Vec<String>,
+}
+
+/// An EC2 instance named by a finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceRef {
+    /// `i-…`: validated, since every action targets it.
+    pub instance_id: String,
+    /// Interfaces as reported; the executor re-reads the live ones before acting.
+    pub network_interfaces: Vec<InterfaceRef>,
+    /// Tags as reported (key, value).
+    pub tags: Vec<(String, String)>,
+    /// The instance profile ARN, when reported.
+    pub instance_profile_arn: Option<String>,
+}
+
+impl InstanceRef {
+    /// The distinct VPC ids the finding mentions, in order of first appearance.
+    pub fn vpc_ids(&self) -> Vec<String> {
+        let mut vpcs: Vec<String> = Vec::new();
+        for vpc in self
+            .network_interfaces
+            .iter()
+            .filter_map(|i| i.vpc_id.clone())
+        {
+            if !vpcs.contains(&vpc) {
+                vpcs.push(vpc);
+            }
+        }
+        vpcs
+    }
+
+    /// The value of tag `key`, if the finding reported it.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An access key named by a finding (`resource.accessKeyDetails`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccessKeyRef {
+    /// `AKIA…` (long-term) or `ASIA…` (temporary); may be a placeholder in sample findings.
+    pub access_key_id: Option<String>,
+    /// The principal id (`AIDA…`, `AROA…:session`).
+    pub principal_id: Option<String>,
+    /// User or role name.
+    pub user_name: Option<String>,
+    /// `IAMUser`, `AssumedRole`, `Root`, `Role`, `FederatedUser`, …
+    pub user_type: Option<String>,
+}
+
+/// The resource a finding is about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Resource {
+    /// An EC2 instance.
+    Instance(InstanceRef),
+    /// IAM credentials.
+    AccessKey(AccessKeyRef),
+    /// Anything Firebreak does not act on (S3 buckets, EKS clusters, RDS, …): notify only.
+    Other {
+        /// The finding's `resourceType`.
+        resource_type: String,
+    },
+}
+
+/// Where the incident came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// A native GuardDuty finding delivered by EventBridge.
+    GuardDuty,
+}
+
+/// Firebreak's typed view of "what happened to which resource".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incident {
+    /// Where the finding came from.
+    pub source: Source,
+    /// The finding id: idempotency key for everything Firebreak does about it.
+    pub finding_id: String,
+    /// The finding ARN, when present.
+    pub finding_arn: Option<String>,
+    /// e.g. `Backdoor:EC2/C&CActivity.B!DNS`.
+    pub finding_type: String,
+    /// The finding's title, when present.
+    pub title: Option<String>,
+    /// GuardDuty scale, 0.0–10.0.
+    pub severity: f64,
+    /// The account the resource lives in.
+    pub account: String,
+    /// The region the resource lives in.
+    pub region: String,
+    /// `aws`, `aws-cn`, `aws-us-gov`.
+    pub partition: String,
+    /// GuardDuty console sample finding (`additionalInfo.sample`).
+    pub sample: bool,
+    /// The finding was archived (suppressed) when delivered.
+    pub archived: bool,
+    /// The resource's role in the finding, when given.
+    pub resource_role: Option<ResourceRole>,
+    /// What the finding is about.
+    pub resource: Resource,
+}
+
+impl Incident {
+    /// The instance, if this incident is about one.
+    pub fn instance(&self) -> Option<&InstanceRef> {
+        match &self.resource {
+            Resource::Instance(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// A short name of the resource for logs and subjects.
+    pub fn resource_name(&self) -> String {
+        match &self.resource {
+            Resource::Instance(i) => i.instance_id.clone(),
+            Resource::AccessKey(k) => k
+                .access_key_id
+                .clone()
+                .or_else(|| k.user_name.clone())
+                .unwrap_or_else(|| "access key".into()),
+            Resource::Other { resource_type } => resource_type.clone(),
+        }
+    }
+
+    /// Parses an EventBridge event (`detail-type: "GuardDuty Finding"`).
+    pub fn from_event(event: &Value) -> Result<Incident, ParseError> {
+        let envelope = event.as_object().ok_or(ParseError::NotAnObject)?;
+        let detail_type = envelope.get("detail-type").and_then(Value::as_str);
+        let source = envelope.get("source").and_then(Value::as_str);
+        match (detail_type, source) {
+            (Some("GuardDuty Finding"), Some("aws.guardduty")) => {}
+            _ => {
+                return Err(ParseError::UnsupportedEvent {
+                    detail_type: detail_type.unwrap_or("<none>").to_string(),
+                    event_source: source.unwrap_or("<none>").to_string(),
+                })
+            }
+        }
+        let detail = envelope
+            .get("detail")
+            .and_then(Value::as_object)
+            .ok_or(ParseError::MissingField("detail"))?;
+        if detail.is_empty() {
+            return Err(ParseError::MissingField("detail"));
+        }
+        // GetFindings-style PascalCase pasted inside an envelope (seen in public projects'
+        // fixtures) carries the same fields: fold the first letter of every key to lower case.
+        let detail = if detail.contains_key("Id") || detail.contains_key("Type") {
+            camel_case_keys(&Value::Object(detail.clone()))
+        } else {
+            Value::Object(detail.clone())
+        };
+        parse_guardduty_detail(&detail, envelope)
+    }
+}
+
+fn parse_guardduty_detail(
+    d: &Value,
+    envelope: &Map<String, Value>,
+) -> Result<Incident, ParseError> {
+    let finding_id = required_str(d, "id")?;
+    let finding_type = required_str(d, "type")?;
+    if !finding_type.contains(':') || !finding_type.contains('/') {
+        return Err(ParseError::InvalidField {
+            field: "type",
+            reason: format!(
+                "{finding_type:?} is not a GuardDuty finding type (Family:Resource/Name)"
+            ),
+        });
+    }
+    let severity = severity(d.get("severity"))?;
+    let region = opt_str(d, "region")
+        .or_else(|| {
+            envelope
+                .get("region")
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
+        .filter(|r| !r.is_empty())
+        .ok_or(ParseError::MissingField("region"))?;
+    if !region
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(ParseError::InvalidField {
+            field: "region",
+            reason: format!("{region:?} is not an AWS region name"),
+        });
+    }
+    let account = opt_str(d, "accountId")
+        .or_else(|| {
+            envelope
+                .get("account")
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
+        .ok_or(ParseError::MissingField("accountId"))?;
+    let partition = opt_str(d, "partition").unwrap_or_else(|| "aws".into());
+    let service = d.get("service");
+    let sample = service.map(is_sample).unwrap_or(false);
+    let archived = service
+        .and_then(|s| s.get("archived"))
+        .map(|a| a.as_bool() == Some(true) || a.as_str() == Some("true"))
+        .unwrap_or(false);
+    let resource_role = match service
+        .and_then(|s| s.get("resourceRole"))
+        .and_then(Value::as_str)
+    {
+        Some(r) if r.eq_ignore_ascii_case("actor") => Some(ResourceRole::Actor),
+        Some(r) if r.eq_ignore_ascii_case("target") => Some(ResourceRole::Target),
+        _ => None,
+    };
+    let resource = d
+        .get("resource")
+        .ok_or(ParseError::MissingField("resource"))?;
+    let resource_type = resource
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .ok_or(ParseError::MissingField("resource.resourceType"))?;
+    let resource = match resource_type {
+        "Instance" => Resource::Instance(instance(resource)?),
+        "AccessKey" => Resource::AccessKey(access_key(resource)),
+        other => Resource::Other {
+            resource_type: other.to_string(),
+        },
+    };
+    Ok(Incident {
+        source: Source::GuardDuty,
+        finding_id,
+        finding_arn: opt_str(d, "arn"),
+        finding_type,
+        title: opt_str(d, "title"),
+        severity,
+        account,
+        region,
+        partition,
+        sample,
+        archived,
+        resource_role,
+        resource,
+    })
+}
+
+fn instance(resource: &Value) -> Result<InstanceRef, ParseError> {
+    let details = resource
+        .get("instanceDetails")
+        .filter(|v| v.is_object())
+        .ok_or(ParseError::MissingInstanceId)?;
+    let instance_id = details
+        .get("instanceId")
+        .and_then(Value::as_str)
+        .ok_or(ParseError::MissingInstanceId)?;
+    if !is_instance_id(instance_id) {
+        return Err(ParseError::InvalidField {
+            field: "resource.instanceDetails.instanceId",
+            reason: format!("{instance_id:?} is not an EC2 instance id"),
+        });
+    }
+    let network_interfaces = details
+        .get("networkInterfaces")
+        .and_then(Value::as_array)
+        .map(|enis| {
+            enis.iter()
+                .map(|eni| InterfaceRef {
+                    network_interface_id: opt_str(eni, "networkInterfaceId"),
+                    vpc_id: opt_str(eni, "vpcId").filter(|v| v.starts_with("vpc-")),
+                    security_groups: eni
+                        .get("securityGroups")
+                        .and_then(Value::as_array)
+                        .map(|gs| gs.iter().filter_map(|g| opt_str(g, "groupId")).collect())
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let tags = details
+        .get("tags")
+        .and_then(Value::as_array)
+        .map(|tags| {
+            tags.iter()
+                .filter_map(|t| Some((opt_str(t, "key")?, opt_str(t, "value").unwrap_or_default())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(InstanceRef {
+        instance_id: instance_id.to_string(),
+        network_interfaces,
+        tags,
+        instance_profile_arn: details
+            .get("iamInstanceProfile")
+            .and_then(|p| opt_str(p, "arn")),
+    })
+}
+
+fn access_key(resource: &Value) -> AccessKeyRef {
+    let k = resource.get("accessKeyDetails").unwrap_or(&Value::Null);
+    AccessKeyRef {
+        access_key_id: opt_str(k, "accessKeyId"),
+        principal_id: opt_str(k, "principalId"),
+        user_name: opt_str(k, "userName"),
+        user_type: opt_str(k, "userType"),
+    }
+}
+
+/// `i-` followed by 8 or 17 lower-case hex digits.
+pub fn is_instance_id(id: &str) -> bool {
+    id.strip_prefix("i-").is_some_and(|hex| {
+        (hex.len() == 8 || hex.len() == 17)
+            && hex
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    })
+}
+
+fn severity(v: Option<&Value>) -> Result<f64, ParseError> {
+    let v = v.ok_or(ParseError::MissingField("severity"))?;
+    let s = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match s {
+        Some(s) if (0.0..=10.0).contains(&s) => Ok(s),
+        _ => Err(ParseError::InvalidField {
+            field: "severity",
+            reason: format!("{v} is not a GuardDuty severity (a number from 0 to 10)"),
+        }),
+    }
+}
+
+fn is_sample(service: &Value) -> bool {
+    let Some(info) = service.get("additionalInfo") else {
+        return false;
+    };
+    if info.get("sample").and_then(Value::as_bool) == Some(true) {
+        return true;
+    }
+    // API shape: {"value": "<JSON text>", "type": "default"}.
+    info.get("value")
+        .and_then(Value::as_str)
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .and_then(|inner| inner.get("sample").and_then(Value::as_bool))
+        == Some(true)
+}
+
+fn required_str(v: &Value, field: &'static str) -> Result<String, ParseError> {
+    match v.get(field) {
+        None | Some(Value::Null) => Err(ParseError::MissingField(field)),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        Some(other) => Err(ParseError::InvalidField {
+            field,
+            reason: format!("expected a non-empty string, got {other}"),
+        }),
+    }
+}
+
+fn opt_str(v: &Value, field: &str) -> Option<String> {
+    v.get(field).and_then(Value::as_str).map(String::from)
+}
+
+fn camel_case_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let mut chars = k.chars();
+                    let key = match chars.next() {
+                        Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
+                        None => String::new(),
+                    };
+                    (key, camel_case_keys(v))
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(camel_case_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(detail: Value) -> Value {
+        json!({"version": "0", "id": "e", "detail-type": "GuardDuty Finding", "source": "aws.guardduty",
+               "account": "123456789012", "region": "us-east-1", "time": "2026-01-01T00:00:00Z",
+               "resources": [], "detail": detail})
+    }
+
+    fn c2_detail() -> Value {
+        json!({"id": "f1", "type": "Backdoor:EC2/C&CActivity.B", "severity": 8, "region": "us-east-1",
+               "accountId": "123456789012", "service": {"resourceRole": "ACTOR"},
+               "resource": {"resourceType": "Instance", "instanceDetails": {
+                   "instanceId": "i-0123456789abcdef0",
+                   "networkInterfaces": [{"networkInterfaceId": "eni-1", "vpcId": "vpc-1",
+                       "securityGroups": [{"groupId": "sg-1", "groupName": "web"}]}],
+                   "tags": [{"key": "firebreak:exempt", "value": "true"}]}}})
+    }
+
+    #[test]
+    fn instance_finding_becomes_typed_incident() {
+        let i = Incident::from_event(&event(c2_detail())).unwrap();
+        assert_eq!(i.finding_id, "f1");
+        assert_eq!(i.severity, 8.0);
+        assert_eq!(i.resource_role, Some(ResourceRole::Actor));
+        let inst = i.instance().unwrap();
+        assert_eq!(inst.instance_id, "i-0123456789abcdef0");
+        assert_eq!(inst.vpc_ids(), vec!["vpc-1".to_string()]);
+        assert_eq!(inst.network_interfaces[0].security_groups, vec!["sg-1"]);
+        assert_eq!(inst.tag("firebreak:exempt"), Some("true"));
+    }
+
+    #[test]
+    fn severity_shapes_are_accepted_and_nonsense_rejected() {
+        for (sev, want) in [(json!(8.7), 8.7), (json!(5.0), 5.0), (json!("7"), 7.0)] {
+            let mut d = c2_detail();
+            d["severity"] = sev;
+            assert_eq!(Incident::from_event(&event(d)).unwrap().severity, want);
+        }
+        for bad in [json!(11), json!("high"), json!(null), json!([8])] {
+            let mut d = c2_detail();
+            d["severity"] = bad;
+            assert!(Incident::from_event(&event(d)).is_err());
+        }
+    }
+
+    #[test]
+    fn instance_finding_without_a_valid_instance_id_is_a_typed_error() {
+        let mut d = c2_detail();
+        d["resource"]["instanceDetails"]
+            .as_object_mut()
+            .unwrap()
+            .remove("instanceId");
+        assert_eq!(
+            Incident::from_event(&event(d)),
+            Err(ParseError::MissingInstanceId)
+        );
+        let mut d = c2_detail();
+        d["resource"]["instanceDetails"]["instanceId"] = json!("${instance_id}");
+        assert!(matches!(
+            Incident::from_event(&event(d)),
+            Err(ParseError::InvalidField { .. })
+        ));
+    }
+
+    #[test]
+    fn pascal_case_detail_is_folded_to_camel_case() {
+        let d = json!({"Id": "f2", "Type": "Trojan:EC2/DropPoint", "Severity": 8.0, "Region": "eu-west-1",
+                       "AccountId": "1", "Service": {"AdditionalInfo": {"Value": "{\"sample\":true}", "Type": "default"}},
+                       "Resource": {"ResourceType": "Instance", "InstanceDetails": {"InstanceId": "i-99999999"}}});
+        let i = Incident::from_event(&event(d)).unwrap();
+        assert_eq!(i.region, "eu-west-1");
+        assert!(i.sample);
+        assert_eq!(i.instance().unwrap().instance_id, "i-99999999");
+    }
+
+    #[test]
+    fn other_event_kinds_are_unsupported() {
+        let mut e = event(c2_detail());
+        e["detail-type"] = json!("AWS API Call via CloudTrail");
+        assert!(matches!(
+            Incident::from_event(&e),
+            Err(ParseError::UnsupportedEvent { .. })
+        ));
+        assert_eq!(
+            Incident::from_event(&json!([1])),
+            Err(ParseError::NotAnObject)
+        );
+        assert_eq!(
+            Incident::from_event(&event(json!({}))),
+            Err(ParseError::MissingField("detail"))
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! Firebreak: automated incident response for AWS.
+//!
+//! ```text
+//! event JSON ──parse──▶ Incident ──playbook──▶ Plan [Action…] ──execute(ports, mode)──▶ Report
+//!                                                                                   └─▶ notify (SNS)
+//! ```
+
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod executor;
+pub mod incident;
+pub mod playbook;
+pub mod ports;
+pub mod report;
+pub mod responder;
+
+pub use config::{Config, Mode};
+pub use error::{AwsError, FirebreakError, ParseError};
+pub use incident::Incident;
+pub use playbook::{Action, Plan};
+pub use report::Report;
+pub use responder::Responder;

@@ -1,0 +1,135 @@
+//! Narrow ports: one trait per AWS capability, methods named by intent. The executor is generic over
+//! them; `aws.rs` implements them with the SDK, tests with recording fakes.
+#![allow(async_fn_in_trait)]
+
+use serde::Serialize;
+
+use crate::error::AwsError;
+
+/// A network interface as EC2 reports it now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterfaceFacts {
+    /// `eni-…`.
+    pub network_interface_id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Its security groups, as EC2 reports them now.
+    pub group_ids: Vec<String>,
+}
+
+/// An attached EBS volume.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VolumeFacts {
+    /// `vol-…`.
+    pub volume_id: String,
+    /// e.g. `/dev/xvda`.
+    pub device_name: String,
+}
+
+/// An instance as EC2 reports it now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceFacts {
+    /// `i-…`.
+    pub instance_id: String,
+    /// `running`, `stopped`, `terminated`, …
+    pub state: String,
+    /// Every attached interface.
+    pub interfaces: Vec<InterfaceFacts>,
+    /// Every attached EBS volume.
+    pub volumes: Vec<VolumeFacts>,
+    /// Tags (key, value).
+    pub tags: Vec<(String, String)>,
+}
+
+impl InstanceFacts {
+    /// The value of tag `key`.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The two Firebreak groups of one VPC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantineGroups {
+    /// No ingress, no egress.
+    pub isolation: String,
+    /// All traffic in and out (IPv4 and IPv6): turns tracked connections into untracked ones.
+    pub untracking: String,
+}
+
+/// A snapshot Firebreak took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotFacts {
+    /// `vol-…`.
+    pub volume_id: String,
+    /// `snap-…`.
+    pub snapshot_id: String,
+}
+
+/// What the responders need from EC2.
+pub trait Ec2Port: Sync {
+    /// The instance now, or `None` when it no longer exists.
+    async fn describe_instance(&self, instance_id: &str)
+        -> Result<Option<InstanceFacts>, AwsError>;
+    /// Finds (by tag) or creates the VPC's isolation and untracking groups, and puts their rules
+    /// right if someone changed them.
+    async fn ensure_quarantine_groups(&self, vpc_id: &str) -> Result<QuarantineGroups, AwsError>;
+    /// Replaces the groups of one interface.
+    async fn set_interface_groups(&self, eni: &str, group_ids: &[String]) -> Result<(), AwsError>;
+    /// Adds or overwrites tags on the instance.
+    async fn tag_instance(
+        &self,
+        instance_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), AwsError>;
+    /// Whether termination protection is on.
+    async fn termination_protection(&self, instance_id: &str) -> Result<bool, AwsError>;
+    /// Turns termination protection on.
+    async fn enable_termination_protection(&self, instance_id: &str) -> Result<(), AwsError>;
+    /// Makes an OS-initiated shutdown stop the instance instead of terminating it.
+    async fn set_shutdown_behaviour_stop(&self, instance_id: &str) -> Result<(), AwsError>;
+    /// `DeleteOnTermination=false` on the given devices.
+    async fn keep_volumes_on_termination(
+        &self,
+        instance_id: &str,
+        device_names: &[String],
+    ) -> Result<(), AwsError>;
+    /// Snapshots already taken for this finding of any of these volumes.
+    async fn finding_snapshots(
+        &self,
+        finding_id: &str,
+        volume_ids: &[String],
+    ) -> Result<Vec<SnapshotFacts>, AwsError>;
+    /// Crash-consistent snapshots of all the instance's volumes at once, with these tags.
+    async fn snapshot_instance(
+        &self,
+        instance_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<Vec<SnapshotFacts>, AwsError>;
+    /// A snapshot of one volume, with these tags.
+    async fn snapshot_volume(
+        &self,
+        volume_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<SnapshotFacts, AwsError>;
+}
+
+/// A message for the team.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notification {
+    /// Under 100 characters, ASCII, one line.
+    pub subject: String,
+    /// The text a person reads, then the structured JSON.
+    pub body: String,
+    /// Message attributes for subscription filter policies: (name, value, is_number).
+    pub attributes: Vec<(String, String, bool)>,
+}
+
+/// Where notifications go.
+pub trait Notifier: Sync {
+    /// Publishes the message; returns the message id.
+    async fn publish(&self, notification: &Notification) -> Result<String, AwsError>;
+}

@@ -1,0 +1,262 @@
+//! The report of one incident, and the notification a person reads at 3 a.m.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::config::Mode;
+use crate::executor::{Outcome, Status, ORIGINAL_GROUPS_TAG};
+use crate::incident::Incident;
+use crate::playbook::{Action, Plan};
+use crate::ports::Notification;
+
+/// The overall result of handling one incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every interface is isolated.
+    Contained,
+    /// Containment was attempted and did not complete.
+    ContainmentFailed,
+    /// Containment was planned but deliberately not done (instance gone, exempt).
+    Skipped,
+    /// The playbook asked only for a notification.
+    NotifiedOnly,
+    /// Dry run: nothing was changed.
+    DryRun,
+}
+
+impl Verdict {
+    /// Upper-case word for subjects.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Contained => "CONTAINED",
+            Verdict::ContainmentFailed => "CONTAINMENT FAILED",
+            Verdict::Skipped => "SKIPPED",
+            Verdict::NotifiedOnly => "NOTICE",
+            Verdict::DryRun => "DRY RUN",
+        }
+    }
+}
+
+/// What Firebreak did about one finding: the Lambda's response, the notification's JSON, the log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The finding id.
+    pub finding_id: String,
+    /// The finding type.
+    pub finding_type: String,
+    /// Its severity.
+    pub severity: f64,
+    /// The resource's account.
+    pub account: String,
+    /// The resource's region.
+    pub region: String,
+    /// The resource (`i-…`).
+    pub resource: String,
+    /// apply or dry-run.
+    pub mode: Mode,
+    /// The overall result.
+    pub verdict: Verdict,
+    /// The playbook's plan.
+    pub plan: Plan,
+    /// Each step's outcome.
+    pub outcomes: Vec<Outcome>,
+    /// The groups each ENI had before quarantine.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub original_groups: BTreeMap<String, Vec<String>>,
+}
+
+impl Report {
+    /// Builds the report of a handled incident.
+    pub fn new(
+        incident: &Incident,
+        plan: Plan,
+        mode: Mode,
+        outcomes: Vec<Outcome>,
+        contained: Option<bool>,
+        original_groups: BTreeMap<String, Vec<String>>,
+    ) -> Report {
+        let verdict = if mode == Mode::DryRun && plan.contains_resource() {
+            Verdict::DryRun
+        } else if !plan
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::IsolateInstance { .. }))
+        {
+            Verdict::NotifiedOnly
+        } else {
+            match contained {
+                Some(true) => Verdict::Contained,
+                Some(false) => Verdict::ContainmentFailed,
+                None => Verdict::Skipped,
+            }
+        };
+        Report {
+            finding_id: incident.finding_id.clone(),
+            finding_type: incident.finding_type.clone(),
+            severity: incident.severity,
+            account: incident.account.clone(),
+            region: incident.region.clone(),
+            resource: incident.resource_name(),
+            mode,
+            verdict,
+            plan,
+            outcomes,
+            original_groups,
+        }
+    }
+
+    /// The failed steps, one line each.
+    pub fn failures(&self) -> Vec<String> {
+        self.outcomes
+            .iter()
+            .filter(|o| o.status == Status::Failed)
+            .map(|o| format!("{} {}: {}", o.action, o.resource, o.detail))
+            .collect()
+    }
+
+    /// The SNS message.
+    pub fn notification(&self, incident: &Incident) -> Notification {
+        let subject = subject(&format!(
+            "Firebreak {}: {} on {} (severity {})",
+            self.verdict.word(),
+            self.finding_type,
+            self.resource,
+            self.severity
+        ));
+        let mut b = String::new();
+        let _ = writeln!(
+            b,
+            "Firebreak {} {} in account {} ({}).\n",
+            self.verdict.word(),
+            self.resource,
+            self.account,
+            self.region
+        );
+        let _ = writeln!(b, "WHAT WAS FOUND");
+        let _ = writeln!(
+            b,
+            "  {} (severity {}){}",
+            self.finding_type,
+            self.severity,
+            incident
+                .title
+                .as_deref()
+                .map(|t| format!(": {t}"))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(b, "  finding {}", self.finding_id);
+        if let Some(arn) = &incident.finding_arn {
+            let _ = writeln!(b, "  {arn}");
+        }
+        let _ = writeln!(
+            b,
+            "\nDECISION\n  {} ({}), mode {:?}",
+            self.plan.reason, self.plan.rule, self.mode
+        );
+        let _ = writeln!(b, "\nWHAT WAS DONE");
+        let done: Vec<&Outcome> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.status != Status::Failed)
+            .collect();
+        if done.is_empty() {
+            let _ = writeln!(b, "  nothing was changed");
+        }
+        for o in done {
+            let _ = writeln!(
+                b,
+                "  [{:?}] {} {}: {}",
+                o.status, o.action, o.resource, o.detail
+            );
+        }
+        let _ = writeln!(b, "\nWHAT FAILED");
+        let failures = self.failures();
+        if failures.is_empty() {
+            let _ = writeln!(b, "  nothing");
+        }
+        for f in failures {
+            let _ = writeln!(b, "  {f}");
+        }
+        if matches!(
+            self.verdict,
+            Verdict::Contained | Verdict::ContainmentFailed
+        ) {
+            let _ = writeln!(b, "\nHOW TO RELEASE (after the investigation)");
+            let _ = writeln!(
+                b,
+                "  Restore each interface's groups (recorded on the instance as {ORIGINAL_GROUPS_TAG}<eni> tags):"
+            );
+            for (eni, groups) in &self.original_groups {
+                let _ = writeln!(
+                    b,
+                    "    aws ec2 modify-network-interface-attribute --region {} --network-interface-id {eni} --groups {}",
+                    self.region,
+                    groups.join(" ")
+                );
+            }
+            let _ = writeln!(
+                b,
+                "  then remove the instance's firebreak:* tags, and turn termination protection off only if\n  \
+                 firebreak:set-termination-protection=true. Evidence snapshots are kept."
+            );
+        }
+        let _ = writeln!(b, "\n--- structured report ---");
+        let _ = writeln!(
+            b,
+            "{}",
+            serde_json::to_string_pretty(self).unwrap_or_default()
+        );
+        Notification {
+            subject,
+            body: b,
+            attributes: vec![
+                ("severity".into(), format!("{}", self.severity), true),
+                ("finding_type".into(), self.finding_type.clone(), false),
+                ("account".into(), self.account.clone(), false),
+                (
+                    "outcome".into(),
+                    serde_json::to_value(self.verdict)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    false,
+                ),
+            ],
+        }
+    }
+}
+
+/// SNS subjects: ASCII, one line, under 100 characters.
+fn subject(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    if clean.len() < 100 {
+        clean
+    } else {
+        format!("{}...", &clean[..96])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_short_ascii_single_lines() {
+        let s = subject(&format!("Firebreak CONTAINED: {}\n é", "x".repeat(200)));
+        assert!(s.len() < 100);
+        assert!(s.is_ascii() && !s.contains('\n'));
+        assert_eq!(subject("short"), "short");
+    }
+}

@@ -1,0 +1,413 @@
+//! `guardduty-responder`, the real binary, through the Lambda Runtime API, against the local AWS.
+//! Every assertion reads state back from the emulator.
+
+use std::time::Duration;
+
+use firebreak_tests::fixtures::{guardduty_event, unique, Aws};
+use firebreak_tests::{Function, Invocation};
+use serde_json::json;
+
+const C2: &str = "Backdoor:EC2/C&CActivity.B";
+
+async fn responder(topic_arn: &str, extra: &[(&str, &str)]) -> Function {
+    let mut env = vec![("FIREBREAK_TOPIC_ARN", topic_arn)];
+    env.extend_from_slice(extra);
+    Function::start("guardduty-responder", &env).await
+}
+
+fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c2_finding_isolates_every_eni_in_its_own_vpc_and_snapshots_each_volume_once() {
+    // GIVEN an instance in VPC A whose second ENI lives in VPC B, each ENI with an application group
+    let aws = Aws::new().await;
+    let (vpc_a, subnet_a) = aws.vpc("10.1.0.0/16").await;
+    let (vpc_b, subnet_b) = aws.vpc("10.2.0.0/16").await;
+    let app_a = aws.app_group(&vpc_a).await;
+    let app_b = aws.app_group(&vpc_b).await;
+    let instance = aws
+        .instance(
+            &subnet_a,
+            std::slice::from_ref(&app_a),
+            &[("Name", "web-1")],
+        )
+        .await;
+    let eni_b = aws
+        .attach_eni(&instance, &subnet_b, std::slice::from_ref(&app_b), 1)
+        .await;
+    let before = aws.interfaces(&instance).await;
+    assert_eq!(before.len(), 2);
+    let eni_a = before
+        .iter()
+        .find(|(id, _, _)| *id != eni_b)
+        .unwrap()
+        .0
+        .clone();
+    let (topic, queue) = aws.topic_with_queue().await;
+    let function = responder(&topic, &[]).await;
+    let finding = unique("finding");
+    let event = guardduty_event(
+        &finding,
+        C2,
+        8.0,
+        &instance,
+        &[
+            (eni_a.clone(), vpc_a.clone()),
+            (eni_b.clone(), vpc_b.clone()),
+        ],
+        "ACTOR",
+    );
+
+    // WHEN the same high-severity C&C finding is delivered three times
+    for _ in 0..3 {
+        function.invoke(&event).await.unwrap();
+    }
+
+    // THEN every ENI has only groups with zero rules, in its own VPC, different from the originals
+    let after = aws.interfaces(&instance).await;
+    assert_eq!(after.len(), 2);
+    for (eni, vpc, groups) in &after {
+        assert_eq!(
+            groups.len(),
+            1,
+            "{eni} should be in exactly the isolation group: {groups:?}"
+        );
+        for g in groups {
+            assert!(
+                *g != app_a && *g != app_b,
+                "{eni} still in its application group"
+            );
+            let (group_vpc, ingress, egress) = aws.group_rules(g).await;
+            assert_eq!(&group_vpc, vpc, "{eni}'s group {g} is in another VPC");
+            assert_eq!((ingress, egress), (0, 0), "{eni}'s group {g} has rules");
+        }
+    }
+    let vpcs: Vec<&String> = after.iter().map(|(_, v, _)| v).collect();
+    assert!(vpcs.contains(&&vpc_a) && vpcs.contains(&&vpc_b));
+
+    // AND one snapshot per volume, after three deliveries
+    let snaps = aws.finding_snapshots(&finding).await;
+    let described = aws.describe(&instance).await;
+    let mut volumes: Vec<String> = described
+        .block_device_mappings()
+        .iter()
+        .map(|b| b.ebs().unwrap().volume_id().unwrap().to_string())
+        .collect();
+    volumes.sort();
+    let mut snapped: Vec<String> = snaps.iter().map(|(_, v)| v.clone()).collect();
+    snapped.sort();
+    assert_eq!(volumes.len(), 2);
+    assert_eq!(
+        snapped, volumes,
+        "exactly one snapshot per volume: {snaps:?}"
+    );
+
+    // AND the evidence is protected and the instance says what happened
+    assert!(described.block_device_mappings().iter().all(|b| b
+        .ebs()
+        .unwrap()
+        .delete_on_termination()
+        == Some(false)));
+    let attr = aws
+        .ec2
+        .describe_instance_attribute()
+        .instance_id(&instance)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attr.disable_api_termination().unwrap().value(), Some(true));
+    let attr = aws
+        .ec2
+        .describe_instance_attribute()
+        .instance_id(&instance)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attr.instance_initiated_shutdown_behavior().unwrap().value(),
+        Some("stop")
+    );
+    let terminate = aws
+        .ec2
+        .terminate_instances()
+        .instance_ids(&instance)
+        .send()
+        .await;
+    assert!(
+        terminate.is_err(),
+        "termination protection must refuse a terminate"
+    );
+    let tags = aws.tags(&instance).await;
+    assert_eq!(tag(&tags, "firebreak:finding-id"), Some(finding.as_str()));
+    assert_eq!(tag(&tags, "firebreak:status"), Some("quarantined"));
+    assert!(tag(&tags, "firebreak:contained-at").is_some());
+    assert_eq!(
+        tag(&tags, "firebreak:set-termination-protection"),
+        Some("true")
+    );
+    assert_eq!(
+        tag(&tags, &format!("firebreak:original-groups:{eni_a}")),
+        Some(app_a.as_str())
+    );
+    assert_eq!(
+        tag(&tags, &format!("firebreak:original-groups:{eni_b}")),
+        Some(app_b.as_str())
+    );
+
+    // AND a message naming the instance arrived, with attributes for subscription filters
+    let messages = aws.messages(&queue, 3, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), 3, "one message per delivery");
+    let first = &messages[0];
+    assert!(first["Subject"].as_str().unwrap().contains(&instance));
+    assert!(first["Subject"].as_str().unwrap().len() < 100);
+    let body = first["Message"].as_str().unwrap();
+    assert!(body.contains(&instance) && body.contains("HOW TO RELEASE") && body.contains(&app_a));
+    assert_eq!(first["MessageAttributes"]["outcome"]["Value"], "contained");
+    assert_eq!(first["MessageAttributes"]["finding_type"]["Value"], C2);
+
+    // AND the log is structured JSON naming finding, resource, action and outcome
+    let logs = function.logs();
+    let action_lines: Vec<serde_json::Value> = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["action"].is_string())
+        .collect();
+    assert!(
+        action_lines
+            .iter()
+            .any(|v| v["fields"]["action"] == "isolate-instance"
+                && v["fields"]["outcome"] == "succeeded"
+                && v["fields"]["finding_id"] == finding.as_str()
+                && v["fields"]["resource"] == eni_b.as_str()),
+        "no structured isolate-instance log line for {eni_b}: {logs:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exempt_instance_is_untouched_and_the_team_is_told() {
+    // GIVEN an instance tagged firebreak:exempt=true (the finding does not carry the tag)
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.3.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws
+        .instance(
+            &subnet,
+            std::slice::from_ref(&app),
+            &[("firebreak:exempt", "true")],
+        )
+        .await;
+    let before = aws.interfaces(&instance).await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let function = responder(&topic, &[]).await;
+    let finding = unique("finding");
+    let enis: Vec<(String, String)> = before
+        .iter()
+        .map(|(e, v, _)| (e.clone(), v.clone()))
+        .collect();
+
+    // WHEN a high-severity C&C finding arrives
+    function
+        .invoke(&guardduty_event(
+            &finding, C2, 8.0, &instance, &enis, "ACTOR",
+        ))
+        .await
+        .unwrap();
+
+    // THEN nothing changed: groups, snapshots, tags
+    assert_eq!(aws.interfaces(&instance).await, before);
+    assert!(aws.finding_snapshots(&finding).await.is_empty());
+    assert!(aws
+        .tags(&instance)
+        .await
+        .iter()
+        .all(|(k, _)| !k.starts_with("firebreak:") || k == "firebreak:exempt"));
+    let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0]["Message"]
+        .as_str()
+        .unwrap()
+        .contains("firebreak:exempt=true"));
+    assert_eq!(
+        messages[0]["MessageAttributes"]["outcome"]["Value"],
+        "skipped"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn low_severity_port_probe_only_notifies() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.4.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let before = aws.interfaces(&instance).await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let function = responder(&topic, &[]).await;
+    let finding = unique("finding");
+    let enis: Vec<(String, String)> = before
+        .iter()
+        .map(|(e, v, _)| (e.clone(), v.clone()))
+        .collect();
+
+    function
+        .invoke(&guardduty_event(
+            &finding,
+            "Recon:EC2/PortProbeUnprotectedPort",
+            2.0,
+            &instance,
+            &enis,
+            "TARGET",
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(aws.interfaces(&instance).await, before);
+    assert!(aws.finding_snapshots(&finding).await.is_empty());
+    assert!(aws
+        .tags(&instance)
+        .await
+        .iter()
+        .all(|(k, _)| !k.starts_with("firebreak:")));
+    let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0]["Message"].as_str().unwrap().contains(&instance));
+    assert_eq!(
+        messages[0]["MessageAttributes"]["outcome"]["Value"],
+        "notified-only"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_events_are_rejected_and_the_next_valid_one_is_handled() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.5.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let mut function = responder(&topic, &[]).await;
+
+    let mut no_instance = guardduty_event("f-bad", C2, 8.0, &instance, &[], "ACTOR");
+    no_instance["detail"]["resource"]["instanceDetails"] = json!({});
+    let mut bad_severity = guardduty_event("f-bad2", C2, 8.0, &instance, &[], "ACTOR");
+    bad_severity["detail"]["severity"] = json!("critical!");
+    let cases = [
+        (json!("just a string"), "InvalidEvent.NotAnObject"),
+        (
+            json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.guardduty", "detail": {}}),
+            "InvalidEvent.Unsupported",
+        ),
+        (no_instance, "InvalidEvent.MissingInstanceId"),
+        (bad_severity, "InvalidEvent.InvalidField"),
+    ];
+    for (event, want) in cases {
+        match function.invoke(&event).await {
+            Invocation::Error { error_type, .. } => assert_eq!(error_type, want),
+            Invocation::Response(r) => panic!("accepted a malformed event: {r}"),
+        }
+    }
+    assert!(function.is_alive());
+
+    // The next valid event is still handled, for real.
+    let enis: Vec<(String, String)> = aws
+        .interfaces(&instance)
+        .await
+        .iter()
+        .map(|(e, v, _)| (e.clone(), v.clone()))
+        .collect();
+    function
+        .invoke(&guardduty_event(
+            &unique("finding"),
+            C2,
+            9.0,
+            &instance,
+            &enis,
+            "ACTOR",
+        ))
+        .await
+        .unwrap();
+    for (_, _, groups) in aws.interfaces(&instance).await {
+        assert_eq!(groups.len(), 1);
+        assert_eq!(aws.group_rules(&groups[0]).await.1, 0);
+        assert_eq!(aws.group_rules(&groups[0]).await.2, 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_no_longer_exists_is_skipped_not_a_crash() {
+    let aws = Aws::new().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let function = responder(&topic, &[]).await;
+    let report = function
+        .invoke(&guardduty_event(
+            &unique("finding"),
+            C2,
+            8.0,
+            "i-0fffffffffffffff0",
+            &[],
+            "ACTOR",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(report["verdict"], "skipped");
+    let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
+    assert!(messages[0]["Message"]
+        .as_str()
+        .unwrap()
+        .contains("no longer exists"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_notifies_the_plan_and_changes_nothing() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.6.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let before = aws.interfaces(&instance).await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let function = responder(&topic, &[("FIREBREAK_MODE", "dry-run")]).await;
+    let finding = unique("finding");
+    let enis: Vec<(String, String)> = before
+        .iter()
+        .map(|(e, v, _)| (e.clone(), v.clone()))
+        .collect();
+
+    function
+        .invoke(&guardduty_event(
+            &finding, C2, 8.0, &instance, &enis, "ACTOR",
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(aws.interfaces(&instance).await, before);
+    assert!(aws.finding_snapshots(&finding).await.is_empty());
+    assert!(aws
+        .tags(&instance)
+        .await
+        .iter()
+        .all(|(k, _)| !k.starts_with("firebreak:")));
+    let groups = aws
+        .ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        groups
+            .security_groups()
+            .iter()
+            .all(|g| !g.group_name().unwrap_or_default().starts_with("firebreak-")),
+        "dry run created quarantine groups"
+    );
+    let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
+    let body = messages[0]["Message"].as_str().unwrap();
+    assert!(body.contains("DRY RUN") && body.contains("isolate-instance"));
+}

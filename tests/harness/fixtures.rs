@@ -1,0 +1,382 @@
+//! Building real state in the local AWS, and reading it back.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::types::{
+    BlockDeviceMapping, EbsBlockDevice, Filter, IpPermission, IpRange, ResourceType, Tag,
+    TagSpecification,
+};
+use serde_json::{json, Value};
+
+use crate::{sdk_config, REGION};
+
+/// Test-side clients for the local AWS.
+pub struct Aws {
+    /// EC2.
+    pub ec2: aws_sdk_ec2::Client,
+    /// SNS.
+    pub sns: aws_sdk_sns::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+/// A unique suffix, so parallel tests never share names.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+impl Aws {
+    /// Clients for the local AWS.
+    pub async fn new() -> Aws {
+        let conf = sdk_config().await;
+        Aws {
+            ec2: aws_sdk_ec2::Client::new(&conf),
+            sns: aws_sdk_sns::Client::new(&conf),
+            sqs: aws_sdk_sqs::Client::new(&conf),
+        }
+    }
+
+    /// A VPC with one subnet in `<region>a`: (vpc id, subnet id).
+    pub async fn vpc(&self, cidr: &str) -> (String, String) {
+        let vpc = self.ec2.create_vpc().cidr_block(cidr).send().await.unwrap();
+        let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+        let subnet = self
+            .ec2
+            .create_subnet()
+            .vpc_id(&vpc_id)
+            .cidr_block(cidr)
+            .availability_zone(format!("{REGION}a"))
+            .send()
+            .await
+            .unwrap();
+        (
+            vpc_id,
+            subnet.subnet().unwrap().subnet_id().unwrap().to_string(),
+        )
+    }
+
+    /// An application group allowing SSH from the VPC (plus the default allow-all egress).
+    pub async fn app_group(&self, vpc_id: &str) -> String {
+        let g = self
+            .ec2
+            .create_security_group()
+            .group_name(unique("app"))
+            .description("application")
+            .vpc_id(vpc_id)
+            .send()
+            .await
+            .unwrap();
+        let id = g.group_id().unwrap().to_string();
+        self.ec2
+            .authorize_security_group_ingress()
+            .group_id(&id)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        id
+    }
+
+    async fn image(&self) -> String {
+        let images = self.ec2.describe_images().send().await.unwrap();
+        images.images()[0].image_id().unwrap().to_string()
+    }
+
+    /// A running instance with a root volume and one data volume.
+    pub async fn instance(
+        &self,
+        subnet_id: &str,
+        groups: &[String],
+        tags: &[(&str, &str)],
+    ) -> String {
+        let ebs = |size| {
+            EbsBlockDevice::builder()
+                .volume_size(size)
+                .delete_on_termination(true)
+                .build()
+        };
+        let mut run = self
+            .ec2
+            .run_instances()
+            .image_id(self.image().await)
+            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(subnet_id)
+            .set_security_group_ids(Some(groups.to_vec()))
+            // moto replaces the root volume unless /dev/sda1 is listed.
+            .block_device_mappings(
+                BlockDeviceMapping::builder()
+                    .device_name("/dev/sda1")
+                    .ebs(ebs(8))
+                    .build(),
+            )
+            .block_device_mappings(
+                BlockDeviceMapping::builder()
+                    .device_name("/dev/sdf")
+                    .ebs(ebs(4))
+                    .build(),
+            );
+        if !tags.is_empty() {
+            run = run.tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::Instance)
+                    .set_tags(Some(
+                        tags.iter()
+                            .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+                            .collect(),
+                    ))
+                    .build(),
+            );
+        }
+        let out = run.send().await.unwrap();
+        out.instances()[0].instance_id().unwrap().to_string()
+    }
+
+    /// Creates an ENI in `subnet_id` with `groups` and attaches it at `index`.
+    pub async fn attach_eni(
+        &self,
+        instance_id: &str,
+        subnet_id: &str,
+        groups: &[String],
+        index: i32,
+    ) -> String {
+        let eni = self
+            .ec2
+            .create_network_interface()
+            .subnet_id(subnet_id)
+            .set_groups(Some(groups.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        let eni_id = eni
+            .network_interface()
+            .unwrap()
+            .network_interface_id()
+            .unwrap()
+            .to_string();
+        self.ec2
+            .attach_network_interface()
+            .network_interface_id(&eni_id)
+            .instance_id(instance_id)
+            .device_index(index)
+            .send()
+            .await
+            .unwrap();
+        eni_id
+    }
+
+    /// The instance as EC2 reports it.
+    pub async fn describe(&self, instance_id: &str) -> aws_sdk_ec2::types::Instance {
+        let out = self
+            .ec2
+            .describe_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .unwrap();
+        out.reservations()[0].instances()[0].clone()
+    }
+
+    /// (ENI id, VPC id, group ids) of every interface of the instance, read from DescribeNetworkInterfaces.
+    pub async fn interfaces(&self, instance_id: &str) -> Vec<(String, String, Vec<String>)> {
+        let out = self
+            .ec2
+            .describe_network_interfaces()
+            .filters(filter("attachment.instance-id", instance_id))
+            .send()
+            .await
+            .unwrap();
+        let mut enis: Vec<_> = out
+            .network_interfaces()
+            .iter()
+            .map(|n| {
+                (
+                    n.network_interface_id().unwrap().to_string(),
+                    n.vpc_id().unwrap_or_default().to_string(),
+                    n.groups()
+                        .iter()
+                        .map(|g| g.group_id().unwrap().to_string())
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        enis.sort();
+        enis
+    }
+
+    /// (VPC id, ingress rule count, egress rule count) of a group.
+    pub async fn group_rules(&self, group_id: &str) -> (String, usize, usize) {
+        let out = self
+            .ec2
+            .describe_security_groups()
+            .group_ids(group_id)
+            .send()
+            .await
+            .unwrap();
+        let g = &out.security_groups()[0];
+        (
+            g.vpc_id().unwrap_or_default().to_string(),
+            g.ip_permissions().len(),
+            g.ip_permissions_egress().len(),
+        )
+    }
+
+    /// The instance's tags as (key, value).
+    pub async fn tags(&self, instance_id: &str) -> Vec<(String, String)> {
+        self.describe(instance_id)
+            .await
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// (snapshot id, volume id) of every snapshot tagged with the finding id.
+    pub async fn finding_snapshots(&self, finding_id: &str) -> Vec<(String, String)> {
+        let out = self
+            .ec2
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(filter("tag:firebreak:finding-id", finding_id))
+            .send()
+            .await
+            .unwrap();
+        out.snapshots()
+            .iter()
+            .map(|s| {
+                (
+                    s.snapshot_id().unwrap().to_string(),
+                    s.volume_id().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// A topic with an SQS queue subscribed: (topic ARN, queue URL).
+    pub async fn topic_with_queue(&self) -> (String, String) {
+        let name = unique("firebreak");
+        let topic = self.sns.create_topic().name(&name).send().await.unwrap();
+        let topic_arn = topic.topic_arn().unwrap().to_string();
+        let queue = self
+            .sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .unwrap();
+        let queue_url = queue.queue_url().unwrap().to_string();
+        let attrs = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap();
+        let queue_arn =
+            attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+        self.sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .unwrap();
+        (topic_arn, queue_url)
+    }
+
+    /// The SNS envelopes (`Subject`, `Message`, `MessageAttributes`) that reached the queue, waiting
+    /// up to `wait` for at least `at_least` of them.
+    pub async fn messages(&self, queue_url: &str, at_least: usize, wait: Duration) -> Vec<Value> {
+        let start = Instant::now();
+        let mut got = Vec::new();
+        while got.len() < at_least && start.elapsed() < wait {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for m in out.messages() {
+                got.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            }
+        }
+        got
+    }
+}
+
+/// A GuardDuty finding event as EventBridge delivers it (camelCase `detail`).
+pub fn guardduty_event(
+    finding_id: &str,
+    finding_type: &str,
+    severity: f64,
+    instance_id: &str,
+    enis: &[(String, String)],
+    resource_role: &str,
+) -> Value {
+    let interfaces: Vec<Value> = enis
+        .iter()
+        .map(|(eni, vpc)| json!({"networkInterfaceId": eni, "vpcId": vpc, "privateIpAddress": "10.0.0.10"}))
+        .collect();
+    json!({
+        "version": "0",
+        "id": crate::fixtures::unique("event"),
+        "detail-type": "GuardDuty Finding",
+        "source": "aws.guardduty",
+        "account": crate::ACCOUNT,
+        "time": "2026-11-22T03:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "schemaVersion": "2.0",
+            "accountId": crate::ACCOUNT,
+            "region": REGION,
+            "partition": "aws",
+            "id": finding_id,
+            "arn": format!("arn:aws:guardduty:{REGION}:{}:detector/d/finding/{finding_id}", crate::ACCOUNT),
+            "type": finding_type,
+            "title": "e2e finding",
+            "description": "e2e finding",
+            "severity": severity,
+            "createdAt": "2026-11-22T02:59:00.000Z",
+            "updatedAt": "2026-11-22T03:00:00.000Z",
+            "resource": {
+                "resourceType": "Instance",
+                "instanceDetails": {"instanceId": instance_id, "networkInterfaces": interfaces}
+            },
+            "service": {"serviceName": "guardduty", "resourceRole": resource_role, "count": 1,
+                        "additionalInfo": {}, "archived": false}
+        }
+    })
+}

@@ -1,0 +1,287 @@
+//! End-to-end harness: the real Lambda binaries, served events through an emulated Lambda Runtime
+//! API, against the local AWS that `scripts/local-aws` starts (`AWS_ENDPOINT_URL`).
+//!
+//! The Runtime API here speaks the same HTTP the Lambda service does (`/2018-06-01/runtime/...`):
+//! the binary long-polls `invocation/next`, posts `response` or `error`, exactly as in Lambda.
+
+pub mod fixtures;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
+
+/// The region every test uses.
+pub const REGION: &str = "us-east-1";
+/// moto's default account.
+pub const ACCOUNT: &str = "123456789012";
+
+/// The local AWS endpoint; the tests are meaningless without it, so its absence is a failure.
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL is not set: run the tests with scripts/test (it starts the local AWS)")
+    })
+}
+
+/// SDK configuration for the local AWS (test-side clients, used to set up and read back state).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint())
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "test", "test", None, None, "e2e",
+        ))
+        .load()
+        .await
+}
+
+/// Path of a workspace binary built by `cargo build --bins` (scripts/test does it first).
+pub fn binary(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build --bins` (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// What one invocation returned.
+#[derive(Debug, Clone)]
+pub enum Invocation {
+    /// The handler's response body.
+    Response(Value),
+    /// The handler's error (`errorType`, `errorMessage`).
+    Error { error_type: String, message: String },
+}
+
+impl Invocation {
+    /// The response, or a panic naming the error.
+    pub fn unwrap(self) -> Value {
+        match self {
+            Invocation::Response(v) => v,
+            Invocation::Error {
+                error_type,
+                message,
+            } => panic!("invocation failed: {error_type}: {message}"),
+        }
+    }
+}
+
+type Pending = (String, Value, oneshot::Sender<Invocation>);
+
+struct Shared {
+    queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Invocation>>>,
+    init_error: Mutex<Option<String>>,
+}
+
+/// A running function: its process and the Runtime API it polls.
+pub struct Function {
+    child: Child,
+    send: mpsc::UnboundedSender<Pending>,
+    shared: Arc<Shared>,
+    logs: Arc<Mutex<Vec<String>>>,
+    next_id: AtomicU64,
+}
+
+impl Function {
+    /// Starts binary `name` with the local AWS endpoint and these extra environment variables.
+    pub async fn start(name: &str, env: &[(&str, &str)]) -> Function {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (send, recv) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            queue: tokio::sync::Mutex::new(recv),
+            waiting: Mutex::new(HashMap::new()),
+            init_error: Mutex::new(None),
+        });
+        let server = shared.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve(stream, server.clone()));
+            }
+        });
+        let mut cmd = Command::new(binary(name));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_ENDPOINT_URL", endpoint())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start the function binary");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        for pipe in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let logs = logs.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(pipe).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    logs.lock().unwrap().push(line);
+                }
+            });
+        }
+        Function {
+            child,
+            send,
+            shared,
+            logs,
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Delivers one event and waits for the function's answer.
+    pub async fn invoke(&self, event: &Value) -> Invocation {
+        let id = format!("req-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
+        let (tx, rx) = oneshot::channel();
+        self.send.send((id, event.clone(), tx)).unwrap();
+        match tokio::time::timeout(Duration::from_secs(120), rx).await {
+            Ok(Ok(result)) => result,
+            _ => panic!(
+                "no answer from the function; init error: {:?}; logs:\n{}",
+                self.shared.init_error.lock().unwrap(),
+                self.logs().join("\n")
+            ),
+        }
+    }
+
+    /// Everything the function printed so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).await.ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut length = 0usize;
+    let mut chunked = false;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).await.ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            match k.trim().to_ascii_lowercase().as_str() {
+                "content-length" => length = v.trim().parse().unwrap_or(0),
+                "transfer-encoding" => chunked = v.to_ascii_lowercase().contains("chunked"),
+                _ => {}
+            }
+        }
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).await.ok()?;
+            let n = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+            let mut chunk = vec![0; n + 2];
+            reader.read_exact(&mut chunk).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+    } else {
+        body.resize(length, 0);
+        reader.read_exact(&mut body).await.ok()?;
+    }
+    Some((method, path, body))
+}
+
+async fn serve(stream: TcpStream, shared: Arc<Shared>) {
+    let mut reader = BufReader::new(stream);
+    while let Some((method, path, body)) = read_request(&mut reader).await {
+        let reply = if method == "GET" && path.ends_with("/runtime/invocation/next") {
+            let next = shared.queue.lock().await.recv().await;
+            let Some((id, event, tx)) = next else { return };
+            shared.waiting.lock().unwrap().insert(id.clone(), tx);
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 60_000;
+            let body = event.to_string();
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\n\
+                 Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
+                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:{REGION}:{ACCOUNT}:function:e2e\r\n\
+                 Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n\
+                 Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        } else if method == "POST" && path.contains("/runtime/invocation/") {
+            let id = path.split('/').nth(4).unwrap_or_default().to_string();
+            let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let result = if path.ends_with("/error") {
+                Invocation::Error {
+                    error_type: value["errorType"].as_str().unwrap_or_default().to_string(),
+                    message: value["errorMessage"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                }
+            } else {
+                Invocation::Response(value)
+            };
+            if let Some(tx) = shared.waiting.lock().unwrap().remove(&id) {
+                let _ = tx.send(result);
+            }
+            "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}".to_string()
+        } else if method == "POST" && path.ends_with("/runtime/init/error") {
+            *shared.init_error.lock().unwrap() = Some(String::from_utf8_lossy(&body).into_owned());
+            "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}".to_string()
+        } else {
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string()
+        };
+        if reader.get_mut().write_all(reply.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
