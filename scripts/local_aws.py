@@ -9,6 +9,10 @@ The fixes change moto's own backend state and behaviour (never the Rust code's v
   groups and the instance's groups, so ModifyNetworkInterfaceAttribute(Groups) on a primary ENI looks
   like it *added* a group. In real EC2 the primary ENI's groups *are* the instance's groups: changing
   either replaces both. We make `group_set` the ENI's own list and keep the two in step.
+* ModifyInstanceAttribute(InstanceInitiatedShutdownBehavior). moto 5.2.5 has no handler for it: the
+  request falls through to the security-group handler with an empty list, which *removes every group*
+  from the instance and records nothing. Real EC2 sets the attribute and leaves the groups alone.
+  We handle the attribute, and a group change with no groups is refused instead of wiping them.
 """
 
 import argparse
@@ -20,6 +24,7 @@ import urllib.request
 
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface, NetworkInterfaceBackend
 from moto.ec2.models.instances import InstanceBackend
+from moto.ec2.responses.instances import InstanceResponse
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 
@@ -58,7 +63,37 @@ def patch_primary_eni_groups():
     InstanceBackend.modify_instance_security_groups = modify_instance_security_groups
 
 
-PATCHES = [patch_primary_eni_groups]
+def patch_shutdown_behaviour_attribute():
+    """Real EC2: ModifyInstanceAttribute(InstanceInitiatedShutdownBehavior) sets just that."""
+    original_dot_value = InstanceResponse._dot_value_instance_attribute_handler
+
+    def dot_value(self):
+        value = self._get_param("InstanceInitiatedShutdownBehavior.Value")
+        if value is not None:
+            if value not in ("stop", "terminate"):
+                from moto.ec2.exceptions import InvalidParameterValueError
+
+                raise InvalidParameterValueError(value)
+            self.error_on_dryrun()
+            self.ec2_backend.modify_instance_attribute(
+                self._get_param("InstanceId"), "instance_initiated_shutdown_behavior", value
+            )
+            return True
+        return original_dot_value(self)
+
+    InstanceResponse._dot_value_instance_attribute_handler = dot_value
+
+    original_groups = InstanceResponse._security_grp_instance_attribute_handler
+
+    def groups(self):
+        if not self._get_param("Groups", []):
+            return False  # not a group change: never wipe the groups
+        return original_groups(self)
+
+    InstanceResponse._security_grp_instance_attribute_handler = groups
+
+
+PATCHES = [patch_primary_eni_groups, patch_shutdown_behaviour_attribute]
 
 
 def apply_patches():

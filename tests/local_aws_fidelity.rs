@@ -55,3 +55,36 @@ async fn changing_an_instance_s_groups_changes_its_primary_eni() {
 
     assert_eq!(aws.interfaces(&instance).await[0].2, vec![new]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setting_the_shutdown_behaviour_sets_it_and_keeps_the_groups() {
+    use aws_sdk_ec2::types::{AttributeValue, InstanceAttributeName};
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.52.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let read = || async {
+        aws.ec2
+            .describe_instance_attribute()
+            .instance_id(&instance)
+            .attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+            .send()
+            .await
+            .unwrap()
+            .instance_initiated_shutdown_behavior()
+            .and_then(|v| v.value())
+            .map(String::from)
+    };
+    assert_eq!(read().await.as_deref(), Some("terminate"));
+
+    aws.ec2
+        .modify_instance_attribute()
+        .instance_id(&instance)
+        .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(read().await.as_deref(), Some("stop"));
+    assert_eq!(aws.interfaces(&instance).await[0].2, vec![app]);
+}

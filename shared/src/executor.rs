@@ -1,6 +1,7 @@
-//! Carries out a [`Plan`] through the ports. Containment is the critical path; everything that does
-//! not gate it (evidence protection, recording tags, snapshots) runs concurrently with it, and the
-//! final tags run after it.
+//! Carries out a [`Plan`] through the ports. Containment is the critical path; only the tag that
+//! records the original groups runs alongside it. Evidence protection and snapshots start the moment
+//! containment completes (they do not gate it, and run concurrently with each other), then the
+//! instance is tagged with the finding and the time of containment.
 //!
 //! Round trips on the critical path (each box is one concurrent round of calls):
 //! `[DescribeInstances ‖ DescribeSecurityGroups per VPC named in the finding]` →
@@ -242,7 +243,7 @@ pub async fn execute_instance_plan<E: Ec2Port>(
         }
     }
 
-    // Round 2+: isolation per ENI, concurrently with recording, evidence protection and snapshots.
+    // Round 2+: isolation per ENI; the record of the original groups is written alongside.
     let isolation = async {
         if !isolate {
             return Vec::new();
@@ -277,6 +278,19 @@ pub async fn execute_instance_plan<E: Ec2Port>(
             ),
         })
     };
+    let (isolated, recorded) = futures::join!(isolation, record);
+    if isolate {
+        result.contained = Some(
+            isolated
+                .iter()
+                .all(|o| matches!(o.status, Status::Succeeded | Status::AlreadyDone)),
+        );
+    }
+    result.outcomes.extend(isolated);
+    result.outcomes.extend(recorded);
+
+    // Then, off the critical path (so they do not compete with it for the API): evidence
+    // protection and snapshots, concurrently.
     let protect = async {
         if wants("protect-evidence") {
             protect_evidence(ec2, &facts).await
@@ -291,18 +305,7 @@ pub async fn execute_instance_plan<E: Ec2Port>(
             Vec::new()
         }
     };
-    let (isolated, recorded, (protected, set_protection), snapped) =
-        futures::join!(isolation, record, protect, snapshots);
-
-    if isolate {
-        result.contained = Some(
-            isolated
-                .iter()
-                .all(|o| matches!(o.status, Status::Succeeded | Status::AlreadyDone)),
-        );
-    }
-    result.outcomes.extend(isolated);
-    result.outcomes.extend(recorded);
+    let ((protected, set_protection), snapped) = futures::join!(protect, snapshots);
     result.outcomes.extend(protected);
     result.outcomes.extend(snapped);
 

@@ -103,7 +103,8 @@ impl Aws {
         images.images()[0].image_id().unwrap().to_string()
     }
 
-    /// A running instance with a root volume and one data volume.
+    /// A running instance with a root volume and one data volume, whose OS shutdown *terminates* it
+    /// (the worst case for evidence, so that protecting it is visible).
     pub async fn instance(
         &self,
         subnet_id: &str,
@@ -124,6 +125,7 @@ impl Aws {
             .min_count(1)
             .max_count(1)
             .subnet_id(subnet_id)
+            .instance_initiated_shutdown_behavior(aws_sdk_ec2::types::ShutdownBehavior::Terminate)
             .set_security_group_ids(Some(groups.to_vec()))
             // moto replaces the root volume unless /dev/sda1 is listed.
             .block_device_mappings(

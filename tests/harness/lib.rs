@@ -85,6 +85,8 @@ struct Shared {
     queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>,
     waiting: Mutex<HashMap<String, oneshot::Sender<Invocation>>>,
     init_error: Mutex<Option<String>>,
+    first_poll: Mutex<Option<std::time::Instant>>,
+    delivered: Mutex<HashMap<String, std::time::SystemTime>>,
 }
 
 /// A running function: its process and the Runtime API it polls.
@@ -94,11 +96,22 @@ pub struct Function {
     shared: Arc<Shared>,
     logs: Arc<Mutex<Vec<String>>>,
     next_id: AtomicU64,
+    started: std::time::Instant,
 }
 
 impl Function {
-    /// Starts binary `name` with the local AWS endpoint and these extra environment variables.
+    /// Starts workspace binary `name` with the local AWS endpoint and these extra environment variables.
     pub async fn start(name: &str, env: &[(&str, &str)]) -> Function {
+        Function::start_binary(&binary(name), &endpoint(), env).await
+    }
+
+    /// Starts the binary at `path`, reaching AWS at `endpoint`.
+    pub async fn start_binary(
+        path: &std::path::Path,
+        endpoint: &str,
+        env: &[(&str, &str)],
+    ) -> Function {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (send, recv) = mpsc::unbounded_channel();
@@ -106,6 +119,8 @@ impl Function {
             queue: tokio::sync::Mutex::new(recv),
             waiting: Mutex::new(HashMap::new()),
             init_error: Mutex::new(None),
+            first_poll: Mutex::new(None),
+            delivered: Mutex::new(HashMap::new()),
         });
         let server = shared.clone();
         tokio::spawn(async move {
@@ -113,11 +128,11 @@ impl Function {
                 tokio::spawn(serve(stream, server.clone()));
             }
         });
-        let mut cmd = Command::new(binary(name));
+        let mut cmd = Command::new(path);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
@@ -125,13 +140,14 @@ impl Function {
             .env("AWS_REGION", REGION)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_ENDPOINT_URL", endpoint())
+            .env("AWS_ENDPOINT_URL", endpoint)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         for (k, v) in env {
             cmd.env(k, v);
         }
+        let started = std::time::Instant::now();
         let mut child = cmd.spawn().expect("start the function binary");
         let logs = Arc::new(Mutex::new(Vec::new()));
         for pipe in [
@@ -161,22 +177,51 @@ impl Function {
             shared,
             logs,
             next_id: AtomicU64::new(1),
+            started,
         }
     }
 
     /// Delivers one event and waits for the function's answer.
     pub async fn invoke(&self, event: &Value) -> Invocation {
+        self.invoke_timed(event).await.0
+    }
+
+    /// Delivers one event; also returns when the runtime took it from `invocation/next`.
+    pub async fn invoke_timed(&self, event: &Value) -> (Invocation, std::time::SystemTime) {
         let id = format!("req-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
         let (tx, rx) = oneshot::channel();
-        self.send.send((id, event.clone(), tx)).unwrap();
+        self.send.send((id.clone(), event.clone(), tx)).unwrap();
         match tokio::time::timeout(Duration::from_secs(120), rx).await {
-            Ok(Ok(result)) => result,
+            Ok(Ok(result)) => {
+                let delivered = self.shared.delivered.lock().unwrap().remove(&id).unwrap();
+                (result, delivered)
+            }
             _ => panic!(
                 "no answer from the function; init error: {:?}; logs:\n{}",
                 self.shared.init_error.lock().unwrap(),
                 self.logs().join("\n")
             ),
         }
+    }
+
+    /// Waits until the runtime first polls for an event (it is initialised); returns when that was.
+    pub async fn ready(&self) -> std::time::Instant {
+        loop {
+            if let Some(t) = *self.shared.first_poll.lock().unwrap() {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+    }
+
+    /// When the process was spawned.
+    pub fn started(&self) -> std::time::Instant {
+        self.started
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Everything the function printed so far.
@@ -239,9 +284,19 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
     let mut reader = BufReader::new(stream);
     while let Some((method, path, body)) = read_request(&mut reader).await {
         let reply = if method == "GET" && path.ends_with("/runtime/invocation/next") {
+            shared
+                .first_poll
+                .lock()
+                .unwrap()
+                .get_or_insert_with(std::time::Instant::now);
             let next = shared.queue.lock().await.recv().await;
             let Some((id, event, tx)) = next else { return };
             shared.waiting.lock().unwrap().insert(id.clone(), tx);
+            shared
+                .delivered
+                .lock()
+                .unwrap()
+                .insert(id.clone(), std::time::SystemTime::now());
             let deadline = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
