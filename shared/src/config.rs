@@ -13,6 +13,16 @@ pub enum Mode {
     DryRun,
 }
 
+impl Mode {
+    /// `apply` or `dry-run`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Apply => "apply",
+            Mode::DryRun => "dry-run",
+        }
+    }
+}
+
 /// A configuration value that cannot be used.
 #[derive(Debug, Error, PartialEq)]
 #[error("configuration {name}={value:?}: {reason}")]

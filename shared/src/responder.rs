@@ -33,7 +33,7 @@ pub async fn respond<E: Ec2Port, N: Notifier>(
         resource = %incident.resource_name(),
         rule = plan.rule,
         actions = %serde_json::to_string(&plan.actions).unwrap_or_default(),
-        mode = ?config.mode,
+        mode = config.mode.as_str(),
         "plan"
     );
     let (outcomes, contained, original_groups) = if !plan.contains_resource() {
