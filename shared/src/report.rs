@@ -153,8 +153,10 @@ impl Report {
         }
         let _ = writeln!(
             b,
-            "\nDECISION\n  {} ({}), mode {:?}",
-            self.plan.reason, self.plan.rule, self.mode
+            "\nDECISION\n  {} ({}), mode {}",
+            self.plan.reason,
+            self.plan.rule,
+            self.mode.as_str()
         );
         let _ = writeln!(b, "\nWHAT WAS DONE");
         let done: Vec<&Outcome> = self
