@@ -15,6 +15,72 @@ async fn responder(topic_arn: &str, extra: &[(&str, &str)]) -> Function {
     Function::start("guardduty-responder", &env).await
 }
 
+/// One instance with an application group in a fresh VPC, a topic with a queue, and a running responder.
+struct Scene {
+    aws: Aws,
+    vpc: String,
+    instance: String,
+    before: Vec<(String, String, Vec<String>)>,
+    queue: String,
+    function: Function,
+    finding: String,
+}
+
+impl Scene {
+    async fn new(cidr: &str, tags: &[(&str, &str)], env: &[(&str, &str)]) -> Scene {
+        let aws = Aws::new().await;
+        let (vpc, subnet) = aws.vpc(cidr).await;
+        let app = aws.app_group(&vpc).await;
+        let instance = aws
+            .instance(&subnet, std::slice::from_ref(&app), tags)
+            .await;
+        let before = aws.interfaces(&instance).await;
+        let (topic, queue) = aws.topic_with_queue().await;
+        let function = responder(&topic, env).await;
+        Scene {
+            aws,
+            vpc,
+            instance,
+            before,
+            queue,
+            function,
+            finding: unique("finding"),
+        }
+    }
+
+    /// Delivers a finding of this type and severity about the scene's instance.
+    async fn deliver(&self, finding_type: &str, severity: f64, role: &str) {
+        let enis: Vec<(String, String)> = self
+            .before
+            .iter()
+            .map(|(e, v, _)| (e.clone(), v.clone()))
+            .collect();
+        self.function
+            .invoke(&guardduty_event(
+                &self.finding,
+                finding_type,
+                severity,
+                &self.instance,
+                &enis,
+                role,
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// Groups, snapshots and firebreak tags are exactly as before (tags other than `allowed`).
+    async fn assert_untouched(&self, allowed: &str) {
+        assert_eq!(self.aws.interfaces(&self.instance).await, self.before);
+        assert!(self.aws.finding_snapshots(&self.finding).await.is_empty());
+        let tags = self.aws.tags(&self.instance).await;
+        assert!(
+            tags.iter()
+                .all(|(k, _)| !k.starts_with("firebreak:") || k == allowed),
+            "{tags:?}"
+        );
+    }
+}
+
 fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
     tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
@@ -190,42 +256,17 @@ async fn c2_finding_isolates_every_eni_in_its_own_vpc_and_snapshots_each_volume_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exempt_instance_is_untouched_and_the_team_is_told() {
     // GIVEN an instance tagged firebreak:exempt=true (the finding does not carry the tag)
-    let aws = Aws::new().await;
-    let (vpc, subnet) = aws.vpc("10.3.0.0/16").await;
-    let app = aws.app_group(&vpc).await;
-    let instance = aws
-        .instance(
-            &subnet,
-            std::slice::from_ref(&app),
-            &[("firebreak:exempt", "true")],
-        )
-        .await;
-    let before = aws.interfaces(&instance).await;
-    let (topic, queue) = aws.topic_with_queue().await;
-    let function = responder(&topic, &[]).await;
-    let finding = unique("finding");
-    let enis: Vec<(String, String)> = before
-        .iter()
-        .map(|(e, v, _)| (e.clone(), v.clone()))
-        .collect();
+    let scene = Scene::new("10.3.0.0/16", &[("firebreak:exempt", "true")], &[]).await;
 
     // WHEN a high-severity C&C finding arrives
-    function
-        .invoke(&guardduty_event(
-            &finding, C2, 8.0, &instance, &enis, "ACTOR",
-        ))
-        .await
-        .unwrap();
+    scene.deliver(C2, 8.0, "ACTOR").await;
 
-    // THEN nothing changed: groups, snapshots, tags
-    assert_eq!(aws.interfaces(&instance).await, before);
-    assert!(aws.finding_snapshots(&finding).await.is_empty());
-    assert!(aws
-        .tags(&instance)
-        .await
-        .iter()
-        .all(|(k, _)| !k.starts_with("firebreak:") || k == "firebreak:exempt"));
-    let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
+    // THEN nothing changed: groups, snapshots, tags; and the team is told why
+    scene.assert_untouched("firebreak:exempt").await;
+    let messages = scene
+        .aws
+        .messages(&scene.queue, 1, Duration::from_secs(10))
+        .await;
     assert_eq!(messages.len(), 1);
     assert!(messages[0]["Message"]
         .as_str()
@@ -239,41 +280,22 @@ async fn exempt_instance_is_untouched_and_the_team_is_told() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn low_severity_port_probe_only_notifies() {
-    let aws = Aws::new().await;
-    let (vpc, subnet) = aws.vpc("10.4.0.0/16").await;
-    let app = aws.app_group(&vpc).await;
-    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
-    let before = aws.interfaces(&instance).await;
-    let (topic, queue) = aws.topic_with_queue().await;
-    let function = responder(&topic, &[]).await;
-    let finding = unique("finding");
-    let enis: Vec<(String, String)> = before
-        .iter()
-        .map(|(e, v, _)| (e.clone(), v.clone()))
-        .collect();
+    let scene = Scene::new("10.4.0.0/16", &[], &[]).await;
 
-    function
-        .invoke(&guardduty_event(
-            &finding,
-            "Recon:EC2/PortProbeUnprotectedPort",
-            2.0,
-            &instance,
-            &enis,
-            "TARGET",
-        ))
-        .await
-        .unwrap();
+    scene
+        .deliver("Recon:EC2/PortProbeUnprotectedPort", 2.0, "TARGET")
+        .await;
 
-    assert_eq!(aws.interfaces(&instance).await, before);
-    assert!(aws.finding_snapshots(&finding).await.is_empty());
-    assert!(aws
-        .tags(&instance)
-        .await
-        .iter()
-        .all(|(k, _)| !k.starts_with("firebreak:")));
-    let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
+    scene.assert_untouched("").await;
+    let messages = scene
+        .aws
+        .messages(&scene.queue, 1, Duration::from_secs(10))
+        .await;
     assert_eq!(messages.len(), 1);
-    assert!(messages[0]["Message"].as_str().unwrap().contains(&instance));
+    assert!(messages[0]["Message"]
+        .as_str()
+        .unwrap()
+        .contains(&scene.instance));
     assert_eq!(
         messages[0]["MessageAttributes"]["outcome"]["Value"],
         "notified-only"
@@ -361,40 +383,19 @@ async fn an_instance_that_no_longer_exists_is_skipped_not_a_crash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_notifies_the_plan_and_changes_nothing() {
-    let aws = Aws::new().await;
-    let (vpc, subnet) = aws.vpc("10.6.0.0/16").await;
-    let app = aws.app_group(&vpc).await;
-    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
-    let before = aws.interfaces(&instance).await;
-    let (topic, queue) = aws.topic_with_queue().await;
-    let function = responder(&topic, &[("FIREBREAK_MODE", "dry-run")]).await;
-    let finding = unique("finding");
-    let enis: Vec<(String, String)> = before
-        .iter()
-        .map(|(e, v, _)| (e.clone(), v.clone()))
-        .collect();
+    let scene = Scene::new("10.6.0.0/16", &[], &[("FIREBREAK_MODE", "dry-run")]).await;
 
-    function
-        .invoke(&guardduty_event(
-            &finding, C2, 8.0, &instance, &enis, "ACTOR",
-        ))
-        .await
-        .unwrap();
+    scene.deliver(C2, 8.0, "ACTOR").await;
 
-    assert_eq!(aws.interfaces(&instance).await, before);
-    assert!(aws.finding_snapshots(&finding).await.is_empty());
-    assert!(aws
-        .tags(&instance)
-        .await
-        .iter()
-        .all(|(k, _)| !k.starts_with("firebreak:")));
-    let groups = aws
+    scene.assert_untouched("").await;
+    let groups = scene
+        .aws
         .ec2
         .describe_security_groups()
         .filters(
             aws_sdk_ec2::types::Filter::builder()
                 .name("vpc-id")
-                .values(&vpc)
+                .values(&scene.vpc)
                 .build(),
         )
         .send()
@@ -407,7 +408,10 @@ async fn dry_run_notifies_the_plan_and_changes_nothing() {
             .all(|g| !g.group_name().unwrap_or_default().starts_with("firebreak-")),
         "dry run created quarantine groups"
     );
-    let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
+    let messages = scene
+        .aws
+        .messages(&scene.queue, 1, Duration::from_secs(10))
+        .await;
     let body = messages[0]["Message"].as_str().unwrap();
     assert!(body.contains("DRY RUN") && body.contains("isolate-instance"));
 }
