@@ -127,6 +127,7 @@ async fn c2_finding_isolates_every_eni_in_its_own_vpc_and_snapshots_each_volume_
     );
 
     // WHEN the same high-severity C&C finding is delivered three times
+    let first_delivery = std::time::SystemTime::now();
     for _ in 0..3 {
         function.invoke(&event).await.unwrap();
     }
@@ -210,7 +211,15 @@ async fn c2_finding_isolates_every_eni_in_its_own_vpc_and_snapshots_each_volume_
     let tags = aws.tags(&instance).await;
     assert_eq!(tag(&tags, "firebreak:finding-id"), Some(finding.as_str()));
     assert_eq!(tag(&tags, "firebreak:status"), Some("quarantined"));
-    assert!(tag(&tags, "firebreak:contained-at").is_some());
+    let contained_at = aws_sdk_ec2::primitives::DateTime::from_str(
+        tag(&tags, "firebreak:contained-at").expect("contained-at tag"),
+        aws_sdk_ec2::primitives::DateTimeFormat::DateTime,
+    )
+    .expect("contained-at is an RFC 3339 time");
+    assert!(
+        std::time::SystemTime::try_from(contained_at).unwrap() >= first_delivery,
+        "contained-at {contained_at} is before the finding was delivered"
+    );
     assert_eq!(
         tag(&tags, "firebreak:set-termination-protection"),
         Some("true")

@@ -279,6 +279,8 @@ pub async fn execute_instance_plan<E: Ec2Port>(
         })
     };
     let (isolated, recorded) = futures::join!(isolation, record);
+    // The moment the last group change returned, not when the response started.
+    let contained_at = crate::responder::now_rfc3339();
     if isolate {
         result.contained = Some(
             isolated
@@ -319,7 +321,7 @@ pub async fn execute_instance_plan<E: Ec2Port>(
             Some(true) if facts.tag(STATUS_TAG) == Some("quarantined") => {}
             Some(true) => {
                 tags.push((STATUS_TAG.to_string(), "quarantined".to_string()));
-                tags.push((CONTAINED_AT_TAG.to_string(), now.to_string()));
+                tags.push((CONTAINED_AT_TAG.to_string(), contained_at.clone()));
             }
             Some(false) => tags.push((STATUS_TAG.to_string(), "containment-failed".to_string())),
             None => {}
