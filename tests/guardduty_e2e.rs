@@ -68,7 +68,8 @@ impl Scene {
             .unwrap();
     }
 
-    /// Groups, snapshots and firebreak tags are exactly as before (tags other than `allowed`).
+    /// Groups, snapshots and firebreak tags are exactly as before (tags other than `allowed`), and
+    /// no quarantine group was created in the VPC.
     async fn assert_untouched(&self, allowed: &str) {
         assert_eq!(self.aws.interfaces(&self.instance).await, self.before);
         assert!(self.aws.finding_snapshots(&self.finding).await.is_empty());
@@ -77,6 +78,28 @@ impl Scene {
             tags.iter()
                 .all(|(k, _)| !k.starts_with("firebreak:") || k == allowed),
             "{tags:?}"
+        );
+        let groups = self
+            .aws
+            .ec2
+            .describe_security_groups()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("vpc-id")
+                    .values(&self.vpc)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let names: Vec<&str> = groups
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.group_name())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.starts_with("firebreak-")),
+            "quarantine groups created: {names:?}"
         );
     }
 }
@@ -397,26 +420,6 @@ async fn dry_run_notifies_the_plan_and_changes_nothing() {
     scene.deliver(C2, 8.0, "ACTOR").await;
 
     scene.assert_untouched("").await;
-    let groups = scene
-        .aws
-        .ec2
-        .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("vpc-id")
-                .values(&scene.vpc)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        groups
-            .security_groups()
-            .iter()
-            .all(|g| !g.group_name().unwrap_or_default().starts_with("firebreak-")),
-        "dry run created quarantine groups"
-    );
     let messages = scene
         .aws
         .messages(&scene.queue, 1, Duration::from_secs(10))

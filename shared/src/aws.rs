@@ -13,7 +13,7 @@ use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::error::AwsError;
 use crate::ports::{
-    Ec2Port, InstanceFacts, InterfaceFacts, Notification, Notifier, QuarantineGroups,
+    Ec2Port, FoundGroups, InstanceFacts, InterfaceFacts, Notification, Notifier, QuarantineGroups,
     SnapshotFacts, VolumeFacts,
 };
 
@@ -345,7 +345,7 @@ impl Ec2Port for Ec2 {
         }))
     }
 
-    async fn ensure_quarantine_groups(&self, vpc_id: &str) -> Result<QuarantineGroups, AwsError> {
+    async fn find_quarantine_groups(&self, vpc_id: &str) -> Result<FoundGroups, AwsError> {
         let found = self
             .0
             .describe_security_groups()
@@ -365,13 +365,37 @@ impl Ec2Port for Ec2 {
             });
             async move {
                 match existing {
-                    Some(g) => self.converge_existing(g, role).await,
-                    None => self.create_group(vpc_id, role).await,
+                    Some(g) => self.converge_existing(g, role).await.map(Some),
+                    None => Ok(None),
                 }
             }
         };
         let (isolation, untracking) =
             futures::try_join!(get(GroupRole::Isolation), get(GroupRole::Untracking))?;
+        Ok(FoundGroups {
+            isolation,
+            untracking,
+        })
+    }
+
+    async fn create_quarantine_groups(
+        &self,
+        vpc_id: &str,
+        found: &FoundGroups,
+    ) -> Result<QuarantineGroups, AwsError> {
+        let get = |role: GroupRole, existing: &Option<String>| {
+            let existing = existing.clone();
+            async move {
+                match existing {
+                    Some(id) => Ok(id),
+                    None => self.create_group(vpc_id, role).await,
+                }
+            }
+        };
+        let (isolation, untracking) = futures::try_join!(
+            get(GroupRole::Isolation, &found.isolation),
+            get(GroupRole::Untracking, &found.untracking)
+        )?;
         Ok(QuarantineGroups {
             isolation,
             untracking,

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::error::AwsError;
 use crate::incident::Incident;
 use crate::playbook::{Action, Plan};
-use crate::ports::{Ec2Port, InstanceFacts, InterfaceFacts, QuarantineGroups};
+use crate::ports::{Ec2Port, FoundGroups, InstanceFacts, InterfaceFacts, QuarantineGroups};
 
 /// Tag naming the finding that quarantined an instance (also on its snapshots).
 pub const FINDING_TAG: &str = "firebreak:finding-id";
@@ -169,7 +169,7 @@ pub async fn execute_instance_plan<E: Ec2Port>(
         join_all(
             named_vpcs
                 .iter()
-                .map(|v| async move { (v.clone(), ec2.ensure_quarantine_groups(v).await) })
+                .map(|v| async move { (v.clone(), ec2.find_quarantine_groups(v).await) })
         )
     );
     let facts = match described {
@@ -198,23 +198,26 @@ pub async fn execute_instance_plan<E: Ec2Port>(
         return result;
     }
 
-    // Groups for VPCs the finding did not name (or named wrongly).
-    let mut groups: HashMap<String, Result<QuarantineGroups, AwsError>> =
-        early.into_iter().collect();
+    // Only now, for an instance that exists and is not exempt, create what is missing: the groups
+    // of VPCs the finding named but that have none yet, and of VPCs it did not name (a lookup first).
+    let mut found: HashMap<String, FoundGroups> = early
+        .into_iter()
+        .filter_map(|(vpc, f)| f.ok().map(|f| (vpc, f)))
+        .collect();
+    let mut groups: HashMap<String, Result<QuarantineGroups, AwsError>> = HashMap::new();
     if isolate {
-        let mut missing: Vec<String> = Vec::new();
+        let mut vpcs: Vec<String> = Vec::new();
         for eni in &facts.interfaces {
-            if !groups.contains_key(&eni.vpc_id) && !missing.contains(&eni.vpc_id) {
-                missing.push(eni.vpc_id.clone());
+            if !vpcs.contains(&eni.vpc_id) {
+                vpcs.push(eni.vpc_id.clone());
             }
         }
-        let late = join_all(
-            missing
-                .iter()
-                .map(|v| async move { (v.clone(), ec2.ensure_quarantine_groups(v).await) }),
-        )
+        let prepared = join_all(vpcs.iter().map(|vpc| {
+            let early = found.remove(vpc);
+            async move { (vpc.clone(), quarantine_groups(ec2, vpc, early).await) }
+        }))
         .await;
-        groups.extend(late);
+        groups.extend(prepared);
     }
     let firebreak_groups: Vec<&str> = groups
         .values()
@@ -349,6 +352,23 @@ pub async fn execute_instance_plan<E: Ec2Port>(
         result.outcomes.push(outcome);
     }
     result
+}
+
+/// The VPC's groups: those found in round 1 if complete, else created (after a lookup when round 1
+/// did not look, or failed).
+async fn quarantine_groups<E: Ec2Port>(
+    ec2: &E,
+    vpc: &str,
+    early: Option<FoundGroups>,
+) -> Result<QuarantineGroups, AwsError> {
+    let found = match early {
+        Some(f) => f,
+        None => ec2.find_quarantine_groups(vpc).await?,
+    };
+    match found.complete() {
+        Some(g) => Ok(g),
+        None => ec2.create_quarantine_groups(vpc, &found).await,
+    }
 }
 
 async fn isolate_interface<E: Ec2Port>(

@@ -60,6 +60,25 @@ pub struct QuarantineGroups {
     pub untracking: String,
 }
 
+/// The quarantine groups of a VPC that already exist.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FoundGroups {
+    /// The isolation group, if it exists.
+    pub isolation: Option<String>,
+    /// The untracking group, if it exists.
+    pub untracking: Option<String>,
+}
+
+impl FoundGroups {
+    /// Both groups, when both exist.
+    pub fn complete(&self) -> Option<QuarantineGroups> {
+        Some(QuarantineGroups {
+            isolation: self.isolation.clone()?,
+            untracking: self.untracking.clone()?,
+        })
+    }
+}
+
 /// A snapshot Firebreak took.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SnapshotFacts {
@@ -74,9 +93,15 @@ pub trait Ec2Port: Sync {
     /// The instance now, or `None` when it no longer exists.
     async fn describe_instance(&self, instance_id: &str)
         -> Result<Option<InstanceFacts>, AwsError>;
-    /// Finds (by tag) or creates the VPC's isolation and untracking groups, and puts their rules
-    /// right if someone changed them.
-    async fn ensure_quarantine_groups(&self, vpc_id: &str) -> Result<QuarantineGroups, AwsError>;
+    /// Finds (by tag) the VPC's isolation and untracking groups that exist, and puts their rules
+    /// right if someone changed them. Changes nothing else.
+    async fn find_quarantine_groups(&self, vpc_id: &str) -> Result<FoundGroups, AwsError>;
+    /// Creates the groups `found` lacks (with their rules); returns both.
+    async fn create_quarantine_groups(
+        &self,
+        vpc_id: &str,
+        found: &FoundGroups,
+    ) -> Result<QuarantineGroups, AwsError>;
     /// Replaces the groups of one interface.
     async fn set_interface_groups(&self, eni: &str, group_ids: &[String]) -> Result<(), AwsError>;
     /// Adds or overwrites tags on the instance.

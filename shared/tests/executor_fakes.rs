@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use firebreak::incident::{Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source};
 use firebreak::ports::{
-    Ec2Port, InstanceFacts, InterfaceFacts, Notification, Notifier, QuarantineGroups,
+    Ec2Port, FoundGroups, InstanceFacts, InterfaceFacts, Notification, Notifier, QuarantineGroups,
     SnapshotFacts, VolumeFacts,
 };
 use firebreak::{AwsError, Config, FirebreakError};
@@ -13,6 +13,7 @@ use firebreak::{AwsError, Config, FirebreakError};
 struct FakeEc2 {
     facts: Option<InstanceFacts>,
     fail_group: Option<String>,
+    groups_exist: bool,
     calls: Mutex<Vec<String>>,
 }
 
@@ -34,6 +35,7 @@ impl FakeEc2 {
                 tags: vec![],
             }),
             fail_group: None,
+            groups_exist: true,
             calls: Mutex::new(Vec::new()),
         }
     }
@@ -59,8 +61,23 @@ impl Ec2Port for FakeEc2 {
         self.log("describe".into());
         Ok(self.facts.clone())
     }
-    async fn ensure_quarantine_groups(&self, vpc: &str) -> Result<QuarantineGroups, AwsError> {
-        self.log(format!("groups {vpc}"));
+    async fn find_quarantine_groups(&self, vpc: &str) -> Result<FoundGroups, AwsError> {
+        self.log(format!("find-groups {vpc}"));
+        Ok(if self.groups_exist {
+            FoundGroups {
+                isolation: Some("sg-iso".into()),
+                untracking: Some("sg-untrack".into()),
+            }
+        } else {
+            FoundGroups::default()
+        })
+    }
+    async fn create_quarantine_groups(
+        &self,
+        vpc: &str,
+        _: &FoundGroups,
+    ) -> Result<QuarantineGroups, AwsError> {
+        self.log(format!("create-groups {vpc}"));
         Ok(QuarantineGroups {
             isolation: "sg-iso".into(),
             untracking: "sg-untrack".into(),
@@ -250,5 +267,53 @@ async fn a_vanished_instance_is_skipped_and_nothing_is_changed() {
     assert!(ec2
         .calls()
         .iter()
-        .all(|c| c == "describe" || c.starts_with("groups")));
+        .all(|c| c == "describe" || c.starts_with("find-groups")));
+}
+
+#[tokio::test]
+async fn groups_are_created_only_for_an_instance_that_exists_and_is_not_exempt() {
+    // A vanished instance in a VPC without groups: looked up, never created.
+    let mut ec2 = FakeEc2::new(vec![]);
+    ec2.facts = None;
+    ec2.groups_exist = false;
+    firebreak::responder::respond(&incident(), &config(), &ec2, &FakeSns::default())
+        .await
+        .unwrap();
+    assert!(
+        !ec2.calls().iter().any(|c| c.starts_with("create-groups")),
+        "{:?}",
+        ec2.calls()
+    );
+
+    // An exempt one: the same.
+    let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
+    ec2.groups_exist = false;
+    if let Some(f) = ec2.facts.as_mut() {
+        f.tags.push(("firebreak:exempt".into(), "true".into()));
+    }
+    firebreak::responder::respond(&incident(), &config(), &ec2, &FakeSns::default())
+        .await
+        .unwrap();
+    assert!(
+        !ec2.calls().iter().any(|c| c.starts_with("create-groups")),
+        "{:?}",
+        ec2.calls()
+    );
+
+    // A real one: created once, after the describe, and used.
+    let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
+    ec2.groups_exist = false;
+    firebreak::responder::respond(&incident(), &config(), &ec2, &FakeSns::default())
+        .await
+        .unwrap();
+    let calls = ec2.calls();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.starts_with("create-groups"))
+            .count(),
+        1,
+        "{calls:?}"
+    );
+    assert!(calls.contains(&"set eni-1 sg-iso".to_string()));
 }
