@@ -394,9 +394,10 @@ async fn an_instance_that_no_longer_exists_is_skipped_not_a_crash() {
     let aws = Aws::new().await;
     let (topic, queue) = aws.topic_with_queue().await;
     let function = responder(&topic, &[]).await;
+    let finding = unique("finding");
     let report = function
         .invoke(&guardduty_event(
-            &unique("finding"),
+            &finding,
             C2,
             8.0,
             "i-0fffffffffffffff0",
@@ -411,6 +412,12 @@ async fn an_instance_that_no_longer_exists_is_skipped_not_a_crash() {
         .as_str()
         .unwrap()
         .contains("no longer exists"));
+    // Read back from the emulator: the message's filterable outcome, and no evidence was attempted.
+    assert_eq!(
+        messages[0]["MessageAttributes"]["outcome"]["Value"],
+        "skipped"
+    );
+    assert!(aws.finding_snapshots(&finding).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

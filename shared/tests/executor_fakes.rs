@@ -270,50 +270,40 @@ async fn a_vanished_instance_is_skipped_and_nothing_is_changed() {
         .all(|c| c == "describe" || c.starts_with("find-groups")));
 }
 
+/// Handles the incident with `ec2` in a VPC that has no quarantine groups yet; returns the calls made.
+async fn calls_in_a_vpc_without_groups(mut ec2: FakeEc2) -> Vec<String> {
+    ec2.groups_exist = false;
+    firebreak::responder::respond(&incident(), &config(), &ec2, &FakeSns::default())
+        .await
+        .unwrap();
+    ec2.calls()
+}
+
+fn group_creations(calls: &[String]) -> usize {
+    calls
+        .iter()
+        .filter(|c| c.starts_with("create-groups"))
+        .count()
+}
+
 #[tokio::test]
 async fn groups_are_created_only_for_an_instance_that_exists_and_is_not_exempt() {
-    // A vanished instance in a VPC without groups: looked up, never created.
-    let mut ec2 = FakeEc2::new(vec![]);
-    ec2.facts = None;
-    ec2.groups_exist = false;
-    firebreak::responder::respond(&incident(), &config(), &ec2, &FakeSns::default())
-        .await
-        .unwrap();
-    assert!(
-        !ec2.calls().iter().any(|c| c.starts_with("create-groups")),
-        "{:?}",
-        ec2.calls()
-    );
+    // A vanished instance: looked up, never created.
+    let mut vanished = FakeEc2::new(vec![]);
+    vanished.facts = None;
+    let calls = calls_in_a_vpc_without_groups(vanished).await;
+    assert_eq!(group_creations(&calls), 0, "{calls:?}");
 
     // An exempt one: the same.
-    let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
-    ec2.groups_exist = false;
-    if let Some(f) = ec2.facts.as_mut() {
+    let mut exempt = FakeEc2::new(vec!["sg-app".into()]);
+    if let Some(f) = exempt.facts.as_mut() {
         f.tags.push(("firebreak:exempt".into(), "true".into()));
     }
-    firebreak::responder::respond(&incident(), &config(), &ec2, &FakeSns::default())
-        .await
-        .unwrap();
-    assert!(
-        !ec2.calls().iter().any(|c| c.starts_with("create-groups")),
-        "{:?}",
-        ec2.calls()
-    );
+    let calls = calls_in_a_vpc_without_groups(exempt).await;
+    assert_eq!(group_creations(&calls), 0, "{calls:?}");
 
     // A real one: created once, after the describe, and used.
-    let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
-    ec2.groups_exist = false;
-    firebreak::responder::respond(&incident(), &config(), &ec2, &FakeSns::default())
-        .await
-        .unwrap();
-    let calls = ec2.calls();
-    assert_eq!(
-        calls
-            .iter()
-            .filter(|c| c.starts_with("create-groups"))
-            .count(),
-        1,
-        "{calls:?}"
-    );
+    let calls = calls_in_a_vpc_without_groups(FakeEc2::new(vec!["sg-app".into()])).await;
+    assert_eq!(group_creations(&calls), 1, "{calls:?}");
     assert!(calls.contains(&"set eni-1 sg-iso".to_string()));
 }
