@@ -48,6 +48,9 @@ pub struct Config {
     pub exempt_tag: String,
     /// `FIREBREAK_ACT_ON_SAMPLE_FINDINGS`: treat console sample findings as real (default false).
     pub act_on_sample_findings: bool,
+    /// `FIREBREAK_REMOVE_LOGIN_SEVERITY`: minimum severity at which revoking an IAM user's
+    /// credentials also removes its console password (default 7.0, GuardDuty's HIGH; `never` to keep it).
+    pub remove_login_severity: Option<f64>,
 }
 
 impl Config {
@@ -104,12 +107,27 @@ impl Config {
                 })
             }
         };
+        let remove_login_severity = match get("FIREBREAK_REMOVE_LOGIN_SEVERITY") {
+            None => Some(7.0),
+            Some(v) if v.trim() == "never" => None,
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(t) if (0.0..=10.0).contains(&t) => Some(t),
+                _ => {
+                    return Err(ConfigError {
+                        name: "FIREBREAK_REMOVE_LOGIN_SEVERITY",
+                        value: v,
+                        reason: "expected a number from 0 to 10, or never",
+                    })
+                }
+            },
+        };
         Ok(Config {
             mode,
             topic_arn,
             severity_threshold,
             exempt_tag,
             act_on_sample_findings,
+            remove_login_severity,
         })
     }
 
@@ -146,6 +164,14 @@ mod tests {
         );
         assert!(with("FIREBREAK_MODE", "yolo").is_err());
         assert!(with("FIREBREAK_SEVERITY_THRESHOLD", "eleven").is_err());
+        assert_eq!(c.remove_login_severity, Some(7.0));
+        assert_eq!(
+            with("FIREBREAK_REMOVE_LOGIN_SEVERITY", "never")
+                .unwrap()
+                .remove_login_severity,
+            None
+        );
+        assert!(with("FIREBREAK_REMOVE_LOGIN_SEVERITY", "high").is_err());
         assert!(Config::from_lookup(|_| None).is_err());
     }
 }

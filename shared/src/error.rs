@@ -62,7 +62,9 @@ pub struct AwsError {
 impl AwsError {
     /// True when the code says the resource does not exist.
     pub fn is_not_found(&self) -> bool {
-        self.code.as_deref().is_some_and(|c| c.contains("NotFound"))
+        self.code
+            .as_deref()
+            .is_some_and(|c| c.contains("NotFound") || c == "NoSuchEntity")
     }
 }
 

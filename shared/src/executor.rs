@@ -62,7 +62,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new(
+    pub(crate) fn new(
         action: &'static str,
         resource: &str,
         status: Status,
@@ -77,7 +77,12 @@ impl Outcome {
         }
     }
 
-    fn failed(action: &'static str, resource: &str, what: &str, e: &AwsError) -> Outcome {
+    pub(crate) fn failed(
+        action: &'static str,
+        resource: &str,
+        what: &str,
+        e: &AwsError,
+    ) -> Outcome {
         Outcome {
             action,
             resource: resource.to_string(),
@@ -88,15 +93,20 @@ impl Outcome {
     }
 }
 
-/// What carrying out an instance plan did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InstanceResult {
+/// What carrying out a plan did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Execution {
     /// Every step's outcome.
     pub outcomes: Vec<Outcome>,
-    /// Whether every interface ended up isolated (`None` when isolation was not attempted).
+    /// Whether the threat is cut off: every interface isolated, every credential revoked (`None`
+    /// when containment was not attempted).
     pub contained: Option<bool>,
     /// The groups each ENI had before quarantine, for release.
     pub original_groups: BTreeMap<String, Vec<String>>,
+    /// How to undo what was done, one command or instruction per line (credential plans).
+    pub undo: Vec<String>,
+    /// What the team must know beyond the outcomes (e.g. other users of a revoked role).
+    pub warnings: Vec<String>,
 }
 
 /// The planned actions as outcomes, without touching anything.
@@ -105,16 +115,9 @@ pub fn dry_run(plan: &Plan) -> Vec<Outcome> {
         .iter()
         .filter(|a| **a != Action::Notify)
         .map(|a| {
-            let resource = match a {
-                Action::IsolateInstance { instance_id }
-                | Action::ProtectEvidence { instance_id }
-                | Action::SnapshotVolumes { instance_id }
-                | Action::TagInstance { instance_id } => instance_id.as_str(),
-                Action::Notify => "",
-            };
             Outcome::new(
                 a.name(),
-                resource,
+                a.resource(),
                 Status::Planned,
                 "dry run: not carried out",
             )
@@ -122,7 +125,8 @@ pub fn dry_run(plan: &Plan) -> Vec<Outcome> {
         .collect()
 }
 
-fn skip_all(plan: &Plan, reason: &str) -> Vec<Outcome> {
+/// Every planned action as skipped, for `reason`.
+pub(crate) fn skip_all(plan: &Plan, reason: &str) -> Vec<Outcome> {
     dry_run(plan)
         .into_iter()
         .map(|o| Outcome {
@@ -144,12 +148,8 @@ pub async fn execute_instance_plan<E: Ec2Port>(
     plan: &Plan,
     exempt_tag: &str,
     now: &str,
-) -> InstanceResult {
-    let mut result = InstanceResult {
-        outcomes: Vec::new(),
-        contained: None,
-        original_groups: BTreeMap::new(),
-    };
+) -> Execution {
+    let mut result = Execution::default();
     let Some(instance) = incident.instance() else {
         return result;
     };

@@ -79,6 +79,113 @@ pub struct AccessKeyRef {
     pub user_name: Option<String>,
     /// `IAMUser`, `AssumedRole`, `Root`, `Role`, `FederatedUser`, …
     pub user_type: Option<String>,
+    /// The instance the credentials belong to: `resource.instanceDetails.instanceId` of an
+    /// instance-credential finding, or the `i-…` session name of an instance-profile role session.
+    pub instance_id: Option<String>,
+    /// The instance profile the finding names, when it does.
+    pub instance_profile_arn: Option<String>,
+}
+
+/// Whose credentials a finding names, as far as Firebreak can act on them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Principal {
+    /// An IAM user: a long-term key (`AKIA…`) or a session it issued (`ASIA…`).
+    IamUser {
+        /// The user.
+        user_name: String,
+        /// The key, when it is a well-formed key id.
+        access_key_id: Option<String>,
+    },
+    /// A session of an IAM role (`AssumedRole`), including an instance profile's role.
+    Role {
+        /// The role.
+        role_name: String,
+        /// The session name (`AROA…:<session>`), when given.
+        session_name: Option<String>,
+        /// The instance whose profile issued the session, when known.
+        instance_id: Option<String>,
+    },
+    /// The account's root user: Firebreak cannot restrict it.
+    Root,
+    /// A service-linked role (`AWSServiceRoleFor…`): IAM refuses changes to it.
+    ServiceLinkedRole {
+        /// The role.
+        role_name: String,
+    },
+    /// An IAM Identity Center permission-set role (`AWSReservedSSO_…`): managed by Identity Center.
+    IdentityCenterRole {
+        /// The role.
+        role_name: String,
+    },
+    /// Nothing Firebreak can act on (placeholders of sample findings, federated users, …).
+    Unusable {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl AccessKeyRef {
+    /// The key id, when it is a well-formed AWS access key id.
+    pub fn valid_key(&self) -> Option<&str> {
+        self.access_key_id
+            .as_deref()
+            .filter(|k| is_access_key_id(k))
+    }
+
+    /// The session name of `AROA…:<session>`.
+    pub fn session_name(&self) -> Option<&str> {
+        self.principal_id
+            .as_deref()
+            .and_then(|p| p.split_once(':'))
+            .map(|(_, s)| s)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Classifies the principal behind the credentials.
+    pub fn principal(&self) -> Principal {
+        let user_type = self.user_type.as_deref().unwrap_or("");
+        let name = self.user_name.as_deref().filter(|n| is_iam_name(n));
+        let unusable = |reason: String| Principal::Unusable { reason };
+        match user_type {
+            "Root" => Principal::Root,
+            "IAMUser" => match name {
+                Some(user) => Principal::IamUser {
+                    user_name: user.to_string(),
+                    access_key_id: self.valid_key().map(String::from),
+                },
+                None => unusable(format!(
+                    "the finding names no usable IAM user ({:?})",
+                    self.user_name.as_deref().unwrap_or("")
+                )),
+            },
+            "AssumedRole" | "Role" => match name {
+                Some(role) if role.starts_with("AWSServiceRoleFor") => {
+                    Principal::ServiceLinkedRole {
+                        role_name: role.to_string(),
+                    }
+                }
+                Some(role) if role.starts_with("AWSReservedSSO_") => {
+                    Principal::IdentityCenterRole {
+                        role_name: role.to_string(),
+                    }
+                }
+                Some(role) => Principal::Role {
+                    role_name: role.to_string(),
+                    session_name: self.session_name().map(String::from),
+                    instance_id: self.instance_id.clone(),
+                },
+                None => unusable(format!(
+                    "the finding names no usable IAM role ({:?})",
+                    self.user_name.as_deref().unwrap_or("")
+                )),
+            },
+            "" => unusable("the finding does not say whose credentials these are".into()),
+            other => unusable(format!(
+                "Firebreak does not revoke {other} credentials automatically"
+            )),
+        }
+    }
 }
 
 /// The resource a finding is about.
@@ -148,11 +255,22 @@ impl Incident {
     pub fn resource_name(&self) -> String {
         match &self.resource {
             Resource::Instance(i) => i.instance_id.clone(),
-            Resource::AccessKey(k) => k
-                .access_key_id
-                .clone()
-                .or_else(|| k.user_name.clone())
-                .unwrap_or_else(|| "access key".into()),
+            Resource::AccessKey(k) => match k.principal() {
+                Principal::IamUser {
+                    access_key_id: Some(key),
+                    ..
+                } => key,
+                Principal::IamUser { user_name, .. } => format!("user/{user_name}"),
+                Principal::Role { role_name, .. }
+                | Principal::ServiceLinkedRole { role_name }
+                | Principal::IdentityCenterRole { role_name } => format!("role/{role_name}"),
+                Principal::Root => "root".into(),
+                Principal::Unusable { .. } => k
+                    .access_key_id
+                    .clone()
+                    .or_else(|| k.user_name.clone())
+                    .unwrap_or_else(|| "access key".into()),
+            },
             Resource::Other { resource_type } => resource_type.clone(),
         }
     }
@@ -254,7 +372,7 @@ fn parse_guardduty_detail(
         .ok_or(ParseError::MissingField("resource.resourceType"))?;
     let resource = match resource_type {
         "Instance" => Resource::Instance(instance(resource)?),
-        "AccessKey" => Resource::AccessKey(access_key(resource)),
+        "AccessKey" => Resource::AccessKey(access_key(resource)?),
         other => Resource::Other {
             resource_type: other.to_string(),
         },
@@ -327,14 +445,52 @@ fn instance(resource: &Value) -> Result<InstanceRef, ParseError> {
     })
 }
 
-fn access_key(resource: &Value) -> AccessKeyRef {
-    let k = resource.get("accessKeyDetails").unwrap_or(&Value::Null);
-    AccessKeyRef {
+fn access_key(resource: &Value) -> Result<AccessKeyRef, ParseError> {
+    let k = resource
+        .get("accessKeyDetails")
+        .filter(|k| k.is_object())
+        .ok_or(ParseError::MissingField("resource.accessKeyDetails"))?;
+    let principal_id = opt_str(k, "principalId");
+    // Instance credentials: GuardDuty adds the instance's details; the role session of an
+    // instance profile is also named after the instance (`AROA…:i-…`).
+    let details = resource.get("instanceDetails").filter(|d| d.is_object());
+    let instance_id = details
+        .and_then(|d| opt_str(d, "instanceId"))
+        .filter(|i| is_instance_id(i))
+        .or_else(|| {
+            principal_id
+                .as_deref()
+                .and_then(|p| p.split_once(':'))
+                .map(|(_, session)| session.to_string())
+                .filter(|s| is_instance_id(s))
+        });
+    Ok(AccessKeyRef {
         access_key_id: opt_str(k, "accessKeyId"),
-        principal_id: opt_str(k, "principalId"),
+        principal_id,
         user_name: opt_str(k, "userName"),
         user_type: opt_str(k, "userType"),
-    }
+        instance_id,
+        instance_profile_arn: details
+            .and_then(|d| d.get("iamInstanceProfile"))
+            .and_then(|p| opt_str(p, "arn")),
+    })
+}
+
+/// `AKIA`/`ASIA` followed by 16 upper-case letters or digits: a long-term or temporary key id.
+pub fn is_access_key_id(id: &str) -> bool {
+    id.len() == 20
+        && (id.starts_with("AKIA") || id.starts_with("ASIA"))
+        && id[4..]
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// An IAM user or role name: 1–64 of letters, digits and `+=,.@_-`.
+pub fn is_iam_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
 }
 
 /// `i-` followed by 8 or 17 lower-case hex digits.
@@ -506,5 +662,55 @@ mod tests {
             Incident::from_event(&event(json!({}))),
             Err(ParseError::MissingField("detail"))
         );
+    }
+
+    #[test]
+    fn credential_findings_name_the_key_principal_and_the_instance_the_credentials_came_from() {
+        let d = json!({"id": "f3", "type": "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+                       "severity": 8, "region": "us-east-1", "accountId": "123456789012",
+                       "resource": {"resourceType": "AccessKey",
+                           "accessKeyDetails": {"accessKeyId": "ASIAIOSFODNN7EXAMPLE",
+                               "principalId": "AROAEXAMPLEROLEID:i-0123456789abcdef0",
+                               "userName": "web-role", "userType": "AssumedRole"}}});
+        let i = Incident::from_event(&event(d.clone())).unwrap();
+        let Resource::AccessKey(k) = &i.resource else {
+            panic!("{:?}", i.resource)
+        };
+        assert_eq!(k.instance_id.as_deref(), Some("i-0123456789abcdef0"));
+        assert_eq!(
+            k.principal(),
+            Principal::Role {
+                role_name: "web-role".into(),
+                session_name: Some("i-0123456789abcdef0".into()),
+                instance_id: Some("i-0123456789abcdef0".into()),
+            }
+        );
+        assert_eq!(i.resource_name(), "role/web-role");
+        // instanceDetails, when GuardDuty adds them, win over the session name.
+        let mut with_details = d.clone();
+        with_details["resource"]["instanceDetails"] = json!({"instanceId": "i-0fedcba9876543210",
+            "iamInstanceProfile": {"arn": "arn:aws:iam::123456789012:instance-profile/web", "id": "AIPA"}});
+        let i = Incident::from_event(&event(with_details)).unwrap();
+        let Resource::AccessKey(k) = &i.resource else {
+            panic!()
+        };
+        assert_eq!(k.instance_id.as_deref(), Some("i-0fedcba9876543210"));
+        assert_eq!(
+            k.instance_profile_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:instance-profile/web")
+        );
+        // A credential finding without its key details cannot be acted on: a typed error.
+        let mut bare = d;
+        bare["resource"]
+            .as_object_mut()
+            .unwrap()
+            .remove("accessKeyDetails");
+        assert_eq!(
+            Incident::from_event(&event(bare)),
+            Err(ParseError::MissingField("resource.accessKeyDetails"))
+        );
+        assert!(is_access_key_id("AKIAIOSFODNN7EXAMPLE"));
+        assert!(!is_access_key_id("GeneratedFindingAccessKeyId"));
+        assert!(!is_iam_name("${user_name}"));
     }
 }

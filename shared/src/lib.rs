@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod executor;
 pub mod incident;

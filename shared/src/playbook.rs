@@ -1,7 +1,9 @@
 //! The default playbook: which findings get which response. A table in code, so it is reviewed like
 //! code and its behaviour is covered by the tests below.
 //!
-//! | finding family (EC2 / Runtime)                              | resource role | severity      | response                                   |
+//! **Instances** (EC2 and Runtime findings, resource type `Instance`):
+//!
+//! | finding family                                              | resource role | severity      | response                                   |
 //! |-------------------------------------------------------------|---------------|---------------|--------------------------------------------|
 //! | `Backdoor`, `CryptoCurrency`, `Trojan`, `Impact`, `Execution` | any           | ≥ threshold   | quarantine + protect evidence + snapshot + tag + notify |
 //! | `UnauthorizedAccess`                                        | ACTOR         | ≥ threshold   | quarantine + protect evidence + snapshot + tag + notify |
@@ -9,15 +11,28 @@
 //! | `Recon`, `Policy`, `Behavior`, `Discovery`, anything else   | any           | any           | notify only                                |
 //! | any of the above                                            | any           | < threshold   | notify only                                |
 //!
+//! **Credentials** (IAM findings, resource type `AccessKey`; rows checked in this order):
+//!
+//! | finding                                                       | whose credentials                  | severity    | response |
+//! |---------------------------------------------------------------|------------------------------------|-------------|----------|
+//! | any                                                           | the root user                      | any         | notify only: no IAM policy can restrict root |
+//! | any                                                           | service-linked role, Identity Center role, federated user, unknown | any | notify only, with the reason |
+//! | `Recon`, `Policy`, `PenTest`, `ResourceConsumption`, anything not below | any                      | any         | notify only |
+//! | `UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.*` | the instance profile's role        | ≥ threshold | revoke the role's sessions issued before now (`AWSRevokeOlderSessions`) + remove the instance profile from that instance + notify |
+//! | `UnauthorizedAccess`, `CredentialAccess`, `Exfiltration`, `Impact`, `Persistence`, `PrivilegeEscalation`, `Discovery`, `Stealth` (`…:IAMUser/…`) | an IAM user | ≥ threshold | deactivate that key (`AKIA…` only; the user's other keys stay active) + deny the user's sessions issued before now + remove the console password when severity ≥ `FIREBREAK_REMOVE_LOGIN_SEVERITY` (default 7, HIGH) + notify |
+//! | the same families                                             | a role session (`AssumedRole`)     | ≥ threshold | revoke the role's sessions issued before now (`AWSRevokeOlderSessions`) + notify |
+//! | any of the above                                              | any                                | < threshold | notify only |
+//!
 //! Overrides, checked first: an instance tagged with the exemption tag (`firebreak:exempt=true` by
-//! default) is skipped; a console *sample* finding and an *archived* finding are notify-only (unless
+//! default) is skipped, and so is an IAM user or role carrying that tag (read live by the executor);
+//! a console *sample* finding and an *archived* finding are notify-only (unless
 //! `FIREBREAK_ACT_ON_SAMPLE_FINDINGS=true`); resources Firebreak does not act on yet are notify-only.
 //! The threshold is `FIREBREAK_SEVERITY_THRESHOLD` (default 7, GuardDuty's HIGH).
 
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::incident::{Incident, Resource, ResourceRole};
+use crate::incident::{AccessKeyRef, Incident, Principal, Resource, ResourceRole};
 
 /// One action Firebreak can take. Plain data: dry-run prints it, tests compare it, notes list it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,6 +58,33 @@ pub enum Action {
         /// The instance.
         instance_id: String,
     },
+    /// Set exactly this long-term key of the user `Inactive` (not deleted: its id stays useful in CloudTrail).
+    DeactivateAccessKey {
+        /// The key's user.
+        user_name: String,
+        /// `AKIA…`.
+        access_key_id: String,
+    },
+    /// Inline user policy denying everything to the user's sessions issued before the response.
+    RevokeUserSessions {
+        /// The user.
+        user_name: String,
+    },
+    /// Delete the user's console password (what existed is recorded first).
+    RemoveLoginProfile {
+        /// The user.
+        user_name: String,
+    },
+    /// Inline role policy `AWSRevokeOlderSessions` denying everything to sessions issued before the response.
+    RevokeRoleSessions {
+        /// The role.
+        role_name: String,
+    },
+    /// Remove the instance profile from the instance whose credentials leaked (recorded first).
+    DetachInstanceProfile {
+        /// The instance.
+        instance_id: String,
+    },
     /// Tell the team (SNS).
     Notify,
 }
@@ -55,8 +97,41 @@ impl Action {
             Action::ProtectEvidence { .. } => "protect-evidence",
             Action::SnapshotVolumes { .. } => "snapshot-volumes",
             Action::TagInstance { .. } => "tag-instance",
+            Action::DeactivateAccessKey { .. } => "deactivate-access-key",
+            Action::RevokeUserSessions { .. } => "revoke-user-sessions",
+            Action::RemoveLoginProfile { .. } => "remove-login-profile",
+            Action::RevokeRoleSessions { .. } => "revoke-role-sessions",
+            Action::DetachInstanceProfile { .. } => "detach-instance-profile",
             Action::Notify => "notify",
         }
+    }
+
+    /// The resource the action changes (`i-…`, a key id, a user or role name; empty for notify).
+    pub fn resource(&self) -> &str {
+        match self {
+            Action::IsolateInstance { instance_id }
+            | Action::ProtectEvidence { instance_id }
+            | Action::SnapshotVolumes { instance_id }
+            | Action::TagInstance { instance_id }
+            | Action::DetachInstanceProfile { instance_id } => instance_id,
+            Action::DeactivateAccessKey { access_key_id, .. } => access_key_id,
+            Action::RevokeUserSessions { user_name } | Action::RemoveLoginProfile { user_name } => {
+                user_name
+            }
+            Action::RevokeRoleSessions { role_name } => role_name,
+            Action::Notify => "",
+        }
+    }
+
+    /// True for the actions that cut an attacker off: their failure is a containment failure.
+    pub fn is_containment(&self) -> bool {
+        !matches!(
+            self,
+            Action::ProtectEvidence { .. }
+                | Action::SnapshotVolumes { .. }
+                | Action::TagInstance { .. }
+                | Action::Notify
+        )
     }
 }
 
@@ -84,6 +159,11 @@ impl Plan {
     pub fn contains_resource(&self) -> bool {
         self.actions.iter().any(|a| *a != Action::Notify)
     }
+
+    /// True when the plan cuts an attacker off (isolation, revocation), not only gathers evidence.
+    pub fn contains_containment(&self) -> bool {
+        self.actions.iter().any(Action::is_containment)
+    }
 }
 
 const COMPROMISE_FAMILIES: [&str; 5] = [
@@ -96,13 +176,29 @@ const COMPROMISE_FAMILIES: [&str; 5] = [
 const ACTOR_FAMILIES: [&str; 1] = ["UnauthorizedAccess"];
 const INSTANCE_RESOURCES: [&str; 2] = ["EC2", "Runtime"];
 
+/// Families of IAM findings that mean the credentials are being abused.
+const CREDENTIAL_FAMILIES: [&str; 8] = [
+    "UnauthorizedAccess",
+    "CredentialAccess",
+    "Exfiltration",
+    "Impact",
+    "Persistence",
+    "PrivilegeEscalation",
+    "Discovery",
+    "Stealth",
+];
+
 /// Decides what to do about an incident.
 pub fn plan(incident: &Incident, config: &Config) -> Plan {
-    let Resource::Instance(instance) = &incident.resource else {
-        return Plan::notify_only(
-            "not-an-instance",
-            "Firebreak does not act on this resource type automatically".into(),
-        );
+    let instance = match &incident.resource {
+        Resource::Instance(instance) => instance,
+        Resource::AccessKey(key) => return plan_credentials(incident, key, config),
+        Resource::Other { .. } => {
+            return Plan::notify_only(
+                "not-acted-on",
+                "Firebreak does not act on this resource type automatically".into(),
+            )
+        }
     };
     if instance.tag(&config.exempt_tag) == Some("true") {
         return Plan::notify_only(
@@ -110,20 +206,10 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
             format!("the instance is tagged {}=true", config.exempt_tag),
         );
     }
-    if incident.sample && !config.act_on_sample_findings {
-        return Plan::notify_only(
-            "sample-finding",
-            "this is a GuardDuty sample finding".into(),
-        );
+    if let Some(p) = sample_or_archived(incident, config) {
+        return p;
     }
-    if incident.archived {
-        return Plan::notify_only("archived", "the finding was archived".into());
-    }
-    let (family, rest) = incident
-        .finding_type
-        .split_once(':')
-        .unwrap_or((incident.finding_type.as_str(), ""));
-    let resource_kind = rest.split('/').next().unwrap_or("");
+    let (family, resource_kind) = family_and_kind(&incident.finding_type);
     let about_instance = INSTANCE_RESOURCES.contains(&resource_kind);
     let compromise = about_instance
         && (COMPROMISE_FAMILIES.contains(&family)
@@ -137,14 +223,8 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
         };
         return Plan::notify_only("notify-only-family", reason);
     }
-    if incident.severity < config.severity_threshold {
-        return Plan::notify_only(
-            "below-threshold",
-            format!(
-                "severity {} is below the containment threshold {}",
-                incident.severity, config.severity_threshold
-            ),
-        );
+    if let Some(p) = below_threshold(incident, config) {
+        return p;
     }
     let instance_id = instance.instance_id.clone();
     Plan {
@@ -166,6 +246,151 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
             Action::TagInstance { instance_id },
             Action::Notify,
         ],
+    }
+}
+
+/// `Backdoor:EC2/C&CActivity.B` → (`Backdoor`, `EC2`).
+fn family_and_kind(finding_type: &str) -> (&str, &str) {
+    let (family, rest) = finding_type.split_once(':').unwrap_or((finding_type, ""));
+    (family, rest.split('/').next().unwrap_or(""))
+}
+
+fn sample_or_archived(incident: &Incident, config: &Config) -> Option<Plan> {
+    if incident.sample && !config.act_on_sample_findings {
+        return Some(Plan::notify_only(
+            "sample-finding",
+            "this is a GuardDuty sample finding".into(),
+        ));
+    }
+    incident
+        .archived
+        .then(|| Plan::notify_only("archived", "the finding was archived".into()))
+}
+
+fn below_threshold(incident: &Incident, config: &Config) -> Option<Plan> {
+    (incident.severity < config.severity_threshold).then(|| {
+        Plan::notify_only(
+            "below-threshold",
+            format!(
+                "severity {} is below the containment threshold {}",
+                incident.severity, config.severity_threshold
+            ),
+        )
+    })
+}
+
+/// The credential rows of the playbook (see the module table).
+fn plan_credentials(incident: &Incident, key: &AccessKeyRef, config: &Config) -> Plan {
+    if let Some(p) = sample_or_archived(incident, config) {
+        return p;
+    }
+    let cannot = |reason: String| Plan::notify_only("cannot-revoke-principal", reason);
+    let principal = match key.principal() {
+        Principal::Root => return Plan::notify_only(
+            "root-credentials",
+            "these are the account's root credentials, which no IAM policy can restrict: sign in \
+                 as root, change the password, delete any root access keys and check MFA by hand"
+                .into(),
+        ),
+        Principal::ServiceLinkedRole { role_name } => {
+            return cannot(format!(
+            "{role_name} is a service-linked role: IAM does not allow its sessions to be revoked; \
+                 contain the resource that uses it"
+        ))
+        }
+        Principal::IdentityCenterRole { role_name } => {
+            return cannot(format!(
+                "{role_name} is managed by IAM Identity Center: revoke the user's sessions and \
+                 permission set assignment there"
+            ))
+        }
+        Principal::Unusable { reason } => return cannot(reason),
+        p => p,
+    };
+    let (family, resource_kind) = family_and_kind(&incident.finding_type);
+    if resource_kind != "IAMUser" || !CREDENTIAL_FAMILIES.contains(&family) {
+        return Plan::notify_only(
+            "notify-only-family",
+            format!("{family} findings about credentials are notify-only"),
+        );
+    }
+    if let Some(p) = below_threshold(incident, config) {
+        return p;
+    }
+    let severity = incident.severity;
+    match principal {
+        Principal::IamUser {
+            user_name,
+            access_key_id,
+        } => {
+            let mut reason =
+                format!("{family} finding of severity {severity} on IAM user {user_name}");
+            let mut actions = Vec::new();
+            match access_key_id.filter(|k| k.starts_with("AKIA")) {
+                Some(access_key_id) => actions.push(Action::DeactivateAccessKey {
+                    user_name: user_name.clone(),
+                    access_key_id,
+                }),
+                None => reason.push_str(
+                    " (the finding names a session, not a long-term key: rotate the key that issued it)",
+                ),
+            }
+            actions.push(Action::RevokeUserSessions {
+                user_name: user_name.clone(),
+            });
+            if config.remove_login_severity.is_some_and(|s| severity >= s) {
+                actions.push(Action::RemoveLoginProfile { user_name });
+            }
+            actions.push(Action::Notify);
+            Plan {
+                rule: "revoke-user-credentials",
+                reason,
+                actions,
+            }
+        }
+        Principal::Role {
+            role_name,
+            instance_id,
+            ..
+        } => {
+            let mut actions = vec![Action::RevokeRoleSessions {
+                role_name: role_name.clone(),
+            }];
+            let exfiltration = incident
+                .finding_type
+                .contains("/InstanceCredentialExfiltration");
+            let (rule, reason) = match (exfiltration, instance_id) {
+                (true, Some(instance_id)) => {
+                    let reason = format!(
+                        "credentials of role {role_name} from instance {instance_id} were used \
+                         elsewhere (severity {severity}); the instance itself may be compromised: \
+                         consider quarantining it"
+                    );
+                    actions.push(Action::DetachInstanceProfile { instance_id });
+                    ("revoke-instance-credentials", reason)
+                }
+                (true, None) => (
+                    "revoke-instance-credentials",
+                    format!(
+                        "instance credentials of role {role_name} were used elsewhere (severity \
+                         {severity}); the finding names no instance, so no profile was removed"
+                    ),
+                ),
+                (false, _) => (
+                    "revoke-role-sessions",
+                    format!(
+                        "{family} finding of severity {severity} on a session of role {role_name}"
+                    ),
+                ),
+            };
+            actions.push(Action::Notify);
+            Plan {
+                rule,
+                reason,
+                actions,
+            }
+        }
+        other => cannot(format!("Firebreak cannot revoke {other:?}")),
     }
 }
 
@@ -262,5 +487,172 @@ mod tests {
         let p = plan(&i, &Config::for_tests());
         assert_eq!(p.actions, vec![Action::Notify]);
         assert!(!p.contains_resource());
+    }
+
+    fn credential(
+        finding_type: &str,
+        severity: f64,
+        key: &str,
+        user_type: &str,
+        name: &str,
+    ) -> Incident {
+        Incident {
+            resource: Resource::AccessKey(AccessKeyRef {
+                access_key_id: Some(key.into()),
+                principal_id: Some("AROAEXAMPLE:i-0123456789abcdef0".into()),
+                user_name: Some(name.into()),
+                user_type: Some(user_type.into()),
+                instance_id: Some("i-0123456789abcdef0".into()),
+                instance_profile_arn: None,
+            }),
+            ..incident(finding_type, severity, None)
+        }
+    }
+
+    fn names(p: &Plan) -> Vec<&'static str> {
+        p.actions.iter().map(Action::name).collect()
+    }
+
+    #[test]
+    fn a_leaked_user_key_is_deactivated_and_the_users_sessions_and_password_revoked() {
+        let c = Config::for_tests();
+        let p = plan(
+            &credential(
+                "CredentialAccess:IAMUser/AnomalousBehavior",
+                8.0,
+                "AKIAIOSFODNN7EXAMPLE",
+                "IAMUser",
+                "alice",
+            ),
+            &c,
+        );
+        assert_eq!(p.rule, "revoke-user-credentials");
+        assert_eq!(
+            names(&p),
+            [
+                "deactivate-access-key",
+                "revoke-user-sessions",
+                "remove-login-profile",
+                "notify"
+            ]
+        );
+        assert!(p.contains_containment());
+        // A session key of the user: nothing to deactivate, the sessions are still revoked.
+        let p = plan(
+            &credential(
+                "Exfiltration:IAMUser/AnomalousBehavior",
+                8.0,
+                "ASIAIOSFODNN7EXAMPLE",
+                "IAMUser",
+                "alice",
+            ),
+            &c,
+        );
+        assert_eq!(
+            names(&p),
+            ["revoke-user-sessions", "remove-login-profile", "notify"]
+        );
+        // Below HIGH the password stays when the threshold is lowered; `never` keeps it always.
+        let lowered = Config {
+            severity_threshold: 4.0,
+            ..Config::for_tests()
+        };
+        let medium = credential(
+            "Persistence:IAMUser/AnomalousBehavior",
+            5.0,
+            "AKIAIOSFODNN7EXAMPLE",
+            "IAMUser",
+            "alice",
+        );
+        assert_eq!(
+            names(&plan(&medium, &lowered)),
+            ["deactivate-access-key", "revoke-user-sessions", "notify"]
+        );
+        let never = Config {
+            remove_login_severity: None,
+            ..Config::for_tests()
+        };
+        let high = credential(
+            "Impact:IAMUser/AnomalousBehavior",
+            9.0,
+            "AKIAIOSFODNN7EXAMPLE",
+            "IAMUser",
+            "alice",
+        );
+        assert!(!names(&plan(&high, &never)).contains(&"remove-login-profile"));
+        assert_eq!(plan(&medium, &c).rule, "below-threshold");
+    }
+
+    #[test]
+    fn role_sessions_are_revoked_and_an_exfiltrated_instance_loses_its_profile() {
+        let c = Config::for_tests();
+        let p = plan(
+            &credential(
+                "PrivilegeEscalation:IAMUser/AnomalousBehavior",
+                8.0,
+                "ASIAIOSFODNN7EXAMPLE",
+                "AssumedRole",
+                "deploy",
+            ),
+            &c,
+        );
+        assert_eq!(p.rule, "revoke-role-sessions");
+        assert_eq!(names(&p), ["revoke-role-sessions", "notify"]);
+        let p = plan(
+            &credential(
+                "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+                8.0,
+                "ASIAIOSFODNN7EXAMPLE",
+                "AssumedRole",
+                "web",
+            ),
+            &c,
+        );
+        assert_eq!(p.rule, "revoke-instance-credentials");
+        assert_eq!(
+            names(&p),
+            ["revoke-role-sessions", "detach-instance-profile", "notify"]
+        );
+        assert_eq!(p.actions[1].resource(), "i-0123456789abcdef0");
+    }
+
+    #[test]
+    fn root_service_linked_identity_center_and_recon_only_notify_with_a_reason() {
+        let c = Config::for_tests();
+        let t = "UnauthorizedAccess:IAMUser/MaliciousIPCaller";
+        let root = plan(
+            &credential(t, 9.0, "AKIAIOSFODNN7EXAMPLE", "Root", "root"),
+            &c,
+        );
+        assert_eq!(root.rule, "root-credentials");
+        assert!(root.reason.contains("root"));
+        for (name, needle) in [
+            ("AWSServiceRoleForECS", "service-linked"),
+            ("AWSReservedSSO_Admin_0123456789abcdef", "Identity Center"),
+        ] {
+            let p = plan(
+                &credential(t, 9.0, "ASIAIOSFODNN7EXAMPLE", "AssumedRole", name),
+                &c,
+            );
+            assert_eq!(p.rule, "cannot-revoke-principal");
+            assert!(p.reason.contains(needle), "{}", p.reason);
+            assert!(!p.contains_resource());
+        }
+        let fed = plan(
+            &credential(t, 9.0, "ASIAIOSFODNN7EXAMPLE", "FederatedUser", "bob"),
+            &c,
+        );
+        assert_eq!(fed.rule, "cannot-revoke-principal");
+        for t in [
+            "Recon:IAMUser/MaliciousIPCaller",
+            "Policy:IAMUser/RootCredentialUsage",
+            "PenTest:IAMUser/KaliLinux",
+        ] {
+            let p = plan(
+                &credential(t, 9.0, "AKIAIOSFODNN7EXAMPLE", "IAMUser", "alice"),
+                &c,
+            );
+            assert_eq!(p.rule, "notify-only-family", "{t}");
+        }
     }
 }

@@ -140,6 +140,13 @@ pub trait Ec2Port: Sync {
         volume_id: &str,
         tags: &[(String, String)],
     ) -> Result<SnapshotFacts, AwsError>;
+    /// The instance profile associated with the instance now, if any.
+    async fn instance_profile_association(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<ProfileAssociation>, AwsError>;
+    /// Removes an instance profile association.
+    async fn disassociate_instance_profile(&self, association_id: &str) -> Result<(), AwsError>;
 }
 
 /// A message for the team.
@@ -157,4 +164,88 @@ pub struct Notification {
 pub trait Notifier: Sync {
     /// Publishes the message; returns the message id.
     async fn publish(&self, notification: &Notification) -> Result<String, AwsError>;
+}
+
+/// An IAM user or role as IAM reports it now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrincipalFacts {
+    /// Its ARN.
+    pub arn: String,
+    /// Its tags (key, value).
+    pub tags: Vec<(String, String)>,
+}
+
+impl PrincipalFacts {
+    /// The value of tag `key`.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One access key of a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessKeyFacts {
+    /// `AKIA…`.
+    pub access_key_id: String,
+    /// `Active` or `Inactive`.
+    pub status: String,
+}
+
+/// A user's console password, as far as IAM tells (never the password itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginProfileFacts {
+    /// When it was created.
+    pub created: String,
+    /// Whether the user must change it at next sign-in.
+    pub password_reset_required: bool,
+}
+
+/// An instance profile associated with an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProfileAssociation {
+    /// `iip-assoc-…`.
+    pub association_id: String,
+    /// The instance profile's ARN.
+    pub instance_profile_arn: String,
+}
+
+/// What the credential responders need from IAM.
+pub trait IamPort: Sync {
+    /// The user now, or `None` when it does not exist.
+    async fn user(&self, user_name: &str) -> Result<Option<PrincipalFacts>, AwsError>;
+    /// The role now, or `None` when it does not exist.
+    async fn role(&self, role_name: &str) -> Result<Option<PrincipalFacts>, AwsError>;
+    /// The user's access keys.
+    async fn access_keys(&self, user_name: &str) -> Result<Vec<AccessKeyFacts>, AwsError>;
+    /// The user's console password, or `None` when it has none.
+    async fn login_profile(&self, user_name: &str) -> Result<Option<LoginProfileFacts>, AwsError>;
+    /// Sets one access key of the user to `Inactive`.
+    async fn deactivate_access_key(
+        &self,
+        user_name: &str,
+        access_key_id: &str,
+    ) -> Result<(), AwsError>;
+    /// Creates or replaces an inline policy of the user.
+    async fn put_user_policy(
+        &self,
+        user_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), AwsError>;
+    /// Creates or replaces an inline policy of the role.
+    async fn put_role_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), AwsError>;
+    /// Deletes the user's console password.
+    async fn delete_login_profile(&self, user_name: &str) -> Result<(), AwsError>;
+    /// Adds or overwrites tags on the user.
+    async fn tag_user(&self, user_name: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
+    /// Adds or overwrites tags on the role.
+    async fn tag_role(&self, role_name: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
 }

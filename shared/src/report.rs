@@ -6,16 +6,16 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::config::Mode;
-use crate::executor::{Outcome, Status, ORIGINAL_GROUPS_TAG};
+use crate::executor::{Execution, Outcome, Status, ORIGINAL_GROUPS_TAG};
 use crate::incident::Incident;
-use crate::playbook::{Action, Plan};
+use crate::playbook::Plan;
 use crate::ports::Notification;
 
 /// The overall result of handling one incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
-    /// Every interface is isolated.
+    /// Every interface is isolated / every credential revoked.
     Contained,
     /// Containment was attempted and did not complete.
     ContainmentFailed,
@@ -66,28 +66,23 @@ pub struct Report {
     /// The groups each ENI had before quarantine.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub original_groups: BTreeMap<String, Vec<String>>,
+    /// How to undo the credential actions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undo: Vec<String>,
+    /// What the team must know beyond the outcomes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Report {
     /// Builds the report of a handled incident.
-    pub fn new(
-        incident: &Incident,
-        plan: Plan,
-        mode: Mode,
-        outcomes: Vec<Outcome>,
-        contained: Option<bool>,
-        original_groups: BTreeMap<String, Vec<String>>,
-    ) -> Report {
+    pub fn new(incident: &Incident, plan: Plan, mode: Mode, execution: Execution) -> Report {
         let verdict = if mode == Mode::DryRun && plan.contains_resource() {
             Verdict::DryRun
-        } else if !plan
-            .actions
-            .iter()
-            .any(|a| matches!(a, Action::IsolateInstance { .. }))
-        {
+        } else if !plan.contains_containment() {
             Verdict::NotifiedOnly
         } else {
-            match contained {
+            match execution.contained {
                 Some(true) => Verdict::Contained,
                 Some(false) => Verdict::ContainmentFailed,
                 None => Verdict::Skipped,
@@ -103,8 +98,10 @@ impl Report {
             mode,
             verdict,
             plan,
-            outcomes,
-            original_groups,
+            outcomes: execution.outcomes,
+            original_groups: execution.original_groups,
+            undo: execution.undo,
+            warnings: execution.warnings,
         }
     }
 
@@ -182,10 +179,24 @@ impl Report {
         for f in failures {
             let _ = writeln!(b, "  {f}");
         }
-        if matches!(
-            self.verdict,
-            Verdict::Contained | Verdict::ContainmentFailed
-        ) {
+        if !self.warnings.is_empty() {
+            let _ = writeln!(b, "\nWARNING");
+            for w in &self.warnings {
+                let _ = writeln!(b, "  {w}");
+            }
+        }
+        if !self.undo.is_empty() {
+            let _ = writeln!(b, "\nHOW TO UNDO (after the investigation)");
+            for u in &self.undo {
+                let _ = writeln!(b, "  {u}");
+            }
+        }
+        if self.undo.is_empty()
+            && matches!(
+                self.verdict,
+                Verdict::Contained | Verdict::ContainmentFailed
+            )
+        {
             let _ = writeln!(b, "\nHOW TO RELEASE (after the investigation)");
             let _ = writeln!(
                 b,

@@ -5,11 +5,12 @@ use tracing::{error, info, warn};
 
 use crate::aws::AwsClients;
 use crate::config::{Config, Mode};
+use crate::credentials::execute_credential_plan;
 use crate::error::FirebreakError;
-use crate::executor::{dry_run, execute_instance_plan, Outcome, Status};
+use crate::executor::{dry_run, execute_instance_plan, Execution, Outcome, Status};
 use crate::incident::Incident;
 use crate::playbook::plan;
-use crate::ports::{Ec2Port, Notifier};
+use crate::ports::{Ec2Port, IamPort, Notifier};
 use crate::report::{Report, Verdict};
 
 /// The current time as RFC 3339 (UTC, seconds).
@@ -20,10 +21,11 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Handles a parsed incident with the given ports. Generic so tests can drive it with fakes.
-pub async fn respond<E: Ec2Port, N: Notifier>(
+pub async fn respond<E: Ec2Port, I: IamPort, N: Notifier>(
     incident: &Incident,
     config: &Config,
     ec2: &E,
+    iam: &I,
     notifier: &N,
 ) -> Result<Report, FirebreakError> {
     let plan = plan(incident, config);
@@ -36,26 +38,22 @@ pub async fn respond<E: Ec2Port, N: Notifier>(
         mode = config.mode.as_str(),
         "plan"
     );
-    let (outcomes, contained, original_groups) = if !plan.contains_resource() {
-        (Vec::new(), None, Default::default())
+    let execution = if !plan.contains_resource() {
+        Execution::default()
     } else if config.mode == Mode::DryRun {
-        (dry_run(&plan), None, Default::default())
+        Execution {
+            outcomes: dry_run(&plan),
+            ..Execution::default()
+        }
+    } else if incident.instance().is_some() {
+        execute_instance_plan(ec2, incident, &plan, &config.exempt_tag, &now_rfc3339()).await
     } else {
-        let r =
-            execute_instance_plan(ec2, incident, &plan, &config.exempt_tag, &now_rfc3339()).await;
-        (r.outcomes, r.contained, r.original_groups)
+        execute_credential_plan(iam, ec2, incident, &plan, &config.exempt_tag).await
     };
-    for o in &outcomes {
+    for o in &execution.outcomes {
         log_outcome(&incident.finding_id, o);
     }
-    let report = Report::new(
-        incident,
-        plan,
-        config.mode,
-        outcomes,
-        contained,
-        original_groups,
-    );
+    let report = Report::new(incident, plan, config.mode, execution);
     let published = notifier.publish(&report.notification(incident)).await;
     match &published {
         Ok(id) => log_outcome(
@@ -118,7 +116,8 @@ impl Responder {
             warn!(error_type = e.error_type(), error = %e, "rejected event");
         })?;
         let ec2 = self.clients.ec2_for(&incident.account, &incident.region);
+        let iam = self.clients.iam_for(&incident.account, &incident.region);
         let sns = self.clients.sns_for_topic(&self.config.topic_arn);
-        respond(&incident, &self.config, &ec2, &sns).await
+        respond(&incident, &self.config, &ec2, &iam, &sns).await
     }
 }

@@ -35,7 +35,7 @@ fn every_corpus_payload_parses_or_is_rejected_with_a_typed_error() {
     )
     .unwrap();
     assert_eq!(manifest.len(), 71, "the corpus has 71 payloads");
-    let (mut parsed, mut rejected) = (0, 0);
+    let (mut parsed, mut rejected, mut access_keys) = (0, 0, 0);
     for entry in &manifest {
         let file = entry["file"].as_str().unwrap();
         let kind = entry["kind"].as_str().unwrap();
@@ -68,7 +68,24 @@ fn every_corpus_payload_parses_or_is_rejected_with_a_typed_error() {
                         (Resource::Instance(i), "Instance") => {
                             assert!(i.instance_id.starts_with("i-"), "{name}")
                         }
-                        (Resource::AccessKey(_), "AccessKey") => {}
+                        (Resource::AccessKey(k), "AccessKey") => {
+                            // The key and principal are carried over exactly as the finding has them.
+                            let raw = access_key_details(payload);
+                            for (field, got) in [
+                                ("accesskeyid", &k.access_key_id),
+                                ("principalid", &k.principal_id),
+                                ("username", &k.user_name),
+                                ("usertype", &k.user_type),
+                            ] {
+                                assert_eq!(
+                                    got.as_deref(),
+                                    raw.get(field).map(String::as_str),
+                                    "{name}: {field}"
+                                );
+                            }
+                            assert!(k.access_key_id.is_some() && k.principal_id.is_some());
+                            access_keys += 1;
+                        }
                         (Resource::Other { resource_type }, other) => {
                             assert_eq!(resource_type, other, "{name}")
                         }
@@ -92,8 +109,85 @@ fn every_corpus_payload_parses_or_is_rejected_with_a_typed_error() {
             }
         }
     }
-    println!("corpus: {parsed} parsed, {rejected} rejected with a typed error");
+    println!(
+        "corpus: {parsed} parsed ({access_keys} IAM credential findings), {rejected} rejected with a typed error"
+    );
     assert!(parsed >= 30, "only {parsed} payloads parsed");
+    assert!(
+        access_keys >= 10,
+        "only {access_keys} IAM findings parsed with their key"
+    );
+}
+
+/// `accessKeyDetails` of a payload, found anywhere, with lower-cased field names.
+fn access_key_details(payload: &str) -> std::collections::HashMap<String, String> {
+    fn find(v: &Value) -> Option<&serde_json::Map<String, Value>> {
+        match v {
+            Value::Object(m) => m
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("accessKeyDetails"))
+                .and_then(|(_, v)| v.as_object())
+                .or_else(|| m.values().find_map(find)),
+            Value::Array(a) => a.iter().find_map(find),
+            _ => None,
+        }
+    }
+    let v: Value = serde_json::from_str(payload).unwrap();
+    find(&v)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn credential_findings_name_their_principal_and_get_the_playbook_row_for_it() {
+    use firebreak::incident::Principal;
+    let config = firebreak::Config::from_lookup(|k| match k {
+        "FIREBREAK_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:t".into()),
+        // These corpus findings are console samples: judge them as if they were real.
+        "FIREBREAK_ACT_ON_SAMPLE_FINDINGS" => Some("true".into()),
+        _ => None,
+    })
+    .unwrap();
+    let load = |file: &str| {
+        let text = std::fs::read_to_string(corpus().join(file)).unwrap();
+        Incident::from_event(&serde_json::from_str(&text).unwrap()).unwrap()
+    };
+    let key = |i: &Incident| match &i.resource {
+        Resource::AccessKey(k) => k.clone(),
+        other => panic!("not a credential finding: {other:?}"),
+    };
+
+    let root = load("guardduty/policy-iamuser-rootcredentialusage__foxsec.json");
+    assert_eq!(key(&root).principal(), Principal::Root);
+    let plan = firebreak::playbook::plan(&root, &config);
+    assert_eq!(plan.rule, "root-credentials");
+    assert!(!plan.contains_resource());
+
+    let tor = load("guardduty/unauthorizedaccess-iamuser-toripcaller__c7n.json");
+    assert_eq!(
+        key(&tor).principal(),
+        Principal::IamUser {
+            user_name: "GeneratedFindingUserName".into(),
+            // A sample's placeholder is not a key id: nothing to deactivate.
+            access_key_id: None,
+        }
+    );
+    // Medium severity (5): notify only under the default threshold of 7.
+    assert_eq!(
+        firebreak::playbook::plan(&tor, &config).rule,
+        "below-threshold"
+    );
+
+    let anomalous =
+        load("guardduty/pascalcase/credentialaccess-iamuser-anomalousbehavior__gdsoar.json");
+    assert!(matches!(
+        key(&anomalous).principal(),
+        Principal::Unusable { .. }
+    ));
 }
 
 #[test]

@@ -3,10 +3,13 @@
 
 use std::sync::Mutex;
 
-use firebreak::incident::{Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source};
+use firebreak::incident::{
+    AccessKeyRef, Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source,
+};
 use firebreak::ports::{
-    Ec2Port, FoundGroups, InstanceFacts, InterfaceFacts, Notification, Notifier, QuarantineGroups,
-    SnapshotFacts, VolumeFacts,
+    AccessKeyFacts, Ec2Port, FoundGroups, IamPort, InstanceFacts, InterfaceFacts,
+    LoginProfileFacts, Notification, Notifier, PrincipalFacts, ProfileAssociation,
+    QuarantineGroups, SnapshotFacts, VolumeFacts,
 };
 use firebreak::{AwsError, Config, FirebreakError};
 
@@ -14,6 +17,7 @@ struct FakeEc2 {
     facts: Option<InstanceFacts>,
     fail_group: Option<String>,
     groups_exist: bool,
+    profile: Option<ProfileAssociation>,
     calls: Mutex<Vec<String>>,
 }
 
@@ -36,6 +40,7 @@ impl FakeEc2 {
             }),
             fail_group: None,
             groups_exist: true,
+            profile: None,
             calls: Mutex::new(Vec::new()),
         }
     }
@@ -135,6 +140,17 @@ impl Ec2Port for FakeEc2 {
     ) -> Result<SnapshotFacts, AwsError> {
         unreachable!("no earlier snapshots in these tests")
     }
+    async fn instance_profile_association(
+        &self,
+        _: &str,
+    ) -> Result<Option<ProfileAssociation>, AwsError> {
+        self.log("describe-association".into());
+        Ok(self.profile.clone())
+    }
+    async fn disassociate_instance_profile(&self, id: &str) -> Result<(), AwsError> {
+        self.log(format!("disassociate {id}"));
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -185,9 +201,10 @@ fn config() -> Config {
 async fn containment_goes_untracking_then_isolation_and_evidence_follows_it() {
     let ec2 = FakeEc2::new(vec!["sg-app".into()]);
     let sns = FakeSns::default();
-    let report = firebreak::responder::respond(&incident(), &config(), &ec2, &sns)
-        .await
-        .unwrap();
+    let report =
+        firebreak::responder::respond(&incident(), &config(), &ec2, &FakeIam::default(), &sns)
+            .await
+            .unwrap();
     let calls = ec2.calls();
     let pos = |c: &str| {
         calls
@@ -209,7 +226,7 @@ async fn containment_goes_untracking_then_isolation_and_evidence_follows_it() {
 async fn an_already_isolated_interface_never_passes_through_the_allow_all_group_again() {
     let ec2 = FakeEc2::new(vec!["sg-iso".into()]);
     let sns = FakeSns::default();
-    firebreak::responder::respond(&incident(), &config(), &ec2, &sns)
+    firebreak::responder::respond(&incident(), &config(), &ec2, &FakeIam::default(), &sns)
         .await
         .unwrap();
     assert!(
@@ -229,9 +246,10 @@ async fn failed_isolation_notifies_then_returns_a_containment_error() {
     let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
     ec2.fail_group = Some("sg-iso".into());
     let sns = FakeSns::default();
-    let err = firebreak::responder::respond(&incident(), &config(), &ec2, &sns)
-        .await
-        .unwrap_err();
+    let err =
+        firebreak::responder::respond(&incident(), &config(), &ec2, &FakeIam::default(), &sns)
+            .await
+            .unwrap_err();
     assert!(
         matches!(err, FirebreakError::ContainmentFailed { .. }),
         "{err}"
@@ -260,9 +278,10 @@ async fn a_vanished_instance_is_skipped_and_nothing_is_changed() {
     let mut ec2 = FakeEc2::new(vec![]);
     ec2.facts = None;
     let sns = FakeSns::default();
-    let report = firebreak::responder::respond(&incident(), &config(), &ec2, &sns)
-        .await
-        .unwrap();
+    let report =
+        firebreak::responder::respond(&incident(), &config(), &ec2, &FakeIam::default(), &sns)
+            .await
+            .unwrap();
     assert_eq!(serde_json::to_value(report.verdict).unwrap(), "skipped");
     assert!(ec2
         .calls()
@@ -273,9 +292,15 @@ async fn a_vanished_instance_is_skipped_and_nothing_is_changed() {
 /// Handles the incident with `ec2` in a VPC that has no quarantine groups yet; returns the calls made.
 async fn calls_in_a_vpc_without_groups(mut ec2: FakeEc2) -> Vec<String> {
     ec2.groups_exist = false;
-    firebreak::responder::respond(&incident(), &config(), &ec2, &FakeSns::default())
-        .await
-        .unwrap();
+    firebreak::responder::respond(
+        &incident(),
+        &config(),
+        &ec2,
+        &FakeIam::default(),
+        &FakeSns::default(),
+    )
+    .await
+    .unwrap();
     ec2.calls()
 }
 
@@ -306,4 +331,325 @@ async fn groups_are_created_only_for_an_instance_that_exists_and_is_not_exempt()
     let calls = calls_in_a_vpc_without_groups(FakeEc2::new(vec!["sg-app".into()])).await;
     assert_eq!(group_creations(&calls), 1, "{calls:?}");
     assert!(calls.contains(&"set eni-1 sg-iso".to_string()));
+}
+
+// ---- credentials ----
+
+/// IAM with one user (two keys, a console password) and one role, recording every call.
+struct FakeIam {
+    user_tags: Vec<(String, String)>,
+    keys: Vec<AccessKeyFacts>,
+    login: Option<LoginProfileFacts>,
+    fail_deactivate: bool,
+    calls: Mutex<Vec<String>>,
+}
+
+impl Default for FakeIam {
+    fn default() -> FakeIam {
+        FakeIam {
+            user_tags: vec![],
+            keys: vec![
+                AccessKeyFacts {
+                    access_key_id: "AKIALEAKEDLEAKED0001".into(),
+                    status: "Active".into(),
+                },
+                AccessKeyFacts {
+                    access_key_id: "AKIAOTHEROTHER000002".into(),
+                    status: "Active".into(),
+                },
+            ],
+            login: Some(LoginProfileFacts {
+                created: "2026-01-01T00:00:00Z".into(),
+                password_reset_required: false,
+            }),
+            fail_deactivate: false,
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl FakeIam {
+    fn log(&self, call: String) {
+        self.calls.lock().unwrap().push(call);
+    }
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl IamPort for FakeIam {
+    async fn user(&self, name: &str) -> Result<Option<PrincipalFacts>, AwsError> {
+        self.log(format!("get-user {name}"));
+        Ok(Some(PrincipalFacts {
+            arn: format!("arn:aws:iam::123456789012:user/{name}"),
+            tags: self.user_tags.clone(),
+        }))
+    }
+    async fn role(&self, name: &str) -> Result<Option<PrincipalFacts>, AwsError> {
+        self.log(format!("get-role {name}"));
+        Ok(Some(PrincipalFacts {
+            arn: format!("arn:aws:iam::123456789012:role/{name}"),
+            tags: vec![],
+        }))
+    }
+    async fn access_keys(&self, _: &str) -> Result<Vec<AccessKeyFacts>, AwsError> {
+        self.log("list-keys".into());
+        Ok(self.keys.clone())
+    }
+    async fn login_profile(&self, _: &str) -> Result<Option<LoginProfileFacts>, AwsError> {
+        self.log("get-login".into());
+        Ok(self.login.clone())
+    }
+    async fn deactivate_access_key(&self, _: &str, key: &str) -> Result<(), AwsError> {
+        self.log(format!("deactivate {key}"));
+        if self.fail_deactivate {
+            return Err(throttled());
+        }
+        Ok(())
+    }
+    async fn put_user_policy(&self, _: &str, name: &str, doc: &str) -> Result<(), AwsError> {
+        self.log(format!("put-user-policy {name} {doc}"));
+        Ok(())
+    }
+    async fn put_role_policy(&self, _: &str, name: &str, doc: &str) -> Result<(), AwsError> {
+        self.log(format!("put-role-policy {name} {doc}"));
+        Ok(())
+    }
+    async fn delete_login_profile(&self, _: &str) -> Result<(), AwsError> {
+        self.log("delete-login".into());
+        Ok(())
+    }
+    async fn tag_user(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        self.log(format!("tag-user {}", tags.join(",")));
+        Ok(())
+    }
+    async fn tag_role(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        let keys: Vec<&str> = tags.iter().map(|(k, _)| k.as_str()).collect();
+        self.log(format!("tag-role {}", keys.join(",")));
+        Ok(())
+    }
+}
+
+fn key_incident(finding_type: &str, key: AccessKeyRef) -> Incident {
+    Incident {
+        finding_type: finding_type.into(),
+        resource_role: None,
+        resource: Resource::AccessKey(key),
+        ..incident()
+    }
+}
+
+fn user_key(key: &str) -> AccessKeyRef {
+    AccessKeyRef {
+        access_key_id: Some(key.into()),
+        principal_id: Some("AIDAEXAMPLE".into()),
+        user_name: Some("alice".into()),
+        user_type: Some("IAMUser".into()),
+        instance_id: None,
+        instance_profile_arn: None,
+    }
+}
+
+fn position(calls: &[String], prefix: &str) -> usize {
+    calls
+        .iter()
+        .position(|c| c.starts_with(prefix))
+        .unwrap_or_else(|| panic!("{prefix} not in {calls:?}"))
+}
+
+/// The `aws:TokenIssueTime` cutoff of a logged policy call.
+fn cutoff(call: &str) -> String {
+    let doc: serde_json::Value = serde_json::from_str(call.splitn(3, ' ').nth(2).unwrap()).unwrap();
+    doc["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_leaked_user_key_is_cut_off_and_the_password_recorded_before_it_is_removed() {
+    let iam = FakeIam::default();
+    let ec2 = FakeEc2::new(vec![]);
+    let sns = FakeSns::default();
+    let i = key_incident(
+        "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+        user_key("AKIALEAKEDLEAKED0001"),
+    );
+    let report = firebreak::responder::respond(&i, &config(), &ec2, &iam, &sns)
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
+    let calls = iam.calls();
+    // Exactly the leaked key.
+    assert!(calls.contains(&"deactivate AKIALEAKEDLEAKED0001".to_string()));
+    assert!(!calls.iter().any(|c| c.contains("AKIAOTHER")), "{calls:?}");
+    // The password is recorded in a tag before it is deleted.
+    assert!(
+        position(&calls, "tag-user firebreak:removed-login-profile")
+            < position(&calls, "delete-login")
+    );
+    // The cutoff is written at once, then moved past the deactivation and the deletion.
+    let puts: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.starts_with("put-user-policy FirebreakRevokeOlderSessions"))
+        .collect();
+    assert_eq!(puts.len(), 2, "{calls:?}");
+    assert!(position(&calls, "put-user-policy") < position(&calls, "delete-login"));
+    assert!(cutoff(puts[1]) >= cutoff(puts[0]));
+    let last = calls
+        .iter()
+        .rposition(|c| c.starts_with("put-user-policy"))
+        .unwrap();
+    assert!(last > position(&calls, "delete-login"));
+    // Nothing touched EC2, and the notification says how to undo each step.
+    assert!(ec2.calls().is_empty(), "{:?}", ec2.calls());
+    let body = &sns.0.lock().unwrap()[0].body;
+    for undo in [
+        "update-access-key --user-name alice --access-key-id AKIALEAKEDLEAKED0001 --status Active",
+        "delete-user-policy --user-name alice --policy-name FirebreakRevokeOlderSessions",
+        "create-login-profile --user-name alice",
+    ] {
+        assert!(body.contains(undo), "{undo} missing from\n{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_key_that_is_not_the_users_or_that_cannot_be_deactivated_fails_containment() {
+    let sns = FakeSns::default();
+    let i = key_incident(
+        "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+        user_key("AKIANOTHERSNOTHERS03"),
+    );
+    let iam = FakeIam::default();
+    let err = firebreak::responder::respond(&i, &config(), &FakeEc2::new(vec![]), &iam, &sns)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "ContainmentFailed");
+    assert!(!iam.calls().iter().any(|c| c.starts_with("deactivate")));
+    // The sessions are still denied: one failed step does not stop the others.
+    assert!(iam.calls().iter().any(|c| c.starts_with("put-user-policy")));
+
+    let mut iam = FakeIam::default();
+    iam.fail_deactivate = true;
+    let i = key_incident(
+        "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+        user_key("AKIALEAKEDLEAKED0001"),
+    );
+    let err = firebreak::responder::respond(&i, &config(), &FakeEc2::new(vec![]), &iam, &sns)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "ContainmentFailed");
+    let calls = iam.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains("firebreak:status=revocation-failed")),
+        "{calls:?}"
+    );
+    assert!(sns.0.lock().unwrap()[1]
+        .subject
+        .contains("CONTAINMENT FAILED"));
+}
+
+#[tokio::test]
+async fn an_exempt_user_is_left_alone_and_an_inactive_key_is_already_done() {
+    let mut iam = FakeIam::default();
+    iam.user_tags = vec![("firebreak:exempt".into(), "true".into())];
+    let i = key_incident(
+        "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+        user_key("AKIALEAKEDLEAKED0001"),
+    );
+    let report = firebreak::responder::respond(
+        &i,
+        &config(),
+        &FakeEc2::new(vec![]),
+        &iam,
+        &FakeSns::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(serde_json::to_value(report.verdict).unwrap(), "skipped");
+    assert!(
+        iam.calls()
+            .iter()
+            .all(|c| c.starts_with("get-") || c == "list-keys"),
+        "{:?}",
+        iam.calls()
+    );
+
+    let mut iam = FakeIam::default();
+    iam.keys[0].status = "Inactive".into();
+    iam.login = None;
+    let report = firebreak::responder::respond(
+        &i,
+        &config(),
+        &FakeEc2::new(vec![]),
+        &iam,
+        &FakeSns::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
+    assert!(!iam
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("deactivate") || c == "delete-login"));
+    // Nothing new was closed, so the cutoff is written once.
+    assert_eq!(
+        iam.calls()
+            .iter()
+            .filter(|c| c.starts_with("put-user-policy"))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn instance_credentials_revoke_the_role_and_detach_the_profile_after_recording_it() {
+    let iam = FakeIam::default();
+    let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
+    ec2.profile = Some(ProfileAssociation {
+        association_id: "iip-assoc-1".into(),
+        instance_profile_arn: "arn:aws:iam::123456789012:instance-profile/web".into(),
+    });
+    let sns = FakeSns::default();
+    let i = key_incident(
+        "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+        AccessKeyRef {
+            access_key_id: Some("ASIAEXFILEXFIL000001".into()),
+            principal_id: Some("AROAEXAMPLE:i-0123456789abcdef0".into()),
+            user_name: Some("web-role".into()),
+            user_type: Some("AssumedRole".into()),
+            instance_id: Some("i-0123456789abcdef0".into()),
+            instance_profile_arn: None,
+        },
+    );
+    let report = firebreak::responder::respond(&i, &config(), &ec2, &iam, &sns)
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
+    let calls = ec2.calls();
+    assert!(
+        position(&calls, "tag firebreak:removed-instance-profile")
+            < position(&calls, "disassociate iip-assoc-1"),
+        "{calls:?}"
+    );
+    // The instance itself is not quarantined by this finding.
+    assert!(!calls.iter().any(|c| c.starts_with("set ")));
+    let role_calls = iam.calls();
+    assert_eq!(
+        role_calls
+            .iter()
+            .filter(|c| c.starts_with("put-role-policy AWSRevokeOlderSessions"))
+            .count(),
+        2,
+        "revoked at once, and again after the profile is gone: {role_calls:?}"
+    );
+    let body = &sns.0.lock().unwrap()[0].body;
+    assert!(
+        body.contains("WARNING") && body.contains("other instances"),
+        "{body}"
+    );
+    assert!(body.contains("associate-iam-instance-profile --region us-east-1 --instance-id i-0123456789abcdef0 --iam-instance-profile Arn=arn:aws:iam::123456789012:instance-profile/web"));
 }
