@@ -18,6 +18,8 @@ pub struct Aws {
     pub sns: aws_sdk_sns::Client,
     /// SQS.
     pub sqs: aws_sdk_sqs::Client,
+    /// IAM.
+    pub iam: aws_sdk_iam::Client,
 }
 
 /// A unique suffix, so parallel tests never share names.
@@ -47,6 +49,7 @@ impl Aws {
             ec2: aws_sdk_ec2::Client::new(&conf),
             sns: aws_sdk_sns::Client::new(&conf),
             sqs: aws_sdk_sqs::Client::new(&conf),
+            iam: aws_sdk_iam::Client::new(&conf),
         }
     }
 
@@ -336,6 +339,303 @@ impl Aws {
         }
         got
     }
+}
+
+/// IAM policy documents come back URL-encoded (as the IAM API specifies); moto may send them plain.
+fn policy_json(document: &str) -> Value {
+    let mut bytes = Vec::new();
+    let raw = document.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' && i + 2 < raw.len() {
+            let hex = std::str::from_utf8(&raw[i + 1..i + 3]).unwrap();
+            bytes.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            bytes.push(raw[i]);
+            i += 1;
+        }
+    }
+    let text = if document.trim_start().starts_with('{') {
+        document.to_string()
+    } else {
+        String::from_utf8(bytes).unwrap()
+    };
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("policy {document}: {e}"))
+}
+
+/// Everything about one IAM user that Firebreak could change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserState {
+    /// (key id, status), sorted.
+    pub keys: Vec<(String, String)>,
+    /// (inline policy name, document).
+    pub policies: Vec<(String, Value)>,
+    /// Whether the user has a console password.
+    pub login: bool,
+    /// Tags, sorted.
+    pub tags: Vec<(String, String)>,
+}
+
+/// Everything about one IAM role that Firebreak could change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleState {
+    /// (inline policy name, document).
+    pub policies: Vec<(String, Value)>,
+    /// Tags, sorted.
+    pub tags: Vec<(String, String)>,
+}
+
+impl Aws {
+    /// A user with two active access keys and a console password: (user name, [key ids]).
+    pub async fn user_with_keys(&self) -> (String, Vec<String>) {
+        let name = unique("alice");
+        self.iam
+            .create_user()
+            .user_name(&name)
+            .send()
+            .await
+            .unwrap();
+        let mut keys = Vec::new();
+        for _ in 0..2 {
+            let k = self
+                .iam
+                .create_access_key()
+                .user_name(&name)
+                .send()
+                .await
+                .unwrap();
+            keys.push(k.access_key().unwrap().access_key_id().to_string());
+        }
+        self.iam
+            .create_login_profile()
+            .user_name(&name)
+            .password("Correct-Horse-Battery-9")
+            .send()
+            .await
+            .unwrap();
+        (name, keys)
+    }
+
+    /// The user's keys, inline policies, console password and tags.
+    pub async fn user_state(&self, user: &str) -> UserState {
+        let keys = self
+            .iam
+            .list_access_keys()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap();
+        let mut keys: Vec<(String, String)> = keys
+            .access_key_metadata()
+            .iter()
+            .map(|k| {
+                (
+                    k.access_key_id().unwrap().to_string(),
+                    k.status().unwrap().as_str().to_string(),
+                )
+            })
+            .collect();
+        keys.sort();
+        let names = self
+            .iam
+            .list_user_policies()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap();
+        let mut policies = Vec::new();
+        for name in names.policy_names() {
+            let p = self
+                .iam
+                .get_user_policy()
+                .user_name(user)
+                .policy_name(name)
+                .send()
+                .await
+                .unwrap();
+            policies.push((name.clone(), policy_json(p.policy_document())));
+        }
+        let login = match self.iam.get_login_profile().user_name(user).send().await {
+            Ok(_) => true,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
+            {
+                false
+            }
+            Err(e) => panic!("GetLoginProfile: {e:?}"),
+        };
+        let tags = self
+            .iam
+            .list_user_tags()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap();
+        let mut tags: Vec<(String, String)> = tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        tags.sort();
+        UserState {
+            keys,
+            policies,
+            login,
+            tags,
+        }
+    }
+
+    /// A role EC2 can assume, with an instance profile of the same name: (role name, profile ARN).
+    pub async fn role_with_profile(&self) -> (String, String) {
+        let name = unique("web");
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+        self.iam
+            .create_role()
+            .role_name(&name)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap();
+        let profile = self
+            .iam
+            .create_instance_profile()
+            .instance_profile_name(&name)
+            .send()
+            .await
+            .unwrap();
+        self.iam
+            .add_role_to_instance_profile()
+            .instance_profile_name(&name)
+            .role_name(&name)
+            .send()
+            .await
+            .unwrap();
+        (name, profile.instance_profile().unwrap().arn().to_string())
+    }
+
+    /// The role's inline policies and tags.
+    pub async fn role_state(&self, role: &str) -> RoleState {
+        let names = self
+            .iam
+            .list_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .unwrap();
+        let mut policies = Vec::new();
+        for name in names.policy_names() {
+            let p = self
+                .iam
+                .get_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .send()
+                .await
+                .unwrap();
+            policies.push((name.clone(), policy_json(p.policy_document())));
+        }
+        let tags = self
+            .iam
+            .list_role_tags()
+            .role_name(role)
+            .send()
+            .await
+            .unwrap();
+        let mut tags: Vec<(String, String)> = tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        tags.sort();
+        RoleState { policies, tags }
+    }
+
+    /// Associates the instance profile with the instance.
+    pub async fn associate_profile(&self, instance_id: &str, profile_arn: &str) {
+        self.ec2
+            .associate_iam_instance_profile()
+            .instance_id(instance_id)
+            .iam_instance_profile(
+                aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                    .arn(profile_arn)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// (association id, profile ARN) of the instance's live profile associations.
+    pub async fn profile_associations(&self, instance_id: &str) -> Vec<(String, String)> {
+        let out = self
+            .ec2
+            .describe_iam_instance_profile_associations()
+            .filters(filter("instance-id", instance_id))
+            .send()
+            .await
+            .unwrap();
+        out.iam_instance_profile_associations()
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.state().map(|s| s.as_str()),
+                    Some("associating") | Some("associated")
+                )
+            })
+            .map(|a| {
+                (
+                    a.association_id().unwrap().to_string(),
+                    a.iam_instance_profile().unwrap().arn().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A GuardDuty IAM finding (resource type `AccessKey`) as EventBridge delivers it.
+pub fn credential_event(
+    finding_id: &str,
+    finding_type: &str,
+    severity: f64,
+    access_key: &Value,
+    instance_id: Option<&str>,
+) -> Value {
+    let mut resource = json!({"resourceType": "AccessKey", "accessKeyDetails": access_key});
+    if let Some(id) = instance_id {
+        resource["instanceDetails"] = json!({"instanceId": id});
+    }
+    json!({
+        "version": "0",
+        "id": crate::fixtures::unique("event"),
+        "detail-type": "GuardDuty Finding",
+        "source": "aws.guardduty",
+        "account": crate::ACCOUNT,
+        "time": "2026-11-22T03:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "schemaVersion": "2.0",
+            "accountId": crate::ACCOUNT,
+            "region": REGION,
+            "partition": "aws",
+            "id": finding_id,
+            "arn": format!("arn:aws:guardduty:{REGION}:{}:detector/d/finding/{finding_id}", crate::ACCOUNT),
+            "type": finding_type,
+            "title": "e2e credential finding",
+            "severity": severity,
+            "createdAt": "2026-11-22T02:59:00.000Z",
+            "updatedAt": "2026-11-22T03:00:00.000Z",
+            "resource": resource,
+            "service": {"serviceName": "guardduty", "resourceRole": "TARGET", "count": 1,
+                        "action": {"actionType": "AWS_API_CALL",
+                                   "awsApiCallAction": {"api": "ListBuckets", "serviceName": "s3.amazonaws.com",
+                                                        "callerType": "Remote IP"}},
+                        "additionalInfo": {}, "archived": false}
+        }
+    })
 }
 
 /// A GuardDuty finding event as EventBridge delivers it (camelCase `detail`).

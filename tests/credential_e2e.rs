@@ -1,0 +1,377 @@
+//! Credential containment: `guardduty-responder`, the real binary, through the Lambda Runtime API,
+//! against the local AWS. Every assertion reads IAM / EC2 state back from the emulator.
+//!
+//! IAM is account-global, and two of these tests assert that *nothing* in IAM changed, so the tests
+//! of this file take turns (one lock); the other test binaries create no IAM state.
+
+use std::time::{Duration, SystemTime};
+
+use firebreak_tests::fixtures::{credential_event, unique, Aws, RoleState, UserState};
+use firebreak_tests::{Function, Invocation};
+use serde_json::{json, Value};
+
+static IAM: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn responder(topic_arn: &str, extra: &[(&str, &str)]) -> Function {
+    let mut env = vec![("FIREBREAK_TOPIC_ARN", topic_arn)];
+    env.extend_from_slice(extra);
+    Function::start("guardduty-responder", &env).await
+}
+
+fn epoch(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+fn parse_time(s: &str) -> f64 {
+    let t = aws_smithy_types::DateTime::from_str(s, aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|e| panic!("{s:?} is not an RFC 3339 time: {e}"));
+    t.secs() as f64 + f64::from(t.subsec_nanos()) / 1e9
+}
+
+/// The cutoff of a deny-older-sessions policy, after checking the policy denies everything before it.
+fn cutoff_of(policy: &Value) -> String {
+    let statements = policy["Statement"].as_array().expect("a statement list");
+    assert_eq!(statements.len(), 1, "{policy}");
+    let s = &statements[0];
+    assert_eq!(s["Effect"], "Deny", "{policy}");
+    assert_eq!(s["Action"], json!(["*"]), "{policy}");
+    assert_eq!(s["Resource"], json!(["*"]), "{policy}");
+    s["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no DateLessThan aws:TokenIssueTime in {policy}"))
+        .to_string()
+}
+
+fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn user_key(key: &str, user: &str) -> Value {
+    json!({"accessKeyId": key, "principalId": "AIDAEXAMPLEUSERID0001", "userName": user, "userType": "IAMUser"})
+}
+
+fn role_session(role: &str, session: &str) -> Value {
+    json!({"accessKeyId": "ASIAEXAMPLESESSION01", "principalId": format!("AROAEXAMPLEROLEID0001:{session}"),
+           "userName": role, "userType": "AssumedRole"})
+}
+
+/// Every user's and role's state, by name: what "nothing changed in IAM" is checked against.
+async fn iam_snapshot(aws: &Aws) -> (Vec<(String, UserState)>, Vec<(String, RoleState)>) {
+    let mut users = Vec::new();
+    for u in aws.iam.list_users().send().await.unwrap().users() {
+        users.push((
+            u.user_name().to_string(),
+            aws.user_state(u.user_name()).await,
+        ));
+    }
+    let mut roles = Vec::new();
+    for r in aws.iam.list_roles().send().await.unwrap().roles() {
+        roles.push((
+            r.role_name().to_string(),
+            aws.role_state(r.role_name()).await,
+        ));
+    }
+    (users, roles)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaked_key_is_deactivated_alone_and_the_users_sessions_and_password_are_revoked() {
+    let _turn = IAM.lock().await;
+    // GIVEN a user with two active keys and a console password
+    let aws = Aws::new().await;
+    let (user, keys) = aws.user_with_keys().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let function = responder(&topic, &[]).await;
+    let finding = unique("finding");
+    let event = credential_event(
+        &finding,
+        "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+        8.0,
+        &user_key(&keys[0], &user),
+        None,
+    );
+
+    // WHEN GuardDuty reports the first key used from a malicious IP
+    let (answer, delivered) = function.invoke_timed(&event).await;
+    answer.unwrap();
+
+    // THEN exactly that key is Inactive and the other still Active
+    let state = aws.user_state(&user).await;
+    let mut want = vec![
+        (keys[0].clone(), "Inactive".to_string()),
+        (keys[1].clone(), "Active".to_string()),
+    ];
+    want.sort();
+    assert_eq!(state.keys, want);
+    // AND one deny-older-sessions policy whose cutoff is no earlier than the delivery
+    assert_eq!(state.policies.len(), 1, "{:?}", state.policies);
+    assert_eq!(state.policies[0].0, "FirebreakRevokeOlderSessions");
+    let cutoff = cutoff_of(&state.policies[0].1);
+    assert!(
+        parse_time(&cutoff) >= epoch(delivered),
+        "cutoff {cutoff} is before the delivery at {}",
+        epoch(delivered)
+    );
+    // AND the console password is gone, recorded first
+    assert!(!state.login, "the login profile is still there");
+    let record = tag(&state.tags, "firebreak:removed-login-profile").expect("password record");
+    assert!(
+        record.starts_with("created=") && record.contains("reset-required=false"),
+        "{record}"
+    );
+    assert_eq!(
+        tag(
+            &state.tags,
+            &format!("firebreak:deactivated-key:{}", keys[0])
+        ),
+        Some(finding.as_str())
+    );
+    assert_eq!(
+        tag(&state.tags, "firebreak:status"),
+        Some("credentials-revoked")
+    );
+    assert_eq!(
+        tag(&state.tags, "firebreak:sessions-revoked-before"),
+        Some(cutoff.as_str())
+    );
+
+    // WHEN EventBridge delivers the same finding again
+    function.invoke(&event).await.unwrap();
+
+    // THEN still exactly one policy (its cutoff may only move later), the same keys, the same record
+    let again = aws.user_state(&user).await;
+    assert_eq!(again.keys, want);
+    assert_eq!(again.policies.len(), 1, "{:?}", again.policies);
+    assert!(parse_time(&cutoff_of(&again.policies[0].1)) >= parse_time(&cutoff));
+    assert!(!again.login);
+    assert_eq!(
+        tag(&again.tags, "firebreak:removed-login-profile"),
+        Some(record)
+    );
+
+    // AND each delivery sent one message saying what was cut off and how to undo it
+    let messages = aws.messages(&queue, 2, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), 2);
+    assert!(messages[0]["Subject"].as_str().unwrap().contains(&keys[0]));
+    assert_eq!(
+        messages[0]["MessageAttributes"]["outcome"]["Value"],
+        "contained"
+    );
+    let body = messages[0]["Message"].as_str().unwrap();
+    for needle in [
+        format!(
+            "--user-name {user} --access-key-id {} --status Active",
+            keys[0]
+        ),
+        format!("delete-user-policy --user-name {user} --policy-name FirebreakRevokeOlderSessions"),
+        format!("create-login-profile --user-name {user}"),
+    ] {
+        assert!(body.contains(&needle), "{needle} not in\n{body}");
+    }
+    assert!(!body.contains(&keys[1]), "the other key is not mentioned");
+
+    // AND the log names finding, resource, action and outcome
+    assert!(
+        function
+            .logs()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|v| v["fields"]["action"] == "deactivate-access-key"
+                && v["fields"]["outcome"] == "succeeded"
+                && v["fields"]["finding_id"] == finding.as_str()
+                && v["fields"]["resource"] == keys[0].as_str()),
+        "{:#?}",
+        function.logs()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assumed_role_session_finding_revokes_the_roles_older_sessions() {
+    let _turn = IAM.lock().await;
+    let aws = Aws::new().await;
+    let (role, _profile) = aws.role_with_profile().await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let function = responder(&topic, &[]).await;
+
+    let (answer, delivered) = function
+        .invoke_timed(&credential_event(
+            &unique("finding"),
+            "CredentialAccess:IAMUser/AnomalousBehavior",
+            8.0,
+            &role_session(&role, "deploy-session"),
+            None,
+        ))
+        .await;
+    answer.unwrap();
+
+    let state = aws.role_state(&role).await;
+    assert_eq!(state.policies.len(), 1, "{:?}", state.policies);
+    assert_eq!(state.policies[0].0, "AWSRevokeOlderSessions");
+    let cutoff = cutoff_of(&state.policies[0].1);
+    assert!(parse_time(&cutoff) >= epoch(delivered), "{cutoff}");
+    assert_eq!(
+        tag(&state.tags, "firebreak:status"),
+        Some("sessions-revoked")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exfiltration_finding_revokes_the_instance_role_and_detaches_its_profile() {
+    let _turn = IAM.lock().await;
+    // GIVEN an instance running with an instance profile
+    let aws = Aws::new().await;
+    let (_vpc, subnet) = aws.vpc("10.20.0.0/16").await;
+    let (role, profile) = aws.role_with_profile().await;
+    let app = aws.app_group(&_vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    aws.associate_profile(&instance, &profile).await;
+    assert_eq!(aws.profile_associations(&instance).await.len(), 1);
+    let interfaces = aws.interfaces(&instance).await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let function = responder(&topic, &[]).await;
+
+    // WHEN GuardDuty reports its credentials used outside AWS
+    let (answer, delivered) = function
+        .invoke_timed(&credential_event(
+            &unique("finding"),
+            "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+            8.0,
+            &role_session(&role, &instance),
+            Some(&instance),
+        ))
+        .await;
+    answer.unwrap();
+
+    // THEN the role's sessions issued before the response are denied
+    let state = aws.role_state(&role).await;
+    assert_eq!(state.policies.len(), 1, "{:?}", state.policies);
+    assert_eq!(state.policies[0].0, "AWSRevokeOlderSessions");
+    assert!(parse_time(&cutoff_of(&state.policies[0].1)) >= epoch(delivered));
+    // AND the instance has no profile any more, recorded on the instance
+    assert!(aws.profile_associations(&instance).await.is_empty());
+    let tags = aws.tags(&instance).await;
+    assert_eq!(
+        tag(&tags, "firebreak:removed-instance-profile"),
+        Some(profile.as_str())
+    );
+    // AND the instance itself was not quarantined by a credential finding
+    assert_eq!(aws.interfaces(&instance).await, interfaces);
+    assert_eq!(
+        aws.describe(&instance)
+            .await
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_string()),
+        Some("running".to_string())
+    );
+    // AND the team is warned about the role's other users and told how to restore the profile
+    let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
+    let body = messages[0]["Message"].as_str().unwrap();
+    assert!(body.contains("WARNING") && body.contains(&role), "{body}");
+    assert!(
+        body.contains(&format!(
+            "associate-iam-instance-profile --region us-east-1 --instance-id {instance} --iam-instance-profile Arn={profile}"
+        )),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_root_finding_changes_nothing_and_sends_one_message() {
+    let _turn = IAM.lock().await;
+    // GIVEN IAM with users and roles in it
+    let aws = Aws::new().await;
+    let (user, keys) = aws.user_with_keys().await;
+    aws.role_with_profile().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let function = responder(&topic, &[]).await;
+    let before = iam_snapshot(&aws).await;
+    assert!(before.0.iter().any(|(u, _)| *u == user));
+
+    // WHEN a high-severity finding names the root user's credentials
+    let report = function
+        .invoke(&credential_event(
+            &unique("finding"),
+            "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+            9.0,
+            &json!({"accessKeyId": keys[0], "principalId": "123456789012", "userName": "root", "userType": "Root"}),
+            None,
+        ))
+        .await
+        .unwrap();
+
+    // THEN nothing in IAM changed, and exactly one message says why
+    assert_eq!(iam_snapshot(&aws).await, before);
+    assert_eq!(report["verdict"], "notified-only");
+    let messages = aws.messages(&queue, 2, Duration::from_secs(3)).await;
+    assert_eq!(messages.len(), 1);
+    let body = messages[0]["Message"].as_str().unwrap();
+    assert!(
+        body.contains("root credentials") && body.contains("nothing was changed"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_and_exempt_users_change_nothing() {
+    let _turn = IAM.lock().await;
+    let aws = Aws::new().await;
+    let (user, keys) = aws.user_with_keys().await;
+    let (exempt, exempt_keys) = aws.user_with_keys().await;
+    aws.iam
+        .tag_user()
+        .user_name(&exempt)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("firebreak:exempt")
+                .value("true")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (topic, queue) = aws.topic_with_queue().await;
+    let finding_type = "UnauthorizedAccess:IAMUser/MaliciousIPCaller";
+
+    // A dry run: the plan is told, nothing in IAM changes.
+    let dry = responder(&topic, &[("FIREBREAK_MODE", "dry-run")]).await;
+    let before = iam_snapshot(&aws).await;
+    let report = dry
+        .invoke(&credential_event(
+            &unique("finding"),
+            finding_type,
+            8.0,
+            &user_key(&keys[0], &user),
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(report["verdict"], "dry-run");
+    assert_eq!(iam_snapshot(&aws).await, before);
+    let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
+    let body = messages[0]["Message"].as_str().unwrap();
+    assert!(
+        body.contains("deactivate-access-key") && body.contains("Planned"),
+        "{body}"
+    );
+
+    // An exempt user: skipped, nothing changes.
+    let apply = responder(&topic, &[]).await;
+    let answer = apply
+        .invoke(&credential_event(
+            &unique("finding"),
+            finding_type,
+            8.0,
+            &user_key(&exempt_keys[0], &exempt),
+            None,
+        ))
+        .await;
+    let Invocation::Response(report) = answer else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(report["verdict"], "skipped");
+    assert_eq!(iam_snapshot(&aws).await, before);
+}
