@@ -367,7 +367,7 @@ async fn revoke_user<I: IamPort>(
             .as_ref()
             .map(|p| {
                 format!(
-                    " (it existed since {}, reset required: {})",
+                    "; it existed since {}, reset required: {}",
                     p.created, p.password_reset_required
                 )
             })

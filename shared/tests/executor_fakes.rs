@@ -530,8 +530,10 @@ async fn a_key_that_is_not_the_users_or_that_cannot_be_deactivated_fails_contain
     // The sessions are still denied: one failed step does not stop the others.
     assert!(iam.calls().iter().any(|c| c.starts_with("put-user-policy")));
 
-    let mut iam = FakeIam::default();
-    iam.fail_deactivate = true;
+    let iam = FakeIam {
+        fail_deactivate: true,
+        ..FakeIam::default()
+    };
     let i = key_incident(
         "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
         user_key("AKIALEAKEDLEAKED0001"),
@@ -554,8 +556,10 @@ async fn a_key_that_is_not_the_users_or_that_cannot_be_deactivated_fails_contain
 
 #[tokio::test]
 async fn an_exempt_user_is_left_alone_and_an_inactive_key_is_already_done() {
-    let mut iam = FakeIam::default();
-    iam.user_tags = vec![("firebreak:exempt".into(), "true".into())];
+    let iam = FakeIam {
+        user_tags: vec![("firebreak:exempt".into(), "true".into())],
+        ..FakeIam::default()
+    };
     let i = key_incident(
         "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
         user_key("AKIALEAKEDLEAKED0001"),

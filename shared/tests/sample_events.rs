@@ -1,0 +1,64 @@
+//! The replayable samples in `events/` parse, and the playbook decides about them what
+//! `events/README.md` says it does.
+
+use std::path::PathBuf;
+
+use firebreak::{Config, Incident};
+
+fn decide(file: &str) -> (firebreak::Plan, Incident) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let incident = Incident::from_event(&serde_json::from_str(&text).unwrap())
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    let config = Config::from_lookup(|k| {
+        (k == "FIREBREAK_TOPIC_ARN").then(|| "arn:aws:sns:us-east-1:123456789012:t".into())
+    })
+    .unwrap();
+    (firebreak::playbook::plan(&incident, &config), incident)
+}
+
+fn actions(plan: &firebreak::Plan) -> Vec<&'static str> {
+    plan.actions.iter().map(firebreak::Action::name).collect()
+}
+
+#[test]
+fn every_sample_event_gets_the_documented_response() {
+    let (p, _) = decide("guardduty-backdoor-c2-instance.json");
+    assert_eq!(p.rule, "quarantine-compromised-instance");
+    let (p, _) = decide("guardduty-recon-portprobe-low.json");
+    assert_eq!(actions(&p), ["notify"]);
+    let (p, i) = decide("guardduty-iam-user-key-malicious-ip.json");
+    assert_eq!(i.resource_name(), "AKIAIOSFODNN7EXAMPLE");
+    assert_eq!(
+        actions(&p),
+        [
+            "deactivate-access-key",
+            "revoke-user-sessions",
+            "remove-login-profile",
+            "notify"
+        ]
+    );
+    let (p, _) = decide("guardduty-instance-credential-exfiltration.json");
+    assert_eq!(
+        actions(&p),
+        ["revoke-role-sessions", "detach-instance-profile", "notify"]
+    );
+    let (p, _) = decide("guardduty-root-credential-usage.json");
+    assert_eq!(p.rule, "root-credentials");
+    assert_eq!(actions(&p), ["notify"]);
+    // Nothing in events/ is left untested.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let count = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json")
+        })
+        .count();
+    assert_eq!(count, 5, "a new sample in events/ needs a line here");
+}
