@@ -33,6 +33,12 @@ pub enum ParseError {
     /// An instance finding that names no instance: nothing can be contained.
     #[error("the finding is about an EC2 instance but names no instance id")]
     MissingInstanceId,
+    /// A Security Hub custom action Firebreak does not have.
+    #[error("unknown custom action {action_target_id:?}: Firebreak's are FbQuarantine, FbSnapshot, FbRevoke, FbRelease, FbNotify")]
+    UnknownAction {
+        /// The id at the end of the action target ARN.
+        action_target_id: String,
+    },
 }
 
 impl ParseError {
@@ -44,6 +50,7 @@ impl ParseError {
             ParseError::MissingField(_) => "InvalidEvent.MissingField",
             ParseError::InvalidField { .. } => "InvalidEvent.InvalidField",
             ParseError::MissingInstanceId => "InvalidEvent.MissingInstanceId",
+            ParseError::UnknownAction { .. } => "InvalidEvent.UnknownAction",
         }
     }
 }

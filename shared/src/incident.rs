@@ -209,6 +209,19 @@ pub enum Resource {
 pub enum Source {
     /// A native GuardDuty finding delivered by EventBridge.
     GuardDuty,
+    /// An ASFF finding an analyst sent with a Security Hub custom action.
+    SecurityHub,
+}
+
+/// How Security Hub identifies a finding (for `BatchUpdateFindings`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingRef {
+    /// The ASFF `Id`.
+    pub id: String,
+    /// The ASFF `ProductArn`.
+    pub product_arn: String,
+    /// The region of the Security Hub that holds the finding.
+    pub region: String,
 }
 
 /// Firebreak's typed view of "what happened to which resource".
@@ -240,6 +253,8 @@ pub struct Incident {
     pub resource_role: Option<ResourceRole>,
     /// What the finding is about.
     pub resource: Resource,
+    /// The Security Hub finding, when the incident came from Security Hub.
+    pub security_hub: Option<FindingRef>,
 }
 
 impl Incident {
@@ -391,6 +406,7 @@ fn parse_guardduty_detail(
         archived,
         resource_role,
         resource,
+        security_hub: None,
     })
 }
 
@@ -534,7 +550,7 @@ fn is_sample(service: &Value) -> bool {
         == Some(true)
 }
 
-fn required_str(v: &Value, field: &'static str) -> Result<String, ParseError> {
+pub(crate) fn required_str(v: &Value, field: &'static str) -> Result<String, ParseError> {
     match v.get(field) {
         None | Some(Value::Null) => Err(ParseError::MissingField(field)),
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
@@ -545,7 +561,7 @@ fn required_str(v: &Value, field: &'static str) -> Result<String, ParseError> {
     }
 }
 
-fn opt_str(v: &Value, field: &str) -> Option<String> {
+pub(crate) fn opt_str(v: &Value, field: &str) -> Option<String> {
     v.get(field).and_then(Value::as_str).map(String::from)
 }
 

@@ -5,6 +5,7 @@
 //!                                                                                   └─▶ notify (SNS)
 //! ```
 
+pub mod asff;
 pub mod aws;
 pub mod config;
 pub mod credentials;

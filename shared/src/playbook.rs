@@ -419,6 +419,7 @@ mod tests {
                 tags: vec![],
                 instance_profile_arn: None,
             }),
+            security_hub: None,
         }
     }
 

@@ -187,6 +187,7 @@ fn incident() -> Incident {
             tags: vec![],
             instance_profile_arn: None,
         }),
+        security_hub: None,
     }
 }
 

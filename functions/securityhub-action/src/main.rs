@@ -1,0 +1,16 @@
+//! `securityhub-action`: carries out the Security Hub custom actions analysts choose on findings.
+
+use firebreak::{aws::AwsClients, Config, Responder};
+use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let responder = Responder::new(Config::from_env()?, AwsClients::from_env().await);
+    let responder = &responder;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        responder.handle_custom_action(&event.payload).await
+    }))
+    .await
+}

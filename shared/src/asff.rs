@@ -1,0 +1,591 @@
+//! Security Hub custom actions: the event an analyst's click sends, and ASFF findings → [`Incident`].
+//!
+//! One event carries the action target (`…:action/custom/<Id>`) and up to 100 findings in ASFF
+//! (PascalCase). Each finding becomes an incident on its own: one malformed finding is reported as
+//! such and does not stop the others. GuardDuty's findings arrive rewritten as ASFF; they are mapped
+//! back to the GuardDuty finding type, id, severity and resource role, so they meet the same playbook
+//! rows (and the same tags and snapshots) as the native GuardDuty event.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::ParseError;
+use crate::incident::{
+    is_access_key_id, is_iam_name, is_instance_id, opt_str, required_str, AccessKeyRef, FindingRef,
+    Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source,
+};
+
+/// The custom actions Firebreak answers, by action target id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CustomAction {
+    /// `FbQuarantine`: quarantine + evidence + snapshots + notify (EC2 instances).
+    FbQuarantine,
+    /// `FbSnapshot`: evidence only: protection + snapshots + notify (EC2 instances).
+    FbSnapshot,
+    /// `FbRevoke`: credential containment (IAM access keys, users, roles).
+    FbRevoke,
+    /// `FbRelease`: undo a quarantine (EC2 instances); snapshots are kept.
+    FbRelease,
+    /// `FbNotify`: escalate: notify only.
+    FbNotify,
+}
+
+impl CustomAction {
+    /// Every action, in the order the template creates their targets.
+    pub const ALL: [CustomAction; 5] = [
+        CustomAction::FbQuarantine,
+        CustomAction::FbSnapshot,
+        CustomAction::FbRevoke,
+        CustomAction::FbRelease,
+        CustomAction::FbNotify,
+    ];
+
+    /// The action target id (`…:action/custom/<id>`).
+    pub fn id(self) -> &'static str {
+        match self {
+            CustomAction::FbQuarantine => "FbQuarantine",
+            CustomAction::FbSnapshot => "FbSnapshot",
+            CustomAction::FbRevoke => "FbRevoke",
+            CustomAction::FbRelease => "FbRelease",
+            CustomAction::FbNotify => "FbNotify",
+        }
+    }
+
+    /// The action for a target id.
+    pub fn from_id(id: &str) -> Option<CustomAction> {
+        CustomAction::ALL.into_iter().find(|a| a.id() == id)
+    }
+}
+
+/// A custom-action event: the action and each finding, parsed or rejected on its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomActionEvent {
+    /// Which action the analyst chose.
+    pub action: CustomAction,
+    /// The action target ARN.
+    pub action_target_arn: String,
+    /// Each finding of the event, in order: an incident, or why it cannot be one.
+    pub findings: Vec<Result<Incident, RejectedFinding>>,
+}
+
+/// A finding of the event that cannot become an incident.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RejectedFinding {
+    /// The ASFF `Id`, when it has one.
+    pub id: Option<String>,
+    /// The ASFF `ProductArn`, when it has one.
+    pub product_arn: Option<String>,
+    /// The Lambda-style error type.
+    pub error_type: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+/// At most this many findings per event (Security Hub's own limit).
+pub const MAX_FINDINGS: usize = 100;
+
+impl CustomActionEvent {
+    /// Parses an EventBridge event (`detail-type: "Security Hub Findings - Custom Action"`).
+    pub fn from_event(event: &Value) -> Result<CustomActionEvent, ParseError> {
+        let envelope = event.as_object().ok_or(ParseError::NotAnObject)?;
+        let detail_type = envelope.get("detail-type").and_then(Value::as_str);
+        let source = envelope.get("source").and_then(Value::as_str);
+        match (detail_type, source) {
+            (Some("Security Hub Findings - Custom Action"), Some("aws.securityhub")) => {}
+            _ => {
+                return Err(ParseError::UnsupportedEvent {
+                    detail_type: detail_type.unwrap_or("<none>").to_string(),
+                    event_source: source.unwrap_or("<none>").to_string(),
+                })
+            }
+        }
+        let action_target_arn = envelope
+            .get("resources")
+            .and_then(Value::as_array)
+            .and_then(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .find(|a| a.contains(":action/custom/"))
+            })
+            .ok_or(ParseError::MissingField(
+                "resources (the action target ARN)",
+            ))?
+            .to_string();
+        let id = action_target_arn
+            .rsplit_once(":action/custom/")
+            .map(|(_, id)| id)
+            .unwrap_or_default();
+        let action = CustomAction::from_id(id).ok_or_else(|| ParseError::UnknownAction {
+            action_target_id: id.to_string(),
+        })?;
+        let detail = envelope
+            .get("detail")
+            .and_then(Value::as_object)
+            .ok_or(ParseError::MissingField("detail"))?;
+        let findings = detail
+            .get("findings")
+            .and_then(Value::as_array)
+            .filter(|f| !f.is_empty())
+            .ok_or(ParseError::MissingField("detail.findings"))?;
+        if findings.len() > MAX_FINDINGS {
+            return Err(ParseError::InvalidField {
+                field: "detail.findings",
+                reason: format!(
+                    "{} findings; Security Hub sends at most {MAX_FINDINGS}",
+                    findings.len()
+                ),
+            });
+        }
+        let region = envelope
+            .get("region")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        Ok(CustomActionEvent {
+            action,
+            action_target_arn,
+            findings: findings
+                .iter()
+                .map(|f| {
+                    incident_from_asff(f, region).map_err(|e| RejectedFinding {
+                        id: opt_str(f, "Id"),
+                        product_arn: opt_str(f, "ProductArn"),
+                        error_type: e.error_type(),
+                        reason: e.to_string(),
+                    })
+                })
+                .collect(),
+        })
+    }
+}
+
+/// True for findings GuardDuty produced.
+fn from_guardduty(finding: &Value, product_arn: &str) -> bool {
+    product_arn.ends_with("/aws/guardduty")
+        || finding
+            .get("ProductFields")
+            .and_then(|p| p.get("aws/securityhub/ProductName"))
+            .and_then(Value::as_str)
+            == Some("GuardDuty")
+}
+
+/// `…/UnauthorizedAccess:IAMUser-ConsoleLogin` → `UnauthorizedAccess:IAMUser/ConsoleLogin`.
+fn guardduty_type(types: &[String]) -> Option<String> {
+    types.iter().find_map(|t| {
+        let last = t.rsplit('/').next()?;
+        let (family, rest) = last.split_once(':')?;
+        let (resource, name) = rest.split_once('-')?;
+        (!family.is_empty() && !resource.is_empty() && !name.is_empty())
+            .then(|| format!("{family}:{resource}/{name}"))
+    })
+}
+
+fn label_severity(label: &str) -> Option<f64> {
+    // The lower bound of each GuardDuty band, so "≥ 7" means HIGH and above.
+    match label {
+        "INFORMATIONAL" => Some(0.0),
+        "LOW" => Some(1.0),
+        "MEDIUM" => Some(4.0),
+        "HIGH" => Some(7.0),
+        "CRITICAL" => Some(9.0),
+        _ => None,
+    }
+}
+
+/// Severity on GuardDuty's 0–10 scale from every ASFF shape: GuardDuty's own `Product` value, the
+/// `Label`, the 0–100 `Normalized`, or a numeric `Original`.
+fn severity(finding: &Value, guardduty: bool) -> Result<f64, ParseError> {
+    let s = finding
+        .get("Severity")
+        .filter(|s| s.is_object())
+        .ok_or(ParseError::MissingField("Severity"))?;
+    let num = |k: &str| {
+        s.get(k).and_then(|v| match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(t) => t.trim().parse().ok(),
+            _ => None,
+        })
+    };
+    let product = num("Product").filter(|p| guardduty && (0.0..=10.0).contains(p));
+    let label = s
+        .get("Label")
+        .and_then(Value::as_str)
+        .and_then(label_severity);
+    let normalized = num("Normalized")
+        .filter(|n| (0.0..=100.0).contains(n))
+        .map(|n| n / 10.0);
+    let original = s
+        .get("Original")
+        .and_then(Value::as_str)
+        .and_then(|o| o.parse::<f64>().ok().or_else(|| label_severity(o)))
+        .filter(|o| (0.0..=10.0).contains(o));
+    product
+        .or(label)
+        .or(normalized)
+        .or(original)
+        .ok_or_else(|| ParseError::InvalidField {
+            field: "Severity",
+            reason: format!("{s} has no usable Label, Normalized, Product or Original"),
+        })
+}
+
+/// `arn:aws:ec2:<region>:<account>:instance/i-…` → `i-…`.
+fn instance_from_arn(id: &str) -> Option<&str> {
+    id.rsplit_once(":instance/").map(|(_, i)| i)
+}
+
+fn product_field<'a>(finding: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    let fields = finding.get("ProductFields")?;
+    keys.iter()
+        .find_map(|k| fields.get(*k).and_then(Value::as_str))
+}
+
+/// One ASFF finding → an incident.
+pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Incident, ParseError> {
+    if !finding.is_object() {
+        return Err(ParseError::NotAnObject);
+    }
+    let id = required_str(finding, "Id")?;
+    let product_arn = required_str(finding, "ProductArn")?;
+    let account = required_str(finding, "AwsAccountId")?;
+    let guardduty = from_guardduty(finding, &product_arn);
+    let types: Vec<String> = finding
+        .get("Types")
+        .and_then(Value::as_array)
+        .map(|t| {
+            t.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let finding_type = if guardduty {
+        guardduty_type(&types).ok_or_else(|| ParseError::InvalidField {
+            field: "Types",
+            reason: format!("{types:?} names no GuardDuty finding type"),
+        })?
+    } else {
+        types
+            .first()
+            .cloned()
+            .or_else(|| opt_str(finding, "Title"))
+            .unwrap_or_else(|| "Security Hub finding".into())
+    };
+    // GuardDuty's own finding id (the last segment of its ARN), so tags and snapshots are shared
+    // with the native event; otherwise the ASFF id, shortened to fit a tag value if it must be.
+    let finding_id = match id.rsplit_once("/finding/") {
+        Some((_, gd)) if guardduty && !gd.is_empty() => gd.to_string(),
+        _ if id.len() <= 200 => id.clone(),
+        _ => format!("asff-{:016x}", fnv1a(&id)),
+    };
+    let severity = severity(finding, guardduty)?;
+    let resources = finding
+        .get("Resources")
+        .and_then(Value::as_array)
+        .filter(|r| !r.is_empty())
+        .ok_or(ParseError::MissingField("Resources"))?;
+    let hub_region = product_arn
+        .split(':')
+        .nth(3)
+        .filter(|r| !r.is_empty())
+        .map(String::from)
+        .or_else(|| opt_str(finding, "Region"))
+        .unwrap_or_else(|| event_region.to_string());
+    let region = opt_str(finding, "Region")
+        .or_else(|| resources.iter().find_map(|r| opt_str(r, "Region")))
+        .unwrap_or_else(|| hub_region.clone());
+    if region.is_empty()
+        || !region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(ParseError::InvalidField {
+            field: "Region",
+            reason: format!("{region:?} is not an AWS region name"),
+        });
+    }
+    let resource = resource(resources)?;
+    let role = product_field(
+        finding,
+        &["resourceRole", "aws/guardduty/service/resourceRole"],
+    );
+    let archived = finding.get("RecordState").and_then(Value::as_str) == Some("ARCHIVED")
+        || product_field(finding, &["archived", "aws/guardduty/service/archived"]) == Some("true");
+    let sample = product_field(
+        finding,
+        &["sample", "aws/guardduty/service/additionalInfo/sample"],
+    ) == Some("true")
+        || product_field(finding, &["additionalInfo"])
+            .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            .and_then(|v| v.get("sample").and_then(Value::as_bool))
+            == Some(true);
+    Ok(Incident {
+        source: Source::SecurityHub,
+        finding_id,
+        finding_arn: Some(id.clone()),
+        finding_type,
+        title: opt_str(finding, "Title"),
+        severity,
+        account,
+        region,
+        partition: resources
+            .iter()
+            .find_map(|r| opt_str(r, "Partition"))
+            .unwrap_or_else(|| "aws".into()),
+        sample,
+        archived,
+        resource_role: match role {
+            Some(r) if r.eq_ignore_ascii_case("actor") => Some(ResourceRole::Actor),
+            Some(r) if r.eq_ignore_ascii_case("target") => Some(ResourceRole::Target),
+            _ => None,
+        },
+        resource,
+        security_hub: Some(FindingRef {
+            id,
+            product_arn,
+            region: hub_region,
+        }),
+    })
+}
+
+/// The first resource Firebreak acts on (an instance or credentials), else the first resource's type.
+fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
+    let instance_ids: Vec<Result<String, ParseError>> = resources
+        .iter()
+        .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AwsEc2Instance"))
+        .map(|r| {
+            let id = opt_str(r, "Id").unwrap_or_default();
+            let instance = instance_from_arn(&id)
+                .or_else(|| id.starts_with("i-").then_some(id.as_str()))
+                .unwrap_or_default();
+            if is_instance_id(instance) {
+                Ok(instance.to_string())
+            } else {
+                Err(ParseError::InvalidField {
+                    field: "Resources[].Id",
+                    reason: format!("{id:?} names no EC2 instance id"),
+                })
+            }
+        })
+        .collect();
+    for r in resources {
+        let kind = r.get("Type").and_then(Value::as_str).unwrap_or_default();
+        let id = opt_str(r, "Id").unwrap_or_default();
+        let details = r.get("Details").unwrap_or(&Value::Null);
+        match kind {
+            "AwsEc2Instance" => {
+                let instance_id = instance_ids
+                    .iter()
+                    .find_map(|i| i.as_ref().ok())
+                    .cloned()
+                    .ok_or_else(|| instance_ids[0].clone().unwrap_err())?;
+                let d = details.get("AwsEc2Instance").unwrap_or(&Value::Null);
+                let vpc_id = opt_str(d, "VpcId").filter(|v| v.starts_with("vpc-"));
+                let mut network_interfaces: Vec<InterfaceRef> = d
+                    .get("NetworkInterfaces")
+                    .and_then(Value::as_array)
+                    .map(|enis| {
+                        enis.iter()
+                            .map(|e| InterfaceRef {
+                                network_interface_id: opt_str(e, "NetworkInterfaceId"),
+                                vpc_id: vpc_id.clone(),
+                                security_groups: vec![],
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if network_interfaces.is_empty() && vpc_id.is_some() {
+                    network_interfaces.push(InterfaceRef {
+                        network_interface_id: None,
+                        vpc_id,
+                        security_groups: vec![],
+                    });
+                }
+                let tags = r
+                    .get("Tags")
+                    .and_then(Value::as_object)
+                    .map(|t| {
+                        t.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return Ok(Resource::Instance(InstanceRef {
+                    instance_id,
+                    network_interfaces,
+                    tags,
+                    instance_profile_arn: opt_str(d, "IamInstanceProfileArn"),
+                }));
+            }
+            "AwsIamAccessKey" => {
+                let d = details.get("AwsIamAccessKey").unwrap_or(&Value::Null);
+                let key = id
+                    .strip_prefix("AWS::IAM::AccessKey:")
+                    .filter(|k| is_access_key_id(k))
+                    .map(String::from)
+                    .or_else(|| opt_str(d, "AccessKeyId"));
+                let name = opt_str(d, "PrincipalName").or_else(|| opt_str(d, "UserName"));
+                let user_type = opt_str(d, "PrincipalType").or_else(|| {
+                    // Older GuardDuty ASFF names only the user.
+                    name.as_ref().map(|_| "IAMUser".to_string())
+                });
+                return Ok(Resource::AccessKey(AccessKeyRef {
+                    access_key_id: key,
+                    principal_id: opt_str(d, "PrincipalId"),
+                    user_name: name,
+                    user_type,
+                    instance_id: instance_ids.iter().find_map(|i| i.as_ref().ok()).cloned(),
+                    instance_profile_arn: None,
+                }));
+            }
+            "AwsIamUser" | "AwsIamRole" => {
+                let (detail_key, name_key, user_type) = if kind == "AwsIamUser" {
+                    ("AwsIamUser", "UserName", "IAMUser")
+                } else {
+                    ("AwsIamRole", "RoleName", "AssumedRole")
+                };
+                let name = details
+                    .get(detail_key)
+                    .and_then(|d| opt_str(d, name_key))
+                    .or_else(|| id.rsplit('/').next().map(String::from))
+                    .filter(|n| is_iam_name(n));
+                // A service-linked role is recognisable by its path too.
+                let name = match name {
+                    Some(n)
+                        if id.contains(":role/aws-service-role/")
+                            && !n.starts_with("AWSServiceRoleFor") =>
+                    {
+                        Some(format!("AWSServiceRoleFor{n}"))
+                    }
+                    other => other,
+                };
+                return Ok(Resource::AccessKey(AccessKeyRef {
+                    access_key_id: None,
+                    principal_id: None,
+                    user_name: name,
+                    user_type: Some(user_type.into()),
+                    instance_id: None,
+                    instance_profile_arn: None,
+                }));
+            }
+            _ => {}
+        }
+    }
+    Ok(Resource::Other {
+        resource_type: resources[0]
+            .get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string(),
+    })
+}
+
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(action: &str, findings: Value) -> Value {
+        json!({"version": "0", "id": "e", "detail-type": "Security Hub Findings - Custom Action",
+               "source": "aws.securityhub", "account": "123456789012", "region": "us-east-1",
+               "time": "2026-11-22T03:00:00Z",
+               "resources": [format!("arn:aws:securityhub:us-east-1:123456789012:action/custom/{action}")],
+               "detail": {"actionName": action, "actionDescription": "d", "findings": findings}})
+    }
+
+    fn gd_instance_finding() -> Value {
+        json!({"SchemaVersion": "2018-10-08",
+               "Id": "arn:aws:guardduty:us-east-1:123456789012:detector/d1/finding/abc123",
+               "ProductArn": "arn:aws:securityhub:us-east-1::product/aws/guardduty",
+               "AwsAccountId": "123456789012",
+               "Types": ["TTPs/Command and Control/Backdoor:EC2-C&CActivity.B!DNS"],
+               "Severity": {"Product": 8, "Label": "HIGH", "Normalized": 60},
+               "Title": "t", "ProductFields": {"resourceRole": "ACTOR"},
+               "Resources": [{"Type": "AwsEc2Instance", "Region": "us-east-1", "Partition": "aws",
+                   "Id": "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0",
+                   "Details": {"AwsEc2Instance": {"VpcId": "vpc-1"}}}]})
+    }
+
+    #[test]
+    fn guardduty_asff_maps_back_to_the_guardduty_type_id_severity_and_role() {
+        let e =
+            CustomActionEvent::from_event(&event("FbQuarantine", json!([gd_instance_finding()])))
+                .unwrap();
+        assert_eq!(e.action, CustomAction::FbQuarantine);
+        let i = e.findings[0].as_ref().unwrap();
+        assert_eq!(i.finding_type, "Backdoor:EC2/C&CActivity.B!DNS");
+        assert_eq!(i.finding_id, "abc123");
+        assert_eq!(i.severity, 8.0);
+        assert_eq!(i.resource_role, Some(ResourceRole::Actor));
+        assert_eq!(i.instance().unwrap().instance_id, "i-0123456789abcdef0");
+        assert_eq!(i.instance().unwrap().vpc_ids(), vec!["vpc-1".to_string()]);
+        let r = i.security_hub.as_ref().unwrap();
+        assert_eq!(r.region, "us-east-1");
+    }
+
+    #[test]
+    fn a_bad_finding_is_rejected_alone_and_unknown_actions_are_rejected_clearly() {
+        let mut bad = gd_instance_finding();
+        bad["Resources"][0]["Id"] = json!("arn:aws:ec2:us-east-1:1:instance/i-123");
+        let e = CustomActionEvent::from_event(&event(
+            "FbSnapshot",
+            json!([gd_instance_finding(), bad, {"Id": "x"}]),
+        ))
+        .unwrap();
+        assert!(e.findings[0].is_ok());
+        assert_eq!(
+            e.findings[1].as_ref().unwrap_err().error_type,
+            "InvalidEvent.InvalidField"
+        );
+        assert_eq!(
+            e.findings[2].as_ref().unwrap_err().error_type,
+            "InvalidEvent.MissingField"
+        );
+        let err = CustomActionEvent::from_event(&event("FbNuke", json!([gd_instance_finding()])))
+            .unwrap_err();
+        assert_eq!(err.error_type(), "InvalidEvent.UnknownAction");
+        assert!(err.to_string().contains("FbNuke"));
+    }
+
+    #[test]
+    fn severity_shapes() {
+        let sev = |s: Value, gd: bool| severity(&json!({"Severity": s}), gd).unwrap();
+        assert_eq!(sev(json!({"Product": 5, "Normalized": 50}), true), 5.0);
+        assert_eq!(
+            sev(
+                json!({"Product": 70, "Label": "HIGH", "Normalized": 70}),
+                false
+            ),
+            7.0
+        );
+        assert_eq!(sev(json!({"Normalized": 30}), false), 3.0);
+        assert_eq!(sev(json!({"Original": "CRITICAL"}), false), 9.0);
+        assert!(severity(&json!({"Severity": {"Label": "LOUD"}}), false).is_err());
+        assert!(severity(&json!({}), false).is_err());
+    }
+
+    #[test]
+    fn iam_resources_become_principals() {
+        let f = |r: Value| {
+            let mut f = gd_instance_finding();
+            f["Types"] = json!(["TTPs/UnauthorizedAccess:IAMUser-MaliciousIPCaller"]);
+            f["Resources"] = json!([r]);
+            incident_from_asff(&f, "us-east-1").unwrap()
+        };
+        let k = f(
+            json!({"Type": "AwsIamAccessKey", "Id": "AWS::IAM::AccessKey:AKIAIOSFODNN7EXAMPLE",
+                          "Details": {"AwsIamAccessKey": {"PrincipalName": "alice", "PrincipalType": "IAMUser"}}}),
+        );
+        assert_eq!(k.resource_name(), "AKIAIOSFODNN7EXAMPLE");
+        let r = f(json!({"Type": "AwsIamRole", "Id": "arn:aws:iam::123456789012:role/deploy"}));
+        assert_eq!(r.resource_name(), "role/deploy");
+        let slr = f(json!({"Type": "AwsIamRole",
+                            "Id": "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"}));
+        assert!(matches!(&slr.resource, Resource::AccessKey(k)
+            if matches!(k.principal(), crate::incident::Principal::ServiceLinkedRole { .. })));
+    }
+}
