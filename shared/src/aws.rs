@@ -70,6 +70,15 @@ impl AwsClients {
         Ec2(client.clone())
     }
 
+    /// Security Hub in the region that holds the finding, with the function's own credentials
+    /// (custom actions run in the Security Hub administrator account).
+    pub fn securityhub_for(&self, region: &str) -> SecurityHub {
+        let conf = aws_sdk_securityhub::config::Builder::from(&self.base)
+            .region(Region::new(region.to_string()))
+            .build();
+        SecurityHub(aws_sdk_securityhub::Client::from_conf(conf))
+    }
+
     /// SNS in the topic's region.
     pub fn sns_for_topic(&self, topic_arn: &str) -> Sns {
         let region = topic_arn.split(':').nth(3).filter(|r| !r.is_empty());
@@ -617,6 +626,96 @@ impl Ec2Port for Ec2 {
             .send()
             .await?;
         Ok(())
+    }
+
+    async fn associate_instance_profile(
+        &self,
+        instance_id: &str,
+        profile_arn: &str,
+    ) -> Result<(), AwsError> {
+        self.0
+            .associate_iam_instance_profile()
+            .instance_id(instance_id)
+            .iam_instance_profile(
+                aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                    .arn(profile_arn)
+                    .build(),
+            )
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn disable_termination_protection(&self, instance_id: &str) -> Result<(), AwsError> {
+        self.0
+            .modify_instance_attribute()
+            .instance_id(instance_id)
+            .disable_api_termination(AttributeBooleanValue::builder().value(false).build())
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn untag_instance(&self, instance_id: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.0
+            .delete_tags()
+            .resources(instance_id)
+            .set_tags(Some(
+                keys.iter().map(|k| Tag::builder().key(k).build()).collect(),
+            ))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+/// Security Hub through the SDK.
+#[derive(Clone)]
+pub struct SecurityHub(pub aws_sdk_securityhub::Client);
+
+impl crate::ports::FindingsPort for SecurityHub {
+    async fn update_finding(
+        &self,
+        finding: &crate::incident::FindingRef,
+        note: &str,
+        workflow: Option<crate::ports::Workflow>,
+    ) -> Result<(), AwsError> {
+        use aws_sdk_securityhub::types::{
+            AwsSecurityFindingIdentifier, NoteUpdate, WorkflowStatus, WorkflowUpdate,
+        };
+        let mut req = self
+            .0
+            .batch_update_findings()
+            .finding_identifiers(
+                AwsSecurityFindingIdentifier::builder()
+                    .id(&finding.id)
+                    .product_arn(&finding.product_arn)
+                    .build(),
+            )
+            .note(
+                NoteUpdate::builder()
+                    .text(note)
+                    .updated_by("firebreak")
+                    .build(),
+            );
+        if let Some(w) = workflow {
+            req = req.workflow(
+                WorkflowUpdate::builder()
+                    .status(WorkflowStatus::from(w.as_str()))
+                    .build(),
+            );
+        }
+        let out = req.send().await?;
+        match out.unprocessed_findings().first() {
+            None => Ok(()),
+            Some(u) => Err(AwsError {
+                code: u.error_code().map(String::from),
+                message: u
+                    .error_message()
+                    .unwrap_or("the finding was not updated")
+                    .to_string(),
+            }),
+        }
     }
 }
 

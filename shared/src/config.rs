@@ -51,6 +51,9 @@ pub struct Config {
     /// `FIREBREAK_REMOVE_LOGIN_SEVERITY`: minimum severity at which revoking an IAM user's
     /// credentials also removes its console password (default 7.0, GuardDuty's HIGH; `never` to keep it).
     pub remove_login_severity: Option<f64>,
+    /// `FIREBREAK_MAX_CONCURRENT_FINDINGS`: findings of one custom action handled at a time
+    /// (default 5, so one analyst's click on 100 findings stays under EC2's mutating-API rates).
+    pub max_concurrent_findings: usize,
 }
 
 impl Config {
@@ -121,8 +124,22 @@ impl Config {
                 }
             },
         };
+        let max_concurrent_findings = match get("FIREBREAK_MAX_CONCURRENT_FINDINGS") {
+            None => 5,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError {
+                        name: "FIREBREAK_MAX_CONCURRENT_FINDINGS",
+                        value: v,
+                        reason: "expected a number from 1 to 100",
+                    })
+                }
+            },
+        };
         Ok(Config {
             mode,
+            max_concurrent_findings,
             topic_arn,
             severity_threshold,
             exempt_tag,

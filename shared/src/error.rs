@@ -106,6 +106,14 @@ pub enum FirebreakError {
         /// The failed steps.
         reason: String,
     },
+    /// Some findings of a custom action failed (the others were handled; each has its note).
+    #[error("{action}: {failed}")]
+    ActionFailed {
+        /// The custom action.
+        action: &'static str,
+        /// The failed findings, one per `;`.
+        failed: String,
+    },
     /// The notification could not be published (actions, if any, were carried out).
     #[error("notification for finding {finding_id} failed: {source}")]
     NotificationFailed {
@@ -123,6 +131,7 @@ impl FirebreakError {
             FirebreakError::InvalidEvent(e) => e.error_type(),
             FirebreakError::ContainmentFailed { .. } => "ContainmentFailed",
             FirebreakError::NotificationFailed { .. } => "NotificationFailed",
+            FirebreakError::ActionFailed { .. } => "ActionFailed",
         }
     }
 }

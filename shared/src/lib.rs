@@ -14,6 +14,7 @@ pub mod executor;
 pub mod incident;
 pub mod playbook;
 pub mod ports;
+pub mod release;
 pub mod report;
 pub mod responder;
 

@@ -31,6 +31,7 @@
 
 use serde::Serialize;
 
+use crate::asff::CustomAction;
 use crate::config::Config;
 use crate::incident::{AccessKeyRef, Incident, Principal, Resource, ResourceRole};
 
@@ -85,6 +86,11 @@ pub enum Action {
         /// The instance.
         instance_id: String,
     },
+    /// Undo a quarantine from what it recorded on the instance (snapshots are kept).
+    ReleaseInstance {
+        /// The instance.
+        instance_id: String,
+    },
     /// Tell the team (SNS).
     Notify,
 }
@@ -102,6 +108,7 @@ impl Action {
             Action::RemoveLoginProfile { .. } => "remove-login-profile",
             Action::RevokeRoleSessions { .. } => "revoke-role-sessions",
             Action::DetachInstanceProfile { .. } => "detach-instance-profile",
+            Action::ReleaseInstance { .. } => "release-instance",
             Action::Notify => "notify",
         }
     }
@@ -113,7 +120,8 @@ impl Action {
             | Action::ProtectEvidence { instance_id }
             | Action::SnapshotVolumes { instance_id }
             | Action::TagInstance { instance_id }
-            | Action::DetachInstanceProfile { instance_id } => instance_id,
+            | Action::DetachInstanceProfile { instance_id }
+            | Action::ReleaseInstance { instance_id } => instance_id,
             Action::DeactivateAccessKey { access_key_id, .. } => access_key_id,
             Action::RevokeUserSessions { user_name } | Action::RemoveLoginProfile { user_name } => {
                 user_name
@@ -130,6 +138,7 @@ impl Action {
             Action::ProtectEvidence { .. }
                 | Action::SnapshotVolumes { .. }
                 | Action::TagInstance { .. }
+                | Action::ReleaseInstance { .. }
                 | Action::Notify
         )
     }
@@ -391,6 +400,132 @@ fn plan_credentials(incident: &Incident, key: &AccessKeyRef, config: &Config) ->
             }
         }
         other => cannot(format!("Firebreak cannot revoke {other:?}")),
+    }
+}
+
+/// What an analyst's Security Hub custom action does to one finding. The analyst has decided, so the
+/// family, severity, sample and archived rows do not apply; what never changes: exempt resources are
+/// left alone (instances here by the finding's tags, and live by the executor), and credentials IAM
+/// cannot restrict only notify.
+pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Config) -> Plan {
+    let instance = incident.instance();
+    let not_applicable = |what: &str| Plan {
+        rule: "not-applicable",
+        reason: format!(
+            "{} acts on {what}; this finding is about {}",
+            action.id(),
+            match &incident.resource {
+                Resource::Instance(_) => "an EC2 instance".to_string(),
+                Resource::AccessKey(_) => "IAM credentials".to_string(),
+                Resource::Other { resource_type } => resource_type.clone(),
+            }
+        ),
+        actions: vec![],
+    };
+    let exempt = instance.is_some_and(|i| i.tag(&config.exempt_tag) == Some("true"));
+    let by_analyst = |rule: &'static str, what: &str| Plan {
+        rule,
+        reason: format!(
+            "{what} requested by an analyst in Security Hub ({})",
+            action.id()
+        ),
+        actions: vec![],
+    };
+    match action {
+        CustomAction::FbNotify => Plan {
+            actions: vec![Action::Notify],
+            ..by_analyst("analyst-escalation", "escalation")
+        },
+        CustomAction::FbQuarantine | CustomAction::FbSnapshot | CustomAction::FbRelease => {
+            let Some(instance) = instance else {
+                return not_applicable("EC2 instances");
+            };
+            if exempt {
+                return Plan::notify_only(
+                    "exempt",
+                    format!("the instance is tagged {}=true", config.exempt_tag),
+                );
+            }
+            let id = instance.instance_id.clone();
+            let (rule, what, mut actions) = match action {
+                CustomAction::FbQuarantine => (
+                    "analyst-quarantine",
+                    "quarantine",
+                    vec![
+                        Action::IsolateInstance {
+                            instance_id: id.clone(),
+                        },
+                        Action::ProtectEvidence {
+                            instance_id: id.clone(),
+                        },
+                        Action::SnapshotVolumes {
+                            instance_id: id.clone(),
+                        },
+                        Action::TagInstance { instance_id: id },
+                    ],
+                ),
+                CustomAction::FbSnapshot => (
+                    "analyst-snapshot",
+                    "evidence preservation",
+                    vec![
+                        Action::ProtectEvidence {
+                            instance_id: id.clone(),
+                        },
+                        Action::SnapshotVolumes {
+                            instance_id: id.clone(),
+                        },
+                        Action::TagInstance { instance_id: id },
+                    ],
+                ),
+                _ => (
+                    "analyst-release",
+                    "release",
+                    vec![Action::ReleaseInstance { instance_id: id }],
+                ),
+            };
+            actions.push(Action::Notify);
+            Plan {
+                actions,
+                ..by_analyst(rule, what)
+            }
+        }
+        CustomAction::FbRevoke => {
+            let Resource::AccessKey(key) = &incident.resource else {
+                return not_applicable("IAM credentials");
+            };
+            // The playbook's credential rows, with the family and severity rows decided by the
+            // analyst: root and the principals IAM cannot restrict still only notify.
+            let forced = Incident {
+                finding_type: match incident
+                    .finding_type
+                    .contains("/InstanceCredentialExfiltration")
+                {
+                    true => incident.finding_type.clone(),
+                    false => "UnauthorizedAccess:IAMUser/FirebreakAnalystRequest".into(),
+                },
+                severity: incident.severity.max(config.severity_threshold),
+                sample: false,
+                archived: false,
+                ..incident.clone()
+            };
+            let mut p = plan_credentials(&forced, key, config);
+            if p.contains_containment() {
+                p.rule = "analyst-revoke";
+                p.reason = format!(
+                    "credential containment of {} requested by an analyst in Security Hub (FbRevoke)",
+                    incident.resource_name()
+                );
+                // The console password follows the documented severity rule, not the click.
+                if !config
+                    .remove_login_severity
+                    .is_some_and(|s| incident.severity >= s)
+                {
+                    p.actions
+                        .retain(|a| !matches!(a, Action::RemoveLoginProfile { .. }));
+                }
+            }
+            p
+        }
     }
 }
 

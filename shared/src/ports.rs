@@ -147,6 +147,16 @@ pub trait Ec2Port: Sync {
     ) -> Result<Option<ProfileAssociation>, AwsError>;
     /// Removes an instance profile association.
     async fn disassociate_instance_profile(&self, association_id: &str) -> Result<(), AwsError>;
+    /// Associates the instance profile with the instance.
+    async fn associate_instance_profile(
+        &self,
+        instance_id: &str,
+        profile_arn: &str,
+    ) -> Result<(), AwsError>;
+    /// Turns termination protection off.
+    async fn disable_termination_protection(&self, instance_id: &str) -> Result<(), AwsError>;
+    /// Removes these tag keys from the instance.
+    async fn untag_instance(&self, instance_id: &str, keys: &[String]) -> Result<(), AwsError>;
 }
 
 /// A message for the team.
@@ -248,4 +258,35 @@ pub trait IamPort: Sync {
     async fn tag_user(&self, user_name: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
     /// Adds or overwrites tags on the role.
     async fn tag_role(&self, role_name: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
+}
+
+/// A Security Hub workflow status Firebreak sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Workflow {
+    /// The team was told.
+    Notified,
+    /// Done with (after a release).
+    Resolved,
+}
+
+impl Workflow {
+    /// The ASFF value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Workflow::Notified => "NOTIFIED",
+            Workflow::Resolved => "RESOLVED",
+        }
+    }
+}
+
+/// Where findings are annotated (Security Hub).
+pub trait FindingsPort: Sync {
+    /// Sets the finding's note (`UpdatedBy: firebreak`) and, when given, its workflow status.
+    async fn update_finding(
+        &self,
+        finding: &crate::incident::FindingRef,
+        note: &str,
+        workflow: Option<Workflow>,
+    ) -> Result<(), AwsError>;
 }

@@ -25,6 +25,14 @@ pub enum Verdict {
     NotifiedOnly,
     /// Dry run: nothing was changed.
     DryRun,
+    /// Evidence preserved (snapshots, protection) without containment.
+    EvidencePreserved,
+    /// Evidence preservation was attempted and did not complete.
+    EvidenceFailed,
+    /// A quarantine was undone.
+    Released,
+    /// A release was attempted and did not complete.
+    ReleaseFailed,
 }
 
 impl Verdict {
@@ -36,7 +44,19 @@ impl Verdict {
             Verdict::Skipped => "SKIPPED",
             Verdict::NotifiedOnly => "NOTICE",
             Verdict::DryRun => "DRY RUN",
+            Verdict::EvidencePreserved => "EVIDENCE PRESERVED",
+            Verdict::EvidenceFailed => "EVIDENCE FAILED",
+            Verdict::Released => "RELEASED",
+            Verdict::ReleaseFailed => "RELEASE FAILED",
         }
+    }
+
+    /// True when something Firebreak attempted did not complete.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Verdict::ContainmentFailed | Verdict::EvidenceFailed | Verdict::ReleaseFailed
+        )
     }
 }
 
@@ -77,8 +97,36 @@ pub struct Report {
 impl Report {
     /// Builds the report of a handled incident.
     pub fn new(incident: &Incident, plan: Plan, mode: Mode, execution: Execution) -> Report {
+        let releasing = plan
+            .actions
+            .iter()
+            .any(|a| matches!(a, crate::playbook::Action::ReleaseInstance { .. }));
         let verdict = if mode == Mode::DryRun && plan.contains_resource() {
             Verdict::DryRun
+        } else if plan.actions.is_empty() {
+            Verdict::Skipped
+        } else if releasing {
+            match execution.contained {
+                Some(true) => Verdict::Released,
+                Some(false) => Verdict::ReleaseFailed,
+                None => Verdict::Skipped,
+            }
+        } else if plan.contains_resource() && !plan.contains_containment() {
+            if execution
+                .outcomes
+                .iter()
+                .any(|o| o.status == Status::Failed)
+            {
+                Verdict::EvidenceFailed
+            } else if execution
+                .outcomes
+                .iter()
+                .all(|o| o.status == Status::Skipped)
+            {
+                Verdict::Skipped
+            } else {
+                Verdict::EvidencePreserved
+            }
         } else if !plan.contains_containment() {
             Verdict::NotifiedOnly
         } else {

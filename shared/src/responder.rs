@@ -1,7 +1,15 @@
 //! One incident, start to finish: parse → plan → execute (or dry-run) → notify → report.
 
+use futures::StreamExt;
+use serde::Serialize;
 use serde_json::Value;
 use tracing::{error, info, warn};
+
+use crate::asff::{CustomAction, CustomActionEvent};
+use crate::error::AwsError;
+use crate::playbook::{plan_for_action, Action, Plan};
+use crate::ports::{FindingsPort, Workflow};
+use crate::release::execute_release;
 
 use crate::aws::AwsClients;
 use crate::config::{Config, Mode};
@@ -29,47 +37,7 @@ pub async fn respond<E: Ec2Port, I: IamPort, N: Notifier>(
     notifier: &N,
 ) -> Result<Report, FirebreakError> {
     let plan = plan(incident, config);
-    info!(
-        finding_id = %incident.finding_id,
-        finding_type = %incident.finding_type,
-        resource = %incident.resource_name(),
-        rule = plan.rule,
-        actions = %serde_json::to_string(&plan.actions).unwrap_or_default(),
-        mode = config.mode.as_str(),
-        "plan"
-    );
-    let execution = if !plan.contains_resource() {
-        Execution::default()
-    } else if config.mode == Mode::DryRun {
-        Execution {
-            outcomes: dry_run(&plan),
-            ..Execution::default()
-        }
-    } else if incident.instance().is_some() {
-        execute_instance_plan(ec2, incident, &plan, &config.exempt_tag, &now_rfc3339()).await
-    } else {
-        execute_credential_plan(iam, ec2, incident, &plan, &config.exempt_tag).await
-    };
-    for o in &execution.outcomes {
-        log_outcome(&incident.finding_id, o);
-    }
-    let report = Report::new(incident, plan, config.mode, execution);
-    let published = notifier.publish(&report.notification(incident)).await;
-    match &published {
-        Ok(id) => log_outcome(
-            &incident.finding_id,
-            &Outcome {
-                action: "notify",
-                resource: config.topic_arn.clone(),
-                status: Status::Succeeded,
-                detail: format!("message {id}"),
-                error_code: None,
-            },
-        ),
-        Err(e) => error!(finding_id = %incident.finding_id, action = "notify", outcome = "failed",
-                         error_code = e.code.as_deref().unwrap_or(""), error = %e, "notification failed"),
-    }
-    info!(finding_id = %report.finding_id, resource = %report.resource, verdict = ?report.verdict, "done");
+    let (report, published) = carry_out(incident, plan, config, ec2, iam, notifier).await;
     if report.verdict == Verdict::ContainmentFailed {
         return Err(FirebreakError::ContainmentFailed {
             finding_id: report.finding_id.clone(),
@@ -84,6 +52,201 @@ pub async fn respond<E: Ec2Port, I: IamPort, N: Notifier>(
         });
     }
     Ok(report)
+}
+
+/// Carries out a plan (or dry-runs it), notifies, logs; returns the report and the publication.
+pub async fn carry_out<E: Ec2Port, I: IamPort, N: Notifier>(
+    incident: &Incident,
+    plan: Plan,
+    config: &Config,
+    ec2: &E,
+    iam: &I,
+    notifier: &N,
+) -> (Report, Result<String, AwsError>) {
+    info!(
+        finding_id = %incident.finding_id,
+        finding_type = %incident.finding_type,
+        resource = %incident.resource_name(),
+        rule = plan.rule,
+        actions = %serde_json::to_string(&plan.actions).unwrap_or_default(),
+        mode = config.mode.as_str(),
+        "plan"
+    );
+    let release = plan.actions.iter().find_map(|a| match a {
+        Action::ReleaseInstance { instance_id } => Some(instance_id.clone()),
+        _ => None,
+    });
+    let execution = if !plan.contains_resource() {
+        Execution::default()
+    } else if config.mode == Mode::DryRun {
+        Execution {
+            outcomes: dry_run(&plan),
+            ..Execution::default()
+        }
+    } else if let Some(instance_id) = release {
+        execute_release(ec2, &instance_id, &now_rfc3339()).await
+    } else if incident.instance().is_some() {
+        execute_instance_plan(ec2, incident, &plan, &config.exempt_tag, &now_rfc3339()).await
+    } else {
+        execute_credential_plan(iam, ec2, incident, &plan, &config.exempt_tag).await
+    };
+    for o in &execution.outcomes {
+        log_outcome(&incident.finding_id, o);
+    }
+    let notify = plan.actions.contains(&Action::Notify);
+    let report = Report::new(incident, plan, config.mode, execution);
+    let published = if notify {
+        notifier.publish(&report.notification(incident)).await
+    } else {
+        Ok(String::new())
+    };
+    match &published {
+        Ok(id) if notify => log_outcome(
+            &incident.finding_id,
+            &Outcome {
+                action: "notify",
+                resource: config.topic_arn.clone(),
+                status: Status::Succeeded,
+                detail: format!("message {id}"),
+                error_code: None,
+            },
+        ),
+        Ok(_) => {}
+        Err(e) => error!(finding_id = %incident.finding_id, action = "notify", outcome = "failed",
+                         error_code = e.code.as_deref().unwrap_or(""), error = %e, "notification failed"),
+    }
+    info!(finding_id = %report.finding_id, resource = %report.resource, verdict = ?report.verdict, "done");
+    (report, published)
+}
+
+/// One finding's result in a custom action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingResult {
+    /// The finding id (GuardDuty's own id for GuardDuty findings).
+    pub finding_id: String,
+    /// The resource acted on.
+    pub resource: String,
+    /// The outcome; `None` when the finding could not be read.
+    pub verdict: Option<Verdict>,
+    /// The note written on the finding.
+    pub note: String,
+    /// The workflow status set on the finding.
+    pub workflow: Option<Workflow>,
+    /// Whether `BatchUpdateFindings` took the note.
+    pub finding_updated: bool,
+    /// What went wrong, when something did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The answer to a custom-action event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionReport {
+    /// The action.
+    pub action: CustomAction,
+    /// apply or dry-run.
+    pub mode: Mode,
+    /// One result per finding of the event, in its order.
+    pub results: Vec<FindingResult>,
+}
+
+/// The workflow status a finding gets after the action.
+fn workflow_after(mode: Mode, verdict: Verdict, notified: bool) -> Option<Workflow> {
+    match (mode, verdict) {
+        (Mode::DryRun, _) => None,
+        (_, Verdict::Released) => Some(Workflow::Resolved),
+        (_, Verdict::Contained | Verdict::NotifiedOnly | Verdict::EvidencePreserved)
+            if notified =>
+        {
+            Some(Workflow::Notified)
+        }
+        _ => None,
+    }
+}
+
+/// The note on the finding: the action, the verdict, each step's outcome; at most 512 characters.
+pub fn finding_note(
+    action: CustomAction,
+    report: &Report,
+    workflow: Option<Workflow>,
+    notified: bool,
+) -> String {
+    let mut note = format!(
+        "Firebreak {} ({}): {} {}.",
+        action.id(),
+        report.mode.as_str(),
+        report.verdict.word(),
+        report.resource
+    );
+    if report.mode == Mode::DryRun {
+        let planned: Vec<&str> = report.plan.actions.iter().map(Action::name).collect();
+        note.push_str(&format!(
+            " Nothing was changed. Would: {}.",
+            planned.join(", ")
+        ));
+    } else {
+        let mut steps: Vec<(&str, Vec<Status>)> = Vec::new();
+        for o in &report.outcomes {
+            match steps.iter_mut().find(|(a, _)| *a == o.action) {
+                Some((_, st)) => st.push(o.status),
+                None => steps.push((o.action, vec![o.status])),
+            }
+        }
+        for (step, statuses) in steps {
+            let mut counts: Vec<(Status, usize)> = Vec::new();
+            for st in statuses {
+                match counts.iter_mut().find(|(s, _)| *s == st) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((st, 1)),
+                }
+            }
+            let parts: Vec<String> = counts
+                .iter()
+                .map(|(st, n)| {
+                    let word = serde_json::to_value(st)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default();
+                    if *n > 1 {
+                        format!("{n} {word}")
+                    } else {
+                        word
+                    }
+                })
+                .collect();
+            note.push_str(&format!(" {step}: {};", parts.join(", ")));
+        }
+        if report.plan.actions.is_empty() {
+            note.push_str(&format!(" {}.", report.plan.reason));
+        }
+    }
+    if report.plan.actions.contains(&Action::Notify) {
+        note.push_str(if notified {
+            " Team notified."
+        } else {
+            " NOTIFICATION FAILED."
+        });
+    }
+    if let Some(w) = workflow {
+        note.push_str(&format!(" Workflow {}.", w.as_str()));
+    }
+    let failures = report.failures();
+    if !failures.is_empty() {
+        note.push_str(&format!(" Failed: {}", failures.join("; ")));
+    }
+    truncate_chars(&note, NOTE_LIMIT)
+}
+
+/// Security Hub's limit on a note's text.
+pub const NOTE_LIMIT: usize = 512;
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max - 1).collect();
+    t.push('…');
+    t
 }
 
 fn log_outcome(finding_id: &str, o: &Outcome) {
@@ -119,5 +282,142 @@ impl Responder {
         let iam = self.clients.iam_for(&incident.account, &incident.region);
         let sns = self.clients.sns_for_topic(&self.config.topic_arn);
         respond(&incident, &self.config, &ec2, &iam, &sns).await
+    }
+
+    /// Handles one Security Hub custom-action event: every finding on its own, a bounded number at
+    /// a time; each finding gets a note (and a workflow status) saying what was done.
+    pub async fn handle_custom_action(
+        &self,
+        event: &Value,
+    ) -> Result<ActionReport, FirebreakError> {
+        let parsed = CustomActionEvent::from_event(event).inspect_err(|e| {
+            warn!(error_type = e.error_type(), error = %e, "rejected event");
+        })?;
+        let action = parsed.action;
+        let sns = self.clients.sns_for_topic(&self.config.topic_arn);
+        let sns = &sns;
+        let results: Vec<FindingResult> = futures::stream::iter(parsed.findings)
+            .map(|finding| async move {
+                match finding {
+                    Ok(incident) => {
+                        let ec2 = self.clients.ec2_for(&incident.account, &incident.region);
+                        let iam = self.clients.iam_for(&incident.account, &incident.region);
+                        let hub = incident
+                            .security_hub
+                            .as_ref()
+                            .map(|r| self.clients.securityhub_for(&r.region));
+                        respond_to_action(action, &incident, &self.config, &ec2, &iam, sns, hub.as_ref()).await
+                    }
+                    Err(rejected) => {
+                        warn!(finding_id = rejected.id.as_deref().unwrap_or(""), error_type = rejected.error_type,
+                              error = %rejected.reason, "rejected finding");
+                        let note = truncate_chars(
+                            &format!("Firebreak {}: could not act on this finding: {}", action.id(), rejected.reason),
+                            NOTE_LIMIT,
+                        );
+                        let updated = match (&rejected.id, &rejected.product_arn) {
+                            (Some(id), Some(product_arn)) => {
+                                let region = product_arn.split(':').nth(3).unwrap_or_default().to_string();
+                                let r = crate::incident::FindingRef { id: id.clone(), product_arn: product_arn.clone(), region };
+                                self.clients.securityhub_for(&r.region).update_finding(&r, &note, None).await.is_ok()
+                            }
+                            _ => false,
+                        };
+                        FindingResult {
+                            finding_id: rejected.id.clone().unwrap_or_default(),
+                            resource: String::new(),
+                            verdict: None,
+                            note,
+                            workflow: None,
+                            finding_updated: updated,
+                            error: Some(format!("{}: {}", rejected.error_type, rejected.reason)),
+                        }
+                    }
+                }
+            })
+            .buffered(self.config.max_concurrent_findings)
+            .collect()
+            .await;
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|r| {
+                r.verdict.is_some_and(Verdict::is_failure)
+                    || (r.verdict.is_some() && r.error.is_some())
+            })
+            .map(|r| {
+                format!(
+                    "{} {}: {}",
+                    r.finding_id,
+                    r.resource,
+                    r.error.as_deref().unwrap_or("failed")
+                )
+            })
+            .collect();
+        info!(
+            action = action.id(),
+            findings = results.len(),
+            failed = failed.len(),
+            "custom action done"
+        );
+        if !failed.is_empty() {
+            return Err(FirebreakError::ActionFailed {
+                action: action.id(),
+                failed: failed.join("; "),
+            });
+        }
+        Ok(ActionReport {
+            action,
+            mode: self.config.mode,
+            results,
+        })
+    }
+}
+
+/// One finding of a custom action with the given ports: plan, carry out, notify, note the finding.
+pub async fn respond_to_action<E: Ec2Port, I: IamPort, N: Notifier, F: FindingsPort>(
+    action: CustomAction,
+    incident: &Incident,
+    config: &Config,
+    ec2: &E,
+    iam: &I,
+    notifier: &N,
+    findings: Option<&F>,
+) -> FindingResult {
+    let plan = plan_for_action(action, incident, config);
+    let (report, published) = carry_out(incident, plan, config, ec2, iam, notifier).await;
+    let notified = published.is_ok();
+    let workflow = workflow_after(config.mode, report.verdict, notified);
+    let note = finding_note(action, &report, workflow, notified);
+    let mut error = None;
+    if report.verdict.is_failure() {
+        error = Some(report.failures().join("; "));
+    }
+    if let Err(e) = &published {
+        error = Some(format!("notification failed: {e}"));
+    }
+    let updated = match (findings, &incident.security_hub) {
+        (Some(port), Some(finding)) => match port.update_finding(finding, &note, workflow).await {
+            Ok(()) => {
+                info!(finding_id = %incident.finding_id, resource = %report.resource, action = "update-finding",
+                      outcome = "succeeded", workflow = workflow.map(Workflow::as_str).unwrap_or("unchanged"), "action");
+                true
+            }
+            Err(e) => {
+                warn!(finding_id = %incident.finding_id, resource = %report.resource, action = "update-finding",
+                      outcome = "failed", error_code = e.code.as_deref().unwrap_or(""), error = %e, "action");
+                error.get_or_insert_with(|| format!("could not update the finding: {e}"));
+                false
+            }
+        },
+        _ => false,
+    };
+    FindingResult {
+        finding_id: report.finding_id.clone(),
+        resource: report.resource.clone(),
+        verdict: Some(report.verdict),
+        note,
+        workflow,
+        finding_updated: updated,
+        error,
     }
 }

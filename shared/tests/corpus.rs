@@ -234,3 +234,118 @@ fn specific_edge_cases_are_rejected_for_the_right_reason() {
         assert!(got.starts_with(want), "{file}: {got}");
     }
 }
+
+#[test]
+fn every_security_hub_payload_parses_or_is_rejected_with_a_typed_error() {
+    use firebreak::asff::{incident_from_asff, CustomActionEvent};
+    let root = corpus();
+    let mut files = Vec::new();
+    for dir in [
+        "securityhub/custom-action",
+        "securityhub/imported",
+        "securityhub/raw-asff",
+    ] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            files.push(e.unwrap().path());
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 15, "{files:?}");
+    let (mut incidents, mut rejected) = (0, 0);
+    let (mut asff_parsed, mut asff_rejected) = (0, 0);
+    for path in &files {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let event = catch_unwind(AssertUnwindSafe(|| CustomActionEvent::from_event(&value)))
+            .unwrap_or_else(|_| panic!("the custom-action parser panicked on {name}"));
+        match event {
+            Ok(e) => {
+                for f in &e.findings {
+                    match f {
+                        Ok(_) => incidents += 1,
+                        Err(r) => {
+                            assert!(r.error_type.starts_with("InvalidEvent."), "{name}: {r:?}");
+                            rejected += 1
+                        }
+                    }
+                }
+            }
+            Err(err) => {
+                assert!(err.error_type().starts_with("InvalidEvent."), "{name}");
+                // Imported findings and bare ASFF are not custom actions; custom actions of other
+                // tools (their own action ids) are unknown to Firebreak.
+                assert!(
+                    matches!(
+                        err.error_type(),
+                        "InvalidEvent.Unsupported" | "InvalidEvent.UnknownAction"
+                    ),
+                    "{name}: {err}"
+                );
+                rejected += 1;
+            }
+        }
+        // Every finding inside, whatever the action, parses alone or is rejected with a typed error.
+        let findings: Vec<Value> = match value.get("detail").and_then(|d| d.get("findings")) {
+            Some(Value::Array(f)) => f.clone(),
+            _ if value.get("SchemaVersion").is_some() => vec![value.clone()],
+            _ => vec![],
+        };
+        for f in findings {
+            let parsed = catch_unwind(AssertUnwindSafe(|| incident_from_asff(&f, "us-east-1")))
+                .unwrap_or_else(|_| panic!("the ASFF parser panicked on a finding of {name}"));
+            match parsed {
+                Ok(i) => {
+                    assert!(
+                        !i.finding_id.is_empty() && i.security_hub.is_some(),
+                        "{name}"
+                    );
+                    asff_parsed += 1;
+                }
+                Err(e) => {
+                    assert!(e.error_type().starts_with("InvalidEvent."), "{name}");
+                    asff_rejected += 1;
+                }
+            }
+        }
+    }
+    println!(
+        "security hub corpus: {} files: as events {incidents} incidents, {rejected} rejected; \
+         their findings alone: {asff_parsed} parsed, {asff_rejected} rejected",
+        files.len()
+    );
+    assert!(asff_parsed >= 10, "only {asff_parsed} ASFF findings parsed");
+}
+
+#[test]
+fn guardduty_findings_rewritten_as_asff_meet_the_same_playbook_rows_as_the_native_events() {
+    let config = firebreak::Config::from_lookup(|k| match k {
+        "FIREBREAK_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:t".into()),
+        "FIREBREAK_ACT_ON_SAMPLE_FINDINGS" => Some("true".into()),
+        _ => None,
+    })
+    .unwrap();
+    for (asff, native) in [
+        (
+            "securityhub/raw-asff/recon-iamuser-userpermissions__c7n__f2.json",
+            "guardduty/recon-iamuser-userpermissions__foxsec.json",
+        ),
+        (
+            "securityhub/raw-asff/recon-iamuser-resourcepermissions__c7n__f0.json",
+            "guardduty/recon-iamuser-resourcepermissions__foxsec.json",
+        ),
+    ] {
+        let read = |f: &str| -> Value {
+            serde_json::from_str(&std::fs::read_to_string(corpus().join(f)).unwrap()).unwrap()
+        };
+        let a = firebreak::asff::incident_from_asff(&read(asff), "us-east-1").unwrap();
+        let n = Incident::from_event(&read(native)).unwrap();
+        assert_eq!(a.finding_type, n.finding_type, "{asff}");
+        assert!(matches!(a.resource, Resource::AccessKey(_)), "{asff}");
+        assert_eq!(
+            firebreak::playbook::plan(&a, &config).rule,
+            firebreak::playbook::plan(&n, &config).rule,
+            "{asff}"
+        );
+    }
+}

@@ -151,6 +151,18 @@ impl Ec2Port for FakeEc2 {
         self.log(format!("disassociate {id}"));
         Ok(())
     }
+    async fn associate_instance_profile(&self, _: &str, arn: &str) -> Result<(), AwsError> {
+        self.log(format!("associate {arn}"));
+        Ok(())
+    }
+    async fn disable_termination_protection(&self, _: &str) -> Result<(), AwsError> {
+        self.log("unprotect".into());
+        Ok(())
+    }
+    async fn untag_instance(&self, _: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.log(format!("untag {}", keys.join(",")));
+        Ok(())
+    }
 }
 
 #[derive(Default)]
