@@ -170,6 +170,22 @@ impl GroupRole {
     }
 }
 
+/// A rule change that another invocation made at the same moment is not a failure: the rule is
+/// gone (revoke) or there (authorize), which is what was wanted.
+fn converged(r: Result<(), AwsError>) -> Result<(), AwsError> {
+    match r {
+        Err(e)
+            if matches!(
+                e.code.as_deref(),
+                Some("InvalidPermission.NotFound") | Some("InvalidPermission.Duplicate")
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 impl Ec2 {
     /// Makes the group's rules exactly what its role requires, from the rules it has now.
     async fn converge(
@@ -202,7 +218,9 @@ impl Ec2 {
                     }
                     Ok::<_, AwsError>(())
                 };
-                futures::try_join!(revoke_in, revoke_out)?;
+                futures::try_join!(async { converged(revoke_in.await) }, async {
+                    converged(revoke_out.await)
+                })?;
             }
             GroupRole::Untracking => {
                 let missing = |perms: &[IpPermission]| {
@@ -236,7 +254,9 @@ impl Ec2 {
                     }
                     Ok::<_, AwsError>(())
                 };
-                futures::try_join!(allow_in, allow_out)?;
+                futures::try_join!(async { converged(allow_in.await) }, async {
+                    converged(allow_out.await)
+                })?;
             }
         }
         Ok(())

@@ -20,6 +20,8 @@ pub struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     /// IAM.
     pub iam: aws_sdk_iam::Client,
+    /// Security Hub.
+    pub securityhub: aws_sdk_securityhub::Client,
 }
 
 /// A unique suffix, so parallel tests never share names.
@@ -50,6 +52,7 @@ impl Aws {
             sns: aws_sdk_sns::Client::new(&conf),
             sqs: aws_sdk_sqs::Client::new(&conf),
             iam: aws_sdk_iam::Client::new(&conf),
+            securityhub: aws_sdk_securityhub::Client::new(&conf),
         }
     }
 
@@ -592,6 +595,193 @@ impl Aws {
                 )
             })
             .collect()
+    }
+}
+
+/// GuardDuty's product ARN in Security Hub.
+pub const GUARDDUTY_PRODUCT: &str = "arn:aws:securityhub:us-east-1::product/aws/guardduty";
+
+/// A GuardDuty finding as Security Hub holds it (ASFF), about `resource` (an ASFF resource).
+pub fn guardduty_asff(finding_id: &str, gd_type: &str, severity: f64, resource: Value) -> Value {
+    let (family, rest) = gd_type.split_once(':').unwrap();
+    json!({
+        "SchemaVersion": "2018-10-08",
+        "Id": format!("arn:aws:guardduty:{REGION}:{}:detector/d0e2e/finding/{finding_id}", crate::ACCOUNT),
+        "ProductArn": GUARDDUTY_PRODUCT,
+        "GeneratorId": format!("arn:aws:guardduty:{REGION}:{}:detector/d0e2e", crate::ACCOUNT),
+        "AwsAccountId": crate::ACCOUNT,
+        "Types": [format!("TTPs/{family}:{}", rest.replacen('/', "-", 1))],
+        "CreatedAt": "2026-11-22T02:59:00.000Z",
+        "UpdatedAt": "2026-11-22T03:00:00.000Z",
+        "Severity": {"Product": severity, "Label": if severity >= 7.0 { "HIGH" } else { "MEDIUM" },
+                     "Normalized": (severity * 10.0) as i64},
+        "Title": format!("e2e {gd_type}"),
+        "Description": "e2e finding",
+        "ProductFields": {"aws/securityhub/ProductName": "GuardDuty", "resourceRole": "ACTOR"},
+        "Resources": [resource],
+        "Workflow": {"Status": "NEW"},
+        "RecordState": "ACTIVE"
+    })
+}
+
+/// The ASFF resource of an instance.
+pub fn asff_instance(instance_id: &str, vpc_id: &str) -> Value {
+    json!({"Type": "AwsEc2Instance", "Region": REGION, "Partition": "aws",
+           "Id": format!("arn:aws:ec2:{REGION}:{}:instance/{instance_id}", crate::ACCOUNT),
+           "Details": {"AwsEc2Instance": {"VpcId": vpc_id}}})
+}
+
+/// The custom-action event Security Hub sends when an analyst picks `action` for `findings`.
+pub fn custom_action_event(action: &str, findings: &[Value]) -> Value {
+    json!({
+        "version": "0",
+        "id": crate::fixtures::unique("event"),
+        "detail-type": "Security Hub Findings - Custom Action",
+        "source": "aws.securityhub",
+        "account": crate::ACCOUNT,
+        "time": "2026-11-22T03:05:00Z",
+        "region": REGION,
+        "resources": [format!("arn:aws:securityhub:{REGION}:{}:action/custom/{action}", crate::ACCOUNT)],
+        "detail": {"actionName": action, "actionDescription": "e2e", "findings": findings}
+    })
+}
+
+/// The typed SDK form of an ASFF finding built by [`guardduty_asff`] (the fields it sets).
+fn sdk_finding(f: &Value) -> aws_sdk_securityhub::types::AwsSecurityFinding {
+    use aws_sdk_securityhub::types::{
+        AwsEc2InstanceDetails, AwsIamAccessKeyDetails, AwsSecurityFinding, Resource,
+        ResourceDetails, Severity, SeverityLabel,
+    };
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let resources = f["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut details = ResourceDetails::builder();
+            if let Some(vpc) = r["Details"]["AwsEc2Instance"]["VpcId"].as_str() {
+                details =
+                    details.aws_ec2_instance(AwsEc2InstanceDetails::builder().vpc_id(vpc).build());
+            }
+            if let Some(k) = r["Details"].get("AwsIamAccessKey") {
+                details = details.aws_iam_access_key(
+                    AwsIamAccessKeyDetails::builder()
+                        .principal_name(s(&k["PrincipalName"]))
+                        .principal_type(s(&k["PrincipalType"]))
+                        .build(),
+                );
+            }
+            Resource::builder()
+                .r#type(s(&r["Type"]))
+                .id(s(&r["Id"]))
+                .region(s(&r["Region"]))
+                .partition(aws_sdk_securityhub::types::Partition::Aws)
+                .details(details.build())
+                .build()
+        })
+        .collect();
+    AwsSecurityFinding::builder()
+        .schema_version(s(&f["SchemaVersion"]))
+        .id(s(&f["Id"]))
+        .product_arn(s(&f["ProductArn"]))
+        .generator_id(s(&f["GeneratorId"]))
+        .aws_account_id(s(&f["AwsAccountId"]))
+        .set_types(Some(f["Types"].as_array().unwrap().iter().map(s).collect()))
+        .created_at(s(&f["CreatedAt"]))
+        .updated_at(s(&f["UpdatedAt"]))
+        .severity(
+            Severity::builder()
+                .product(f["Severity"]["Product"].as_f64().unwrap_or_default())
+                .label(SeverityLabel::from(
+                    f["Severity"]["Label"].as_str().unwrap_or("MEDIUM"),
+                ))
+                .normalized(f["Severity"]["Normalized"].as_i64().unwrap_or_default() as i32)
+                .build(),
+        )
+        .title(s(&f["Title"]))
+        .description(s(&f["Description"]))
+        .set_product_fields(Some(
+            f["ProductFields"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), s(v)))
+                .collect(),
+        ))
+        .set_resources(Some(resources))
+        .build()
+}
+
+/// Runs a Security Hub call on a thread with a large stack: the SDK's ASFF types are big enough
+/// that (de)serialising them in a debug build overflows a test thread's 2 MiB stack.
+async fn on_big_stack<T, F>(f: impl FnOnce() -> F + Send + 'static) -> T
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T>,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let _ = tx.send(rt.block_on(f()));
+        })
+        .unwrap();
+    rx.await.expect("the Security Hub call panicked")
+}
+
+impl Aws {
+    /// Imports findings into the local Security Hub.
+    pub async fn import_findings(&self, findings: &[Value]) {
+        let hub = self.securityhub.clone();
+        let findings = findings.to_vec();
+        on_big_stack(move || async move {
+            let _ = hub.enable_security_hub().send().await;
+            let out = hub
+                .batch_import_findings()
+                .set_findings(Some(findings.iter().map(sdk_finding).collect()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(out.failed_count(), Some(0), "{out:?}");
+        })
+        .await
+    }
+
+    /// (workflow status, note text, note updated by) of the finding as GetFindings returns it now.
+    pub async fn finding_state(&self, id: &str) -> (String, Option<String>, Option<String>) {
+        let hub = self.securityhub.clone();
+        let id = id.to_string();
+        on_big_stack(move || async move {
+            let mut token = None;
+            loop {
+                let out = hub
+                    .get_findings()
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .unwrap();
+                if let Some(f) = out.findings().iter().find(|f| f.id() == Some(id.as_str())) {
+                    return (
+                        f.workflow()
+                            .and_then(|w| w.status())
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_else(|| "NEW".into()),
+                        f.note().and_then(|n| n.text()).map(String::from),
+                        f.note().and_then(|n| n.updated_by()).map(String::from),
+                    );
+                }
+                token = out.next_token().filter(|t| !t.is_empty()).map(String::from);
+                if token.is_none() {
+                    panic!("no finding {id} in the local Security Hub");
+                }
+            }
+        })
+        .await
     }
 }
 

@@ -1,0 +1,282 @@
+//! `securityhub-action`, the real binary, through the Lambda Runtime API, against the local AWS:
+//! analysts' custom actions on several findings at once, read back from EC2 and from Security Hub's
+//! `GetFindings`.
+
+use std::time::Duration;
+
+use firebreak_tests::fixtures::{asff_instance, custom_action_event, guardduty_asff, unique, Aws};
+use firebreak_tests::{Function, Invocation};
+use serde_json::{json, Value};
+
+const C2: &str = "Backdoor:EC2/C&CActivity.B";
+
+async fn action_function(topic_arn: &str, extra: &[(&str, &str)]) -> Function {
+    let mut env = vec![("FIREBREAK_TOPIC_ARN", topic_arn)];
+    env.extend_from_slice(extra);
+    Function::start("securityhub-action", &env).await
+}
+
+/// An instance with an application group, and its GuardDuty finding imported into Security Hub.
+struct Target {
+    instance: String,
+    before: Vec<(String, String, Vec<String>)>,
+    finding: Value,
+    finding_id: String,
+}
+
+async fn target(aws: &Aws, vpc: &str, subnet: &str) -> Target {
+    let app = aws.app_group(vpc).await;
+    let instance = aws.instance(subnet, std::slice::from_ref(&app), &[]).await;
+    let finding_id = unique("gd");
+    let finding = guardduty_asff(&finding_id, C2, 8.0, asff_instance(&instance, vpc));
+    aws.import_findings(std::slice::from_ref(&finding)).await;
+    Target {
+        before: aws.interfaces(&instance).await,
+        instance,
+        finding,
+        finding_id,
+    }
+}
+
+/// Every ENI of the instance is only in a group with no rules, in its own VPC.
+async fn assert_isolated(aws: &Aws, instance: &str) {
+    for (eni, vpc, groups) in aws.interfaces(instance).await {
+        assert_eq!(groups.len(), 1, "{eni}: {groups:?}");
+        assert_eq!(aws.group_rules(&groups[0]).await, (vpc, 0, 0), "{eni}");
+    }
+}
+
+async fn termination_protection(aws: &Aws, instance: &str) -> bool {
+    aws.ec2
+        .describe_instance_attribute()
+        .instance_id(instance)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+        .send()
+        .await
+        .unwrap()
+        .disable_api_termination()
+        .and_then(|v| v.value())
+        .unwrap_or(false)
+}
+
+fn id(finding: &Value) -> &str {
+    finding["Id"].as_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quarantine_two_findings_then_release_one() {
+    // GIVEN two instances, each with a GuardDuty finding in Security Hub
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.40.0.0/16").await;
+    let a = target(&aws, &vpc, &subnet).await;
+    let b = target(&aws, &vpc, &subnet).await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let function = action_function(&topic, &[]).await;
+
+    // WHEN an analyst selects both and chooses FbQuarantine
+    let answer = function
+        .invoke(&custom_action_event(
+            "FbQuarantine",
+            &[a.finding.clone(), b.finding.clone()],
+        ))
+        .await
+        .unwrap();
+
+    // THEN both instances are isolated, with one snapshot per volume, and both findings say so
+    for t in [&a, &b] {
+        assert_isolated(&aws, &t.instance).await;
+        assert_eq!(aws.finding_snapshots(&t.finding_id).await.len(), 2);
+        let (workflow, note, by) = aws.finding_state(id(&t.finding)).await;
+        assert_eq!(workflow, "NOTIFIED");
+        let note = note.expect("a note");
+        assert!(
+            note.contains("FbQuarantine")
+                && note.contains("isolate-instance")
+                && note.contains(&t.instance),
+            "{note}"
+        );
+        assert!(note.chars().count() <= 512);
+        assert_eq!(by.as_deref(), Some("firebreak"));
+    }
+    assert_eq!(answer["results"].as_array().unwrap().len(), 2);
+    assert!(answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["verdict"] == "contained"));
+    assert!(termination_protection(&aws, &a.instance).await);
+    assert_eq!(
+        aws.messages(&queue, 2, Duration::from_secs(10)).await.len(),
+        2
+    );
+
+    // WHEN the analyst releases the first
+    let answer = function
+        .invoke(&custom_action_event(
+            "FbRelease",
+            std::slice::from_ref(&a.finding),
+        ))
+        .await
+        .unwrap();
+
+    // THEN its ENIs have their original groups again, protection Firebreak set is lifted, its
+    // quarantine tags are gone, the snapshots are still there, and its finding is RESOLVED
+    assert_eq!(answer["results"][0]["verdict"], "released", "{answer}");
+    assert_eq!(aws.interfaces(&a.instance).await, a.before);
+    assert!(!termination_protection(&aws, &a.instance).await);
+    let tags = aws.tags(&a.instance).await;
+    assert!(
+        !tags
+            .iter()
+            .any(|(k, _)| k == "firebreak:status" || k.starts_with("firebreak:original-groups:")),
+        "{tags:?}"
+    );
+    assert!(tags.iter().any(|(k, _)| k == "firebreak:released-at"));
+    assert_eq!(aws.finding_snapshots(&a.finding_id).await.len(), 2);
+    let (workflow, note, _) = aws.finding_state(id(&a.finding)).await;
+    assert_eq!(workflow, "RESOLVED");
+    assert!(note.unwrap().contains("FbRelease"));
+    // AND the other stays quarantined
+    assert_isolated(&aws, &b.instance).await;
+
+    // WHEN the release is clicked again, nothing changes and it says so
+    let again = function
+        .invoke(&custom_action_event(
+            "FbRelease",
+            std::slice::from_ref(&a.finding),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(again["results"][0]["verdict"], "released", "{again}");
+    assert_eq!(aws.interfaces(&a.instance).await, a.before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_instance_is_skipped_and_does_not_stop_the_other_finding() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.41.0.0/16").await;
+    let a = target(&aws, &vpc, &subnet).await;
+    let ghost_id = unique("gd");
+    let ghost = guardduty_asff(
+        &ghost_id,
+        C2,
+        8.0,
+        asff_instance("i-0fffffffffffffff0", &vpc),
+    );
+    aws.import_findings(std::slice::from_ref(&ghost)).await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let function = action_function(&topic, &[]).await;
+
+    let answer = function
+        .invoke(&custom_action_event(
+            "FbQuarantine",
+            &[a.finding.clone(), ghost.clone()],
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(answer["results"][0]["verdict"], "contained", "{answer}");
+    assert_eq!(answer["results"][1]["verdict"], "skipped", "{answer}");
+    assert_isolated(&aws, &a.instance).await;
+    let (workflow, note, _) = aws.finding_state(id(&ghost)).await;
+    assert_eq!(workflow, "NEW", "a skipped finding keeps its workflow");
+    assert!(note.unwrap().contains("SKIPPED"));
+    assert_eq!(aws.finding_state(id(&a.finding)).await.0, "NOTIFIED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_only_notes_the_finding_and_unknown_actions_are_rejected() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.42.0.0/16").await;
+    let a = target(&aws, &vpc, &subnet).await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let function = action_function(&topic, &[("FIREBREAK_MODE", "dry-run")]).await;
+
+    let answer = function
+        .invoke(&custom_action_event(
+            "FbQuarantine",
+            std::slice::from_ref(&a.finding),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(answer["results"][0]["verdict"], "dry-run");
+    assert_eq!(aws.interfaces(&a.instance).await, a.before);
+    assert!(aws.finding_snapshots(&a.finding_id).await.is_empty());
+    let (workflow, note, _) = aws.finding_state(id(&a.finding)).await;
+    assert_eq!(workflow, "NEW");
+    let note = note.unwrap();
+    assert!(
+        note.contains("dry-run") && note.contains("Nothing was changed"),
+        "{note}"
+    );
+
+    // An action Firebreak does not have: a typed error, and the function keeps serving.
+    match function
+        .invoke(&custom_action_event(
+            "FbNuke",
+            std::slice::from_ref(&a.finding),
+        ))
+        .await
+    {
+        Invocation::Error {
+            error_type,
+            message,
+        } => {
+            assert_eq!(error_type, "InvalidEvent.UnknownAction");
+            assert!(message.contains("FbNuke"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let answer = function
+        .invoke(&custom_action_event(
+            "FbNotify",
+            std::slice::from_ref(&a.finding),
+        ))
+        .await
+        .unwrap();
+    // Escalation only notifies, so it does the same in dry-run; the workflow is still left alone.
+    assert_eq!(answer["results"][0]["verdict"], "notified-only");
+    assert_eq!(aws.finding_state(id(&a.finding)).await.0, "NEW");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fb_revoke_deactivates_the_key_of_an_iam_finding() {
+    let aws = Aws::new().await;
+    let (user, keys) = aws.user_with_keys().await;
+    let finding = guardduty_asff(
+        &unique("gd"),
+        "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+        5.0,
+        json!({"Type": "AwsIamAccessKey", "Region": "us-east-1", "Partition": "aws",
+               "Id": format!("AWS::IAM::AccessKey:{}", keys[0]),
+               "Details": {"AwsIamAccessKey": {"PrincipalName": user, "PrincipalType": "IAMUser"}}}),
+    );
+    aws.import_findings(std::slice::from_ref(&finding)).await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let function = action_function(&topic, &[]).await;
+
+    // A MEDIUM finding: the playbook would only notify, but the analyst asked for revocation.
+    let answer = function
+        .invoke(&custom_action_event(
+            "FbRevoke",
+            std::slice::from_ref(&finding),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(answer["results"][0]["verdict"], "contained", "{answer}");
+    let state = aws.user_state(&user).await;
+    let status = |k: &str| {
+        state
+            .keys
+            .iter()
+            .find(|(id, _)| id == k)
+            .map(|(_, s)| s.clone())
+            .unwrap()
+    };
+    assert_eq!(status(&keys[0]), "Inactive");
+    assert_eq!(status(&keys[1]), "Active");
+    assert_eq!(state.policies.len(), 1);
+    // Below HIGH, the console password stays (the documented rule, not the click).
+    assert!(state.login);
+    assert_eq!(aws.finding_state(id(&finding)).await.0, "NOTIFIED");
+}
