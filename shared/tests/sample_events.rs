@@ -60,5 +60,67 @@ fn every_sample_event_gets_the_documented_response() {
                 .is_some_and(|x| x == "json")
         })
         .count();
-    assert_eq!(count, 5, "a new sample in events/ needs a line here");
+    assert_eq!(count, 10, "a new sample in events/ needs a line here");
+}
+
+#[test]
+fn every_custom_action_sample_parses_into_the_documented_plan() {
+    use firebreak::asff::{CustomAction, CustomActionEvent};
+    let config = Config::from_lookup(|k| {
+        (k == "FIREBREAK_TOPIC_ARN").then(|| "arn:aws:sns:us-east-1:123456789012:t".into())
+    })
+    .unwrap();
+    let cases: [(&str, CustomAction, &[&[&str]]); 5] = [
+        (
+            "securityhub-fbquarantine.json",
+            CustomAction::FbQuarantine,
+            &[&[
+                "isolate-instance",
+                "protect-evidence",
+                "snapshot-volumes",
+                "tag-instance",
+                "notify",
+            ]],
+        ),
+        (
+            "securityhub-fbsnapshot.json",
+            CustomAction::FbSnapshot,
+            &[&[
+                "protect-evidence",
+                "snapshot-volumes",
+                "tag-instance",
+                "notify",
+            ]],
+        ),
+        (
+            "securityhub-fbrevoke.json",
+            CustomAction::FbRevoke,
+            &[&["deactivate-access-key", "revoke-user-sessions", "notify"]],
+        ),
+        (
+            "securityhub-fbrelease.json",
+            CustomAction::FbRelease,
+            &[&["release-instance", "notify"]],
+        ),
+        (
+            "securityhub-fbnotify.json",
+            CustomAction::FbNotify,
+            &[&["notify"], &["notify"]],
+        ),
+    ];
+    for (file, action, want) in cases {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../events")
+            .join(file);
+        let event = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let parsed =
+            CustomActionEvent::from_event(&event).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(parsed.action, action, "{file}");
+        assert_eq!(parsed.findings.len(), want.len(), "{file}");
+        for (finding, want) in parsed.findings.iter().zip(want) {
+            let incident = finding.as_ref().unwrap_or_else(|e| panic!("{file}: {e:?}"));
+            let plan = firebreak::playbook::plan_for_action(action, incident, &config);
+            assert_eq!(actions(&plan), *want, "{file}");
+        }
+    }
 }
