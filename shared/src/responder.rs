@@ -134,6 +134,9 @@ pub struct FindingResult {
     pub workflow: Option<Workflow>,
     /// Whether `BatchUpdateFindings` took the note.
     pub finding_updated: bool,
+    /// The action failed on this finding (containment, evidence or release failed, or the team
+    /// could not be notified). A note that could not be written is not a failure of the action.
+    pub failed: bool,
     /// What went wrong, when something did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -330,6 +333,7 @@ impl Responder {
                             note,
                             workflow: None,
                             finding_updated: updated,
+                            failed: false,
                             error: Some(format!("{}: {}", rejected.error_type, rejected.reason)),
                         }
                     }
@@ -340,10 +344,7 @@ impl Responder {
             .await;
         let failed: Vec<String> = results
             .iter()
-            .filter(|r| {
-                r.verdict.is_some_and(Verdict::is_failure)
-                    || (r.verdict.is_some() && r.error.is_some())
-            })
+            .filter(|r| r.failed)
             .map(|r| {
                 format!(
                     "{} {}: {}",
@@ -418,6 +419,7 @@ pub async fn respond_to_action<E: Ec2Port, I: IamPort, N: Notifier, F: FindingsP
         note,
         workflow,
         finding_updated: updated,
+        failed: report.verdict.is_failure() || !notified,
         error,
     }
 }
