@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod error;
 pub mod executor;
 pub mod incident;
+pub mod permissions;
 pub mod playbook;
 pub mod ports;
 pub mod release;
