@@ -206,7 +206,7 @@ async fn dry_run_only_notes_the_finding_and_unknown_actions_are_rejected() {
     assert_eq!(workflow, "NEW");
     let note = note.unwrap();
     assert!(
-        note.contains("dry-run") && note.contains("Nothing was changed"),
+        note.contains("dry run") && note.contains("nothing was changed"),
         "{note}"
     );
 

@@ -183,10 +183,12 @@ pub fn finding_note(
     );
     if report.mode == Mode::DryRun {
         let planned: Vec<&str> = report.plan.actions.iter().map(Action::name).collect();
-        note.push_str(&format!(
-            " Nothing was changed. Would: {}.",
+        note = format!(
+            "Firebreak {} dry run on {}: nothing was changed. Would: {}.",
+            action.id(),
+            report.resource,
             planned.join(", ")
-        ));
+        );
     } else {
         let mut steps: Vec<(&str, Vec<Status>)> = Vec::new();
         for o in &report.outcomes {

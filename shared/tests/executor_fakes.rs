@@ -670,3 +670,83 @@ async fn instance_credentials_revoke_the_role_and_detach_the_profile_after_recor
     );
     assert!(body.contains("associate-iam-instance-profile --region us-east-1 --instance-id i-0123456789abcdef0 --iam-instance-profile Arn=arn:aws:iam::123456789012:instance-profile/web"));
 }
+
+// ---- release ----
+
+fn quarantined() -> FakeEc2 {
+    let mut ec2 = FakeEc2::new(vec!["sg-iso".into()]);
+    if let Some(f) = ec2.facts.as_mut() {
+        f.tags = [
+            ("firebreak:original-groups:eni-1", "sg-app sg-db"),
+            ("firebreak:set-termination-protection", "true"),
+            (
+                "firebreak:removed-instance-profile",
+                "arn:aws:iam::123456789012:instance-profile/web",
+            ),
+            ("firebreak:status", "quarantined"),
+            ("firebreak:finding-id", "f-1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    }
+    ec2
+}
+
+#[tokio::test]
+async fn release_restores_everything_recorded_then_removes_the_records() {
+    let ec2 = quarantined();
+    let r =
+        firebreak::release::execute_release(&ec2, "i-0123456789abcdef0", "2026-11-22T04:00:00Z")
+            .await;
+    assert_eq!(r.contained, Some(true), "{:?}", r.outcomes);
+    let calls = ec2.calls();
+    assert!(
+        calls.contains(&"set eni-1 sg-app sg-db".to_string()),
+        "{calls:?}"
+    );
+    assert!(calls.contains(&"unprotect".to_string()));
+    assert!(calls.contains(&"associate arn:aws:iam::123456789012:instance-profile/web".to_string()));
+    let untag = calls
+        .iter()
+        .find(|c| c.starts_with("untag "))
+        .expect("records removed");
+    for key in [
+        "firebreak:original-groups:eni-1",
+        "firebreak:set-termination-protection",
+        "firebreak:removed-instance-profile",
+        "firebreak:status",
+        "firebreak:finding-id",
+    ] {
+        assert!(untag.contains(key), "{key} not removed: {untag}");
+    }
+    // The records go only after what they record is restored.
+    let pos = |p: &str| calls.iter().position(|c| c.starts_with(p)).unwrap();
+    assert!(pos("set eni-1") < pos("untag") && pos("associate") < pos("untag"));
+}
+
+#[tokio::test]
+async fn a_release_that_fails_keeps_the_records_for_a_retry() {
+    let mut ec2 = quarantined();
+    ec2.fail_group = Some("sg-app".into());
+    let r =
+        firebreak::release::execute_release(&ec2, "i-0123456789abcdef0", "2026-11-22T04:00:00Z")
+            .await;
+    assert_eq!(r.contained, Some(false));
+    let calls = ec2.calls();
+    let untag = calls
+        .iter()
+        .find(|c| c.starts_with("untag "))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !untag.contains("firebreak:original-groups:eni-1"),
+        "{untag}"
+    );
+    assert!(!untag.contains("firebreak:status"), "{untag}");
+    // What did succeed is no longer recorded as to-do.
+    assert!(
+        untag.contains("firebreak:set-termination-protection"),
+        "{calls:?}"
+    );
+}
