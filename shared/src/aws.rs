@@ -29,9 +29,16 @@ pub struct AwsClients {
 }
 
 impl AwsClients {
-    /// Loads the standard configuration (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL`).
+    /// Loads the standard configuration (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL`). Each call
+    /// is tried up to 5 times (throttling and 5xx, with the SDK's backoff) unless `AWS_MAX_ATTEMPTS`
+    /// says otherwise: an incident burst is exactly when EC2 throttles.
     pub async fn from_env() -> AwsClients {
-        AwsClients::new(aws_config::load_defaults(BehaviorVersion::latest()).await)
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
+            loader = loader
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5));
+        }
+        AwsClients::new(loader.load().await)
     }
 
     /// Wraps an already loaded configuration.

@@ -106,6 +106,17 @@ pub enum FirebreakError {
         /// The failed steps.
         reason: String,
     },
+    /// The threat is contained (or nothing needed containing) but a step such as evidence
+    /// protection, a snapshot or a tag failed; the team was notified and a retry completes it.
+    #[error("finding {finding_id} on {resource}: steps failed: {reason}")]
+    StepsFailed {
+        /// The finding.
+        finding_id: String,
+        /// The resource.
+        resource: String,
+        /// The failed steps.
+        reason: String,
+    },
     /// Some findings of a custom action failed (the others were handled; each has its note).
     #[error("{action}: {failed}")]
     ActionFailed {
@@ -132,6 +143,7 @@ impl FirebreakError {
             FirebreakError::ContainmentFailed { .. } => "ContainmentFailed",
             FirebreakError::NotificationFailed { .. } => "NotificationFailed",
             FirebreakError::ActionFailed { .. } => "ActionFailed",
+            FirebreakError::StepsFailed { .. } => "StepsFailed",
         }
     }
 }

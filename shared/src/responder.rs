@@ -45,6 +45,16 @@ pub async fn respond<E: Ec2Port, I: IamPort, N: Notifier>(
             reason: report.failures().join("; "),
         });
     }
+    let failures = report.failures();
+    if !failures.is_empty() {
+        // Contained, but a step (evidence, tags) failed: fail the invocation so that it is
+        // retried; every step is idempotent, and the done ones report "already done".
+        return Err(FirebreakError::StepsFailed {
+            finding_id: report.finding_id.clone(),
+            resource: report.resource.clone(),
+            reason: failures.join("; "),
+        });
+    }
     if let Err(source) = published {
         return Err(FirebreakError::NotificationFailed {
             finding_id: report.finding_id,

@@ -340,3 +340,87 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
         }
     }
 }
+
+/// `../shared/tools/aws-latency-proxy.py` in front of the local AWS, for fault tests: every call is
+/// logged (one JSON line each) and faults are injected as asked. Stopped on drop.
+pub struct LatencyProxy {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`: give it to a function as its `AWS_ENDPOINT_URL`.
+    pub url: String,
+    /// The call log.
+    pub log: PathBuf,
+}
+
+impl LatencyProxy {
+    /// Starts the proxy with these extra arguments (`--fail-every 5`, `--delay-ms 0`, …).
+    pub fn start(args: &[&str]) -> LatencyProxy {
+        let tool = std::env::var_os("FIREBREAK_LATENCY_PROXY")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../shared/tools/aws-latency-proxy.py")
+            });
+        assert!(tool.exists(), "{} is missing", tool.display());
+        let upstream = endpoint()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::env::temp_dir().join(format!(
+            "firebreak-proxy-{}-{port}.jsonl",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&log);
+        let child = std::process::Command::new("python3")
+            .arg(&tool)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--upstream")
+            .arg(&upstream)
+            .arg("--log")
+            .arg(&log)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the latency proxy");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        LatencyProxy {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    /// Every logged call: (service, action, HTTP status).
+    pub fn calls(&self) -> Vec<(String, String, u16)> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .map(|v| {
+                (
+                    v["service"].as_str().unwrap_or_default().to_string(),
+                    v["action"].as_str().unwrap_or_default().to_string(),
+                    v["status"].as_u64().unwrap_or_default() as u16,
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for LatencyProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,200 @@
+//! Faults on the way to AWS: the real `guardduty-responder` behind `aws-latency-proxy.py`, which
+//! fails every 5th call (HTTP 500) and throttles every 7th. After one delivery plus the retries
+//! EventBridge/Lambda make of a failed invocation, the end state must equal the fault-free one.
+//! The proxy's log also shows every call the function made: each must be one its responders declare
+//! (`firebreak::permissions`), i.e. one the template grants.
+
+use std::collections::BTreeMap;
+
+use firebreak_tests::fixtures::{guardduty_event, unique, Aws};
+use firebreak_tests::{binary, Function, Invocation, LatencyProxy};
+
+const C2: &str = "Backdoor:EC2/C&CActivity.B";
+
+/// Everything about an instance that the response decides, with times and ids abstracted.
+#[derive(Debug, PartialEq)]
+struct EndState {
+    /// Per interface: (number of groups, the group's role tag, ingress rules, egress rules).
+    interfaces: Vec<(usize, Option<String>, usize, usize)>,
+    /// Snapshots tagged with the finding, per volume device.
+    snapshots_per_volume: BTreeMap<String, usize>,
+    /// The firebreak tags present (keys, with ENI ids abstracted) and the status value.
+    tag_keys: Vec<String>,
+    status: Option<String>,
+    termination_protection: bool,
+    shutdown_behaviour: String,
+    delete_on_termination: Vec<bool>,
+}
+
+async fn end_state(aws: &Aws, instance: &str, finding: &str) -> EndState {
+    let mut interfaces = Vec::new();
+    for (_, _, groups) in aws.interfaces(instance).await {
+        let g = aws
+            .ec2
+            .describe_security_groups()
+            .set_group_ids(Some(groups.clone()))
+            .send()
+            .await
+            .unwrap();
+        let first = &g.security_groups()[0];
+        interfaces.push((
+            groups.len(),
+            first
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some("firebreak:quarantine-role"))
+                .and_then(|t| t.value().map(String::from)),
+            first.ip_permissions().len(),
+            first.ip_permissions_egress().len(),
+        ));
+    }
+    let described = aws.describe(instance).await;
+    let devices: BTreeMap<String, String> = described
+        .block_device_mappings()
+        .iter()
+        .map(|b| {
+            (
+                b.ebs().unwrap().volume_id().unwrap().to_string(),
+                b.device_name().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut snapshots_per_volume = BTreeMap::new();
+    for (_, volume) in aws.finding_snapshots(finding).await {
+        *snapshots_per_volume
+            .entry(devices[&volume].clone())
+            .or_insert(0) += 1;
+    }
+    let tags = aws.tags(instance).await;
+    let mut tag_keys: Vec<String> = tags
+        .iter()
+        .filter(|(k, _)| k.starts_with("firebreak:"))
+        .map(
+            |(k, _)| match k.strip_prefix("firebreak:original-groups:") {
+                Some(_) => "firebreak:original-groups:<eni>".to_string(),
+                None => k.clone(),
+            },
+        )
+        .collect();
+    tag_keys.sort();
+    let attr = |name| {
+        aws.ec2
+            .describe_instance_attribute()
+            .instance_id(instance)
+            .attribute(name)
+            .send()
+    };
+    let termination = attr(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+        .await
+        .unwrap();
+    let shutdown =
+        attr(aws_sdk_ec2::types::InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+            .await
+            .unwrap();
+    EndState {
+        interfaces,
+        snapshots_per_volume,
+        status: tags
+            .iter()
+            .find(|(k, _)| k == "firebreak:status")
+            .map(|(_, v)| v.clone()),
+        tag_keys,
+        termination_protection: termination
+            .disable_api_termination()
+            .and_then(|v| v.value())
+            .unwrap_or(false),
+        shutdown_behaviour: shutdown
+            .instance_initiated_shutdown_behavior()
+            .and_then(|v| v.value())
+            .unwrap_or_default()
+            .to_string(),
+        delete_on_termination: described
+            .block_device_mappings()
+            .iter()
+            .map(|b| b.ebs().unwrap().delete_on_termination().unwrap_or(true))
+            .collect(),
+    }
+}
+
+/// An instance with an application group in a VPC of its own, and its C&C finding.
+async fn scene(aws: &Aws, cidr: &str) -> (String, serde_json::Value, String) {
+    let (vpc, subnet) = aws.vpc(cidr).await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let enis: Vec<(String, String)> = aws
+        .interfaces(&instance)
+        .await
+        .into_iter()
+        .map(|(e, v, _)| (e, v))
+        .collect();
+    let finding = unique("finding");
+    let event = guardduty_event(&finding, C2, 8.0, &instance, &enis, "ACTOR");
+    (instance, event, finding)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_500s_and_throttling_one_delivery_plus_retries_ends_in_the_fault_free_state() {
+    let aws = Aws::new().await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let env = [("FIREBREAK_TOPIC_ARN", topic.as_str())];
+
+    // The fault-free reference.
+    let (clean_instance, clean_event, clean_finding) = scene(&aws, "10.60.0.0/16").await;
+    let clean = Function::start("guardduty-responder", &env).await;
+    clean.invoke(&clean_event).await.unwrap();
+    let want = end_state(&aws, &clean_instance, &clean_finding).await;
+    assert_eq!(want.status.as_deref(), Some("quarantined"), "{want:?}");
+
+    // The same incident with every 5th call failing and every 7th throttled.
+    let (instance, event, finding) = scene(&aws, "10.61.0.0/16").await;
+    let proxy = LatencyProxy::start(&[
+        "--delay-ms",
+        "0",
+        "--fail-every",
+        "5",
+        "--throttle-every",
+        "7",
+    ]);
+    let faulty = Function::start_binary(&binary("guardduty-responder"), &proxy.url, &env).await;
+    let mut deliveries = 0;
+    loop {
+        deliveries += 1;
+        match faulty.invoke(&event).await {
+            Invocation::Response(_) => break,
+            // Lambda retries a failed asynchronous invocation twice.
+            Invocation::Error {
+                error_type,
+                message,
+            } if deliveries < 3 => {
+                eprintln!("delivery {deliveries} failed ({error_type}: {message}); retrying")
+            }
+            other => panic!("still failing after {deliveries} deliveries: {other:?}"),
+        }
+    }
+    let calls = proxy.calls();
+    let injected = calls.iter().filter(|(_, _, s)| *s >= 400).count();
+    assert!(
+        injected >= 2,
+        "the proxy injected only {injected} faults in {} calls",
+        calls.len()
+    );
+    let got = end_state(&aws, &instance, &finding).await;
+    if got != want {
+        for l in faulty.logs() {
+            if l.contains("\"failed\"") || l.contains("error") {
+                eprintln!("{l}");
+            }
+        }
+    }
+    assert_eq!(got, want);
+
+    // Every call the function made is one its responders declare (and so the template grants).
+    let declared = firebreak::permissions::for_function("guardduty-responder").unwrap();
+    for (service, action, _) in &calls {
+        let name = format!("{service}:{action}");
+        assert!(
+            declared.contains(&name.as_str()),
+            "the function called {name}, which firebreak::permissions does not declare"
+        );
+    }
+}
