@@ -66,18 +66,135 @@ fn succeeded(o: &Option<Outcome>) -> bool {
     o.as_ref().is_some_and(|o| o.status == Status::Succeeded)
 }
 
-fn contained(outcomes: &[Outcome]) -> bool {
+/// True when no step that cuts the attacker off (the plan's containment actions) failed.
+fn contained(plan: &Plan, outcomes: &[Outcome]) -> bool {
     !outcomes.iter().any(|o| {
         o.status == Status::Failed
-            && matches!(
-                o.action,
-                "deactivate-access-key"
-                    | "revoke-user-sessions"
-                    | "remove-login-profile"
-                    | "revoke-role-sessions"
-                    | "detach-instance-profile"
-            )
+            && plan
+                .actions
+                .iter()
+                .any(|a| a.is_containment() && a.name() == o.action)
     })
+}
+
+/// Whose older sessions a deny policy cuts off: the one place the user and role paths differ in
+/// writing the policy, reporting it, moving its cutoff and tagging the principal.
+#[derive(Clone, Copy)]
+enum Holder<'a> {
+    User(&'a str),
+    Role(&'a str),
+}
+
+impl<'a> Holder<'a> {
+    fn name(self) -> &'a str {
+        match self {
+            Holder::User(n) | Holder::Role(n) => n,
+        }
+    }
+
+    fn policy(self) -> &'static str {
+        match self {
+            Holder::User(_) => USER_REVOKE_POLICY,
+            Holder::Role(_) => ROLE_REVOKE_POLICY,
+        }
+    }
+
+    async fn put_policy<I: IamPort>(self, iam: &I, cutoff: &str) -> Result<(), AwsError> {
+        let document = revoke_policy(cutoff);
+        match self {
+            Holder::User(n) => iam.put_user_policy(n, USER_REVOKE_POLICY, &document).await,
+            Holder::Role(n) => iam.put_role_policy(n, ROLE_REVOKE_POLICY, &document).await,
+        }
+    }
+
+    /// The outcome of writing the deny policy with `cutoff`.
+    fn revoked(self, written: Result<(), AwsError>, cutoff: &str) -> Outcome {
+        let (action, failure) = match self {
+            Holder::User(_) => (
+                "revoke-user-sessions",
+                "could not deny the user's older sessions",
+            ),
+            Holder::Role(_) => (
+                "revoke-role-sessions",
+                "could not revoke the role's sessions",
+            ),
+        };
+        match written {
+            Ok(()) => Outcome::new(
+                action,
+                self.name(),
+                Status::Succeeded,
+                format!(
+                    "{} denies every session issued before {cutoff}",
+                    self.policy()
+                ),
+            ),
+            Err(e) => Outcome::failed(action, self.name(), failure, &e),
+        }
+    }
+
+    /// When this invocation closed a way to new sessions and the policy stands, writes it again
+    /// with the cutoff moved past that step; returns the cutoff in force.
+    async fn move_cutoff<I: IamPort>(
+        self,
+        iam: &I,
+        closed: bool,
+        revoked: &mut Outcome,
+        cutoff: String,
+    ) -> String {
+        if !closed || revoked.status != Status::Succeeded {
+            return cutoff;
+        }
+        let later = cutoff_now();
+        match self.put_policy(iam, &later).await {
+            Ok(()) => {
+                *revoked = self.revoked(Ok(()), &later);
+                later
+            }
+            // The first policy stands; only the moments after it are not covered.
+            Err(_) => cutoff,
+        }
+    }
+
+    /// Tags the principal with the status, the cutoff, the finding (unless an earlier one is
+    /// recorded) and `extra`.
+    async fn tag<I: IamPort>(
+        self,
+        iam: &I,
+        facts: Option<&PrincipalFacts>,
+        incident: &Incident,
+        status: &str,
+        cutoff: &str,
+        extra: Vec<(String, String)>,
+    ) -> Outcome {
+        let mut tags = vec![
+            (STATUS_TAG.to_string(), status.to_string()),
+            (REVOKED_BEFORE_TAG.to_string(), cutoff.to_string()),
+        ];
+        if facts.and_then(|f| f.tag(FINDING_TAG)).is_none() {
+            tags.push((FINDING_TAG.to_string(), incident.finding_id.clone()));
+        }
+        tags.extend(extra);
+        let (tagged, failure) = match self {
+            Holder::User(n) => (iam.tag_user(n, &tags).await, "could not tag the user"),
+            Holder::Role(n) => (iam.tag_role(n, &tags).await, "could not tag the role"),
+        };
+        match tagged {
+            Ok(()) => Outcome::new(
+                "tag-principal",
+                self.name(),
+                Status::Succeeded,
+                format!(
+                    "tagged {}",
+                    tags.iter()
+                        .map(|(k, _)| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            Err(e) => Outcome::failed("tag-principal", self.name(), failure, &e),
+        }
+    }
 }
 
 /// Carries out a credential plan.
@@ -207,8 +324,8 @@ async fn revoke_user<I: IamPort>(
             ),
         })
     };
-    let document = revoke_policy(&cutoff);
-    let deny = iam.put_user_policy(user, USER_REVOKE_POLICY, &document);
+    let holder = Holder::User(user);
+    let deny = holder.put_policy(iam, &cutoff);
     let existing_login = match &login {
         Some(Ok(Some(profile))) => Some(profile.clone()),
         _ => None,
@@ -225,21 +342,7 @@ async fn revoke_user<I: IamPort>(
         )
     };
     let (deactivated, denied, recorded) = futures::join!(deactivate, deny, record_login);
-    let revoke_outcome = |denied: Result<(), AwsError>, cutoff: &str| match denied {
-        Ok(()) => Outcome::new(
-            "revoke-user-sessions",
-            user,
-            Status::Succeeded,
-            format!("{USER_REVOKE_POLICY} denies every session issued before {cutoff}"),
-        ),
-        Err(e) => Outcome::failed(
-            "revoke-user-sessions",
-            user,
-            "could not deny the user's older sessions",
-            &e,
-        ),
-    };
-    let mut revoked = revoke_outcome(denied, &cutoff);
+    let mut revoked = holder.revoked(denied, &cutoff);
 
     // Round 3: the console password, recorded or not (the record is also in the notification).
     let removed_login = if !remove_login {
@@ -295,62 +398,35 @@ async fn revoke_user<I: IamPort>(
 
     // Round 4: move the cutoff past the steps that closed a way to new sessions, and tag the user.
     let closed = succeeded(&deactivated) || succeeded(&removed_login);
-    let final_cutoff = if closed && revoked.status == Status::Succeeded {
-        let later = cutoff_now();
-        match iam
-            .put_user_policy(user, USER_REVOKE_POLICY, &revoke_policy(&later))
-            .await
-        {
-            Ok(()) => {
-                revoked = revoke_outcome(Ok(()), &later);
-                later
-            }
-            // The first policy stands; only the moments after it are not covered.
-            Err(_) => cutoff.clone(),
-        }
-    } else {
-        cutoff.clone()
-    };
+    let final_cutoff = holder.move_cutoff(iam, closed, &mut revoked, cutoff).await;
     outcomes.extend(deactivated.clone());
     outcomes.push(revoked);
     outcomes.extend(removed_login.clone());
-    let ok = contained(&outcomes);
-    let mut tags = vec![
-        (
-            STATUS_TAG.to_string(),
-            if ok {
-                "credentials-revoked"
-            } else {
-                "revocation-failed"
-            }
-            .to_string(),
-        ),
-        (REVOKED_BEFORE_TAG.to_string(), final_cutoff.clone()),
-    ];
-    if facts.as_ref().and_then(|f| f.tag(FINDING_TAG)).is_none() {
-        tags.push((FINDING_TAG.to_string(), incident.finding_id.clone()));
-    }
+    let ok = contained(plan, &outcomes);
+    let mut deactivated_key = Vec::new();
     if let (Some(key), true) = (key, succeeded(&deactivated)) {
-        tags.push((
+        deactivated_key.push((
             format!("{DEACTIVATED_KEY_TAG}{key}"),
             incident.finding_id.clone(),
         ));
     }
-    outcomes.push(match iam.tag_user(user, &tags).await {
-        Ok(()) => Outcome::new(
-            "tag-principal",
-            user,
-            Status::Succeeded,
-            format!(
-                "tagged {}",
-                tags.iter()
-                    .map(|(k, _)| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ),
-        Err(e) => Outcome::failed("tag-principal", user, "could not tag the user", &e),
-    });
+    let status = if ok {
+        "credentials-revoked"
+    } else {
+        "revocation-failed"
+    };
+    outcomes.push(
+        holder
+            .tag(
+                iam,
+                facts.as_ref(),
+                incident,
+                status,
+                &final_cutoff,
+                deactivated_key,
+            )
+            .await,
+    );
 
     if let Some(key) = key {
         undo.push(format!(
@@ -488,8 +564,8 @@ async fn revoke_role<I: IamPort, E: Ec2Port>(
     });
 
     // Round 2: revoke, and record the profile on the instance before it is removed.
-    let document = revoke_policy(&cutoff);
-    let revoke = iam.put_role_policy(role, ROLE_REVOKE_POLICY, &document);
+    let holder = Holder::Role(role);
+    let revoke = holder.put_policy(iam, &cutoff);
     let record = async {
         match &detach_plan {
             Some(Ok((id, a))) => Some(
@@ -512,21 +588,7 @@ async fn revoke_role<I: IamPort, E: Ec2Port>(
         }
     };
     let (revoked, recorded) = futures::join!(revoke, record);
-    let revoke_outcome = |r: Result<(), AwsError>, cutoff: &str| match r {
-        Ok(()) => Outcome::new(
-            "revoke-role-sessions",
-            role,
-            Status::Succeeded,
-            format!("{ROLE_REVOKE_POLICY} denies every session issued before {cutoff}"),
-        ),
-        Err(e) => Outcome::failed(
-            "revoke-role-sessions",
-            role,
-            "could not revoke the role's sessions",
-            &e,
-        ),
-    };
-    let mut revoked = revoke_outcome(revoked, &cutoff);
+    let mut revoked = holder.revoked(revoked, &cutoff);
 
     // Round 3: take the profile off the instance, so it cannot fetch new credentials.
     let mut removed_profile = None;
@@ -563,54 +625,22 @@ async fn revoke_role<I: IamPort, E: Ec2Port>(
     };
 
     // Round 4: cutoff past the detachment; tag the role.
-    let final_cutoff = if succeeded(&detached) && revoked.status == Status::Succeeded {
-        let later = cutoff_now();
-        match iam
-            .put_role_policy(role, ROLE_REVOKE_POLICY, &revoke_policy(&later))
-            .await
-        {
-            Ok(()) => {
-                revoked = revoke_outcome(Ok(()), &later);
-                later
-            }
-            Err(_) => cutoff.clone(),
-        }
-    } else {
-        cutoff.clone()
-    };
+    let final_cutoff = holder
+        .move_cutoff(iam, succeeded(&detached), &mut revoked, cutoff)
+        .await;
     let mut outcomes = vec![revoked];
     outcomes.extend(detached);
-    let ok = contained(&outcomes);
-    let mut tags = vec![
-        (
-            STATUS_TAG.to_string(),
-            if ok {
-                "sessions-revoked"
-            } else {
-                "revocation-failed"
-            }
-            .to_string(),
-        ),
-        (REVOKED_BEFORE_TAG.to_string(), final_cutoff.clone()),
-    ];
-    if facts.as_ref().and_then(|f| f.tag(FINDING_TAG)).is_none() {
-        tags.push((FINDING_TAG.to_string(), incident.finding_id.clone()));
-    }
-    outcomes.push(match iam.tag_role(role, &tags).await {
-        Ok(()) => Outcome::new(
-            "tag-principal",
-            role,
-            Status::Succeeded,
-            format!(
-                "tagged {}",
-                tags.iter()
-                    .map(|(k, _)| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ),
-        Err(e) => Outcome::failed("tag-principal", role, "could not tag the role", &e),
-    });
+    let ok = contained(plan, &outcomes);
+    let status = if ok {
+        "sessions-revoked"
+    } else {
+        "revocation-failed"
+    };
+    outcomes.push(
+        holder
+            .tag(iam, facts.as_ref(), incident, status, &final_cutoff, vec![])
+            .await,
+    );
 
     warnings.push(format!(
         "Every session of role {role} issued before {final_cutoff} is denied, including those of \
