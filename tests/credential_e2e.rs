@@ -6,6 +6,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use firebreak::incident::tag_value as tag;
 use firebreak_tests::fixtures::{credential_event, unique, Aws, RoleState, UserState};
 use firebreak_tests::{Function, Invocation};
 use serde_json::{json, Value};
@@ -42,10 +43,6 @@ fn cutoff_of(policy: &Value) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no DateLessThan aws:TokenIssueTime in {policy}"))
         .to_string()
-}
-
-fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 fn user_key(key: &str, user: &str) -> Value {

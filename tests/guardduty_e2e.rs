@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use firebreak::incident::tag_value as tag;
 use firebreak_tests::fixtures::{guardduty_event, unique, Aws};
 use firebreak_tests::{Function, Invocation};
 use serde_json::json;
@@ -102,10 +103,6 @@ impl Scene {
             "quarantine groups created: {names:?}"
         );
     }
-}
-
-fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

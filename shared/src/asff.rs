@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::error::ParseError;
 use crate::incident::{
-    is_access_key_id, is_iam_name, is_instance_id, opt_str, required_str, AccessKeyRef, FindingRef,
-    Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source,
+    eventbridge_envelope, is_access_key_id, is_iam_name, is_instance_id, opt_str, required_str,
+    AccessKeyRef, FindingRef, Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source,
 };
 
 /// The custom actions Firebreak answers, by action target id.
@@ -87,18 +87,11 @@ pub const MAX_FINDINGS: usize = 100;
 impl CustomActionEvent {
     /// Parses an EventBridge event (`detail-type: "Security Hub Findings - Custom Action"`).
     pub fn from_event(event: &Value) -> Result<CustomActionEvent, ParseError> {
-        let envelope = event.as_object().ok_or(ParseError::NotAnObject)?;
-        let detail_type = envelope.get("detail-type").and_then(Value::as_str);
-        let source = envelope.get("source").and_then(Value::as_str);
-        match (detail_type, source) {
-            (Some("Security Hub Findings - Custom Action"), Some("aws.securityhub")) => {}
-            _ => {
-                return Err(ParseError::UnsupportedEvent {
-                    detail_type: detail_type.unwrap_or("<none>").to_string(),
-                    event_source: source.unwrap_or("<none>").to_string(),
-                })
-            }
-        }
+        let envelope = eventbridge_envelope(
+            event,
+            "Security Hub Findings - Custom Action",
+            "aws.securityhub",
+        )?;
         let action_target_arn = envelope
             .get("resources")
             .and_then(Value::as_array)

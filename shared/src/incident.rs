@@ -61,11 +61,13 @@ impl InstanceRef {
 
     /// The value of tag `key`, if the finding reported it.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        tag_value(&self.tags, key)
     }
+}
+
+/// The value of tag `key` in a list of (key, value) tags.
+pub fn tag_value<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// An access key named by a finding (`resource.accessKeyDetails`).
@@ -292,18 +294,7 @@ impl Incident {
 
     /// Parses an EventBridge event (`detail-type: "GuardDuty Finding"`).
     pub fn from_event(event: &Value) -> Result<Incident, ParseError> {
-        let envelope = event.as_object().ok_or(ParseError::NotAnObject)?;
-        let detail_type = envelope.get("detail-type").and_then(Value::as_str);
-        let source = envelope.get("source").and_then(Value::as_str);
-        match (detail_type, source) {
-            (Some("GuardDuty Finding"), Some("aws.guardduty")) => {}
-            _ => {
-                return Err(ParseError::UnsupportedEvent {
-                    detail_type: detail_type.unwrap_or("<none>").to_string(),
-                    event_source: source.unwrap_or("<none>").to_string(),
-                })
-            }
-        }
+        let envelope = eventbridge_envelope(event, "GuardDuty Finding", "aws.guardduty")?;
         let detail = envelope
             .get("detail")
             .and_then(Value::as_object)
@@ -507,6 +498,24 @@ pub fn is_iam_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
+/// The EventBridge envelope of an event of this `detail-type` from this `source`, or why not.
+pub(crate) fn eventbridge_envelope<'a>(
+    event: &'a Value,
+    want_detail_type: &str,
+    want_source: &str,
+) -> Result<&'a Map<String, Value>, ParseError> {
+    let envelope = event.as_object().ok_or(ParseError::NotAnObject)?;
+    let detail_type = envelope.get("detail-type").and_then(Value::as_str);
+    let source = envelope.get("source").and_then(Value::as_str);
+    if detail_type != Some(want_detail_type) || source != Some(want_source) {
+        return Err(ParseError::UnsupportedEvent {
+            detail_type: detail_type.unwrap_or("<none>").to_string(),
+            event_source: source.unwrap_or("<none>").to_string(),
+        });
+    }
+    Ok(envelope)
 }
 
 /// `i-` followed by 8 or 17 lower-case hex digits.

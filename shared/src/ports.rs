@@ -44,10 +44,7 @@ pub struct InstanceFacts {
 impl InstanceFacts {
     /// The value of tag `key`.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        crate::incident::tag_value(&self.tags, key)
     }
 }
 
@@ -188,10 +185,7 @@ pub struct PrincipalFacts {
 impl PrincipalFacts {
     /// The value of tag `key`.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        crate::incident::tag_value(&self.tags, key)
     }
 }
 
