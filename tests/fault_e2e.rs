@@ -121,12 +121,7 @@ async fn scene(aws: &Aws, cidr: &str) -> (String, serde_json::Value, String) {
     let (vpc, subnet) = aws.vpc(cidr).await;
     let app = aws.app_group(&vpc).await;
     let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
-    let enis: Vec<(String, String)> = aws
-        .interfaces(&instance)
-        .await
-        .into_iter()
-        .map(|(e, v, _)| (e, v))
-        .collect();
+    let enis = aws.eni_vpcs(&instance).await;
     let finding = unique("finding");
     let event = guardduty_event(&finding, C2, 8.0, &instance, &enis, "ACTOR");
     (instance, event, finding)

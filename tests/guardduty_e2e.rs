@@ -362,12 +362,7 @@ async fn malformed_events_are_rejected_and_the_next_valid_one_is_handled() {
     assert!(function.is_alive());
 
     // The next valid event is still handled, for real.
-    let enis: Vec<(String, String)> = aws
-        .interfaces(&instance)
-        .await
-        .iter()
-        .map(|(e, v, _)| (e.clone(), v.clone()))
-        .collect();
+    let enis = aws.eni_vpcs(&instance).await;
     function
         .invoke(&guardduty_event(
             &unique("finding"),

@@ -139,12 +139,7 @@ fn peak_rss_kb(pid: u32) -> Option<u64> {
 async fn incident(aws: &Aws, f: &Function, args: &Args, subnet: &str, vpc: &str) -> Sample {
     let app = aws.app_group(vpc).await;
     let instance = aws.instance(subnet, &[app], &[]).await;
-    let enis: Vec<(String, String)> = aws
-        .interfaces(&instance)
-        .await
-        .into_iter()
-        .map(|(e, v, _)| (e, v))
-        .collect();
+    let enis = aws.eni_vpcs(&instance).await;
     let event = guardduty_event(
         &unique("bench"),
         "Backdoor:EC2/C&CActivity.B",

@@ -234,6 +234,15 @@ impl Aws {
         enis
     }
 
+    /// (ENI id, VPC id) of every interface of the instance: what a finding lists.
+    pub async fn eni_vpcs(&self, instance_id: &str) -> Vec<(String, String)> {
+        self.interfaces(instance_id)
+            .await
+            .into_iter()
+            .map(|(eni, vpc, _)| (eni, vpc))
+            .collect()
+    }
+
     /// (VPC id, ingress rule count, egress rule count) of a group.
     pub async fn group_rules(&self, group_id: &str) -> (String, usize, usize) {
         let out = self
@@ -785,6 +794,43 @@ impl Aws {
     }
 }
 
+/// A GuardDuty finding event as EventBridge delivers it (camelCase `detail`), about `resource`.
+fn guardduty_envelope(
+    finding_id: &str,
+    finding_type: &str,
+    severity: f64,
+    title: &str,
+    resource: Value,
+    service: Value,
+) -> Value {
+    json!({
+        "version": "0",
+        "id": crate::fixtures::unique("event"),
+        "detail-type": "GuardDuty Finding",
+        "source": "aws.guardduty",
+        "account": crate::ACCOUNT,
+        "time": "2026-11-22T03:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "schemaVersion": "2.0",
+            "accountId": crate::ACCOUNT,
+            "region": REGION,
+            "partition": "aws",
+            "id": finding_id,
+            "arn": format!("arn:aws:guardduty:{REGION}:{}:detector/d/finding/{finding_id}", crate::ACCOUNT),
+            "type": finding_type,
+            "title": title,
+            "description": title,
+            "severity": severity,
+            "createdAt": "2026-11-22T02:59:00.000Z",
+            "updatedAt": "2026-11-22T03:00:00.000Z",
+            "resource": resource,
+            "service": service
+        }
+    })
+}
+
 /// A GuardDuty IAM finding (resource type `AccessKey`) as EventBridge delivers it.
 pub fn credential_event(
     finding_id: &str,
@@ -797,38 +843,21 @@ pub fn credential_event(
     if let Some(id) = instance_id {
         resource["instanceDetails"] = json!({"instanceId": id});
     }
-    json!({
-        "version": "0",
-        "id": crate::fixtures::unique("event"),
-        "detail-type": "GuardDuty Finding",
-        "source": "aws.guardduty",
-        "account": crate::ACCOUNT,
-        "time": "2026-11-22T03:00:00Z",
-        "region": REGION,
-        "resources": [],
-        "detail": {
-            "schemaVersion": "2.0",
-            "accountId": crate::ACCOUNT,
-            "region": REGION,
-            "partition": "aws",
-            "id": finding_id,
-            "arn": format!("arn:aws:guardduty:{REGION}:{}:detector/d/finding/{finding_id}", crate::ACCOUNT),
-            "type": finding_type,
-            "title": "e2e credential finding",
-            "severity": severity,
-            "createdAt": "2026-11-22T02:59:00.000Z",
-            "updatedAt": "2026-11-22T03:00:00.000Z",
-            "resource": resource,
-            "service": {"serviceName": "guardduty", "resourceRole": "TARGET", "count": 1,
-                        "action": {"actionType": "AWS_API_CALL",
-                                   "awsApiCallAction": {"api": "ListBuckets", "serviceName": "s3.amazonaws.com",
-                                                        "callerType": "Remote IP"}},
-                        "additionalInfo": {}, "archived": false}
-        }
-    })
+    guardduty_envelope(
+        finding_id,
+        finding_type,
+        severity,
+        "e2e credential finding",
+        resource,
+        json!({"serviceName": "guardduty", "resourceRole": "TARGET", "count": 1,
+               "action": {"actionType": "AWS_API_CALL",
+                          "awsApiCallAction": {"api": "ListBuckets", "serviceName": "s3.amazonaws.com",
+                                               "callerType": "Remote IP"}},
+               "additionalInfo": {}, "archived": false}),
+    )
 }
 
-/// A GuardDuty finding event as EventBridge delivers it (camelCase `detail`).
+/// A GuardDuty finding event about an instance with these (ENI, VPC) interfaces.
 pub fn guardduty_event(
     finding_id: &str,
     finding_type: &str,
@@ -841,34 +870,14 @@ pub fn guardduty_event(
         .iter()
         .map(|(eni, vpc)| json!({"networkInterfaceId": eni, "vpcId": vpc, "privateIpAddress": "10.0.0.10"}))
         .collect();
-    json!({
-        "version": "0",
-        "id": crate::fixtures::unique("event"),
-        "detail-type": "GuardDuty Finding",
-        "source": "aws.guardduty",
-        "account": crate::ACCOUNT,
-        "time": "2026-11-22T03:00:00Z",
-        "region": REGION,
-        "resources": [],
-        "detail": {
-            "schemaVersion": "2.0",
-            "accountId": crate::ACCOUNT,
-            "region": REGION,
-            "partition": "aws",
-            "id": finding_id,
-            "arn": format!("arn:aws:guardduty:{REGION}:{}:detector/d/finding/{finding_id}", crate::ACCOUNT),
-            "type": finding_type,
-            "title": "e2e finding",
-            "description": "e2e finding",
-            "severity": severity,
-            "createdAt": "2026-11-22T02:59:00.000Z",
-            "updatedAt": "2026-11-22T03:00:00.000Z",
-            "resource": {
-                "resourceType": "Instance",
-                "instanceDetails": {"instanceId": instance_id, "networkInterfaces": interfaces}
-            },
-            "service": {"serviceName": "guardduty", "resourceRole": resource_role, "count": 1,
-                        "additionalInfo": {}, "archived": false}
-        }
-    })
+    guardduty_envelope(
+        finding_id,
+        finding_type,
+        severity,
+        "e2e finding",
+        json!({"resourceType": "Instance",
+               "instanceDetails": {"instanceId": instance_id, "networkInterfaces": interfaces}}),
+        json!({"serviceName": "guardduty", "resourceRole": resource_role, "count": 1,
+               "additionalInfo": {}, "archived": false}),
+    )
 }
