@@ -341,6 +341,8 @@ pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Inciden
 
 /// The first resource Firebreak acts on (an instance or credentials), else the first resource's type.
 fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
+    // The instance the finding names: the first well-formed id of its `AwsEc2Instance` resources,
+    // or why the first one is not.
     let instance_ids: Vec<Result<String, ParseError>> = resources
         .iter()
         .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AwsEc2Instance"))
@@ -359,17 +361,21 @@ fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
             }
         })
         .collect();
+    let instance = instance_ids
+        .iter()
+        .find(|i| i.is_ok())
+        .or(instance_ids.first())
+        .cloned();
     for r in resources {
         let kind = r.get("Type").and_then(Value::as_str).unwrap_or_default();
         let id = opt_str(r, "Id").unwrap_or_default();
         let details = r.get("Details").unwrap_or(&Value::Null);
         match kind {
             "AwsEc2Instance" => {
-                let instance_id = instance_ids
-                    .iter()
-                    .find_map(|i| i.as_ref().ok())
-                    .cloned()
-                    .ok_or_else(|| instance_ids[0].clone().unwrap_err())?;
+                // Set: this very resource is an `AwsEc2Instance`.
+                let instance_id = instance
+                    .clone()
+                    .unwrap_or(Err(ParseError::MissingInstanceId))?;
                 let d = details.get("AwsEc2Instance").unwrap_or(&Value::Null);
                 let vpc_id = opt_str(d, "VpcId").filter(|v| v.starts_with("vpc-"));
                 let mut network_interfaces: Vec<InterfaceRef> = d
@@ -425,7 +431,7 @@ fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
                     principal_id: opt_str(d, "PrincipalId"),
                     user_name: name,
                     user_type,
-                    instance_id: instance_ids.iter().find_map(|i| i.as_ref().ok()).cloned(),
+                    instance_id: instance.clone().and_then(Result::ok),
                     instance_profile_arn: None,
                 }));
             }

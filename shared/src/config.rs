@@ -83,19 +83,13 @@ impl Config {
                 reason: "expected an SNS topic ARN",
             });
         }
-        let severity_threshold = match get("FIREBREAK_SEVERITY_THRESHOLD") {
-            None => 7.0,
-            Some(v) => match v.trim().parse::<f64>() {
-                Ok(t) if (0.0..=10.0).contains(&t) => t,
-                _ => {
-                    return Err(ConfigError {
-                        name: "FIREBREAK_SEVERITY_THRESHOLD",
-                        value: v,
-                        reason: "expected a number from 0 to 10",
-                    })
-                }
-            },
-        };
+        let severity_threshold = number(
+            &get,
+            "FIREBREAK_SEVERITY_THRESHOLD",
+            7.0,
+            0.0..=10.0,
+            "expected a number from 0 to 10",
+        )?;
         let exempt_tag = get("FIREBREAK_EXEMPT_TAG")
             .filter(|t| !t.trim().is_empty())
             .unwrap_or_else(|| "firebreak:exempt".into());
@@ -111,32 +105,22 @@ impl Config {
             }
         };
         let remove_login_severity = match get("FIREBREAK_REMOVE_LOGIN_SEVERITY") {
-            None => Some(7.0),
             Some(v) if v.trim() == "never" => None,
-            Some(v) => match v.trim().parse::<f64>() {
-                Ok(t) if (0.0..=10.0).contains(&t) => Some(t),
-                _ => {
-                    return Err(ConfigError {
-                        name: "FIREBREAK_REMOVE_LOGIN_SEVERITY",
-                        value: v,
-                        reason: "expected a number from 0 to 10, or never",
-                    })
-                }
-            },
+            _ => Some(number(
+                &get,
+                "FIREBREAK_REMOVE_LOGIN_SEVERITY",
+                7.0,
+                0.0..=10.0,
+                "expected a number from 0 to 10, or never",
+            )?),
         };
-        let max_concurrent_findings = match get("FIREBREAK_MAX_CONCURRENT_FINDINGS") {
-            None => 5,
-            Some(v) => match v.trim().parse::<usize>() {
-                Ok(n) if (1..=100).contains(&n) => n,
-                _ => {
-                    return Err(ConfigError {
-                        name: "FIREBREAK_MAX_CONCURRENT_FINDINGS",
-                        value: v,
-                        reason: "expected a number from 1 to 100",
-                    })
-                }
-            },
-        };
+        let max_concurrent_findings = number(
+            &get,
+            "FIREBREAK_MAX_CONCURRENT_FINDINGS",
+            5,
+            1..=100,
+            "expected a number from 1 to 100",
+        )?;
         Ok(Config {
             mode,
             max_concurrent_findings,
@@ -155,6 +139,27 @@ impl Config {
             (name == "FIREBREAK_TOPIC_ARN").then(|| "arn:aws:sns:us-east-1:123456789012:t".into())
         })
         .unwrap()
+    }
+}
+
+/// Variable `name` as a number in `range`, `default` when unset.
+fn number<T: std::str::FromStr + PartialOrd>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    reason: &'static str,
+) -> Result<T, ConfigError> {
+    let Some(value) = get(name) else {
+        return Ok(default);
+    };
+    match value.trim().parse::<T>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            name,
+            value,
+            reason,
+        }),
     }
 }
 
