@@ -26,6 +26,17 @@ pub struct AwsClients {
     base: SdkConfig,
     ec2: Mutex<HashMap<(String, String), aws_sdk_ec2::Client>>,
     iam: Mutex<HashMap<String, aws_sdk_iam::Client>>,
+    securityhub: Mutex<HashMap<String, aws_sdk_securityhub::Client>>,
+}
+
+/// The client cached under `key`, made by `make` the first time.
+fn cached<K: std::hash::Hash + Eq, C: Clone>(
+    cache: &Mutex<HashMap<K, C>>,
+    key: K,
+    make: impl FnOnce() -> C,
+) -> C {
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    cache.entry(key).or_insert_with(make).clone()
 }
 
 impl AwsClients {
@@ -47,43 +58,42 @@ impl AwsClients {
             base,
             ec2: Mutex::new(HashMap::new()),
             iam: Mutex::new(HashMap::new()),
+            securityhub: Mutex::new(HashMap::new()),
         }
     }
 
     /// IAM of the incident's account (a global service: the SDK picks the partition's endpoint
     /// from the region).
     pub fn iam_for(&self, account: &str, region: &str) -> Iam {
-        let mut cache = self.iam.lock().unwrap_or_else(|p| p.into_inner());
-        let client = cache.entry(account.to_string()).or_insert_with(|| {
+        Iam(cached(&self.iam, account.to_string(), || {
             let conf = aws_sdk_iam::config::Builder::from(&self.base)
                 .region(Region::new(region.to_string()))
                 .build();
             aws_sdk_iam::Client::from_conf(conf)
-        });
-        Iam(client.clone())
+        }))
     }
 
     /// EC2 in the incident's account and region. Until member-account roles exist, every account
     /// is reached with the function's own credentials.
     pub fn ec2_for(&self, account: &str, region: &str) -> Ec2 {
         let key = (account.to_string(), region.to_string());
-        let mut cache = self.ec2.lock().unwrap_or_else(|p| p.into_inner());
-        let client = cache.entry(key).or_insert_with(|| {
+        Ec2(cached(&self.ec2, key, || {
             let conf = aws_sdk_ec2::config::Builder::from(&self.base)
                 .region(Region::new(region.to_string()))
                 .build();
             aws_sdk_ec2::Client::from_conf(conf)
-        });
-        Ec2(client.clone())
+        }))
     }
 
     /// Security Hub in the region that holds the finding, with the function's own credentials
     /// (custom actions run in the Security Hub administrator account).
     pub fn securityhub_for(&self, region: &str) -> SecurityHub {
-        let conf = aws_sdk_securityhub::config::Builder::from(&self.base)
-            .region(Region::new(region.to_string()))
-            .build();
-        SecurityHub(aws_sdk_securityhub::Client::from_conf(conf))
+        SecurityHub(cached(&self.securityhub, region.to_string(), || {
+            let conf = aws_sdk_securityhub::config::Builder::from(&self.base)
+                .region(Region::new(region.to_string()))
+                .build();
+            aws_sdk_securityhub::Client::from_conf(conf)
+        }))
     }
 
     /// SNS in the topic's region.

@@ -280,12 +280,18 @@ fn log_outcome(finding_id: &str, o: &Outcome) {
 pub struct Responder {
     config: Config,
     clients: AwsClients,
+    sns: crate::aws::Sns,
 }
 
 impl Responder {
     /// Wires a responder.
     pub fn new(config: Config, clients: AwsClients) -> Responder {
-        Responder { config, clients }
+        let sns = clients.sns_for_topic(&config.topic_arn);
+        Responder {
+            config,
+            clients,
+            sns,
+        }
     }
 
     /// Handles one GuardDuty EventBridge event.
@@ -295,8 +301,7 @@ impl Responder {
         })?;
         let ec2 = self.clients.ec2_for(&incident.account, &incident.region);
         let iam = self.clients.iam_for(&incident.account, &incident.region);
-        let sns = self.clients.sns_for_topic(&self.config.topic_arn);
-        respond(&incident, &self.config, &ec2, &iam, &sns).await
+        respond(&incident, &self.config, &ec2, &iam, &self.sns).await
     }
 
     /// Handles one Security Hub custom-action event: every finding on its own, a bounded number at
@@ -309,8 +314,7 @@ impl Responder {
             warn!(error_type = e.error_type(), error = %e, "rejected event");
         })?;
         let action = parsed.action;
-        let sns = self.clients.sns_for_topic(&self.config.topic_arn);
-        let sns = &sns;
+        let sns = &self.sns;
         let results: Vec<FindingResult> = futures::stream::iter(parsed.findings)
             .map(|finding| async move {
                 match finding {
