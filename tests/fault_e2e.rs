@@ -20,6 +20,9 @@ struct EndState {
     snapshots_per_volume: BTreeMap<String, usize>,
     /// The firebreak tags present (keys, with ENI ids abstracted) and the status value.
     tag_keys: Vec<String>,
+    /// What each ENI's record of its original groups names, per group: its Firebreak role, or
+    /// "application" for a group of the instance's own (a record of the quarantine is wrong).
+    recorded_groups: Vec<Vec<String>>,
     status: Option<String>,
     termination_protection: bool,
     shutdown_behaviour: String,
@@ -77,6 +80,33 @@ async fn end_state(aws: &Aws, instance: &str, finding: &str) -> EndState {
         )
         .collect();
     tag_keys.sort();
+    let mut recorded_groups = Vec::new();
+    for (_, recorded) in tags
+        .iter()
+        .filter(|(k, _)| k.starts_with("firebreak:original-groups:"))
+    {
+        let ids: Vec<String> = recorded.split_whitespace().map(String::from).collect();
+        let described = aws
+            .ec2
+            .describe_security_groups()
+            .set_group_ids(Some(ids))
+            .send()
+            .await
+            .unwrap();
+        recorded_groups.push(
+            described
+                .security_groups()
+                .iter()
+                .map(|g| {
+                    g.tags()
+                        .iter()
+                        .find(|t| t.key() == Some("firebreak:quarantine-role"))
+                        .and_then(|t| t.value().map(String::from))
+                        .unwrap_or_else(|| "application".to_string())
+                })
+                .collect(),
+        );
+    }
     let attr = |name| {
         aws.ec2
             .describe_instance_attribute()
@@ -99,6 +129,7 @@ async fn end_state(aws: &Aws, instance: &str, finding: &str) -> EndState {
             .find(|(k, _)| k == "firebreak:status")
             .map(|(_, v)| v.clone()),
         tag_keys,
+        recorded_groups,
         termination_protection: termination
             .disable_api_termination()
             .and_then(|v| v.value())
@@ -191,5 +222,68 @@ async fn with_500s_and_throttling_one_delivery_plus_retries_ends_in_the_fault_fr
             declared.contains(&name.as_str()),
             "the function called {name}, which firebreak::permissions does not declare"
         );
+    }
+}
+
+/// The path to AWS cut mid-incident: the proxy exits at its k-th call (for several k across the
+/// whole incident) and comes back; moto keeps its state, as AWS would. The delivery during the cut
+/// fails; the redelivery after it completes containment, and the end state equals the fault-free
+/// one (one snapshot per volume: nothing doubled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_path_to_aws_cut_at_the_kth_call_a_redelivery_completes_without_duplicates() {
+    let aws = Aws::new().await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    // Two attempts per call: a refused connection is not worth five here, and the cut is long.
+    let env = [
+        ("FIREBREAK_TOPIC_ARN", topic.as_str()),
+        ("AWS_MAX_ATTEMPTS", "2"),
+    ];
+    let mut proxy = LatencyProxy::start(&["--delay-ms", "0"]);
+    let function = Function::start_binary(&binary("guardduty-responder"), &proxy.url, &env).await;
+
+    // The fault-free reference, through the same proxy: how many calls one incident takes.
+    let (clean_instance, clean_event, clean_finding) = scene(&aws, "10.70.0.0/16").await;
+    function.invoke(&clean_event).await.unwrap();
+    let want = end_state(&aws, &clean_instance, &clean_finding).await;
+    assert_eq!(want.status.as_deref(), Some("quarantined"), "{want:?}");
+    let total = proxy.calls().len();
+    assert!(total >= 8, "a containment took only {total} calls");
+
+    let mut cuts = vec![
+        1,
+        2,
+        total / 4,
+        total / 2,
+        total / 2 + 1,
+        total * 3 / 4,
+        total - 1,
+    ];
+    cuts.dedup();
+    for (i, k) in cuts.into_iter().enumerate() {
+        let (instance, event, finding) = scene(&aws, &format!("10.{}.0.0/16", 71 + i)).await;
+        proxy.restart(Some(k));
+        let during = function.invoke(&event).await;
+        assert!(
+            proxy.has_stopped(),
+            "cut at call {k} of {total}: the proxy never reached it"
+        );
+        assert!(
+            matches!(during, Invocation::Error { .. }),
+            "cut at call {k} of {total}: the delivery during the cut reported success: {during:?}"
+        );
+        proxy.restart(None);
+        let mut deliveries = 1;
+        loop {
+            deliveries += 1;
+            match function.invoke(&event).await {
+                Invocation::Response(_) => break,
+                other if deliveries < 3 => eprintln!("cut at {k}: redelivery failed: {other:?}"),
+                other => {
+                    panic!("cut at {k}: still failing after {deliveries} deliveries: {other:?}")
+                }
+            }
+        }
+        let got = end_state(&aws, &instance, &finding).await;
+        assert_eq!(got, want, "cut at call {k} of {total}");
     }
 }

@@ -300,7 +300,7 @@ pub async fn execute_instance_plan<E: Ec2Port>(
         if wants("protect-evidence") {
             protect_evidence(ec2, &facts).await
         } else {
-            (Vec::new(), false)
+            Vec::new()
         }
     };
     let snapshots = async {
@@ -310,7 +310,7 @@ pub async fn execute_instance_plan<E: Ec2Port>(
             Vec::new()
         }
     };
-    let ((protected, set_protection), snapped) = futures::join!(protect, snapshots);
+    let (protected, snapped) = futures::join!(protect, snapshots);
     result.outcomes.extend(protected);
     result.outcomes.extend(snapped);
 
@@ -328,12 +328,6 @@ pub async fn execute_instance_plan<E: Ec2Port>(
             }
             Some(false) => tags.push((STATUS_TAG.to_string(), "containment-failed".to_string())),
             None => {}
-        }
-        if set_protection {
-            tags.push((
-                SET_TERMINATION_PROTECTION_TAG.to_string(),
-                "true".to_string(),
-            ));
         }
         let outcome = if tags.is_empty() {
             Outcome::new("tag-instance", id, Status::AlreadyDone, "already tagged")
@@ -453,48 +447,56 @@ async fn isolate_interface<E: Ec2Port>(
     )
 }
 
-/// Evidence protection; returns the outcomes and whether Firebreak turned termination protection on.
-async fn protect_evidence<E: Ec2Port>(ec2: &E, facts: &InstanceFacts) -> (Vec<Outcome>, bool) {
+/// Evidence protection. Before Firebreak turns termination protection on, it records on the
+/// instance that it is the one doing so (write-ahead): if the path to AWS breaks between the two
+/// calls, the redelivery still knows, and a release lifts only what Firebreak set. A record left
+/// by a change that never happened makes a release turn off a protection that is already off.
+async fn protect_evidence<E: Ec2Port>(ec2: &E, facts: &InstanceFacts) -> Vec<Outcome> {
     let id = facts.instance_id.as_str();
     let termination = async {
         match ec2.termination_protection(id).await {
-            Ok(true) => (
-                Outcome::new(
-                    "protect-evidence",
-                    id,
-                    Status::AlreadyDone,
-                    "termination protection was already on",
-                ),
-                false,
+            Ok(true) => Outcome::new(
+                "protect-evidence",
+                id,
+                Status::AlreadyDone,
+                "termination protection was already on",
             ),
-            Ok(false) => match ec2.enable_termination_protection(id).await {
-                Ok(()) => (
-                    Outcome::new(
+            Ok(false) => {
+                if facts.tag(SET_TERMINATION_PROTECTION_TAG).is_none() {
+                    let record = [(
+                        SET_TERMINATION_PROTECTION_TAG.to_string(),
+                        "true".to_string(),
+                    )];
+                    if let Err(e) = ec2.tag_instance(id, &record).await {
+                        return Outcome::failed(
+                            "protect-evidence",
+                            id,
+                            "could not record that Firebreak turns termination protection on \
+                             (left off)",
+                            &e,
+                        );
+                    }
+                }
+                match ec2.enable_termination_protection(id).await {
+                    Ok(()) => Outcome::new(
                         "protect-evidence",
                         id,
                         Status::Succeeded,
                         "termination protection on",
                     ),
-                    true,
-                ),
-                Err(e) => (
-                    Outcome::failed(
+                    Err(e) => Outcome::failed(
                         "protect-evidence",
                         id,
                         "could not turn termination protection on",
                         &e,
                     ),
-                    false,
-                ),
-            },
-            Err(e) => (
-                Outcome::failed(
-                    "protect-evidence",
-                    id,
-                    "could not read termination protection",
-                    &e,
-                ),
-                false,
+                }
+            }
+            Err(e) => Outcome::failed(
+                "protect-evidence",
+                id,
+                "could not read termination protection",
+                &e,
             ),
         }
     };
@@ -538,8 +540,8 @@ async fn protect_evidence<E: Ec2Port>(ec2: &E, facts: &InstanceFacts) -> (Vec<Ou
             ),
         }
     };
-    let ((t, set), s, v) = futures::join!(termination, shutdown, volumes);
-    (vec![t, s, v], set)
+    let (t, s, v) = futures::join!(termination, shutdown, volumes);
+    vec![t, s, v]
 }
 
 /// At most one snapshot per volume and finding: what exists (by tag) is not taken again.

@@ -349,3 +349,274 @@ fn guardduty_findings_rewritten_as_asff_meet_the_same_playbook_rows_as_the_nativ
         );
     }
 }
+
+/// Parser fuzzing: random structural and byte-level mutations of every corpus payload and of the
+/// custom-action samples in `events/`, fed to both parsers (and, when they parse, to the playbook),
+/// for a bounded time. Never a panic. `FIREBREAK_FUZZ_SECONDS` (default 10) bounds it and
+/// `FIREBREAK_FUZZ_SEED` replays a run; a failure prints the seed and the mutated payload.
+#[test]
+fn mutated_payloads_never_panic_the_parsers_or_the_playbook() {
+    use firebreak::asff::CustomActionEvent;
+    let seconds: u64 = std::env::var("FIREBREAK_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let seed: u64 = std::env::var("FIREBREAK_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    let config = firebreak::Config::from_lookup(|k| match k {
+        "FIREBREAK_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:t".into()),
+        "FIREBREAK_ACT_ON_SAMPLE_FINDINGS" => Some("true".into()),
+        _ => None,
+    })
+    .unwrap();
+
+    let mut seeds: Vec<String> = Vec::new();
+    let root = corpus();
+    let manifest: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(root.join("manifest.json")).unwrap())
+            .unwrap();
+    for entry in &manifest {
+        let file = entry["file"].as_str().unwrap();
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        if file.ends_with(".ndjson") {
+            seeds.extend(
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(String::from),
+            );
+        } else {
+            seeds.push(text);
+        }
+    }
+    let events = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events");
+    for entry in std::fs::read_dir(&events).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            seeds.push(std::fs::read_to_string(path).unwrap());
+        }
+    }
+    let seeds: Vec<Value> = seeds
+        .iter()
+        .filter_map(|s| serde_json::from_str(s).ok())
+        .collect();
+    assert!(seeds.len() >= 70, "only {} seed payloads", seeds.len());
+
+    let mut rng = Rng(seed);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let (mut cases, mut incidents, mut actions) = (0u64, 0u64, 0u64);
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {})); // the failure below names the payload instead
+    while std::time::Instant::now() < deadline {
+        let mut value = seeds[rng.below(seeds.len())].clone();
+        for _ in 0..=rng.below(4) {
+            mutate(&mut value, &mut rng);
+        }
+        let mut text = value.to_string();
+        if rng.below(8) == 0 {
+            mutate_bytes(&mut text, &mut rng);
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let Ok(value) = serde_json::from_str::<Value>(&text) else {
+                return (0, 0);
+            };
+            let mut found = (0, 0);
+            if let Ok(incident) = Incident::from_event(&value) {
+                let _ = firebreak::playbook::plan(&incident, &config);
+                let _ = incident.resource_name();
+                found.0 += 1;
+            }
+            if let Ok(event) = CustomActionEvent::from_event(&value) {
+                for incident in event.findings.iter().flatten() {
+                    let _ = firebreak::playbook::plan_for_action(event.action, incident, &config);
+                }
+                found.1 += 1;
+            }
+            found
+        }));
+        match outcome {
+            Ok((i, a)) => {
+                incidents += i;
+                actions += a;
+            }
+            Err(_) => {
+                std::panic::set_hook(previous_hook);
+                panic!("a parser panicked (FIREBREAK_FUZZ_SEED={seed}, case {cases}) on:\n{text}");
+            }
+        }
+        cases += 1;
+    }
+    std::panic::set_hook(previous_hook);
+    println!(
+        "fuzz: seed {seed}, {cases} mutated payloads in {seconds} s: {incidents} became incidents, \
+         {actions} custom-action events; no panic"
+    );
+    assert!(cases >= 1000, "only {cases} cases ran");
+    assert!(incidents > 0 && actions > 0, "the mutations never parsed");
+}
+
+/// xorshift64*: small, seedable, good enough to pick mutations.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Values that have broken parsers before: wrong types, extremes, ids that only look right.
+fn odd_value(rng: &mut Rng) -> Value {
+    use serde_json::json;
+    let choices = [
+        Value::Null,
+        json!(true),
+        json!(0),
+        json!(-1),
+        json!(u64::MAX),
+        json!(i64::MIN),
+        json!(1e308),
+        json!(-0.5),
+        json!(""),
+        json!(" "),
+        json!("i-"),
+        json!("i-0123456789abcdef0"),
+        json!("AKIA"),
+        json!("ASIAXXXXXXXXXXXXXXXX"),
+        json!("arn:aws:ec2:us-east-1:123456789012:instance/"),
+        json!("arn:aws:securityhub:us-east-1:123456789012:action/custom/"),
+        json!("arn:aws:securityhub:us-east-1:123456789012:action/custom/FbQuarantine"),
+        json!("arn:"),
+        json!("8.5"),
+        json!("NaN"),
+        json!("1970-01-01T00:00:00Z"),
+        json!("not a date"),
+        json!("\u{0}\u{202e}\u{1F525}é"),
+        json!("x".repeat(70_000)),
+        json!([]),
+        json!({}),
+        json!([{}]),
+        json!([null, 1, "a"]),
+    ];
+    choices[rng.below(choices.len())].clone()
+}
+
+/// One structural mutation somewhere in the tree.
+fn mutate(value: &mut Value, rng: &mut Rng) {
+    // Pick a random path (a JSON pointer), stopping at a random depth.
+    let mut pointer = String::new();
+    let mut at = &*value;
+    while rng.below(4) != 0 {
+        let step = match at {
+            Value::Object(m) if !m.is_empty() => {
+                let (k, v) = m.iter().nth(rng.below(m.len())).unwrap();
+                Some((k.replace('~', "~0").replace('/', "~1"), v))
+            }
+            Value::Array(a) if !a.is_empty() => {
+                let i = rng.below(a.len());
+                Some((i.to_string(), &a[i]))
+            }
+            _ => None,
+        };
+        let Some((segment, next)) = step else { break };
+        pointer.push('/');
+        pointer.push_str(&segment);
+        at = next;
+    }
+    let node = value
+        .pointer_mut(&pointer)
+        .expect("the path was just walked");
+    match rng.below(7) {
+        0 => *node = odd_value(rng),
+        1 => {
+            if let Value::Object(m) = node {
+                if !m.is_empty() {
+                    let key = m.keys().nth(rng.below(m.len())).unwrap().clone();
+                    m.remove(&key);
+                }
+            }
+        }
+        2 => {
+            if let Value::Array(a) = node {
+                match a.len() {
+                    0 => a.push(odd_value(rng)),
+                    n => {
+                        let copy = a[rng.below(n)].clone();
+                        for _ in 0..rng.below(120) {
+                            a.push(copy.clone());
+                        }
+                    }
+                }
+            }
+        }
+        3 => {
+            // Same value, other type: "8" for 8, 8 for "8", [x] for x.
+            *node = match node.take() {
+                Value::String(s) => s
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
+                    .unwrap_or(Value::Array(vec![Value::String(s)])),
+                Value::Number(n) => Value::String(n.to_string()),
+                other => Value::Array(vec![other]),
+            }
+        }
+        4 => {
+            if let Value::String(s) = node {
+                let cut = rng.below(s.len() + 1);
+                let cut = (0..=cut)
+                    .rev()
+                    .find(|&i| s.is_char_boundary(i))
+                    .unwrap_or(0);
+                s.truncate(cut);
+            }
+        }
+        5 => {
+            // Keys differ only in case between GuardDuty's two spellings: swap one's case.
+            if let Value::Object(m) = node {
+                if let Some(key) = m.keys().nth(rng.below(m.len().max(1))).cloned() {
+                    let v = m.remove(&key).unwrap();
+                    let mut chars = key.chars();
+                    let flipped: String = match chars.next() {
+                        Some(c) if c.is_uppercase() => c.to_lowercase().chain(chars).collect(),
+                        Some(c) => c.to_uppercase().chain(chars).collect(),
+                        None => key.clone(),
+                    };
+                    m.insert(flipped, v);
+                }
+            }
+        }
+        _ => {
+            if let Value::Object(m) = node {
+                m.insert("Injected".into(), odd_value(rng));
+            }
+        }
+    }
+}
+
+/// A byte-level mutation of the serialised payload: truncate, or overwrite one byte.
+fn mutate_bytes(text: &mut String, rng: &mut Rng) {
+    let mut bytes = std::mem::take(text).into_bytes();
+    if bytes.is_empty() {
+        return;
+    }
+    if rng.below(2) == 0 {
+        bytes.truncate(rng.below(bytes.len()));
+    } else {
+        let i = rng.below(bytes.len());
+        bytes[i] = b"{}[]\",:0\\ae-"[rng.below(12)];
+    }
+    *text = String::from_utf8_lossy(&bytes).into_owned();
+}

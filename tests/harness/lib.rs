@@ -111,7 +111,18 @@ impl Function {
         endpoint: &str,
         env: &[(&str, &str)],
     ) -> Function {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        Function::start_command(path, &[], endpoint, env).await
+    }
+
+    /// Starts `program args…` as a Lambda runtime (a function binary, or e.g. a Python interpreter
+    /// running `-m awslambdaric handler`), reaching AWS at `endpoint`.
+    pub async fn start_command(
+        program: &std::path::Path,
+        args: &[&str],
+        endpoint: &str,
+        env: &[(&str, &str)],
+    ) -> Function {
+        let name = program.file_name().unwrap().to_string_lossy().into_owned();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (send, recv) = mpsc::unbounded_channel();
@@ -128,8 +139,9 @@ impl Function {
                 tokio::spawn(serve(stream, server.clone()));
             }
         });
-        let mut cmd = Command::new(path);
-        cmd.env_clear()
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", &name)
@@ -345,26 +357,28 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
 /// logged (one JSON line each) and faults are injected as asked. Stopped on drop.
 pub struct LatencyProxy {
     child: std::process::Child,
+    port: u16,
+    args: Vec<String>,
     /// `http://127.0.0.1:PORT`: give it to a function as its `AWS_ENDPOINT_URL`.
     pub url: String,
-    /// The call log.
+    /// The call log (appended to across restarts).
     pub log: PathBuf,
+}
+
+fn proxy_tool() -> PathBuf {
+    let tool = std::env::var_os("FIREBREAK_LATENCY_PROXY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/tools/aws-latency-proxy.py")
+        });
+    assert!(tool.exists(), "{} is missing", tool.display());
+    tool
 }
 
 impl LatencyProxy {
     /// Starts the proxy with these extra arguments (`--fail-every 5`, `--delay-ms 0`, …).
     pub fn start(args: &[&str]) -> LatencyProxy {
-        let tool = std::env::var_os("FIREBREAK_LATENCY_PROXY")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../shared/tools/aws-latency-proxy.py")
-            });
-        assert!(tool.exists(), "{} is missing", tool.display());
-        let upstream = endpoint()
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_string();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -375,14 +389,42 @@ impl LatencyProxy {
             std::process::id()
         ));
         let _ = std::fs::remove_file(&log);
-        let child = std::process::Command::new("python3")
-            .arg(&tool)
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let child = LatencyProxy::spawn(port, &log, &args, None);
+        LatencyProxy {
+            child,
+            port,
+            args,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    /// The tool as shipped, or (with `cut_after`) through `harness/proxy_cut.py`, which runs the
+    /// same tool and exits, dropping every open connection, once its `cut_after`-th call arrived.
+    fn spawn(
+        port: u16,
+        log: &std::path::Path,
+        args: &[String],
+        cut_after: Option<usize>,
+    ) -> std::process::Child {
+        let upstream = endpoint()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let mut cmd = std::process::Command::new("python3");
+        if let Some(k) = cut_after {
+            cmd.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("harness/proxy_cut.py"))
+                .arg(k.to_string());
+        }
+        let child = cmd
+            .arg(proxy_tool())
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--upstream")
             .arg(&upstream)
             .arg("--log")
-            .arg(&log)
+            .arg(log)
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -394,11 +436,25 @@ impl LatencyProxy {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        LatencyProxy {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            log,
-        }
+        child
+    }
+
+    /// Restarts the proxy on the same port; with `Some(k)` the path to AWS is cut (the proxy
+    /// exits) once its `k`-th call since this restart arrived.
+    pub fn restart(&mut self, cut_after: Option<usize>) {
+        self.stop();
+        self.child = LatencyProxy::spawn(self.port, &self.log, &self.args, cut_after);
+    }
+
+    /// Stops the proxy (a cut path to AWS: connections are refused until it restarts).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the proxy process has exited (for a cut: it reached its k-th call).
+    pub fn has_stopped(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
     /// Every logged call: (service, action, HTTP status).
@@ -420,7 +476,6 @@ impl LatencyProxy {
 
 impl Drop for LatencyProxy {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
