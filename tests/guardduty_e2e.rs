@@ -426,3 +426,103 @@ async fn dry_run_notifies_the_plan_and_changes_nothing() {
     let body = messages[0]["Message"].as_str().unwrap();
     assert!(body.contains("DRY RUN") && body.contains("isolate-instance"));
 }
+
+/// The blast-radius cap: with FIREBREAK_MAX_QUARANTINES_PER_HOUR=2, three high-severity findings on
+/// three instances within the hour → the first two isolated, the third not isolated but
+/// snapshotted, tagged and reported as needing a human (and which custom action to click); the
+/// invocation succeeds. A redelivery of the third is still held back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_blast_radius_cap_the_third_instance_gets_evidence_only_and_a_human_is_asked() {
+    // A region of its own: the cap counts every quarantine of the account and region, and the
+    // other tests quarantine in us-east-1.
+    let region = "eu-west-3";
+    let aws = Aws::in_region(region).await;
+    let home = Aws::new().await;
+    let (topic, queue) = home.topic_with_queue().await;
+    // On a fresh emulator (CI) the cap is 2; a rerun within the hour on the same emulator finds
+    // the earlier run's quarantines, and raises the cap by as many.
+    let earlier = aws
+        .ec2
+        .describe_instances()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag-key")
+                .values("firebreak:quarantine-started-at")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .reservations()
+        .iter()
+        .map(|r| r.instances().len())
+        .sum::<usize>();
+    let cap = (2 + earlier).to_string();
+    let f = Function::start(
+        "guardduty-responder",
+        &[
+            ("FIREBREAK_TOPIC_ARN", topic.as_str()),
+            ("FIREBREAK_MAX_QUARANTINES_PER_HOUR", cap.as_str()),
+        ],
+    )
+    .await;
+    let (vpc, subnet) = aws.vpc("10.80.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let made = aws
+        .instances(&subnet, std::slice::from_ref(&app), &[], 3)
+        .await;
+    let mut events = Vec::new();
+    let mut verdicts = Vec::new();
+    for (instance, enis) in &made {
+        let finding = unique("cap");
+        let mut event = guardduty_event(&finding, C2, 8.0, instance, enis, "ACTOR");
+        event["region"] = json!(region);
+        event["detail"]["region"] = json!(region);
+        let report = f.invoke(&event).await.unwrap();
+        verdicts.push(report["verdict"].as_str().unwrap().to_string());
+        events.push((finding, event));
+    }
+    assert_eq!(verdicts, ["contained", "contained", "needs-human"]);
+    // A redelivery of the third finding: still over the cap, still not isolated.
+    let again = f.invoke(&events[2].1).await.unwrap();
+    assert_eq!(again["verdict"], "needs-human", "{again}");
+
+    // Read back from the emulator.
+    for (i, (instance, _)) in made.iter().enumerate() {
+        let groups: Vec<String> = aws
+            .interfaces(instance)
+            .await
+            .into_iter()
+            .flat_map(|(_, _, g)| g)
+            .collect();
+        let tags = aws.tags(instance).await;
+        let snapshots = aws.finding_snapshots(&events[i].0).await;
+        if i < 2 {
+            assert_ne!(groups, vec![app.clone()], "instance {i} was not isolated");
+            assert_eq!(tag(&tags, "firebreak:status"), Some("quarantined"));
+        } else {
+            assert_eq!(groups, vec![app.clone()], "the third instance was isolated");
+            assert_eq!(tag(&tags, "firebreak:status"), Some("needs-human"));
+            assert!(tag(&tags, "firebreak:quarantine-started-at").is_none());
+        }
+        assert_eq!(snapshots.len(), 2, "instance {i}: one snapshot per volume");
+    }
+    let messages = home.messages(&queue, 4, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), 4);
+    let held: Vec<&serde_json::Value> = messages
+        .iter()
+        .filter(|m| m["MessageAttributes"]["outcome"]["Value"] == "needs-human")
+        .collect();
+    assert_eq!(held.len(), 2, "the third finding and its redelivery");
+    let held = held[0];
+    let subject = held["Subject"].as_str().unwrap();
+    assert!(
+        subject.contains("NEEDS A HUMAN") && subject.contains(&made[2].0),
+        "{subject}"
+    );
+    let body = held["Message"].as_str().unwrap();
+    assert!(
+        body.contains("blast-radius cap") && body.contains("FbQuarantine"),
+        "{body}"
+    );
+}

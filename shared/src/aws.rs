@@ -474,6 +474,26 @@ impl Ec2Port for Ec2 {
         Ok(())
     }
 
+    async fn quarantine_starts(&self) -> Result<Vec<(String, String)>, AwsError> {
+        let key = crate::executor::QUARANTINE_STARTED_TAG;
+        let mut starts = Vec::new();
+        let mut pages = self
+            .0
+            .describe_instances()
+            .filters(filter("tag-key", &[key]))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for i in page?.reservations().iter().flat_map(|r| r.instances()) {
+                let at = i.tags().iter().find(|t| t.key() == Some(key));
+                if let (Some(id), Some(at)) = (i.instance_id(), at.and_then(|t| t.value())) {
+                    starts.push((id.to_string(), at.to_string()));
+                }
+            }
+        }
+        Ok(starts)
+    }
+
     async fn tag_instance(
         &self,
         instance_id: &str,

@@ -54,6 +54,11 @@ pub struct Config {
     /// `FIREBREAK_MAX_CONCURRENT_FINDINGS`: findings of one custom action handled at a time
     /// (default 5, so one analyst's click on 100 findings stays under EC2's mutating-API rates).
     pub max_concurrent_findings: usize,
+    /// `FIREBREAK_MAX_QUARANTINES_PER_HOUR`: the blast-radius cap. At most this many instances of
+    /// one account and region are quarantined automatically per rolling hour (default 10;
+    /// `unlimited` to lift it). Beyond it, GuardDuty findings get evidence only and a human is asked
+    /// to decide; an analyst's custom action is never capped.
+    pub max_quarantines_per_hour: Option<usize>,
 }
 
 impl Config {
@@ -121,9 +126,20 @@ impl Config {
             1..=100,
             "expected a number from 1 to 100",
         )?;
+        let max_quarantines_per_hour = match get("FIREBREAK_MAX_QUARANTINES_PER_HOUR") {
+            Some(v) if v.trim() == "unlimited" => None,
+            _ => Some(number(
+                &get,
+                "FIREBREAK_MAX_QUARANTINES_PER_HOUR",
+                10,
+                1..=10_000,
+                "expected a number from 1 to 10000, or unlimited",
+            )?),
+        };
         Ok(Config {
             mode,
             max_concurrent_findings,
+            max_quarantines_per_hour,
             topic_arn,
             severity_threshold,
             exempt_tag,
@@ -194,6 +210,14 @@ mod tests {
             None
         );
         assert!(with("FIREBREAK_REMOVE_LOGIN_SEVERITY", "high").is_err());
+        assert_eq!(c.max_quarantines_per_hour, Some(10));
+        assert_eq!(
+            with("FIREBREAK_MAX_QUARANTINES_PER_HOUR", "unlimited")
+                .unwrap()
+                .max_quarantines_per_hour,
+            None
+        );
+        assert!(with("FIREBREAK_MAX_QUARANTINES_PER_HOUR", "0").is_err());
         assert!(Config::from_lookup(|_| None).is_err());
     }
 }

@@ -24,6 +24,9 @@ pub const FINDING_TAG: &str = "firebreak:finding-id";
 pub const CONTAINED_AT_TAG: &str = "firebreak:contained-at";
 /// Tag with the quarantine status (`quarantined`, `containment-failed`).
 pub const STATUS_TAG: &str = "firebreak:status";
+/// When Firebreak decided to quarantine the instance, written with the record of its original
+/// groups (before the first group change): what the blast-radius cap counts.
+pub const QUARANTINE_STARTED_TAG: &str = "firebreak:quarantine-started-at";
 /// Prefix of the tags recording each ENI's groups before quarantine: `firebreak:original-groups:<eni>`.
 pub const ORIGINAL_GROUPS_TAG: &str = "firebreak:original-groups:";
 /// Tag present when Firebreak (not the owner) turned termination protection on.
@@ -107,6 +110,8 @@ pub struct Execution {
     pub undo: Vec<String>,
     /// What the team must know beyond the outcomes (e.g. other users of a revoked role).
     pub warnings: Vec<String>,
+    /// Set when the blast-radius cap held containment back: why, in words.
+    pub held_by_cap: Option<String>,
 }
 
 /// The planned actions as outcomes, without touching anything.
@@ -141,13 +146,39 @@ fn group_list(tag_value: &str) -> Vec<String> {
     tag_value.split_whitespace().map(String::from).collect()
 }
 
-/// Carries out an instance plan (quarantine, evidence, snapshots, tags).
+/// Instances whose quarantine started within the hour before `now`, other than `instance_id`.
+fn quarantines_in_the_last_hour(
+    starts: &[(String, String)],
+    instance_id: &str,
+    now: &str,
+) -> usize {
+    use aws_smithy_types::date_time::Format;
+    let Ok(now) = aws_smithy_types::DateTime::from_str(now, Format::DateTime) else {
+        return 0;
+    };
+    let since = now.secs() - 3600;
+    starts
+        .iter()
+        .filter(|(id, _)| id != instance_id)
+        .filter(|(_, at)| {
+            // An unreadable time counts: the cap errs on the side of asking a human.
+            aws_smithy_types::DateTime::from_str(at, Format::DateTime)
+                .map(|t| t.secs() >= since)
+                .unwrap_or(true)
+        })
+        .count()
+}
+
+/// Carries out an instance plan (quarantine, evidence, snapshots, tags). With `cap`, at most that
+/// many instances of the account and region are quarantined per rolling hour: beyond it the plan
+/// is carried out without isolation (evidence only), and the execution says a human must decide.
 pub async fn execute_instance_plan<E: Ec2Port>(
     ec2: &E,
     incident: &Incident,
     plan: &Plan,
     exempt_tag: &str,
     now: &str,
+    cap: Option<usize>,
 ) -> Execution {
     let mut result = Execution::default();
     let Some(instance) = incident.instance() else {
@@ -155,22 +186,30 @@ pub async fn execute_instance_plan<E: Ec2Port>(
     };
     let id = instance.instance_id.as_str();
     let wants = |name: &str| plan.actions.iter().any(|a| a.name() == name);
-    let isolate = wants("isolate-instance");
+    let mut isolate = wants("isolate-instance");
 
     // Round 1: read the instance and, speculatively, the quarantine groups of the VPCs the finding
-    // names, at the same time.
+    // names and (under a cap) the recent quarantines, at the same time.
     let named_vpcs = if isolate {
         instance.vpc_ids()
     } else {
         Vec::new()
     };
-    let (described, early) = futures::join!(
+    let count_recent = isolate && cap.is_some();
+    let (described, early, recent) = futures::join!(
         ec2.describe_instance(id),
         join_all(
             named_vpcs
                 .iter()
                 .map(|v| async move { (v.clone(), ec2.find_quarantine_groups(v).await) })
-        )
+        ),
+        async {
+            if count_recent {
+                Some(ec2.quarantine_starts().await)
+            } else {
+                None
+            }
+        }
     );
     let facts = match described {
         Ok(Some(f)) if f.state != "terminated" && f.state != "shutting-down" => f,
@@ -196,6 +235,45 @@ pub async fn execute_instance_plan<E: Ec2Port>(
     if facts.tag(exempt_tag) == Some("true") {
         result.outcomes = skip_all(plan, &format!("the instance is tagged {exempt_tag}=true"));
         return result;
+    }
+
+    // The blast-radius cap. An instance whose quarantine already started (a redelivery) is
+    // finished whatever the count; a count that cannot be read fails containment, to be retried.
+    if let (Some(cap), Some(recent)) = (cap, recent) {
+        match recent {
+            Err(e) => {
+                result.outcomes = vec![Outcome::failed(
+                    "isolate-instance",
+                    id,
+                    "could not count the quarantines of the last hour (blast-radius cap)",
+                    &e,
+                )];
+                result.contained = Some(false);
+                return result;
+            }
+            Ok(_) if facts.tag(QUARANTINE_STARTED_TAG).is_some() => {}
+            Ok(starts) => {
+                let n = quarantines_in_the_last_hour(&starts, id, now);
+                if n >= cap {
+                    let why = format!(
+                        "blast-radius cap: {n} instance(s) of account {} in {} were quarantined in \
+                         the last hour (FIREBREAK_MAX_QUARANTINES_PER_HOUR={cap}). {id} was NOT \
+                         isolated; evidence was preserved. A human must decide: to isolate it, \
+                         select the finding in Security Hub and choose the custom action \
+                         FbQuarantine.",
+                        incident.account, incident.region
+                    );
+                    result.outcomes.push(Outcome::new(
+                        "isolate-instance",
+                        id,
+                        Status::Skipped,
+                        why.clone(),
+                    ));
+                    result.held_by_cap = Some(why);
+                    isolate = false;
+                }
+            }
+        }
     }
 
     // Only now, for an instance that exists and is not exempt, create what is missing: the groups
@@ -226,8 +304,12 @@ pub async fn execute_instance_plan<E: Ec2Port>(
         .collect();
 
     // The groups to restore on release: a tag written earlier wins (redelivery after isolation);
-    // otherwise the current groups, unless they are already Firebreak's own.
+    // otherwise the current groups, unless they are already Firebreak's own. With them, when the
+    // quarantine started (what the blast-radius cap counts).
     let mut to_record: Vec<(String, String)> = Vec::new();
+    if facts.tag(QUARANTINE_STARTED_TAG).is_none() {
+        to_record.push((QUARANTINE_STARTED_TAG.to_string(), now.to_string()));
+    }
     for eni in &facts.interfaces {
         let key = format!("{ORIGINAL_GROUPS_TAG}{}", eni.network_interface_id);
         if let Some(recorded) = facts.tag(&key) {
@@ -270,7 +352,10 @@ pub async fn execute_instance_plan<E: Ec2Port>(
                 Status::Succeeded,
                 format!(
                     "recorded original groups of {} interface(s) in tags",
-                    to_record.len()
+                    to_record
+                        .iter()
+                        .filter(|(k, _)| k.starts_with(ORIGINAL_GROUPS_TAG))
+                        .count()
                 ),
             ),
             Err(e) => Outcome::failed(
@@ -327,6 +412,9 @@ pub async fn execute_instance_plan<E: Ec2Port>(
                 tags.push((CONTAINED_AT_TAG.to_string(), contained_at.clone()));
             }
             Some(false) => tags.push((STATUS_TAG.to_string(), "containment-failed".to_string())),
+            None if result.held_by_cap.is_some() => {
+                tags.push((STATUS_TAG.to_string(), "needs-human".to_string()))
+            }
             None => {}
         }
         let outcome = if tags.is_empty() {
@@ -629,4 +717,23 @@ async fn snapshot_volumes<E: Ec2Port>(
         outcomes.extend(taken);
     }
     outcomes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quarantines_in_the_last_hour;
+
+    #[test]
+    fn the_cap_counts_other_instances_quarantined_within_the_rolling_hour() {
+        let now = "2026-11-23T10:00:00Z";
+        let starts = [
+            ("i-self".to_string(), "2026-11-23T09:59:00Z".to_string()),
+            ("i-a".to_string(), "2026-11-23T09:00:00Z".to_string()), // exactly an hour: counts
+            ("i-b".to_string(), "2026-11-23T09:30:00.250Z".to_string()),
+            ("i-c".to_string(), "2026-11-23T08:59:59Z".to_string()), // older: does not
+            ("i-d".to_string(), "garbled".to_string()),              // unreadable: counts
+        ];
+        assert_eq!(quarantines_in_the_last_hour(&starts, "i-self", now), 3);
+        assert_eq!(quarantines_in_the_last_hour(&[], "i-self", now), 0);
+    }
 }

@@ -101,6 +101,8 @@ pub trait Ec2Port: Sync {
     ) -> Result<QuarantineGroups, AwsError>;
     /// Replaces the groups of one interface.
     async fn set_interface_groups(&self, eni: &str, group_ids: &[String]) -> Result<(), AwsError>;
+    /// Every instance carrying the quarantine-start tag, with its value (the blast-radius cap).
+    async fn quarantine_starts(&self) -> Result<Vec<(String, String)>, AwsError>;
     /// Adds or overwrites tags on the instance.
     async fn tag_instance(
         &self,

@@ -8,7 +8,7 @@ use futures::future::join_all;
 use crate::credentials::{REMOVED_PROFILE_FINDING_TAG, REMOVED_PROFILE_TAG};
 use crate::executor::{
     Execution, Outcome, Status, CONTAINED_AT_TAG, FINDING_TAG, ORIGINAL_GROUPS_TAG,
-    SET_TERMINATION_PROTECTION_TAG, STATUS_TAG,
+    QUARANTINE_STARTED_TAG, SET_TERMINATION_PROTECTION_TAG, STATUS_TAG,
 };
 use crate::ports::{Ec2Port, InterfaceFacts};
 
@@ -133,7 +133,12 @@ pub async fn execute_release<E: Ec2Port>(ec2: &E, instance_id: &str, now: &str) 
         && termination.as_ref().is_none_or(ok)
         && profile.as_ref().is_none_or(ok);
     if released {
-        for key in [STATUS_TAG, CONTAINED_AT_TAG, FINDING_TAG] {
+        for key in [
+            STATUS_TAG,
+            CONTAINED_AT_TAG,
+            FINDING_TAG,
+            QUARANTINE_STARTED_TAG,
+        ] {
             if facts.tag(key).is_some() {
                 remove.push(key.to_string());
             }

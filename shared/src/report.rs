@@ -33,6 +33,8 @@ pub enum Verdict {
     Released,
     /// A release was attempted and did not complete.
     ReleaseFailed,
+    /// The blast-radius cap held containment back: evidence only, a human must decide.
+    NeedsHuman,
 }
 
 impl Verdict {
@@ -48,6 +50,7 @@ impl Verdict {
             Verdict::EvidenceFailed => "EVIDENCE FAILED",
             Verdict::Released => "RELEASED",
             Verdict::ReleaseFailed => "RELEASE FAILED",
+            Verdict::NeedsHuman => "NEEDS A HUMAN",
         }
     }
 
@@ -103,6 +106,8 @@ impl Report {
             .any(|a| matches!(a, crate::playbook::Action::ReleaseInstance { .. }));
         let verdict = if mode == Mode::DryRun && plan.contains_resource() {
             Verdict::DryRun
+        } else if execution.held_by_cap.is_some() {
+            Verdict::NeedsHuman
         } else if plan.actions.is_empty() {
             Verdict::Skipped
         } else if releasing {
@@ -149,7 +154,11 @@ impl Report {
             outcomes: execution.outcomes,
             original_groups: execution.original_groups,
             undo: execution.undo,
-            warnings: execution.warnings,
+            warnings: execution
+                .held_by_cap
+                .into_iter()
+                .chain(execution.warnings)
+                .collect(),
         }
     }
 

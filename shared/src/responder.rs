@@ -37,7 +37,9 @@ pub async fn respond<E: Ec2Port, I: IamPort, N: Notifier>(
     notifier: &N,
 ) -> Result<Report, FirebreakError> {
     let plan = plan(incident, config);
-    let (report, published) = carry_out(incident, plan, config, ec2, iam, notifier).await;
+    // GuardDuty's findings are acted on automatically: the blast-radius cap applies.
+    let cap = config.max_quarantines_per_hour;
+    let (report, published) = carry_out(incident, plan, config, cap, ec2, iam, notifier).await;
     if report.verdict == Verdict::ContainmentFailed {
         return Err(FirebreakError::ContainmentFailed {
             finding_id: report.finding_id.clone(),
@@ -65,10 +67,12 @@ pub async fn respond<E: Ec2Port, I: IamPort, N: Notifier>(
 }
 
 /// Carries out a plan (or dry-runs it), notifies, logs; returns the report and the publication.
+/// `cap`: the blast-radius cap on automatic quarantines (`None` for an analyst's action).
 pub async fn carry_out<E: Ec2Port, I: IamPort, N: Notifier>(
     incident: &Incident,
     plan: Plan,
     config: &Config,
+    cap: Option<usize>,
     ec2: &E,
     iam: &I,
     notifier: &N,
@@ -96,7 +100,15 @@ pub async fn carry_out<E: Ec2Port, I: IamPort, N: Notifier>(
     } else if let Some(instance_id) = release {
         execute_release(ec2, &instance_id, &now_rfc3339()).await
     } else if incident.instance().is_some() {
-        execute_instance_plan(ec2, incident, &plan, &config.exempt_tag, &now_rfc3339()).await
+        execute_instance_plan(
+            ec2,
+            incident,
+            &plan,
+            &config.exempt_tag,
+            &now_rfc3339(),
+            cap,
+        )
+        .await
     } else {
         execute_credential_plan(iam, ec2, incident, &plan, &config.exempt_tag).await
     };
@@ -401,7 +413,8 @@ pub async fn respond_to_action<E: Ec2Port, I: IamPort, N: Notifier, F: FindingsP
     findings: Option<&F>,
 ) -> FindingResult {
     let plan = plan_for_action(action, incident, config);
-    let (report, published) = carry_out(incident, plan, config, ec2, iam, notifier).await;
+    // An analyst's click is the human decision the blast-radius cap asks for: never capped.
+    let (report, published) = carry_out(incident, plan, config, None, ec2, iam, notifier).await;
     let notified = published.is_ok();
     let workflow = workflow_after(config.mode, report.verdict, notified);
     let note = finding_note(action, &report, workflow, notified);

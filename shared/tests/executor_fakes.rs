@@ -18,6 +18,8 @@ struct FakeEc2 {
     fail_group: Option<String>,
     groups_exist: bool,
     profile: Option<ProfileAssociation>,
+    /// Other instances' quarantine starts (the blast-radius cap's count).
+    quarantines: Vec<(String, String)>,
     calls: Mutex<Vec<String>>,
 }
 
@@ -41,6 +43,7 @@ impl FakeEc2 {
             fail_group: None,
             groups_exist: true,
             profile: None,
+            quarantines: Vec::new(),
             calls: Mutex::new(Vec::new()),
         }
     }
@@ -94,6 +97,9 @@ impl Ec2Port for FakeEc2 {
             return Err(throttled());
         }
         Ok(())
+    }
+    async fn quarantine_starts(&self) -> Result<Vec<(String, String)>, AwsError> {
+        Ok(self.quarantines.clone())
     }
     async fn tag_instance(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
         let keys: Vec<&str> = tags.iter().map(|(k, _)| k.as_str()).collect();

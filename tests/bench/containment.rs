@@ -437,26 +437,22 @@ async fn burst(aws: &Aws, args: &Args, binary_env: &[(String, String)]) {
     let set_up = Instant::now();
     let per_vpc = 100;
     let mut scenes = Vec::new(); // (instance, finding, event)
-    let mut vpc_subnet = None;
-    for i in 0..n {
-        if i % per_vpc == 0 {
-            let (vpc, subnet) = aws.vpc(&format!("10.{}.0.0/16", 200 + i / per_vpc)).await;
-            let app = aws.app_group(&vpc).await;
-            vpc_subnet = Some((subnet, app));
+    for v in 0..n.div_ceil(per_vpc) {
+        let (vpc, subnet) = aws.vpc(&format!("10.{}.0.0/16", 200 + v)).await;
+        let app = aws.app_group(&vpc).await;
+        let count = per_vpc.min(n - v * per_vpc) as i32;
+        for (instance, enis) in aws.instances(&subnet, &[app], &[], count).await {
+            let finding = unique("burst");
+            let event = guardduty_event(
+                &finding,
+                "Backdoor:EC2/C&CActivity.B",
+                8.0,
+                &instance,
+                &enis,
+                "ACTOR",
+            );
+            scenes.push((instance, finding, event));
         }
-        let (subnet, app) = vpc_subnet.as_ref().unwrap();
-        let instance = aws.instance(subnet, std::slice::from_ref(app), &[]).await;
-        let enis = aws.eni_vpcs(&instance).await;
-        let finding = unique("burst");
-        let event = guardduty_event(
-            &finding,
-            "Backdoor:EC2/C&CActivity.B",
-            8.0,
-            &instance,
-            &enis,
-            "ACTOR",
-        );
-        scenes.push((instance, finding, event));
     }
     eprintln!(
         "burst: {n} instances set up in {:.0} s",
@@ -615,6 +611,11 @@ async fn main() {
     let env = vec![
         ("FIREBREAK_TOPIC_ARN".to_string(), topic.clone()),
         ("AWS_LAMBDA_LOG_LEVEL".to_string(), "WARN".to_string()),
+        // Hundreds of quarantines in one account within the hour: lift the blast-radius cap.
+        (
+            "FIREBREAK_MAX_QUARANTINES_PER_HOUR".to_string(),
+            "unlimited".to_string(),
+        ),
     ];
     let rust = Subject {
         name: "guardduty-responder (Rust)",

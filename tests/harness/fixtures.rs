@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{
 };
 use serde_json::{json, Value};
 
-use crate::{sdk_config, REGION};
+use crate::{sdk_config_in, REGION};
 
 /// Test-side clients for the local AWS.
 pub struct Aws {
@@ -22,6 +22,8 @@ pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     /// Security Hub.
     pub securityhub: aws_sdk_securityhub::Client,
+    /// The region of these clients.
+    pub region: String,
 }
 
 /// A unique suffix, so parallel tests never share names.
@@ -46,8 +48,14 @@ fn filter(name: &str, value: &str) -> Filter {
 impl Aws {
     /// Clients for the local AWS.
     pub async fn new() -> Aws {
-        let conf = sdk_config().await;
+        Aws::in_region(REGION).await
+    }
+
+    /// Clients for the local AWS in `region` (moto keeps each region's state apart).
+    pub async fn in_region(region: &str) -> Aws {
+        let conf = sdk_config_in(region).await;
         Aws {
+            region: region.to_string(),
             ec2: aws_sdk_ec2::Client::new(&conf),
             sns: aws_sdk_sns::Client::new(&conf),
             sqs: aws_sdk_sqs::Client::new(&conf),
@@ -65,7 +73,7 @@ impl Aws {
             .create_subnet()
             .vpc_id(&vpc_id)
             .cidr_block(cidr)
-            .availability_zone(format!("{REGION}a"))
+            .availability_zone(format!("{}a", self.region))
             .send()
             .await
             .unwrap();
@@ -117,6 +125,18 @@ impl Aws {
         groups: &[String],
         tags: &[(&str, &str)],
     ) -> String {
+        let mut made = self.instances(subnet_id, groups, tags, 1).await;
+        made.remove(0).0
+    }
+
+    /// `count` such instances in one call: (instance id, its (ENI, VPC) pairs) each.
+    pub async fn instances(
+        &self,
+        subnet_id: &str,
+        groups: &[String],
+        tags: &[(&str, &str)],
+        count: i32,
+    ) -> Vec<(String, Vec<(String, String)>)> {
         let ebs = |size| {
             EbsBlockDevice::builder()
                 .volume_size(size)
@@ -128,8 +148,8 @@ impl Aws {
             .run_instances()
             .image_id(self.image().await)
             .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-            .min_count(1)
-            .max_count(1)
+            .min_count(count)
+            .max_count(count)
             .subnet_id(subnet_id)
             .instance_initiated_shutdown_behavior(aws_sdk_ec2::types::ShutdownBehavior::Terminate)
             .set_security_group_ids(Some(groups.to_vec()))
@@ -159,7 +179,22 @@ impl Aws {
             );
         }
         let out = run.send().await.unwrap();
-        out.instances()[0].instance_id().unwrap().to_string()
+        out.instances()
+            .iter()
+            .map(|i| {
+                let enis = i
+                    .network_interfaces()
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.network_interface_id().unwrap().to_string(),
+                            e.vpc_id().unwrap().to_string(),
+                        )
+                    })
+                    .collect();
+                (i.instance_id().unwrap().to_string(), enis)
+            })
+            .collect()
     }
 
     /// Creates an ENI in `subnet_id` with `groups` and attaches it at `index`.

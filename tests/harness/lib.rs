@@ -33,8 +33,13 @@ pub fn endpoint() -> String {
 
 /// SDK configuration for the local AWS (test-side clients, used to set up and read back state).
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_in(REGION).await
+}
+
+/// SDK configuration for the local AWS in `region`.
+pub async fn sdk_config_in(region: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
+        .region(aws_config::Region::new(region.to_string()))
         .endpoint_url(endpoint())
         .credentials_provider(aws_sdk_ec2::config::Credentials::new(
             "test", "test", None, None, "e2e",
@@ -150,9 +155,13 @@ impl Function {
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
             .env("AWS_REGION", REGION)
+            .env("AWS_DEFAULT_REGION", REGION)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_ENDPOINT_URL", endpoint)
+            // The tests quarantine dozens of instances of one account within the hour: the
+            // blast-radius cap would hold them back. Its own test sets it.
+            .env("FIREBREAK_MAX_QUARANTINES_PER_HOUR", "unlimited")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -218,9 +227,17 @@ impl Function {
 
     /// Waits until the runtime first polls for an event (it is initialised); returns when that was.
     pub async fn ready(&self) -> std::time::Instant {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(t) = *self.shared.first_poll.lock().unwrap() {
                 return t;
+            }
+            let init_error = self.shared.init_error.lock().unwrap().clone();
+            if init_error.is_some() || std::time::Instant::now() > deadline {
+                panic!(
+                    "the function did not start: init error {init_error:?}; logs:\n{}",
+                    self.logs().join("\n")
+                );
             }
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
