@@ -526,3 +526,104 @@ async fn over_the_blast_radius_cap_the_third_instance_gets_evidence_only_and_a_h
         "{body}"
     );
 }
+
+/// Many accounts: a finding from account 111111111111 is contained in that account, through the
+/// member role (`FirebreakResponder`, with the external id, session named after the function);
+/// the role's credentials are assumed once and reused for the next finding of that account; and
+/// nothing changes in the function's own account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_account_finding_is_contained_in_that_account_and_nowhere_else() {
+    let member_account = "111111111111";
+    let member = Aws::in_account(member_account, "FirebreakResponder").await;
+    let home = Aws::new().await;
+    let (topic, _queue) = home.topic_with_queue().await;
+    let proxy = firebreak_tests::LatencyProxy::start(&["--delay-ms", "0", "--log-params"]);
+    let f = Function::start_binary(
+        &firebreak_tests::binary("guardduty-responder"),
+        &proxy.url,
+        &[
+            ("FIREBREAK_TOPIC_ARN", topic.as_str()),
+            ("FIREBREAK_MEMBER_EXTERNAL_ID", "e2e-external-id"),
+        ],
+    )
+    .await;
+
+    let (vpc, subnet) = member.vpc("10.82.0.0/16").await;
+    let app = member.app_group(&vpc).await;
+    let made = member
+        .instances(&subnet, std::slice::from_ref(&app), &[], 2)
+        .await;
+    // The member's instance does not exist in the function's own account.
+    assert!(home
+        .ec2
+        .describe_instances()
+        .instance_ids(&made[0].0)
+        .send()
+        .await
+        .map(|o| o.reservations().is_empty())
+        .unwrap_or(true));
+    let mut findings = Vec::new();
+    for (instance, enis) in &made {
+        let finding = unique("member");
+        let mut event = guardduty_event(&finding, C2, 8.0, instance, enis, "ACTOR");
+        event["account"] = json!(member_account);
+        event["detail"]["accountId"] = json!(member_account);
+        let report = f.invoke(&event).await.unwrap();
+        assert_eq!(report["verdict"], "contained", "{report}");
+        assert_eq!(report["account"], member_account);
+        findings.push(finding);
+    }
+
+    // In the member account: isolated, snapshotted, tagged.
+    for ((instance, _), finding) in made.iter().zip(&findings) {
+        let groups: Vec<String> = member
+            .interfaces(instance)
+            .await
+            .into_iter()
+            .flat_map(|(_, _, g)| g)
+            .collect();
+        assert_eq!(groups.len(), 1);
+        assert_ne!(groups[0], app, "{instance} still in its application group");
+        let (group_vpc, ingress, egress) = member.group_rules(&groups[0]).await;
+        assert_eq!((group_vpc.as_str(), ingress, egress), (vpc.as_str(), 0, 0));
+        assert_eq!(member.finding_snapshots(finding).await.len(), 2);
+        assert_eq!(
+            tag(&member.tags(instance).await, "firebreak:status"),
+            Some("quarantined")
+        );
+    }
+    // In the function's own account: no snapshot of these findings, no group in the member's VPC.
+    for finding in &findings {
+        assert!(home.finding_snapshots(finding).await.is_empty());
+    }
+    let in_home = home
+        .ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(in_home.security_groups().is_empty());
+
+    // One AssumeRole for both findings, into the member role, with the external id and a session
+    // named after the function.
+    let log = std::fs::read_to_string(&proxy.log).unwrap();
+    let assumed: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|c| c["action"] == "AssumeRole")
+        .collect();
+    assert_eq!(assumed.len(), 1, "credentials are cached per account");
+    let params = &assumed[0]["params"];
+    assert_eq!(
+        params["RoleArn"],
+        "arn:aws:iam::111111111111:role/FirebreakResponder"
+    );
+    assert_eq!(params["ExternalId"], "e2e-external-id");
+    assert_eq!(params["RoleSessionName"], "guardduty-responder");
+}

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::config::SharedCredentialsProvider;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, AttributeValue, CopyTagsFromSource, EbsInstanceBlockDeviceSpecification,
     Filter, InstanceAttributeName, InstanceBlockDeviceMappingSpecification, InstanceSpecification,
@@ -22,11 +23,58 @@ use crate::ports::{
 pub const GROUP_ROLE_TAG: &str = "firebreak:quarantine-role";
 
 /// AWS clients built once from the function's configuration, handed out per (account, region).
+/// An account other than the function's own is reached through its member role (see
+/// [`AwsClients::with_member_role`]).
 pub struct AwsClients {
     base: SdkConfig,
+    /// The function's own account, learnt from the first invocation's function ARN.
+    home_account: std::sync::OnceLock<String>,
+    member: Option<MemberRole>,
+    /// Per member account: the assumed-role credentials provider (the SDK's identity cache keeps
+    /// its credentials until shortly before they expire, for every client of that account).
+    assumed: Mutex<HashMap<String, SharedCredentialsProvider>>,
     ec2: Mutex<HashMap<(String, String), aws_sdk_ec2::Client>>,
     iam: Mutex<HashMap<String, aws_sdk_iam::Client>>,
     securityhub: Mutex<HashMap<String, aws_sdk_securityhub::Client>>,
+}
+
+/// The role Firebreak assumes in member accounts.
+#[derive(Debug, Clone)]
+struct MemberRole {
+    name: String,
+    external_id: Option<String>,
+    session_name: String,
+}
+
+/// The partition of a region: `aws`, `aws-cn` or `aws-us-gov`.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// A valid `RoleSessionName` (`[\w+=,.@-]{2,64}`) made from `name`.
+fn session_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    if cleaned.len() < 2 {
+        "firebreak".to_string()
+    } else {
+        cleaned
+    }
 }
 
 /// The client cached under `key`, made by `make` the first time.
@@ -56,32 +104,104 @@ impl AwsClients {
     pub fn new(base: SdkConfig) -> AwsClients {
         AwsClients {
             base,
+            home_account: std::sync::OnceLock::new(),
+            member: None,
+            assumed: Mutex::new(HashMap::new()),
             ec2: Mutex::new(HashMap::new()),
             iam: Mutex::new(HashMap::new()),
             securityhub: Mutex::new(HashMap::new()),
         }
     }
 
+    /// Reach accounts other than the function's own through `arn:<partition>:iam::<account>:role/<name>`,
+    /// assumed with `external_id` (when set) and the session name `session` (the function's name, so
+    /// the member account's CloudTrail says which Firebreak function acted).
+    pub fn with_member_role(
+        mut self,
+        name: &str,
+        external_id: Option<&str>,
+        session: &str,
+    ) -> AwsClients {
+        self.member = Some(MemberRole {
+            name: name.to_string(),
+            external_id: external_id.map(String::from),
+            session_name: session_name(session),
+        });
+        self
+    }
+
+    /// Records the function's own account, from the invoked function's ARN (first call wins).
+    pub fn learn_home_account(&self, function_arn: &str) {
+        if let Some(account) = function_arn.split(':').nth(4).filter(|a| !a.is_empty()) {
+            let _ = self.home_account.set(account.to_string());
+        }
+    }
+
+    /// The member role's ARN when `account` is not the function's own (and a member role is set).
+    pub fn member_role_arn(&self, account: &str, region: &str) -> Option<String> {
+        let member = self.member.as_ref()?;
+        let home = self.home_account.get()?;
+        (home != account && !account.is_empty()).then(|| {
+            format!(
+                "arn:{}:iam::{account}:role/{}",
+                partition_of(region),
+                member.name
+            )
+        })
+    }
+
+    /// The function's own credentials, or the member role's in another account.
+    async fn credentials_for(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Option<SharedCredentialsProvider> {
+        let role_arn = self.member_role_arn(account, region)?;
+        if let Some(p) = self
+            .assumed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(account)
+        {
+            return Some(p.clone());
+        }
+        let member = self.member.as_ref()?;
+        let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+            .session_name(member.session_name.clone())
+            .region(Region::new(region.to_string()))
+            .configure(&self.base);
+        if let Some(id) = &member.external_id {
+            builder = builder.external_id(id.clone());
+        }
+        let provider = SharedCredentialsProvider::new(builder.build().await);
+        Some(cached(&self.assumed, account.to_string(), || provider))
+    }
+
     /// IAM of the incident's account (a global service: the SDK picks the partition's endpoint
     /// from the region).
-    pub fn iam_for(&self, account: &str, region: &str) -> Iam {
+    pub async fn iam_for(&self, account: &str, region: &str) -> Iam {
+        let credentials = self.credentials_for(account, region).await;
         Iam(cached(&self.iam, account.to_string(), || {
-            let conf = aws_sdk_iam::config::Builder::from(&self.base)
-                .region(Region::new(region.to_string()))
-                .build();
-            aws_sdk_iam::Client::from_conf(conf)
+            let mut conf = aws_sdk_iam::config::Builder::from(&self.base)
+                .region(Region::new(region.to_string()));
+            if let Some(c) = credentials {
+                conf = conf.credentials_provider(c);
+            }
+            aws_sdk_iam::Client::from_conf(conf.build())
         }))
     }
 
-    /// EC2 in the incident's account and region. Until member-account roles exist, every account
-    /// is reached with the function's own credentials.
-    pub fn ec2_for(&self, account: &str, region: &str) -> Ec2 {
+    /// EC2 in the incident's account and region.
+    pub async fn ec2_for(&self, account: &str, region: &str) -> Ec2 {
+        let credentials = self.credentials_for(account, region).await;
         let key = (account.to_string(), region.to_string());
         Ec2(cached(&self.ec2, key, || {
-            let conf = aws_sdk_ec2::config::Builder::from(&self.base)
-                .region(Region::new(region.to_string()))
-                .build();
-            aws_sdk_ec2::Client::from_conf(conf)
+            let mut conf = aws_sdk_ec2::config::Builder::from(&self.base)
+                .region(Region::new(region.to_string()));
+            if let Some(c) = credentials {
+                conf = conf.credentials_provider(c);
+            }
+            aws_sdk_ec2::Client::from_conf(conf.build())
         }))
     }
 

@@ -59,6 +59,14 @@ pub struct Config {
     /// `unlimited` to lift it). Beyond it, GuardDuty findings get evidence only and a human is asked
     /// to decide; an analyst's custom action is never capped.
     pub max_quarantines_per_hour: Option<usize>,
+    /// `FIREBREAK_MEMBER_ROLE`: the role assumed in an account other than the function's own
+    /// (default `FirebreakResponder`, as `infra/member-role.yaml` creates it).
+    pub member_role: String,
+    /// `FIREBREAK_MEMBER_EXTERNAL_ID`: the external id the member role's trust policy requires
+    /// (unset: none is sent).
+    pub member_external_id: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_NAME` (set by Lambda): the session name in member accounts.
+    pub function_name: String,
 }
 
 impl Config {
@@ -136,8 +144,28 @@ impl Config {
                 "expected a number from 1 to 10000, or unlimited",
             )?),
         };
+        let member_role = get("FIREBREAK_MEMBER_ROLE")
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "FirebreakResponder".into());
+        if !crate::incident::is_iam_name(&member_role) {
+            return Err(ConfigError {
+                name: "FIREBREAK_MEMBER_ROLE",
+                value: member_role,
+                reason: "expected an IAM role name",
+            });
+        }
+        let member_external_id = get("FIREBREAK_MEMBER_EXTERNAL_ID")
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
+        let function_name = get("AWS_LAMBDA_FUNCTION_NAME")
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "firebreak".into());
         Ok(Config {
             mode,
+            member_role,
+            member_external_id,
+            function_name,
             max_concurrent_findings,
             max_quarantines_per_hour,
             topic_arn,
@@ -218,6 +246,9 @@ mod tests {
             None
         );
         assert!(with("FIREBREAK_MAX_QUARANTINES_PER_HOUR", "0").is_err());
+        assert_eq!(c.member_role, "FirebreakResponder");
+        assert_eq!(c.member_external_id, None);
+        assert!(with("FIREBREAK_MEMBER_ROLE", "not a role/name").is_err());
         assert!(Config::from_lookup(|_| None).is_err());
     }
 }

@@ -51,17 +51,32 @@ pub const RELEASE: &[&str] = &[
     "ec2:CreateTags",
 ];
 
+/// Acting in a member account: its Firebreak role (`aws::AwsClients::credentials_for`).
+pub const MEMBER: &[&str] = &["sts:AssumeRole"];
+
 /// Notifications (`aws::Sns`); the topic is encrypted with the stack's KMS key.
 pub const NOTIFY: &[&str] = &["sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"];
 
 /// Notes and workflow status on Security Hub findings (`aws::SecurityHub`).
 pub const FINDINGS: &[&str] = &["securityhub:BatchUpdateFindings"];
 
+/// What a member account's role grants (`infra/member-role.yaml`): everything the responders do
+/// inside the account whose resource it is.
+pub fn for_member_role() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = [QUARANTINE, CREDENTIALS, RELEASE]
+        .iter()
+        .flat_map(|p| p.iter().copied())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
 /// Every action a function's responders call, by binary name.
 pub fn for_function(binary: &str) -> Option<Vec<&'static str>> {
     let parts: &[&[&str]] = match binary {
-        "guardduty-responder" => &[QUARANTINE, CREDENTIALS, NOTIFY],
-        "securityhub-action" => &[QUARANTINE, CREDENTIALS, RELEASE, NOTIFY, FINDINGS],
+        "guardduty-responder" => &[QUARANTINE, CREDENTIALS, MEMBER, NOTIFY],
+        "securityhub-action" => &[QUARANTINE, CREDENTIALS, RELEASE, MEMBER, NOTIFY, FINDINGS],
         _ => return None,
     };
     let mut all: Vec<&'static str> = parts.iter().flat_map(|p| p.iter().copied()).collect();

@@ -1,6 +1,7 @@
 //! One incident, start to finish: parse → plan → execute (or dry-run) → notify → report.
 
 use futures::StreamExt;
+use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 use tracing::{error, info, warn};
@@ -298,6 +299,11 @@ pub struct Responder {
 impl Responder {
     /// Wires a responder.
     pub fn new(config: Config, clients: AwsClients) -> Responder {
+        let clients = clients.with_member_role(
+            &config.member_role,
+            config.member_external_id.as_deref(),
+            &config.function_name,
+        );
         let sns = clients.sns_for_topic(&config.topic_arn);
         Responder {
             config,
@@ -307,12 +313,23 @@ impl Responder {
     }
 
     /// Handles one GuardDuty EventBridge event.
-    pub async fn handle_guardduty(&self, event: &Value) -> Result<Report, FirebreakError> {
-        let incident = Incident::from_event(event).inspect_err(|e| {
+    pub async fn handle_guardduty(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> Result<Report, FirebreakError> {
+        self.clients
+            .learn_home_account(&event.context.invoked_function_arn);
+        let incident = Incident::from_event(&event.payload).inspect_err(|e| {
             warn!(error_type = e.error_type(), error = %e, "rejected event");
         })?;
-        let ec2 = self.clients.ec2_for(&incident.account, &incident.region);
-        let iam = self.clients.iam_for(&incident.account, &incident.region);
+        let ec2 = self
+            .clients
+            .ec2_for(&incident.account, &incident.region)
+            .await;
+        let iam = self
+            .clients
+            .iam_for(&incident.account, &incident.region)
+            .await;
         respond(&incident, &self.config, &ec2, &iam, &self.sns).await
     }
 
@@ -320,9 +337,11 @@ impl Responder {
     /// a time; each finding gets a note (and a workflow status) saying what was done.
     pub async fn handle_custom_action(
         &self,
-        event: &Value,
+        event: LambdaEvent<Value>,
     ) -> Result<ActionReport, FirebreakError> {
-        let parsed = CustomActionEvent::from_event(event).inspect_err(|e| {
+        self.clients
+            .learn_home_account(&event.context.invoked_function_arn);
+        let parsed = CustomActionEvent::from_event(&event.payload).inspect_err(|e| {
             warn!(error_type = e.error_type(), error = %e, "rejected event");
         })?;
         let action = parsed.action;
@@ -331,8 +350,8 @@ impl Responder {
             .map(|finding| async move {
                 match finding {
                     Ok(incident) => {
-                        let ec2 = self.clients.ec2_for(&incident.account, &incident.region);
-                        let iam = self.clients.iam_for(&incident.account, &incident.region);
+                        let ec2 = self.clients.ec2_for(&incident.account, &incident.region).await;
+                        let iam = self.clients.iam_for(&incident.account, &incident.region).await;
                         let hub = incident
                             .security_hub
                             .as_ref()

@@ -117,3 +117,40 @@ fn the_check_itself_catches_a_missing_and_an_extra_grant() {
     assert!(declared.contains(&"sns:Publish"));
     assert!(!declared.contains(&"sns:CreateTopic"));
 }
+
+#[test]
+fn the_member_role_grants_exactly_what_the_responders_do_in_a_member_account() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/member-role.yaml");
+    let t: Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let role = &t["Resources"]["FirebreakResponderRole"]["Properties"];
+    let mut granted = BTreeSet::new();
+    for policy in role["Policies"].as_sequence().unwrap() {
+        actions_of(&policy["PolicyDocument"]["Statement"], &mut granted);
+    }
+    let declared: BTreeSet<String> = firebreak::permissions::for_member_role()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let missing: Vec<&String> = declared.difference(&granted).collect();
+    assert!(
+        missing.is_empty(),
+        "the member role is not granted {missing:?}"
+    );
+    let undeclared: Vec<&String> = granted
+        .difference(&declared)
+        .filter(|a| !firebreak::permissions::is_read_only(a))
+        .collect();
+    assert!(
+        undeclared.is_empty(),
+        "the member role is granted mutating actions no responder calls: {undeclared:?}"
+    );
+    assert!(granted.iter().all(|a| !a.contains('*')));
+    // Trusted: only the security account's Firebreak function roles.
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Action"].as_str(), Some("sts:AssumeRole"));
+    let text = serde_yaml::to_string(&trust["Condition"]).unwrap();
+    assert!(
+        text.contains("GuardDutyResponderRole-*") && text.contains("SecurityHubActionRole-*"),
+        "{text}"
+    );
+}

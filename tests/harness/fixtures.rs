@@ -53,7 +53,16 @@ impl Aws {
 
     /// Clients for the local AWS in `region` (moto keeps each region's state apart).
     pub async fn in_region(region: &str) -> Aws {
-        let conf = sdk_config_in(region).await;
+        Aws::with_config(&sdk_config_in(region).await, region)
+    }
+
+    /// Clients for member account `account` (us-east-1), through its role `role`.
+    pub async fn in_account(account: &str, role: &str) -> Aws {
+        Aws::with_config(&crate::sdk_config_for_account(account, role).await, REGION)
+    }
+
+    fn with_config(conf: &aws_config::SdkConfig, region: &str) -> Aws {
+        let conf = conf.clone();
         Aws {
             region: region.to_string(),
             ec2: aws_sdk_ec2::Client::new(&conf),

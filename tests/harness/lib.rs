@@ -36,6 +36,33 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     sdk_config_in(REGION).await
 }
 
+/// SDK configuration for the local AWS in `account` (reached, as Firebreak reaches it, through
+/// role `role` there: moto keeps the state of each account apart and maps the assumed-role
+/// credentials to the account of the role).
+pub async fn sdk_config_for_account(account: &str, role: &str) -> aws_config::SdkConfig {
+    let home = sdk_config().await;
+    let assumed = aws_sdk_sts::Client::new(&home)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/{role}"))
+        .role_session_name("e2e-setup")
+        .send()
+        .await
+        .unwrap();
+    let c = assumed.credentials().unwrap();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint())
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "e2e-member",
+        ))
+        .load()
+        .await
+}
+
 /// SDK configuration for the local AWS in `region`.
 pub async fn sdk_config_in(region: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())

@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     let responder = Responder::new(Config::from_env()?, AwsClients::from_env().await);
     let responder = &responder;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        responder.handle_custom_action(&event.payload).await
+        responder.handle_custom_action(event).await
     }))
     .await
 }
