@@ -13,6 +13,13 @@ The fixes change moto's own backend state and behaviour (never the Rust code's v
   request falls through to the security-group handler with an empty list, which *removes every group*
   from the instance and records nothing. Real EC2 sets the attribute and leaves the groups alone.
   We handle the attribute, and a group change with no groups is refused instead of wiping them.
+* AssociateAddress(NetworkInterfaceId). moto 5.2.5 records the ENI but not the instance it is
+  attached to, so DescribeAddresses reports no InstanceId and the `instance-id` filter misses it. Real
+  EC2 reports the ENI's instance. We set the instance from the ENI's attachment.
+* Auto Scaling Standby and target groups. moto 5.2.5 leaves an instance registered in the group's
+  target groups when it enters Standby, and registers *every* instance of the group, Standby ones
+  included, whenever the group's capacity changes. Real Auto Scaling deregisters an instance that
+  enters Standby and registers only instances in service. We do the same.
 * Security Hub BatchUpdateFindings, CreateActionTarget, DescribeActionTargets. moto 5.2.5 has none of
   them (HTTP 404). We add them on moto's own Security Hub backend: BatchUpdateFindings changes the
   stored findings (Note, Workflow, and the fields Security Hub updates with them) so GetFindings reads
@@ -99,6 +106,59 @@ def patch_shutdown_behaviour_attribute():
 
 
 WORKFLOW_STATUSES = ("NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED")
+
+
+def patch_address_instance():
+    """Real EC2: an address associated with an attached ENI belongs to that ENI's instance."""
+    from moto.ec2.models.elastic_ip_addresses import ElasticAddressBackend
+
+    original = ElasticAddressBackend.associate_address
+
+    def associate_address(self, instance=None, eni=None, *args, **kwargs):
+        eip = original(self, instance, eni, *args, **kwargs)
+        if eip.instance is None and eip.eni is not None and eip.eni.instance is not None:
+            eip.instance = eip.eni.instance
+        return eip
+
+    ElasticAddressBackend.associate_address = associate_address
+
+
+def patch_standby_target_groups():
+    """Real Auto Scaling: Standby instances are not registered in the group's target groups."""
+    from moto.autoscaling.models import AutoScalingBackend
+
+    def update_attached_target_groups(self, group_name):
+        group = self.autoscaling_groups[group_name]
+        if not group.target_group_arns:
+            return
+        in_service = {
+            s.instance.id
+            for s in group.instance_states
+            if s.lifecycle_state in ("InService", "Pending")
+        }
+        for tg in self.elbv2_backend.describe_target_groups(
+            target_group_arns=group.target_group_arns, load_balancer_arn=None, names=None
+        ):
+            targets = [{"Id": i, "Port": tg.port} for i in in_service]
+            self.elbv2_backend.register_targets(tg.arn, targets)
+
+    AutoScalingBackend.update_attached_target_groups = update_attached_target_groups
+
+    original_enter = AutoScalingBackend.enter_standby_instances
+
+    def enter_standby_instances(self, group_name, instance_ids, should_decrement):
+        activities = original_enter(self, group_name, instance_ids, should_decrement)
+        group = self.autoscaling_groups[group_name]
+        for arn in group.target_group_arns or []:
+            tg = self.elbv2_backend.describe_target_groups(
+                target_group_arns=[arn], load_balancer_arn=None, names=None
+            )[0]
+            self.elbv2_backend.deregister_targets(
+                arn, [{"Id": i, "Port": tg.port} for i in instance_ids]
+            )
+        return activities
+
+    AutoScalingBackend.enter_standby_instances = enter_standby_instances
 
 
 def _utc_now():
@@ -231,7 +291,13 @@ def patch_securityhub_updates():
     urls.url_paths["{0}/actionTargets/get$"] = SecurityHubResponse.dispatch
 
 
-PATCHES = [patch_primary_eni_groups, patch_shutdown_behaviour_attribute, patch_securityhub_updates]
+PATCHES = [
+    patch_primary_eni_groups,
+    patch_shutdown_behaviour_attribute,
+    patch_address_instance,
+    patch_standby_target_groups,
+    patch_securityhub_updates,
+]
 
 
 def apply_patches():

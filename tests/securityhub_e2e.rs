@@ -280,3 +280,249 @@ async fn fb_revoke_deactivates_the_key_of_an_iam_finding() {
     assert!(state.login);
     assert_eq!(aws.finding_state(id(&finding)).await.0, "NOTIFIED");
 }
+
+/// The Auto Scaling group's view of the instance: its lifecycle state, if it is in the group.
+async fn lifecycle(aws: &Aws, instance: &str) -> Option<String> {
+    aws.asg
+        .describe_auto_scaling_instances()
+        .instance_ids(instance)
+        .send()
+        .await
+        .unwrap()
+        .auto_scaling_instances()
+        .first()
+        .and_then(|i| i.lifecycle_state().map(String::from))
+}
+
+async fn registered(aws: &Aws, target_group: &str, instance: &str) -> bool {
+    aws.elb
+        .describe_target_health()
+        .target_group_arn(target_group)
+        .send()
+        .await
+        .unwrap()
+        .target_health_descriptions()
+        .iter()
+        .any(|d| d.target().and_then(|t| t.id()) == Some(instance))
+}
+
+async fn elastic_ips(aws: &Aws, instance: &str) -> Vec<String> {
+    aws.ec2
+        .describe_addresses()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("instance-id")
+                .values(instance)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .addresses()
+        .iter()
+        .filter_map(|a| a.allocation_id().map(String::from))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_scaled_instance_behind_a_load_balancer_is_taken_out_of_service_and_put_back() {
+    use aws_sdk_autoscaling::types::LaunchTemplateSpecification;
+    use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.43.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+
+    // GIVEN an instance of an Auto Scaling group that registers it with a target group, and an
+    // Elastic IP on it
+    let template = aws
+        .ec2
+        .create_launch_template()
+        .launch_template_name(unique("lt"))
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .image_id(aws.image().await)
+                .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                .security_group_ids(&app)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .launch_template()
+        .unwrap()
+        .launch_template_id()
+        .unwrap()
+        .to_string();
+    let target_group = aws
+        .elb
+        .create_target_group()
+        .name(unique("tg").chars().take(32).collect::<String>())
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .vpc_id(&vpc)
+        .target_type(TargetTypeEnum::Instance)
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    let group = unique("asg");
+    aws.asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name(&group)
+        .launch_template(
+            LaunchTemplateSpecification::builder()
+                .launch_template_id(&template)
+                .build(),
+        )
+        .min_size(1)
+        .max_size(3)
+        .desired_capacity(1)
+        .vpc_zone_identifier(&subnet)
+        .target_group_arns(&target_group)
+        .send()
+        .await
+        .unwrap();
+    let described = aws
+        .asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&group)
+        .send()
+        .await
+        .unwrap();
+    let instance = described.auto_scaling_groups()[0].instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    // … and registered by hand (port 8080) in a second target group the group does not manage.
+    let by_hand = aws
+        .elb
+        .create_target_group()
+        .name(unique("tgh").chars().take(32).collect::<String>())
+        .protocol(ProtocolEnum::Http)
+        .port(8080)
+        .vpc_id(&vpc)
+        .target_type(TargetTypeEnum::Instance)
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    aws.elb
+        .register_targets()
+        .target_group_arn(&by_hand)
+        .targets(
+            aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                .id(&instance)
+                .port(8080)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let allocation = aws
+        .ec2
+        .allocate_address()
+        .domain(aws_sdk_ec2::types::DomainType::Vpc)
+        .send()
+        .await
+        .unwrap()
+        .allocation_id()
+        .unwrap()
+        .to_string();
+    aws.ec2
+        .associate_address()
+        .allocation_id(&allocation)
+        .instance_id(&instance)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lifecycle(&aws, &instance).await.as_deref(),
+        Some("InService")
+    );
+    assert!(registered(&aws, &target_group, &instance).await);
+    assert!(registered(&aws, &by_hand, &instance).await);
+    assert_eq!(elastic_ips(&aws, &instance).await, vec![allocation.clone()]);
+    let before = aws.interfaces(&instance).await;
+
+    // WHEN GuardDuty reports it
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let responder =
+        Function::start("guardduty-responder", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
+    let finding_id = unique("gd");
+    let enis = aws.eni_vpcs(&instance).await;
+    let event =
+        firebreak_tests::fixtures::guardduty_event(&finding_id, C2, 8.0, &instance, &enis, "ACTOR");
+    let report = responder.invoke(&event).await.unwrap();
+    assert_eq!(report["verdict"], "contained", "{report}");
+
+    // THEN it is out of service: not InService in its group (which replaced the capacity), not
+    // registered in the target group, without its Elastic IP, isolated, and not terminated
+    assert_ne!(
+        lifecycle(&aws, &instance).await.as_deref(),
+        Some("InService")
+    );
+    let in_service = aws
+        .asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&group)
+        .send()
+        .await
+        .unwrap()
+        .auto_scaling_groups()[0]
+        .instances()
+        .iter()
+        .filter(|i| i.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
+        .count();
+    assert_eq!(in_service, 1, "the group replaced the capacity");
+    assert!(!registered(&aws, &target_group, &instance).await);
+    assert!(!registered(&aws, &by_hand, &instance).await);
+    assert!(elastic_ips(&aws, &instance).await.is_empty());
+    assert_isolated(&aws, &instance).await;
+    assert_eq!(
+        aws.describe(&instance)
+            .await
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str()),
+        Some("running")
+    );
+    // A redelivery changes nothing and fails nothing.
+    let again = responder.invoke(&event).await.unwrap();
+    assert_eq!(again["verdict"], "contained", "{again}");
+
+    // WHEN the analyst releases it
+    let finding = guardduty_asff(&finding_id, C2, 8.0, asff_instance(&instance, &vpc));
+    aws.import_findings(std::slice::from_ref(&finding)).await;
+    let action = action_function(&topic, &[]).await;
+    let answer = action
+        .invoke(&custom_action_event(
+            "FbRelease",
+            std::slice::from_ref(&finding),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(answer["results"][0]["verdict"], "released", "{answer}");
+
+    // THEN all of it is back
+    assert_eq!(
+        lifecycle(&aws, &instance).await.as_deref(),
+        Some("InService")
+    );
+    assert!(registered(&aws, &target_group, &instance).await);
+    assert!(registered(&aws, &by_hand, &instance).await);
+    assert_eq!(elastic_ips(&aws, &instance).await, vec![allocation]);
+    assert_eq!(aws.interfaces(&instance).await, before);
+    let tags = aws.tags(&instance).await;
+    assert!(
+        !tags.iter().any(|(k, _)| k == "firebreak:auto-scaling"
+            || k.starts_with("firebreak:target:")
+            || k.starts_with("firebreak:eip:")),
+        "{tags:?}"
+    );
+}

@@ -13,6 +13,7 @@ use aws_sdk_ec2::types::{
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::error::AwsError;
+use crate::estate::{AddressFacts, EstatePort, GroupMembership, Registration};
 use crate::ports::{
     AccessKeyFacts, Ec2Port, FoundGroups, IamPort, InstanceFacts, InterfaceFacts,
     LoginProfileFacts, Notification, Notifier, PrincipalFacts, ProfileAssociation,
@@ -185,7 +186,7 @@ impl AwsClients {
             let mut conf = aws_sdk_iam::config::Builder::from(&self.base)
                 .region(Region::new(region.to_string()));
             if let Some(c) = credentials {
-                conf = conf.credentials_provider(c);
+                conf.set_credentials_provider(Some(c));
             }
             aws_sdk_iam::Client::from_conf(conf.build())
         }))
@@ -199,10 +200,30 @@ impl AwsClients {
             let mut conf = aws_sdk_ec2::config::Builder::from(&self.base)
                 .region(Region::new(region.to_string()));
             if let Some(c) = credentials {
-                conf = conf.credentials_provider(c);
+                conf.set_credentials_provider(Some(c));
             }
             aws_sdk_ec2::Client::from_conf(conf.build())
         }))
+    }
+
+    /// Auto Scaling, load balancers and Elastic IPs in the incident's account and region (made
+    /// when needed: they are off the critical path).
+    pub async fn estate_for(&self, account: &str, region: &str) -> Estate {
+        let credentials = self.credentials_for(account, region).await;
+        let region = Region::new(region.to_string());
+        let mut asg = aws_sdk_autoscaling::config::Builder::from(&self.base).region(region.clone());
+        let mut elb = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.base)
+            .region(region.clone());
+        if let Some(c) = credentials {
+            asg.set_credentials_provider(Some(c.clone()));
+            elb.set_credentials_provider(Some(c));
+        }
+        let key = (account.to_string(), region.to_string());
+        Estate {
+            asg: aws_sdk_autoscaling::Client::from_conf(asg.build()),
+            elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(elb.build()),
+            ec2: self.ec2_for(&key.0, &key.1).await.0,
+        }
     }
 
     /// Security Hub in the region that holds the finding, with the function's own credentials
@@ -1111,4 +1132,228 @@ impl Notifier for Sns {
             .await?;
         Ok(out.message_id().unwrap_or_default().to_string())
     }
+}
+
+/// [`EstatePort`] with the AWS SDK: Auto Scaling, Elastic Load Balancing v2 and EC2 addresses.
+#[derive(Clone)]
+pub struct Estate {
+    asg: aws_sdk_autoscaling::Client,
+    elb: aws_sdk_elasticloadbalancingv2::Client,
+    ec2: aws_sdk_ec2::Client,
+}
+
+impl EstatePort for Estate {
+    async fn auto_scaling_group(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<GroupMembership>, AwsError> {
+        let out = self
+            .asg
+            .describe_auto_scaling_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await?;
+        Ok(out
+            .auto_scaling_instances()
+            .iter()
+            .find(|i| i.instance_id() == Some(instance_id))
+            .map(|i| GroupMembership {
+                group: i.auto_scaling_group_name().unwrap_or_default().to_string(),
+                lifecycle_state: i.lifecycle_state().unwrap_or_default().to_string(),
+            }))
+    }
+
+    async fn enter_standby(&self, group: &str, instance_id: &str) -> Result<(), AwsError> {
+        self.asg
+            .enter_standby()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .should_decrement_desired_capacity(false)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn detach_from_group(&self, group: &str, instance_id: &str) -> Result<(), AwsError> {
+        self.asg
+            .detach_instances()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .should_decrement_desired_capacity(false)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn exit_standby(&self, group: &str, instance_id: &str) -> Result<(), AwsError> {
+        self.asg
+            .exit_standby()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn attach_to_group(&self, group: &str, instance_id: &str) -> Result<(), AwsError> {
+        self.asg
+            .attach_instances()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn registrations(
+        &self,
+        instance_id: &str,
+        vpc_ids: &[String],
+    ) -> Result<Vec<Registration>, AwsError> {
+        let mut groups = Vec::new();
+        let mut pages = self.elb.describe_target_groups().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for g in page?.target_groups() {
+                let instance_targets = g.target_type().is_none_or(|t| t.as_str() == "instance");
+                let in_vpc = g.vpc_id().is_some_and(|v| vpc_ids.iter().any(|x| x == v));
+                if let (true, true, Some(arn)) = (instance_targets, in_vpc, g.target_group_arn()) {
+                    groups.push(arn.to_string());
+                }
+            }
+        }
+        let healths = futures::future::join_all(groups.iter().map(|arn| {
+            self.elb
+                .describe_target_health()
+                .target_group_arn(arn)
+                .send()
+        }))
+        .await;
+        let mut found = Vec::new();
+        for (arn, health) in groups.iter().zip(healths) {
+            for d in health?.target_health_descriptions() {
+                let Some(target) = d.target() else { continue };
+                if target.id() == Some(instance_id) {
+                    found.push(Registration {
+                        target_group_arn: arn.clone(),
+                        port: target.port(),
+                    });
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn deregister(&self, r: &Registration, instance_id: &str) -> Result<(), AwsError> {
+        let result = self
+            .elb
+            .deregister_targets()
+            .target_group_arn(&r.target_group_arn)
+            .targets(elb_target(instance_id, r.port))
+            .send()
+            .await;
+        let Err(e) = result else { return Ok(()) };
+        let e = AwsError::from(e);
+        // Not registered (any more): Auto Scaling deregisters an instance entering Standby, at
+        // the same time. The end state holds if the target group no longer lists it.
+        if e.code.as_deref() == Some("InvalidTarget") {
+            let health = self
+                .elb
+                .describe_target_health()
+                .target_group_arn(&r.target_group_arn)
+                .send()
+                .await?;
+            let still = health.target_health_descriptions().iter().any(|d| {
+                d.target()
+                    .is_some_and(|t| t.id() == Some(instance_id) && t.port() == r.port)
+            });
+            if !still {
+                return Ok(());
+            }
+        }
+        Err(e)
+    }
+
+    async fn register(&self, r: &Registration, instance_id: &str) -> Result<(), AwsError> {
+        self.elb
+            .register_targets()
+            .target_group_arn(&r.target_group_arn)
+            .targets(elb_target(instance_id, r.port))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn addresses(&self, instance_id: &str) -> Result<Vec<AddressFacts>, AwsError> {
+        let out = self
+            .ec2
+            .describe_addresses()
+            .filters(filter("instance-id", &[instance_id]))
+            .send()
+            .await?;
+        Ok(out
+            .addresses()
+            .iter()
+            .filter_map(|a| {
+                Some(AddressFacts {
+                    allocation_id: a.allocation_id()?.to_string(),
+                    association_id: a.association_id()?.to_string(),
+                    public_ip: a.public_ip().unwrap_or_default().to_string(),
+                    network_interface_id: a.network_interface_id().unwrap_or_default().to_string(),
+                    private_ip: a.private_ip_address().unwrap_or_default().to_string(),
+                })
+            })
+            .collect())
+    }
+
+    async fn disassociate_address(&self, association_id: &str) -> Result<(), AwsError> {
+        match self
+            .ec2
+            .disassociate_address()
+            .association_id(association_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = AwsError::from(e);
+                // Gone already (a redelivery after the change): the end state holds.
+                if e.code.as_deref() == Some("InvalidAssociationID.NotFound") {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn associate_address(
+        &self,
+        allocation_id: &str,
+        network_interface_id: &str,
+        private_ip: &str,
+    ) -> Result<(), AwsError> {
+        let mut call = self
+            .ec2
+            .associate_address()
+            .allocation_id(allocation_id)
+            .allow_reassociation(false);
+        if !network_interface_id.is_empty() {
+            call = call.network_interface_id(network_interface_id);
+        }
+        if !private_ip.is_empty() {
+            call = call.private_ip_address(private_ip);
+        }
+        call.send().await?;
+        Ok(())
+    }
+}
+
+fn elb_target(
+    instance_id: &str,
+    port: Option<i32>,
+) -> aws_sdk_elasticloadbalancingv2::types::TargetDescription {
+    aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+        .id(instance_id)
+        .set_port(port)
+        .build()
 }

@@ -14,6 +14,7 @@ use futures::future::join_all;
 use serde::Serialize;
 
 use crate::error::AwsError;
+use crate::estate::{take_out_of_service, EstatePort};
 use crate::incident::Incident;
 use crate::playbook::{Action, Plan};
 use crate::ports::{Ec2Port, FoundGroups, InstanceFacts, InterfaceFacts, QuarantineGroups};
@@ -172,8 +173,9 @@ fn quarantines_in_the_last_hour(
 /// Carries out an instance plan (quarantine, evidence, snapshots, tags). With `cap`, at most that
 /// many instances of the account and region are quarantined per rolling hour: beyond it the plan
 /// is carried out without isolation (evidence only), and the execution says a human must decide.
-pub async fn execute_instance_plan<E: Ec2Port>(
+pub async fn execute_instance_plan<E: Ec2Port, S: EstatePort>(
     ec2: &E,
+    estate: &S,
     incident: &Incident,
     plan: &Plan,
     exempt_tag: &str,
@@ -366,7 +368,16 @@ pub async fn execute_instance_plan<E: Ec2Port>(
             ),
         })
     };
-    let (isolated, recorded) = futures::join!(isolation, record);
+    // Out of service (Auto Scaling, load balancers, Elastic IPs) alongside: it does not gate
+    // containment. Not when the blast-radius cap held isolation back.
+    let service = async {
+        if isolate && wants("take-out-of-service") {
+            take_out_of_service(ec2, estate, &facts).await
+        } else {
+            Vec::new()
+        }
+    };
+    let (isolated, recorded, out_of_service) = futures::join!(isolation, record, service);
     // The moment the last group change returned, not when the response started.
     let contained_at = crate::responder::now_rfc3339();
     if isolate {
@@ -378,6 +389,7 @@ pub async fn execute_instance_plan<E: Ec2Port>(
     }
     result.outcomes.extend(isolated);
     result.outcomes.extend(recorded);
+    result.outcomes.extend(out_of_service);
 
     // Then, off the critical path (so they do not compete with it for the API): evidence
     // protection and snapshots, concurrently.

@@ -10,6 +10,7 @@ pub mod aws;
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub mod estate;
 pub mod executor;
 pub mod incident;
 pub mod permissions;

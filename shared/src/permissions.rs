@@ -20,6 +20,19 @@ pub const QUARANTINE: &[&str] = &[
     "ec2:CreateTags",
 ];
 
+/// Taking an instance out of service (`estate.rs` through `aws::Estate`).
+pub const OUT_OF_SERVICE: &[&str] = &[
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:EnterStandby",
+    "autoscaling:DetachInstances",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DeregisterTargets",
+    "ec2:DescribeAddresses",
+    "ec2:DisassociateAddress",
+    "ec2:CreateTags",
+];
+
 /// Credential revocation (`credentials.rs` through `aws::Iam` and `aws::Ec2`).
 pub const CREDENTIALS: &[&str] = &[
     "iam:GetUser",
@@ -49,6 +62,11 @@ pub const RELEASE: &[&str] = &[
     "iam:PassRole",
     "ec2:DeleteTags",
     "ec2:CreateTags",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:ExitStandby",
+    "autoscaling:AttachInstances",
+    "elasticloadbalancing:RegisterTargets",
+    "ec2:AssociateAddress",
 ];
 
 /// Acting in a member account: its Firebreak role (`aws::AwsClients::credentials_for`).
@@ -63,7 +81,7 @@ pub const FINDINGS: &[&str] = &["securityhub:BatchUpdateFindings"];
 /// What a member account's role grants (`infra/member-role.yaml`): everything the responders do
 /// inside the account whose resource it is.
 pub fn for_member_role() -> Vec<&'static str> {
-    let mut all: Vec<&'static str> = [QUARANTINE, CREDENTIALS, RELEASE]
+    let mut all: Vec<&'static str> = [QUARANTINE, OUT_OF_SERVICE, CREDENTIALS, RELEASE]
         .iter()
         .flat_map(|p| p.iter().copied())
         .collect();
@@ -75,8 +93,16 @@ pub fn for_member_role() -> Vec<&'static str> {
 /// Every action a function's responders call, by binary name.
 pub fn for_function(binary: &str) -> Option<Vec<&'static str>> {
     let parts: &[&[&str]] = match binary {
-        "guardduty-responder" => &[QUARANTINE, CREDENTIALS, MEMBER, NOTIFY],
-        "securityhub-action" => &[QUARANTINE, CREDENTIALS, RELEASE, MEMBER, NOTIFY, FINDINGS],
+        "guardduty-responder" => &[QUARANTINE, OUT_OF_SERVICE, CREDENTIALS, MEMBER, NOTIFY],
+        "securityhub-action" => &[
+            QUARANTINE,
+            OUT_OF_SERVICE,
+            CREDENTIALS,
+            RELEASE,
+            MEMBER,
+            NOTIFY,
+            FINDINGS,
+        ],
         _ => return None,
     };
     let mut all: Vec<&'static str> = parts.iter().flat_map(|p| p.iter().copied()).collect();

@@ -44,6 +44,13 @@ pub enum Action {
         /// The instance.
         instance_id: String,
     },
+    /// Take the instance out of what routes traffic to it or would replace it: its Auto Scaling
+    /// group (standby, else detached with the capacity replaced), load balancer target groups, and
+    /// Elastic IPs; each recorded on the instance first, for release.
+    TakeOutOfService {
+        /// The instance.
+        instance_id: String,
+    },
     /// Termination protection on, shutdown behaviour `stop`, volumes kept on termination.
     ProtectEvidence {
         /// The instance.
@@ -100,6 +107,7 @@ impl Action {
     pub fn name(&self) -> &'static str {
         match self {
             Action::IsolateInstance { .. } => "isolate-instance",
+            Action::TakeOutOfService { .. } => "take-out-of-service",
             Action::ProtectEvidence { .. } => "protect-evidence",
             Action::SnapshotVolumes { .. } => "snapshot-volumes",
             Action::TagInstance { .. } => "tag-instance",
@@ -117,6 +125,7 @@ impl Action {
     pub fn resource(&self) -> &str {
         match self {
             Action::IsolateInstance { instance_id }
+            | Action::TakeOutOfService { instance_id }
             | Action::ProtectEvidence { instance_id }
             | Action::SnapshotVolumes { instance_id }
             | Action::TagInstance { instance_id }
@@ -136,6 +145,7 @@ impl Action {
         !matches!(
             self,
             Action::ProtectEvidence { .. }
+                | Action::TakeOutOfService { .. }
                 | Action::SnapshotVolumes { .. }
                 | Action::TagInstance { .. }
                 | Action::ReleaseInstance { .. }
@@ -244,6 +254,9 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
         ),
         actions: vec![
             Action::IsolateInstance {
+                instance_id: instance_id.clone(),
+            },
+            Action::TakeOutOfService {
                 instance_id: instance_id.clone(),
             },
             Action::ProtectEvidence {
@@ -455,6 +468,9 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
                         Action::IsolateInstance {
                             instance_id: id.clone(),
                         },
+                        Action::TakeOutOfService {
+                            instance_id: id.clone(),
+                        },
                         Action::ProtectEvidence {
                             instance_id: id.clone(),
                         },
@@ -582,7 +598,7 @@ mod tests {
             &incident("Trojan:EC2/DropPoint", 7.0, None),
             &Config::for_tests(),
         );
-        assert_eq!(p.actions.len(), 5);
+        assert_eq!(p.actions.len(), 6);
         assert!(p.contains_resource());
     }
 

@@ -1,11 +1,12 @@
 //! Undoing a quarantine (`FbRelease`), from what the quarantine recorded on the instance: each ENI's
 //! original groups, whether Firebreak turned termination protection on, the instance profile it
-//! removed. Evidence snapshots are kept. A record is removed only once what it records is restored,
+//! removed, the Auto Scaling group, target groups and Elastic IPs it took the instance out of. Evidence snapshots are kept. A record is removed only once what it records is restored,
 //! so a release that fails part-way can be retried.
 
 use futures::future::join_all;
 
 use crate::credentials::{REMOVED_PROFILE_FINDING_TAG, REMOVED_PROFILE_TAG};
+use crate::estate::{put_back_in_service, EstatePort};
 use crate::executor::{
     Execution, Outcome, Status, CONTAINED_AT_TAG, FINDING_TAG, ORIGINAL_GROUPS_TAG,
     QUARANTINE_STARTED_TAG, SET_TERMINATION_PROTECTION_TAG, STATUS_TAG,
@@ -16,7 +17,12 @@ use crate::ports::{Ec2Port, InterfaceFacts};
 pub const RELEASED_AT_TAG: &str = "firebreak:released-at";
 
 /// Restores a quarantined instance. `contained` in the result means "released".
-pub async fn execute_release<E: Ec2Port>(ec2: &E, instance_id: &str, now: &str) -> Execution {
+pub async fn execute_release<E: Ec2Port, S: EstatePort>(
+    ec2: &E,
+    estate: &S,
+    instance_id: &str,
+    now: &str,
+) -> Execution {
     let id = instance_id;
     let facts = match ec2.describe_instance(id).await {
         Ok(Some(f)) if f.state != "terminated" => f,
@@ -109,7 +115,9 @@ pub async fn execute_release<E: Ec2Port>(ec2: &E, instance_id: &str, now: &str) 
             ),
         })
     };
-    let (restored, termination, profile) = futures::join!(interfaces, termination, profile);
+    let service = put_back_in_service(estate, &facts);
+    let (restored, termination, profile, (in_service, service_records)) =
+        futures::join!(interfaces, termination, profile, service);
 
     // Remove the records of what is restored; keep the rest for a retry.
     let ok = |o: &Outcome| matches!(o.status, Status::Succeeded | Status::AlreadyDone);
@@ -129,7 +137,9 @@ pub async fn execute_release<E: Ec2Port>(ec2: &E, instance_id: &str, now: &str) 
             remove.push(REMOVED_PROFILE_FINDING_TAG.to_string());
         }
     }
+    remove.extend(service_records);
     let released = restored.iter().all(ok)
+        && in_service.iter().all(ok)
         && termination.as_ref().is_none_or(ok)
         && profile.as_ref().is_none_or(ok);
     if released {
@@ -147,6 +157,7 @@ pub async fn execute_release<E: Ec2Port>(ec2: &E, instance_id: &str, now: &str) 
     let mut outcomes: Vec<Outcome> = restored;
     outcomes.extend(termination);
     outcomes.extend(profile);
+    outcomes.extend(in_service);
     let nothing_recorded =
         remove.is_empty() && outcomes.iter().all(|o| o.status == Status::AlreadyDone);
     if !remove.is_empty() {

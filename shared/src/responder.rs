@@ -16,6 +16,7 @@ use crate::aws::AwsClients;
 use crate::config::{Config, Mode};
 use crate::credentials::execute_credential_plan;
 use crate::error::FirebreakError;
+use crate::estate::EstatePort;
 use crate::executor::{dry_run, execute_instance_plan, Execution, Outcome, Status};
 use crate::incident::Incident;
 use crate::playbook::plan;
@@ -30,17 +31,19 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Handles a parsed incident with the given ports. Generic so tests can drive it with fakes.
-pub async fn respond<E: Ec2Port, I: IamPort, N: Notifier>(
+pub async fn respond<E: Ec2Port, S: EstatePort, I: IamPort, N: Notifier>(
     incident: &Incident,
     config: &Config,
     ec2: &E,
+    estate: &S,
     iam: &I,
     notifier: &N,
 ) -> Result<Report, FirebreakError> {
     let plan = plan(incident, config);
     // GuardDuty's findings are acted on automatically: the blast-radius cap applies.
     let cap = config.max_quarantines_per_hour;
-    let (report, published) = carry_out(incident, plan, config, cap, ec2, iam, notifier).await;
+    let (report, published) =
+        carry_out(incident, plan, config, cap, ec2, estate, iam, notifier).await;
     if report.verdict == Verdict::ContainmentFailed {
         return Err(FirebreakError::ContainmentFailed {
             finding_id: report.finding_id.clone(),
@@ -69,12 +72,14 @@ pub async fn respond<E: Ec2Port, I: IamPort, N: Notifier>(
 
 /// Carries out a plan (or dry-runs it), notifies, logs; returns the report and the publication.
 /// `cap`: the blast-radius cap on automatic quarantines (`None` for an analyst's action).
-pub async fn carry_out<E: Ec2Port, I: IamPort, N: Notifier>(
+#[allow(clippy::too_many_arguments)]
+pub async fn carry_out<E: Ec2Port, S: EstatePort, I: IamPort, N: Notifier>(
     incident: &Incident,
     plan: Plan,
     config: &Config,
     cap: Option<usize>,
     ec2: &E,
+    estate: &S,
     iam: &I,
     notifier: &N,
 ) -> (Report, Result<String, AwsError>) {
@@ -99,10 +104,11 @@ pub async fn carry_out<E: Ec2Port, I: IamPort, N: Notifier>(
             ..Execution::default()
         }
     } else if let Some(instance_id) = release {
-        execute_release(ec2, &instance_id, &now_rfc3339()).await
+        execute_release(ec2, estate, &instance_id, &now_rfc3339()).await
     } else if incident.instance().is_some() {
         execute_instance_plan(
             ec2,
+            estate,
             incident,
             &plan,
             &config.exempt_tag,
@@ -326,11 +332,15 @@ impl Responder {
             .clients
             .ec2_for(&incident.account, &incident.region)
             .await;
+        let estate = self
+            .clients
+            .estate_for(&incident.account, &incident.region)
+            .await;
         let iam = self
             .clients
             .iam_for(&incident.account, &incident.region)
             .await;
-        respond(&incident, &self.config, &ec2, &iam, &self.sns).await
+        respond(&incident, &self.config, &ec2, &estate, &iam, &self.sns).await
     }
 
     /// Handles one Security Hub custom-action event: every finding on its own, a bounded number at
@@ -351,12 +361,13 @@ impl Responder {
                 match finding {
                     Ok(incident) => {
                         let ec2 = self.clients.ec2_for(&incident.account, &incident.region).await;
+                        let estate = self.clients.estate_for(&incident.account, &incident.region).await;
                         let iam = self.clients.iam_for(&incident.account, &incident.region).await;
                         let hub = incident
                             .security_hub
                             .as_ref()
                             .map(|r| self.clients.securityhub_for(&r.region));
-                        respond_to_action(action, &incident, &self.config, &ec2, &iam, sns, hub.as_ref()).await
+                        respond_to_action(action, &incident, &self.config, &ec2, &estate, &iam, sns, hub.as_ref()).await
                     }
                     Err(rejected) => {
                         warn!(finding_id = rejected.id.as_deref().unwrap_or(""), error_type = rejected.error_type,
@@ -422,18 +433,27 @@ impl Responder {
 }
 
 /// One finding of a custom action with the given ports: plan, carry out, notify, note the finding.
-pub async fn respond_to_action<E: Ec2Port, I: IamPort, N: Notifier, F: FindingsPort>(
+#[allow(clippy::too_many_arguments)]
+pub async fn respond_to_action<
+    E: Ec2Port,
+    S: EstatePort,
+    I: IamPort,
+    N: Notifier,
+    F: FindingsPort,
+>(
     action: CustomAction,
     incident: &Incident,
     config: &Config,
     ec2: &E,
+    estate: &S,
     iam: &I,
     notifier: &N,
     findings: Option<&F>,
 ) -> FindingResult {
     let plan = plan_for_action(action, incident, config);
     // An analyst's click is the human decision the blast-radius cap asks for: never capped.
-    let (report, published) = carry_out(incident, plan, config, None, ec2, iam, notifier).await;
+    let (report, published) =
+        carry_out(incident, plan, config, None, ec2, estate, iam, notifier).await;
     let notified = published.is_ok();
     let workflow = workflow_after(config.mode, report.verdict, notified);
     let note = finding_note(action, &report, workflow, notified);

@@ -3,6 +3,7 @@
 
 use std::sync::Mutex;
 
+use firebreak::estate::{AddressFacts, EstatePort, GroupMembership, Registration};
 use firebreak::incident::{
     AccessKeyRef, Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source,
 };
@@ -54,6 +55,45 @@ impl FakeEc2 {
 
     fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
+    }
+}
+
+/// An instance in no Auto Scaling group, target group or Elastic IP.
+struct NoEstate;
+
+impl EstatePort for NoEstate {
+    async fn auto_scaling_group(&self, _: &str) -> Result<Option<GroupMembership>, AwsError> {
+        Ok(None)
+    }
+    async fn enter_standby(&self, _: &str, _: &str) -> Result<(), AwsError> {
+        unreachable!("not in a group")
+    }
+    async fn detach_from_group(&self, _: &str, _: &str) -> Result<(), AwsError> {
+        unreachable!("not in a group")
+    }
+    async fn exit_standby(&self, _: &str, _: &str) -> Result<(), AwsError> {
+        unreachable!("not in a group")
+    }
+    async fn attach_to_group(&self, _: &str, _: &str) -> Result<(), AwsError> {
+        unreachable!("not in a group")
+    }
+    async fn registrations(&self, _: &str, _: &[String]) -> Result<Vec<Registration>, AwsError> {
+        Ok(vec![])
+    }
+    async fn deregister(&self, _: &Registration, _: &str) -> Result<(), AwsError> {
+        unreachable!("no registration")
+    }
+    async fn register(&self, _: &Registration, _: &str) -> Result<(), AwsError> {
+        unreachable!("no registration")
+    }
+    async fn addresses(&self, _: &str) -> Result<Vec<AddressFacts>, AwsError> {
+        Ok(vec![])
+    }
+    async fn disassociate_address(&self, _: &str) -> Result<(), AwsError> {
+        unreachable!("no address")
+    }
+    async fn associate_address(&self, _: &str, _: &str, _: &str) -> Result<(), AwsError> {
+        unreachable!("no address")
     }
 }
 
@@ -220,10 +260,16 @@ fn config() -> Config {
 async fn containment_goes_untracking_then_isolation_and_evidence_follows_it() {
     let ec2 = FakeEc2::new(vec!["sg-app".into()]);
     let sns = FakeSns::default();
-    let report =
-        firebreak::responder::respond(&incident(), &config(), &ec2, &FakeIam::default(), &sns)
-            .await
-            .unwrap();
+    let report = firebreak::responder::respond(
+        &incident(),
+        &config(),
+        &ec2,
+        &NoEstate,
+        &FakeIam::default(),
+        &sns,
+    )
+    .await
+    .unwrap();
     let calls = ec2.calls();
     let pos = |c: &str| {
         calls
@@ -245,9 +291,16 @@ async fn containment_goes_untracking_then_isolation_and_evidence_follows_it() {
 async fn an_already_isolated_interface_never_passes_through_the_allow_all_group_again() {
     let ec2 = FakeEc2::new(vec!["sg-iso".into()]);
     let sns = FakeSns::default();
-    firebreak::responder::respond(&incident(), &config(), &ec2, &FakeIam::default(), &sns)
-        .await
-        .unwrap();
+    firebreak::responder::respond(
+        &incident(),
+        &config(),
+        &ec2,
+        &NoEstate,
+        &FakeIam::default(),
+        &sns,
+    )
+    .await
+    .unwrap();
     assert!(
         !ec2.calls().iter().any(|c| c.starts_with("set eni-1")),
         "{:?}",
@@ -265,10 +318,16 @@ async fn failed_isolation_notifies_then_returns_a_containment_error() {
     let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
     ec2.fail_group = Some("sg-iso".into());
     let sns = FakeSns::default();
-    let err =
-        firebreak::responder::respond(&incident(), &config(), &ec2, &FakeIam::default(), &sns)
-            .await
-            .unwrap_err();
+    let err = firebreak::responder::respond(
+        &incident(),
+        &config(),
+        &ec2,
+        &NoEstate,
+        &FakeIam::default(),
+        &sns,
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(err, FirebreakError::ContainmentFailed { .. }),
         "{err}"
@@ -297,10 +356,16 @@ async fn a_vanished_instance_is_skipped_and_nothing_is_changed() {
     let mut ec2 = FakeEc2::new(vec![]);
     ec2.facts = None;
     let sns = FakeSns::default();
-    let report =
-        firebreak::responder::respond(&incident(), &config(), &ec2, &FakeIam::default(), &sns)
-            .await
-            .unwrap();
+    let report = firebreak::responder::respond(
+        &incident(),
+        &config(),
+        &ec2,
+        &NoEstate,
+        &FakeIam::default(),
+        &sns,
+    )
+    .await
+    .unwrap();
     assert_eq!(serde_json::to_value(report.verdict).unwrap(), "skipped");
     assert!(ec2
         .calls()
@@ -315,6 +380,7 @@ async fn calls_in_a_vpc_without_groups(mut ec2: FakeEc2) -> Vec<String> {
         &incident(),
         &config(),
         &ec2,
+        &NoEstate,
         &FakeIam::default(),
         &FakeSns::default(),
     )
@@ -495,7 +561,7 @@ async fn a_leaked_user_key_is_cut_off_and_the_password_recorded_before_it_is_rem
         "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
         user_key("AKIALEAKEDLEAKED0001"),
     );
-    let report = firebreak::responder::respond(&i, &config(), &ec2, &iam, &sns)
+    let report = firebreak::responder::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
         .await
         .unwrap();
     assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
@@ -541,9 +607,10 @@ async fn a_key_that_is_not_the_users_or_that_cannot_be_deactivated_fails_contain
         user_key("AKIANOTHERSNOTHERS03"),
     );
     let iam = FakeIam::default();
-    let err = firebreak::responder::respond(&i, &config(), &FakeEc2::new(vec![]), &iam, &sns)
-        .await
-        .unwrap_err();
+    let err =
+        firebreak::responder::respond(&i, &config(), &FakeEc2::new(vec![]), &NoEstate, &iam, &sns)
+            .await
+            .unwrap_err();
     assert_eq!(err.error_type(), "ContainmentFailed");
     assert!(!iam.calls().iter().any(|c| c.starts_with("deactivate")));
     // The sessions are still denied: one failed step does not stop the others.
@@ -557,9 +624,10 @@ async fn a_key_that_is_not_the_users_or_that_cannot_be_deactivated_fails_contain
         "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
         user_key("AKIALEAKEDLEAKED0001"),
     );
-    let err = firebreak::responder::respond(&i, &config(), &FakeEc2::new(vec![]), &iam, &sns)
-        .await
-        .unwrap_err();
+    let err =
+        firebreak::responder::respond(&i, &config(), &FakeEc2::new(vec![]), &NoEstate, &iam, &sns)
+            .await
+            .unwrap_err();
     assert_eq!(err.error_type(), "ContainmentFailed");
     let calls = iam.calls();
     assert!(
@@ -587,6 +655,7 @@ async fn an_exempt_user_is_left_alone_and_an_inactive_key_is_already_done() {
         &i,
         &config(),
         &FakeEc2::new(vec![]),
+        &NoEstate,
         &iam,
         &FakeSns::default(),
     )
@@ -608,6 +677,7 @@ async fn an_exempt_user_is_left_alone_and_an_inactive_key_is_already_done() {
         &i,
         &config(),
         &FakeEc2::new(vec![]),
+        &NoEstate,
         &iam,
         &FakeSns::default(),
     )
@@ -648,7 +718,7 @@ async fn instance_credentials_revoke_the_role_and_detach_the_profile_after_recor
             instance_profile_arn: None,
         },
     );
-    let report = firebreak::responder::respond(&i, &config(), &ec2, &iam, &sns)
+    let report = firebreak::responder::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
         .await
         .unwrap();
     assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
@@ -702,9 +772,13 @@ fn quarantined() -> FakeEc2 {
 #[tokio::test]
 async fn release_restores_everything_recorded_then_removes_the_records() {
     let ec2 = quarantined();
-    let r =
-        firebreak::release::execute_release(&ec2, "i-0123456789abcdef0", "2026-11-22T04:00:00Z")
-            .await;
+    let r = firebreak::release::execute_release(
+        &ec2,
+        &NoEstate,
+        "i-0123456789abcdef0",
+        "2026-11-22T04:00:00Z",
+    )
+    .await;
     assert_eq!(r.contained, Some(true), "{:?}", r.outcomes);
     let calls = ec2.calls();
     assert!(
@@ -735,9 +809,13 @@ async fn release_restores_everything_recorded_then_removes_the_records() {
 async fn a_release_that_fails_keeps_the_records_for_a_retry() {
     let mut ec2 = quarantined();
     ec2.fail_group = Some("sg-app".into());
-    let r =
-        firebreak::release::execute_release(&ec2, "i-0123456789abcdef0", "2026-11-22T04:00:00Z")
-            .await;
+    let r = firebreak::release::execute_release(
+        &ec2,
+        &NoEstate,
+        "i-0123456789abcdef0",
+        "2026-11-22T04:00:00Z",
+    )
+    .await;
     assert_eq!(r.contained, Some(false));
     let calls = ec2.calls();
     let untag = calls

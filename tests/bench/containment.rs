@@ -633,6 +633,12 @@ async fn main() {
         size as f64 / 1048576.0,
         args.delay_ms
     );
+    if args.runs == 0 {
+        // `--runs 0`: the burst alone.
+        assert!(args.burst > 0, "--runs 0 needs --burst N");
+        burst(&aws, &args, &env).await;
+        return;
+    }
     let rust_results = measure(&aws, &args, &rust, 90).await;
     print_subject(&args, &rust, &rust_results);
     let peer_results = match (&args.peer_python, &args.peer_dir) {

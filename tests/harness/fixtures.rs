@@ -22,6 +22,10 @@ pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     /// Security Hub.
     pub securityhub: aws_sdk_securityhub::Client,
+    /// Auto Scaling.
+    pub asg: aws_sdk_autoscaling::Client,
+    /// Elastic Load Balancing v2.
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
     /// The region of these clients.
     pub region: String,
 }
@@ -70,6 +74,8 @@ impl Aws {
             sqs: aws_sdk_sqs::Client::new(&conf),
             iam: aws_sdk_iam::Client::new(&conf),
             securityhub: aws_sdk_securityhub::Client::new(&conf),
+            asg: aws_sdk_autoscaling::Client::new(&conf),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
         }
     }
 
@@ -121,7 +127,8 @@ impl Aws {
         id
     }
 
-    async fn image(&self) -> String {
+    /// An image id to launch.
+    pub async fn image(&self) -> String {
         let images = self.ec2.describe_images().send().await.unwrap();
         images.images()[0].image_id().unwrap().to_string()
     }
