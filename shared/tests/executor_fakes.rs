@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 
 use firebreak::estate::{AddressFacts, EstatePort, GroupMembership, Registration};
+use firebreak::executor::Status;
 use firebreak::incident::{
     AccessKeyRef, Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source,
 };
@@ -833,4 +834,168 @@ async fn a_release_that_fails_keeps_the_records_for_a_retry() {
         untag.contains("firebreak:set-termination-protection"),
         "{calls:?}"
     );
+}
+
+/// An instance InService in a group that refuses Standby, in one target group, with one Elastic IP.
+#[derive(Default)]
+struct ServingEstate {
+    calls: Mutex<Vec<String>>,
+}
+
+impl ServingEstate {
+    fn log(&self, c: String) {
+        self.calls.lock().unwrap().push(c);
+    }
+}
+
+impl EstatePort for ServingEstate {
+    async fn auto_scaling_group(&self, _: &str) -> Result<Option<GroupMembership>, AwsError> {
+        Ok(Some(GroupMembership {
+            group: "web".into(),
+            lifecycle_state: "InService".into(),
+        }))
+    }
+    async fn enter_standby(&self, g: &str, _: &str) -> Result<(), AwsError> {
+        self.log(format!("standby {g}"));
+        Err(AwsError {
+            code: Some("ValidationError".into()),
+            message: "standby refused".into(),
+        })
+    }
+    async fn detach_from_group(&self, g: &str, _: &str) -> Result<(), AwsError> {
+        self.log(format!("detach {g}"));
+        Ok(())
+    }
+    async fn exit_standby(&self, g: &str, _: &str) -> Result<(), AwsError> {
+        self.log(format!("exit-standby {g}"));
+        Ok(())
+    }
+    async fn attach_to_group(&self, g: &str, _: &str) -> Result<(), AwsError> {
+        self.log(format!("attach {g}"));
+        Ok(())
+    }
+    async fn registrations(&self, _: &str, _: &[String]) -> Result<Vec<Registration>, AwsError> {
+        Ok(vec![Registration {
+            target_group_arn: "arn:tg/web".into(),
+            port: Some(80),
+        }])
+    }
+    async fn deregister(&self, r: &Registration, _: &str) -> Result<(), AwsError> {
+        self.log(format!("deregister {}", r.target_group_arn));
+        Ok(())
+    }
+    async fn register(&self, r: &Registration, _: &str) -> Result<(), AwsError> {
+        self.log(format!("register {} {:?}", r.target_group_arn, r.port));
+        Ok(())
+    }
+    async fn addresses(&self, _: &str) -> Result<Vec<AddressFacts>, AwsError> {
+        Ok(vec![AddressFacts {
+            allocation_id: "eipalloc-1".into(),
+            association_id: "eipassoc-1".into(),
+            public_ip: "198.51.100.7".into(),
+            network_interface_id: "eni-1".into(),
+            private_ip: "10.0.0.5".into(),
+        }])
+    }
+    async fn disassociate_address(&self, a: &str) -> Result<(), AwsError> {
+        self.log(format!("disassociate {a}"));
+        Ok(())
+    }
+    async fn associate_address(&self, a: &str, eni: &str, ip: &str) -> Result<(), AwsError> {
+        self.log(format!("associate {a} {eni} {ip}"));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn out_of_service_records_first_falls_back_to_detach_and_release_reads_the_records_back() {
+    let ec2 = FakeEc2::new(vec!["sg-app".into()]);
+    let estate = ServingEstate::default();
+    let facts = ec2.facts.clone().unwrap();
+    let outcomes = firebreak::estate::take_out_of_service(&ec2, &estate, &facts).await;
+    assert!(
+        outcomes.iter().all(|o| o.status == Status::Succeeded),
+        "{outcomes:?}"
+    );
+    // The records are written before any change, and the fallback to detach is recorded after it.
+    let tags: Vec<String> = ec2
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("tag "))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            "tag firebreak:auto-scaling,firebreak:target:0,firebreak:eip:eipalloc-1",
+            "tag firebreak:auto-scaling"
+        ]
+    );
+    let calls = estate.calls.lock().unwrap().clone();
+    for want in [
+        "standby web",
+        "detach web",
+        "deregister arn:tg/web",
+        "disassociate eipassoc-1",
+    ] {
+        assert!(calls.contains(&want.to_string()), "{calls:?}");
+    }
+
+    // Release, from the records as they stand after the fallback; the instance is out of the group.
+    struct Detached(ServingEstate);
+    impl EstatePort for Detached {
+        async fn auto_scaling_group(&self, _: &str) -> Result<Option<GroupMembership>, AwsError> {
+            Ok(None)
+        }
+        async fn enter_standby(&self, g: &str, i: &str) -> Result<(), AwsError> {
+            self.0.enter_standby(g, i).await
+        }
+        async fn detach_from_group(&self, g: &str, i: &str) -> Result<(), AwsError> {
+            self.0.detach_from_group(g, i).await
+        }
+        async fn exit_standby(&self, g: &str, i: &str) -> Result<(), AwsError> {
+            self.0.exit_standby(g, i).await
+        }
+        async fn attach_to_group(&self, g: &str, i: &str) -> Result<(), AwsError> {
+            self.0.attach_to_group(g, i).await
+        }
+        async fn registrations(
+            &self,
+            i: &str,
+            v: &[String],
+        ) -> Result<Vec<Registration>, AwsError> {
+            self.0.registrations(i, v).await
+        }
+        async fn deregister(&self, r: &Registration, i: &str) -> Result<(), AwsError> {
+            self.0.deregister(r, i).await
+        }
+        async fn register(&self, r: &Registration, i: &str) -> Result<(), AwsError> {
+            self.0.register(r, i).await
+        }
+        async fn addresses(&self, i: &str) -> Result<Vec<AddressFacts>, AwsError> {
+            self.0.addresses(i).await
+        }
+        async fn disassociate_address(&self, a: &str) -> Result<(), AwsError> {
+            self.0.disassociate_address(a).await
+        }
+        async fn associate_address(&self, a: &str, e: &str, p: &str) -> Result<(), AwsError> {
+            self.0.associate_address(a, e, p).await
+        }
+    }
+    let mut recorded = facts.clone();
+    recorded.tags = vec![
+        ("firebreak:auto-scaling".into(), "web detached".into()),
+        ("firebreak:target:0".into(), "arn:tg/web 80".into()),
+        ("firebreak:eip:eipalloc-1".into(), "eni-1 10.0.0.5".into()),
+    ];
+    let detached = Detached(ServingEstate::default());
+    let (outcomes, restored) = firebreak::estate::put_back_in_service(&detached, &recorded).await;
+    assert!(
+        outcomes.iter().all(|o| o.status == Status::Succeeded),
+        "{outcomes:?}"
+    );
+    assert_eq!(restored.len(), 3);
+    let calls = detached.0.calls.lock().unwrap().clone();
+    assert!(calls.contains(&"attach web".to_string()), "{calls:?}");
+    assert!(calls.contains(&"register arn:tg/web Some(80)".to_string()));
+    assert!(calls.contains(&"associate eipalloc-1 eni-1 10.0.0.5".to_string()));
 }
