@@ -451,7 +451,7 @@ async fn an_auto_scaled_instance_behind_a_load_balancer_is_taken_out_of_service_
     let before = aws.interfaces(&instance).await;
 
     // WHEN GuardDuty reports it
-    let (topic, _queue) = aws.topic_with_queue().await;
+    let (topic, queue) = aws.topic_with_queue().await;
     let responder =
         Function::start("guardduty-responder", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
     let finding_id = unique("gd");
@@ -460,6 +460,14 @@ async fn an_auto_scaled_instance_behind_a_load_balancer_is_taken_out_of_service_
         firebreak_tests::fixtures::guardduty_event(&finding_id, C2, 8.0, &instance, &enis, "ACTOR");
     let report = responder.invoke(&event).await.unwrap();
     assert_eq!(report["verdict"], "contained", "{report}");
+    // The team is told how to put it back.
+    let told = aws.messages(&queue, 1, Duration::from_secs(10)).await;
+    assert!(
+        told.iter().any(|m| m["Message"]
+            .as_str()
+            .is_some_and(|b| b.contains("taken out of service") && b.contains("FbRelease"))),
+        "{told:?}"
+    );
 
     // THEN it is out of service: not InService in its group (which replaced the capacity), not
     // registered in the target group, without its Elastic IP, isolated, and not terminated

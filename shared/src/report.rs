@@ -272,6 +272,18 @@ impl Report {
                 "  then remove the instance's firebreak:* tags, and turn termination protection off only if\n  \
                  firebreak:set-termination-protection=true. Evidence snapshots are kept."
             );
+            let out_of_service = self.outcomes.iter().any(|o| {
+                o.action == "take-out-of-service" && o.status == crate::executor::Status::Succeeded
+            });
+            if out_of_service {
+                let _ = writeln!(
+                    b,
+                    "  It was also taken out of service (the take-out-of-service lines above; recorded as\n  \
+                     firebreak:auto-scaling, firebreak:target:<n> and firebreak:eip:<allocation> tags).\n  \
+                     The Security Hub custom action FbRelease puts all of it back (ExitStandby or\n  \
+                     AttachInstances, RegisterTargets, AssociateAddress) along with the groups."
+                );
+            }
         }
         let _ = writeln!(b, "\n--- structured report ---");
         let _ = writeln!(
