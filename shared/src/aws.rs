@@ -37,6 +37,7 @@ pub struct AwsClients {
     ec2: Mutex<HashMap<(String, String), aws_sdk_ec2::Client>>,
     iam: Mutex<HashMap<String, aws_sdk_iam::Client>>,
     securityhub: Mutex<HashMap<String, aws_sdk_securityhub::Client>>,
+    estate: Mutex<HashMap<(String, String), Estate>>,
 }
 
 /// The role Firebreak assumes in member accounts.
@@ -111,6 +112,7 @@ impl AwsClients {
             ec2: Mutex::new(HashMap::new()),
             iam: Mutex::new(HashMap::new()),
             securityhub: Mutex::new(HashMap::new()),
+            estate: Mutex::new(HashMap::new()),
         }
     }
 
@@ -178,52 +180,47 @@ impl AwsClients {
         Some(cached(&self.assumed, account.to_string(), || provider))
     }
 
+    /// The configuration for the incident's account and region: the function's own, in that
+    /// region, with the member role's credentials in another account. Every client of an account
+    /// shares the one credentials provider (and so the SDK's cache of its credentials).
+    async fn config_for(&self, account: &str, region: &str) -> SdkConfig {
+        let mut conf = self
+            .base
+            .clone()
+            .into_builder()
+            .region(Region::new(region.to_string()));
+        if let Some(credentials) = self.credentials_for(account, region).await {
+            conf = conf.credentials_provider(credentials);
+        }
+        conf.build()
+    }
+
     /// IAM of the incident's account (a global service: the SDK picks the partition's endpoint
     /// from the region).
     pub async fn iam_for(&self, account: &str, region: &str) -> Iam {
-        let credentials = self.credentials_for(account, region).await;
+        let conf = self.config_for(account, region).await;
         Iam(cached(&self.iam, account.to_string(), || {
-            let mut conf = aws_sdk_iam::config::Builder::from(&self.base)
-                .region(Region::new(region.to_string()));
-            if let Some(c) = credentials {
-                conf.set_credentials_provider(Some(c));
-            }
-            aws_sdk_iam::Client::from_conf(conf.build())
+            aws_sdk_iam::Client::new(&conf)
         }))
     }
 
     /// EC2 in the incident's account and region.
     pub async fn ec2_for(&self, account: &str, region: &str) -> Ec2 {
-        let credentials = self.credentials_for(account, region).await;
+        let conf = self.config_for(account, region).await;
         let key = (account.to_string(), region.to_string());
-        Ec2(cached(&self.ec2, key, || {
-            let mut conf = aws_sdk_ec2::config::Builder::from(&self.base)
-                .region(Region::new(region.to_string()));
-            if let Some(c) = credentials {
-                conf.set_credentials_provider(Some(c));
-            }
-            aws_sdk_ec2::Client::from_conf(conf.build())
-        }))
+        Ec2(cached(&self.ec2, key, || aws_sdk_ec2::Client::new(&conf)))
     }
 
-    /// Auto Scaling, load balancers and Elastic IPs in the incident's account and region (made
-    /// when needed: they are off the critical path).
+    /// Auto Scaling, load balancers and Elastic IPs in the incident's account and region.
     pub async fn estate_for(&self, account: &str, region: &str) -> Estate {
-        let credentials = self.credentials_for(account, region).await;
-        let region = Region::new(region.to_string());
-        let mut asg = aws_sdk_autoscaling::config::Builder::from(&self.base).region(region.clone());
-        let mut elb = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.base)
-            .region(region.clone());
-        if let Some(c) = credentials {
-            asg.set_credentials_provider(Some(c.clone()));
-            elb.set_credentials_provider(Some(c));
-        }
+        let conf = self.config_for(account, region).await;
+        let ec2 = self.ec2_for(account, region).await.0;
         let key = (account.to_string(), region.to_string());
-        Estate {
-            asg: aws_sdk_autoscaling::Client::from_conf(asg.build()),
-            elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(elb.build()),
-            ec2: self.ec2_for(&key.0, &key.1).await.0,
-        }
+        cached(&self.estate, key, || Estate {
+            asg: aws_sdk_autoscaling::Client::new(&conf),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
+            ec2,
+        })
     }
 
     /// Security Hub in the region that holds the finding, with the function's own credentials

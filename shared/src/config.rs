@@ -117,16 +117,14 @@ impl Config {
                 })
             }
         };
-        let remove_login_severity = match get("FIREBREAK_REMOVE_LOGIN_SEVERITY") {
-            Some(v) if v.trim() == "never" => None,
-            _ => Some(number(
-                &get,
-                "FIREBREAK_REMOVE_LOGIN_SEVERITY",
-                7.0,
-                0.0..=10.0,
-                "expected a number from 0 to 10, or never",
-            )?),
-        };
+        let remove_login_severity = number_or_off(
+            &get,
+            "FIREBREAK_REMOVE_LOGIN_SEVERITY",
+            "never",
+            7.0,
+            0.0..=10.0,
+            "expected a number from 0 to 10, or never",
+        )?;
         let max_concurrent_findings = number(
             &get,
             "FIREBREAK_MAX_CONCURRENT_FINDINGS",
@@ -134,20 +132,16 @@ impl Config {
             1..=100,
             "expected a number from 1 to 100",
         )?;
-        let max_quarantines_per_hour = match get("FIREBREAK_MAX_QUARANTINES_PER_HOUR") {
-            Some(v) if v.trim() == "unlimited" => None,
-            _ => Some(number(
-                &get,
-                "FIREBREAK_MAX_QUARANTINES_PER_HOUR",
-                10,
-                1..=10_000,
-                "expected a number from 1 to 10000, or unlimited",
-            )?),
-        };
-        let member_role = get("FIREBREAK_MEMBER_ROLE")
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| "FirebreakResponder".into());
+        let max_quarantines_per_hour = number_or_off(
+            &get,
+            "FIREBREAK_MAX_QUARANTINES_PER_HOUR",
+            "unlimited",
+            10,
+            1..=10_000,
+            "expected a number from 1 to 10000, or unlimited",
+        )?;
+        let member_role =
+            text(&get, "FIREBREAK_MEMBER_ROLE").unwrap_or_else(|| "FirebreakResponder".into());
         if !crate::incident::is_iam_name(&member_role) {
             return Err(ConfigError {
                 name: "FIREBREAK_MEMBER_ROLE",
@@ -155,9 +149,7 @@ impl Config {
                 reason: "expected an IAM role name",
             });
         }
-        let member_external_id = get("FIREBREAK_MEMBER_EXTERNAL_ID")
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty());
+        let member_external_id = text(&get, "FIREBREAK_MEMBER_EXTERNAL_ID");
         let function_name = get("AWS_LAMBDA_FUNCTION_NAME")
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "firebreak".into());
@@ -183,6 +175,28 @@ impl Config {
             (name == "FIREBREAK_TOPIC_ARN").then(|| "arn:aws:sns:us-east-1:123456789012:t".into())
         })
         .unwrap()
+    }
+}
+
+/// Variable `name`, trimmed; `None` when unset or blank.
+fn text(get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    get(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Like [`number`], but the word `off` (`never`, `unlimited`) turns the setting off: `None`.
+fn number_or_off<T: std::str::FromStr + PartialOrd>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    off: &str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    reason: &'static str,
+) -> Result<Option<T>, ConfigError> {
+    match get(name) {
+        Some(v) if v.trim() == off => Ok(None),
+        _ => number(get, name, default, range, reason).map(Some),
     }
 }
 

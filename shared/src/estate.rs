@@ -112,6 +112,25 @@ fn parse_registration(value: &str) -> Registration {
     }
 }
 
+/// A lookup's findings, or none when it failed (reported in `outcomes`): what it would have found
+/// is left alone.
+fn or_report<T>(
+    found: Result<Vec<T>, AwsError>,
+    what: &str,
+    id: &str,
+    outcomes: &mut Vec<Outcome>,
+) -> Vec<T> {
+    found.unwrap_or_else(|e| {
+        outcomes.push(Outcome::failed(
+            ACTION,
+            id,
+            &format!("could not read {what}"),
+            &e,
+        ));
+        Vec::new()
+    })
+}
+
 /// Takes the instance out of its group, target groups and Elastic IPs.
 pub async fn take_out_of_service<E: Ec2Port, S: EstatePort>(
     ec2: &E,
@@ -119,12 +138,7 @@ pub async fn take_out_of_service<E: Ec2Port, S: EstatePort>(
     facts: &InstanceFacts,
 ) -> Vec<Outcome> {
     let id = facts.instance_id.as_str();
-    let mut vpcs: Vec<String> = Vec::new();
-    for eni in &facts.interfaces {
-        if !vpcs.contains(&eni.vpc_id) {
-            vpcs.push(eni.vpc_id.clone());
-        }
-    }
+    let vpcs = facts.vpc_ids();
     let (group, registrations, addresses) = futures::join!(
         estate.auto_scaling_group(id),
         estate.registrations(id, &vpcs),
@@ -164,29 +178,20 @@ pub async fn take_out_of_service<E: Ec2Port, S: EstatePort>(
             None
         }
     };
-    let registrations = match registrations {
-        Ok(r) => r,
-        Err(e) => {
-            outcomes.push(Outcome::failed(
-                ACTION,
-                id,
-                "could not read the load balancer target groups",
-                &e,
-            ));
-            Vec::new()
-        }
-    };
+    let registrations = or_report(
+        registrations,
+        "the load balancer target groups",
+        id,
+        &mut outcomes,
+    );
+    let addresses = or_report(addresses, "the instance's Elastic IPs", id, &mut outcomes);
     let recorded_targets: Vec<&str> = facts
         .tags
         .iter()
         .filter(|(k, _)| k.starts_with(TARGET_TAG))
         .map(|(_, v)| v.as_str())
         .collect();
-    let mut next_target = facts
-        .tags
-        .iter()
-        .filter(|(k, _)| k.starts_with(TARGET_TAG))
-        .count();
+    let mut next_target = recorded_targets.len();
     for r in &registrations {
         let value = registration_record(r);
         if !recorded_targets.contains(&value.as_str()) {
@@ -194,18 +199,6 @@ pub async fn take_out_of_service<E: Ec2Port, S: EstatePort>(
             next_target += 1;
         }
     }
-    let addresses = match addresses {
-        Ok(a) => a,
-        Err(e) => {
-            outcomes.push(Outcome::failed(
-                ACTION,
-                id,
-                "could not read the instance's Elastic IPs",
-                &e,
-            ));
-            Vec::new()
-        }
-    };
     for a in &addresses {
         let key = format!("{EIP_TAG}{}", a.allocation_id);
         if facts.tag(&key).is_none() {

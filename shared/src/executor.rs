@@ -286,12 +286,7 @@ pub async fn execute_instance_plan<E: Ec2Port, S: EstatePort>(
         .collect();
     let mut groups: HashMap<String, Result<QuarantineGroups, AwsError>> = HashMap::new();
     if isolate {
-        let mut vpcs: Vec<String> = Vec::new();
-        for eni in &facts.interfaces {
-            if !vpcs.contains(&eni.vpc_id) {
-                vpcs.push(eni.vpc_id.clone());
-            }
-        }
+        let vpcs = facts.vpc_ids();
         let prepared = join_all(vpcs.iter().map(|vpc| {
             let early = found.remove(vpc);
             async move { (vpc.clone(), quarantine_groups(ec2, vpc, early).await) }

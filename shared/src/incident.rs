@@ -46,23 +46,28 @@ pub struct InstanceRef {
 impl InstanceRef {
     /// The distinct VPC ids the finding mentions, in order of first appearance.
     pub fn vpc_ids(&self) -> Vec<String> {
-        let mut vpcs: Vec<String> = Vec::new();
-        for vpc in self
-            .network_interfaces
-            .iter()
-            .filter_map(|i| i.vpc_id.clone())
-        {
-            if !vpcs.contains(&vpc) {
-                vpcs.push(vpc);
-            }
-        }
-        vpcs
+        distinct(
+            self.network_interfaces
+                .iter()
+                .filter_map(|i| i.vpc_id.clone()),
+        )
     }
 
     /// The value of tag `key`, if the finding reported it.
     pub fn tag(&self, key: &str) -> Option<&str> {
         tag_value(&self.tags, key)
     }
+}
+
+/// The items without repeats, in order of first appearance.
+pub fn distinct(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
 }
 
 /// The value of tag `key` in a list of (key, value) tags.

@@ -81,10 +81,12 @@ pub const FINDINGS: &[&str] = &["securityhub:BatchUpdateFindings"];
 /// What a member account's role grants (`infra/member-role.yaml`): everything the responders do
 /// inside the account whose resource it is.
 pub fn for_member_role() -> Vec<&'static str> {
-    let mut all: Vec<&'static str> = [QUARANTINE, OUT_OF_SERVICE, CREDENTIALS, RELEASE]
-        .iter()
-        .flat_map(|p| p.iter().copied())
-        .collect();
+    union(&[QUARANTINE, OUT_OF_SERVICE, CREDENTIALS, RELEASE])
+}
+
+/// The actions of all `parts`, sorted, each once.
+fn union(parts: &[&[&'static str]]) -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = parts.iter().flat_map(|p| p.iter().copied()).collect();
     all.sort_unstable();
     all.dedup();
     all
@@ -105,10 +107,7 @@ pub fn for_function(binary: &str) -> Option<Vec<&'static str>> {
         ],
         _ => return None,
     };
-    let mut all: Vec<&'static str> = parts.iter().flat_map(|p| p.iter().copied()).collect();
-    all.sort_unstable();
-    all.dedup();
-    Some(all)
+    Some(union(parts))
 }
 
 /// True for actions that only read (`Describe*`, `Get*`, `List*`).

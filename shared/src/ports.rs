@@ -46,6 +46,11 @@ impl InstanceFacts {
     pub fn tag(&self, key: &str) -> Option<&str> {
         crate::incident::tag_value(&self.tags, key)
     }
+
+    /// The distinct VPCs of its interfaces, in interface order.
+    pub fn vpc_ids(&self) -> Vec<String> {
+        crate::incident::distinct(self.interfaces.iter().map(|i| i.vpc_id.clone()))
+    }
 }
 
 /// The two Firebreak groups of one VPC.

@@ -12,10 +12,10 @@ use crate::playbook::{plan_for_action, Action, Plan};
 use crate::ports::{FindingsPort, Workflow};
 use crate::release::execute_release;
 
-use crate::aws::AwsClients;
+use crate::aws::{AwsClients, Ec2, Estate, Iam};
 use crate::config::{Config, Mode};
 use crate::credentials::execute_credential_plan;
-use crate::error::FirebreakError;
+use crate::error::{FirebreakError, ParseError};
 use crate::estate::EstatePort;
 use crate::executor::{dry_run, execute_instance_plan, Execution, Outcome, Status};
 use crate::incident::Incident;
@@ -318,28 +318,36 @@ impl Responder {
         }
     }
 
+    /// Parses the event (a rejection is logged), learning the function's own account on the way.
+    fn read<T>(
+        &self,
+        event: &LambdaEvent<Value>,
+        parse: impl FnOnce(&Value) -> Result<T, ParseError>,
+    ) -> Result<T, ParseError> {
+        self.clients
+            .learn_home_account(&event.context.invoked_function_arn);
+        parse(&event.payload).inspect_err(|e| {
+            warn!(error_type = e.error_type(), error = %e, "rejected event");
+        })
+    }
+
+    /// EC2, Auto Scaling / load balancing / addresses, and IAM in the incident's account and region.
+    async fn ports_for(&self, incident: &Incident) -> (Ec2, Estate, Iam) {
+        let (account, region) = (&incident.account, &incident.region);
+        (
+            self.clients.ec2_for(account, region).await,
+            self.clients.estate_for(account, region).await,
+            self.clients.iam_for(account, region).await,
+        )
+    }
+
     /// Handles one GuardDuty EventBridge event.
     pub async fn handle_guardduty(
         &self,
         event: LambdaEvent<Value>,
     ) -> Result<Report, FirebreakError> {
-        self.clients
-            .learn_home_account(&event.context.invoked_function_arn);
-        let incident = Incident::from_event(&event.payload).inspect_err(|e| {
-            warn!(error_type = e.error_type(), error = %e, "rejected event");
-        })?;
-        let ec2 = self
-            .clients
-            .ec2_for(&incident.account, &incident.region)
-            .await;
-        let estate = self
-            .clients
-            .estate_for(&incident.account, &incident.region)
-            .await;
-        let iam = self
-            .clients
-            .iam_for(&incident.account, &incident.region)
-            .await;
+        let incident = self.read(&event, Incident::from_event)?;
+        let (ec2, estate, iam) = self.ports_for(&incident).await;
         respond(&incident, &self.config, &ec2, &estate, &iam, &self.sns).await
     }
 
@@ -349,20 +357,14 @@ impl Responder {
         &self,
         event: LambdaEvent<Value>,
     ) -> Result<ActionReport, FirebreakError> {
-        self.clients
-            .learn_home_account(&event.context.invoked_function_arn);
-        let parsed = CustomActionEvent::from_event(&event.payload).inspect_err(|e| {
-            warn!(error_type = e.error_type(), error = %e, "rejected event");
-        })?;
+        let parsed = self.read(&event, CustomActionEvent::from_event)?;
         let action = parsed.action;
         let sns = &self.sns;
         let results: Vec<FindingResult> = futures::stream::iter(parsed.findings)
             .map(|finding| async move {
                 match finding {
                     Ok(incident) => {
-                        let ec2 = self.clients.ec2_for(&incident.account, &incident.region).await;
-                        let estate = self.clients.estate_for(&incident.account, &incident.region).await;
-                        let iam = self.clients.iam_for(&incident.account, &incident.region).await;
+                        let (ec2, estate, iam) = self.ports_for(&incident).await;
                         let hub = incident
                             .security_hub
                             .as_ref()
