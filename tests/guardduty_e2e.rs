@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use firebreak::incident::tag_value as tag;
-use firebreak_tests::fixtures::{guardduty_event, unique, Aws};
+use firebreak_tests::fixtures::{filter, guardduty_event, unique, Aws};
 use firebreak_tests::{Function, Invocation};
 use serde_json::json;
 
@@ -84,12 +84,7 @@ impl Scene {
             .aws
             .ec2
             .describe_security_groups()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("vpc-id")
-                    .values(&self.vpc)
-                    .build(),
-            )
+            .filters(filter("vpc-id", &self.vpc))
             .send()
             .await
             .unwrap();
@@ -444,12 +439,7 @@ async fn over_the_blast_radius_cap_the_third_instance_gets_evidence_only_and_a_h
     let earlier = aws
         .ec2
         .describe_instances()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("tag-key")
-                .values("firebreak:quarantine-started-at")
-                .build(),
-        )
+        .filters(filter("tag-key", "firebreak:quarantine-started-at"))
         .send()
         .await
         .unwrap()
@@ -599,12 +589,7 @@ async fn a_member_account_finding_is_contained_in_that_account_and_nowhere_else(
     let in_home = home
         .ec2
         .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("vpc-id")
-                .values(&vpc)
-                .build(),
-        )
+        .filters(filter("vpc-id", &vpc))
         .send()
         .await
         .unwrap();

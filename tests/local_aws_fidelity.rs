@@ -1,7 +1,7 @@
 //! The project's local-AWS launcher fixes moto where Firebreak depends on real EC2 behaviour.
 //! Without `scripts/local_aws.py`'s patch these tests fail against plain moto 5.2.5.
 
-use firebreak_tests::fixtures::Aws;
+use firebreak_tests::fixtures::{filter, Aws};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_a_primary_eni_s_groups_replaces_them() {
@@ -220,16 +220,7 @@ async fn an_address_associated_with_an_attached_eni_belongs_to_its_instance() {
     let app = aws.app_group(&vpc).await;
     let instance = aws.instance(&subnet, &[app], &[]).await;
     let (eni, _, _) = aws.interfaces(&instance).await.remove(0);
-    let allocation = aws
-        .ec2
-        .allocate_address()
-        .domain(aws_sdk_ec2::types::DomainType::Vpc)
-        .send()
-        .await
-        .unwrap()
-        .allocation_id()
-        .unwrap()
-        .to_string();
+    let allocation = aws.elastic_ip().await;
     aws.ec2
         .associate_address()
         .allocation_id(&allocation)
@@ -240,12 +231,7 @@ async fn an_address_associated_with_an_attached_eni_belongs_to_its_instance() {
     let found = aws
         .ec2
         .describe_addresses()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("instance-id")
-                .values(&instance)
-                .build(),
-        )
+        .filters(filter("instance-id", &instance))
         .send()
         .await
         .unwrap();
@@ -263,74 +249,11 @@ async fn an_address_associated_with_an_attached_eni_belongs_to_its_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_in_standby_is_not_registered_in_its_group_s_target_groups() {
-    use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
     let aws = Aws::new().await;
     let (vpc, subnet) = aws.vpc("10.54.0.0/16").await;
-    let template = aws
-        .ec2
-        .create_launch_template()
-        .launch_template_name(firebreak_tests::fixtures::unique("lt"))
-        .launch_template_data(
-            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
-                .image_id(aws.image().await)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .launch_template()
-        .unwrap()
-        .launch_template_id()
-        .unwrap()
-        .to_string();
-    let tg = aws
-        .elb
-        .create_target_group()
-        .name(
-            firebreak_tests::fixtures::unique("fid")
-                .chars()
-                .take(32)
-                .collect::<String>(),
-        )
-        .protocol(ProtocolEnum::Http)
-        .port(80)
-        .vpc_id(&vpc)
-        .target_type(TargetTypeEnum::Instance)
-        .send()
-        .await
-        .unwrap()
-        .target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_string();
-    let group = firebreak_tests::fixtures::unique("asg");
-    aws.asg
-        .create_auto_scaling_group()
-        .auto_scaling_group_name(&group)
-        .launch_template(
-            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
-                .launch_template_id(&template)
-                .build(),
-        )
-        .min_size(1)
-        .max_size(3)
-        .desired_capacity(1)
-        .vpc_zone_identifier(&subnet)
-        .target_group_arns(&tg)
-        .send()
-        .await
-        .unwrap();
-    let described = aws
-        .asg
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(&group)
-        .send()
-        .await
-        .unwrap();
-    let instance = described.auto_scaling_groups()[0].instances()[0]
-        .instance_id()
-        .unwrap()
-        .to_string();
+    let app = aws.app_group(&vpc).await;
+    let tg = aws.target_group(&vpc, 80).await;
+    let (group, instance) = aws.auto_scaled_instance(&subnet, &[app], &tg).await;
     aws.asg
         .enter_standby()
         .auto_scaling_group_name(&group)

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use firebreak_tests::fixtures::{asff_instance, custom_action_event, guardduty_asff, unique, Aws};
+use firebreak_tests::fixtures::{
+    asff_instance, custom_action_event, filter, guardduty_asff, unique, Aws,
+};
 use firebreak_tests::{Function, Invocation};
 use serde_json::{json, Value};
 
@@ -309,12 +311,7 @@ async fn registered(aws: &Aws, target_group: &str, instance: &str) -> bool {
 async fn elastic_ips(aws: &Aws, instance: &str) -> Vec<String> {
     aws.ec2
         .describe_addresses()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("instance-id")
-                .values(instance)
-                .build(),
-        )
+        .filters(filter("instance-id", instance))
         .send()
         .await
         .unwrap()
@@ -326,92 +323,18 @@ async fn elastic_ips(aws: &Aws, instance: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_auto_scaled_instance_behind_a_load_balancer_is_taken_out_of_service_and_put_back() {
-    use aws_sdk_autoscaling::types::LaunchTemplateSpecification;
-    use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
     let aws = Aws::new().await;
     let (vpc, subnet) = aws.vpc("10.43.0.0/16").await;
     let app = aws.app_group(&vpc).await;
 
     // GIVEN an instance of an Auto Scaling group that registers it with a target group, and an
     // Elastic IP on it
-    let template = aws
-        .ec2
-        .create_launch_template()
-        .launch_template_name(unique("lt"))
-        .launch_template_data(
-            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
-                .image_id(aws.image().await)
-                .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-                .security_group_ids(&app)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .launch_template()
-        .unwrap()
-        .launch_template_id()
-        .unwrap()
-        .to_string();
-    let target_group = aws
-        .elb
-        .create_target_group()
-        .name(unique("tg").chars().take(32).collect::<String>())
-        .protocol(ProtocolEnum::Http)
-        .port(80)
-        .vpc_id(&vpc)
-        .target_type(TargetTypeEnum::Instance)
-        .send()
-        .await
-        .unwrap()
-        .target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_string();
-    let group = unique("asg");
-    aws.asg
-        .create_auto_scaling_group()
-        .auto_scaling_group_name(&group)
-        .launch_template(
-            LaunchTemplateSpecification::builder()
-                .launch_template_id(&template)
-                .build(),
-        )
-        .min_size(1)
-        .max_size(3)
-        .desired_capacity(1)
-        .vpc_zone_identifier(&subnet)
-        .target_group_arns(&target_group)
-        .send()
-        .await
-        .unwrap();
-    let described = aws
-        .asg
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(&group)
-        .send()
-        .await
-        .unwrap();
-    let instance = described.auto_scaling_groups()[0].instances()[0]
-        .instance_id()
-        .unwrap()
-        .to_string();
+    let target_group = aws.target_group(&vpc, 80).await;
+    let (group, instance) = aws
+        .auto_scaled_instance(&subnet, std::slice::from_ref(&app), &target_group)
+        .await;
     // … and registered by hand (port 8080) in a second target group the group does not manage.
-    let by_hand = aws
-        .elb
-        .create_target_group()
-        .name(unique("tgh").chars().take(32).collect::<String>())
-        .protocol(ProtocolEnum::Http)
-        .port(8080)
-        .vpc_id(&vpc)
-        .target_type(TargetTypeEnum::Instance)
-        .send()
-        .await
-        .unwrap()
-        .target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_string();
+    let by_hand = aws.target_group(&vpc, 8080).await;
     aws.elb
         .register_targets()
         .target_group_arn(&by_hand)
@@ -424,16 +347,7 @@ async fn an_auto_scaled_instance_behind_a_load_balancer_is_taken_out_of_service_
         .send()
         .await
         .unwrap();
-    let allocation = aws
-        .ec2
-        .allocate_address()
-        .domain(aws_sdk_ec2::types::DomainType::Vpc)
-        .send()
-        .await
-        .unwrap()
-        .allocation_id()
-        .unwrap()
-        .to_string();
+    let allocation = aws.elastic_ip().await;
     aws.ec2
         .associate_address()
         .allocation_id(&allocation)

@@ -250,6 +250,23 @@ fn incident() -> Incident {
     }
 }
 
+/// The C&C incident with the test configuration, an instance in no Auto Scaling group or target
+/// group, and no IAM work.
+async fn respond_to(
+    ec2: &FakeEc2,
+    sns: &FakeSns,
+) -> Result<firebreak::report::Report, FirebreakError> {
+    firebreak::responder::respond(
+        &incident(),
+        &config(),
+        ec2,
+        &NoEstate,
+        &FakeIam::default(),
+        sns,
+    )
+    .await
+}
+
 fn config() -> Config {
     Config::from_lookup(|k| {
         (k == "FIREBREAK_TOPIC_ARN").then(|| "arn:aws:sns:us-east-1:123456789012:t".into())
@@ -261,16 +278,7 @@ fn config() -> Config {
 async fn containment_goes_untracking_then_isolation_and_evidence_follows_it() {
     let ec2 = FakeEc2::new(vec!["sg-app".into()]);
     let sns = FakeSns::default();
-    let report = firebreak::responder::respond(
-        &incident(),
-        &config(),
-        &ec2,
-        &NoEstate,
-        &FakeIam::default(),
-        &sns,
-    )
-    .await
-    .unwrap();
+    let report = respond_to(&ec2, &sns).await.unwrap();
     let calls = ec2.calls();
     let pos = |c: &str| {
         calls
@@ -292,16 +300,7 @@ async fn containment_goes_untracking_then_isolation_and_evidence_follows_it() {
 async fn an_already_isolated_interface_never_passes_through_the_allow_all_group_again() {
     let ec2 = FakeEc2::new(vec!["sg-iso".into()]);
     let sns = FakeSns::default();
-    firebreak::responder::respond(
-        &incident(),
-        &config(),
-        &ec2,
-        &NoEstate,
-        &FakeIam::default(),
-        &sns,
-    )
-    .await
-    .unwrap();
+    respond_to(&ec2, &sns).await.unwrap();
     assert!(
         !ec2.calls().iter().any(|c| c.starts_with("set eni-1")),
         "{:?}",
@@ -319,16 +318,7 @@ async fn failed_isolation_notifies_then_returns_a_containment_error() {
     let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
     ec2.fail_group = Some("sg-iso".into());
     let sns = FakeSns::default();
-    let err = firebreak::responder::respond(
-        &incident(),
-        &config(),
-        &ec2,
-        &NoEstate,
-        &FakeIam::default(),
-        &sns,
-    )
-    .await
-    .unwrap_err();
+    let err = respond_to(&ec2, &sns).await.unwrap_err();
     assert!(
         matches!(err, FirebreakError::ContainmentFailed { .. }),
         "{err}"
@@ -357,16 +347,7 @@ async fn a_vanished_instance_is_skipped_and_nothing_is_changed() {
     let mut ec2 = FakeEc2::new(vec![]);
     ec2.facts = None;
     let sns = FakeSns::default();
-    let report = firebreak::responder::respond(
-        &incident(),
-        &config(),
-        &ec2,
-        &NoEstate,
-        &FakeIam::default(),
-        &sns,
-    )
-    .await
-    .unwrap();
+    let report = respond_to(&ec2, &sns).await.unwrap();
     assert_eq!(serde_json::to_value(report.verdict).unwrap(), "skipped");
     assert!(ec2
         .calls()
@@ -836,9 +817,11 @@ async fn a_release_that_fails_keeps_the_records_for_a_retry() {
     );
 }
 
-/// An instance InService in a group that refuses Standby, in one target group, with one Elastic IP.
+/// An instance InService in a group that refuses Standby (or, once detached, in no group), in one
+/// target group, with one Elastic IP.
 #[derive(Default)]
 struct ServingEstate {
+    detached: bool,
     calls: Mutex<Vec<String>>,
 }
 
@@ -850,7 +833,7 @@ impl ServingEstate {
 
 impl EstatePort for ServingEstate {
     async fn auto_scaling_group(&self, _: &str) -> Result<Option<GroupMembership>, AwsError> {
-        Ok(Some(GroupMembership {
+        Ok((!self.detached).then(|| GroupMembership {
             group: "web".into(),
             lifecycle_state: "InService".into(),
         }))
@@ -941,60 +924,23 @@ async fn out_of_service_records_first_falls_back_to_detach_and_release_reads_the
     }
 
     // Release, from the records as they stand after the fallback; the instance is out of the group.
-    struct Detached(ServingEstate);
-    impl EstatePort for Detached {
-        async fn auto_scaling_group(&self, _: &str) -> Result<Option<GroupMembership>, AwsError> {
-            Ok(None)
-        }
-        async fn enter_standby(&self, g: &str, i: &str) -> Result<(), AwsError> {
-            self.0.enter_standby(g, i).await
-        }
-        async fn detach_from_group(&self, g: &str, i: &str) -> Result<(), AwsError> {
-            self.0.detach_from_group(g, i).await
-        }
-        async fn exit_standby(&self, g: &str, i: &str) -> Result<(), AwsError> {
-            self.0.exit_standby(g, i).await
-        }
-        async fn attach_to_group(&self, g: &str, i: &str) -> Result<(), AwsError> {
-            self.0.attach_to_group(g, i).await
-        }
-        async fn registrations(
-            &self,
-            i: &str,
-            v: &[String],
-        ) -> Result<Vec<Registration>, AwsError> {
-            self.0.registrations(i, v).await
-        }
-        async fn deregister(&self, r: &Registration, i: &str) -> Result<(), AwsError> {
-            self.0.deregister(r, i).await
-        }
-        async fn register(&self, r: &Registration, i: &str) -> Result<(), AwsError> {
-            self.0.register(r, i).await
-        }
-        async fn addresses(&self, i: &str) -> Result<Vec<AddressFacts>, AwsError> {
-            self.0.addresses(i).await
-        }
-        async fn disassociate_address(&self, a: &str) -> Result<(), AwsError> {
-            self.0.disassociate_address(a).await
-        }
-        async fn associate_address(&self, a: &str, e: &str, p: &str) -> Result<(), AwsError> {
-            self.0.associate_address(a, e, p).await
-        }
-    }
     let mut recorded = facts.clone();
     recorded.tags = vec![
         ("firebreak:auto-scaling".into(), "web detached".into()),
         ("firebreak:target:0".into(), "arn:tg/web 80".into()),
         ("firebreak:eip:eipalloc-1".into(), "eni-1 10.0.0.5".into()),
     ];
-    let detached = Detached(ServingEstate::default());
+    let detached = ServingEstate {
+        detached: true,
+        ..ServingEstate::default()
+    };
     let (outcomes, restored) = firebreak::estate::put_back_in_service(&detached, &recorded).await;
     assert!(
         outcomes.iter().all(|o| o.status == Status::Succeeded),
         "{outcomes:?}"
     );
     assert_eq!(restored.len(), 3);
-    let calls = detached.0.calls.lock().unwrap().clone();
+    let calls = detached.calls.lock().unwrap().clone();
     assert!(calls.contains(&"attach web".to_string()), "{calls:?}");
     assert!(calls.contains(&"register arn:tg/web Some(80)".to_string()));
     assert!(calls.contains(&"associate eipalloc-1 eni-1 10.0.0.5".to_string()));

@@ -64,6 +64,24 @@ fn granted(t: &Value, function: &Value) -> BTreeSet<String> {
     out
 }
 
+/// `who` is granted every declared action, no mutating action that is not declared, and no wildcard.
+fn assert_grants_exactly(who: &str, granted: &BTreeSet<String>, declared: &[&str]) {
+    let declared: BTreeSet<String> = declared.iter().map(|a| a.to_string()).collect();
+    let missing: Vec<&String> = declared.difference(granted).collect();
+    assert!(missing.is_empty(), "{who} is not granted {missing:?}");
+    let undeclared: Vec<&String> = granted
+        .difference(&declared)
+        .filter(|a| !firebreak::permissions::is_read_only(a))
+        .collect();
+    assert!(
+        undeclared.is_empty(),
+        "{who} is granted mutating actions no responder calls: {undeclared:?}"
+    );
+    for a in granted {
+        assert!(!a.contains('*'), "{who} is granted a wildcard action {a}");
+    }
+}
+
 #[test]
 fn every_function_is_granted_exactly_what_its_responders_call() {
     let t = template();
@@ -76,28 +94,13 @@ fn every_function_is_granted_exactly_what_its_responders_call() {
         let binary = resource["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
             .unwrap_or_else(|| panic!("{name} names no binary"));
-        let declared: BTreeSet<String> = firebreak::permissions::for_function(binary)
-            .unwrap_or_else(|| panic!("{binary} declares no permissions"))
-            .into_iter()
-            .map(String::from)
-            .collect();
-        let granted = granted(&t, resource);
-        let missing: Vec<&String> = declared.difference(&granted).collect();
-        assert!(
-            missing.is_empty(),
-            "{name} ({binary}) is not granted {missing:?}"
+        let declared = firebreak::permissions::for_function(binary)
+            .unwrap_or_else(|| panic!("{binary} declares no permissions"));
+        assert_grants_exactly(
+            &format!("{name} ({binary})"),
+            &granted(&t, resource),
+            &declared,
         );
-        let undeclared: Vec<&String> = granted
-            .difference(&declared)
-            .filter(|a| !firebreak::permissions::is_read_only(a))
-            .collect();
-        assert!(
-            undeclared.is_empty(),
-            "{name} ({binary}) is granted mutating actions no responder calls: {undeclared:?}"
-        );
-        for a in &granted {
-            assert!(!a.contains('*'), "{name} is granted a wildcard action {a}");
-        }
         checked += 1;
     }
     assert_eq!(checked, 2, "both functions are checked");
@@ -127,24 +130,11 @@ fn the_member_role_grants_exactly_what_the_responders_do_in_a_member_account() {
     for policy in role["Policies"].as_sequence().unwrap() {
         actions_of(&policy["PolicyDocument"]["Statement"], &mut granted);
     }
-    let declared: BTreeSet<String> = firebreak::permissions::for_member_role()
-        .into_iter()
-        .map(String::from)
-        .collect();
-    let missing: Vec<&String> = declared.difference(&granted).collect();
-    assert!(
-        missing.is_empty(),
-        "the member role is not granted {missing:?}"
+    assert_grants_exactly(
+        "the member role",
+        &granted,
+        &firebreak::permissions::for_member_role(),
     );
-    let undeclared: Vec<&String> = granted
-        .difference(&declared)
-        .filter(|a| !firebreak::permissions::is_read_only(a))
-        .collect();
-    assert!(
-        undeclared.is_empty(),
-        "the member role is granted mutating actions no responder calls: {undeclared:?}"
-    );
-    assert!(granted.iter().all(|a| !a.contains('*')));
     // Trusted: only the security account's Firebreak function roles.
     let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
     assert_eq!(trust["Action"].as_str(), Some("sts:AssumeRole"));

@@ -45,7 +45,8 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-fn filter(name: &str, value: &str) -> Filter {
+/// An EC2 filter with one value.
+pub fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
@@ -211,6 +212,96 @@ impl Aws {
                 (i.instance_id().unwrap().to_string(), enis)
             })
             .collect()
+    }
+
+    /// A new VPC Elastic IP: its allocation id.
+    pub async fn elastic_ip(&self) -> String {
+        self.ec2
+            .allocate_address()
+            .domain(aws_sdk_ec2::types::DomainType::Vpc)
+            .send()
+            .await
+            .unwrap()
+            .allocation_id()
+            .unwrap()
+            .to_string()
+    }
+
+    /// An HTTP target group for instances in `vpc_id`, on `port`.
+    pub async fn target_group(&self, vpc_id: &str, port: i32) -> String {
+        use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
+        self.elb
+            .create_target_group()
+            .name(unique("tg").chars().take(32).collect::<String>())
+            .protocol(ProtocolEnum::Http)
+            .port(port)
+            .vpc_id(vpc_id)
+            .target_type(TargetTypeEnum::Instance)
+            .send()
+            .await
+            .unwrap()
+            .target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string()
+    }
+
+    /// An Auto Scaling group of one instance (launched in `subnet_id` with `groups`) that registers
+    /// its instances with `target_group`: (group name, instance id).
+    pub async fn auto_scaled_instance(
+        &self,
+        subnet_id: &str,
+        groups: &[String],
+        target_group: &str,
+    ) -> (String, String) {
+        let template = self
+            .ec2
+            .create_launch_template()
+            .launch_template_name(unique("lt"))
+            .launch_template_data(
+                aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                    .image_id(self.image().await)
+                    .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                    .set_security_group_ids(Some(groups.to_vec()))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .launch_template()
+            .unwrap()
+            .launch_template_id()
+            .unwrap()
+            .to_string();
+        let group = unique("asg");
+        self.asg
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(&group)
+            .launch_template(
+                aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                    .launch_template_id(&template)
+                    .build(),
+            )
+            .min_size(1)
+            .max_size(3)
+            .desired_capacity(1)
+            .vpc_zone_identifier(subnet_id)
+            .target_group_arns(target_group)
+            .send()
+            .await
+            .unwrap();
+        let described = self
+            .asg
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(&group)
+            .send()
+            .await
+            .unwrap();
+        let instance = described.auto_scaling_groups()[0].instances()[0]
+            .instance_id()
+            .unwrap()
+            .to_string();
+        (group, instance)
     }
 
     /// Creates an ENI in `subnet_id` with `groups` and attaches it at `index`.

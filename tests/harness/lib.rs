@@ -49,28 +49,36 @@ pub async fn sdk_config_for_account(account: &str, role: &str) -> aws_config::Sd
         .await
         .unwrap();
     let c = assumed.credentials().unwrap();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
-        .endpoint_url(endpoint())
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+    local_config(
+        REGION,
+        aws_sdk_ec2::config::Credentials::new(
             c.access_key_id(),
             c.secret_access_key(),
             Some(c.session_token().to_string()),
             None,
             "e2e-member",
-        ))
-        .load()
-        .await
+        ),
+    )
+    .await
 }
 
 /// SDK configuration for the local AWS in `region`.
 pub async fn sdk_config_in(region: &str) -> aws_config::SdkConfig {
+    local_config(
+        region,
+        aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "e2e"),
+    )
+    .await
+}
+
+async fn local_config(
+    region: &str,
+    credentials: aws_sdk_ec2::config::Credentials,
+) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
         .endpoint_url(endpoint())
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "test", "test", None, None, "e2e",
-        ))
+        .credentials_provider(credentials)
         .load()
         .await
 }
