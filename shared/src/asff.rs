@@ -232,15 +232,9 @@ fn product_field<'a>(finding: &'a Value, keys: &[&str]) -> Option<&'a str> {
         .find_map(|k| fields.get(*k).and_then(Value::as_str))
 }
 
-/// One ASFF finding → an incident.
-pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Incident, ParseError> {
-    if !finding.is_object() {
-        return Err(ParseError::NotAnObject);
-    }
-    let id = required_str(finding, "Id")?;
-    let product_arn = required_str(finding, "ProductArn")?;
-    let account = required_str(finding, "AwsAccountId")?;
-    let guardduty = from_guardduty(finding, &product_arn);
+/// The finding type: GuardDuty's own (from `Types`) for a GuardDuty finding, else the first type
+/// or the title.
+fn asff_finding_type(finding: &Value, guardduty: bool) -> Result<String, ParseError> {
     let types: Vec<String> = finding
         .get("Types")
         .and_then(Value::as_array)
@@ -250,31 +244,26 @@ pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Inciden
                 .collect()
         })
         .unwrap_or_default();
-    let finding_type = if guardduty {
-        guardduty_type(&types).ok_or_else(|| ParseError::InvalidField {
+    if guardduty {
+        return guardduty_type(&types).ok_or_else(|| ParseError::InvalidField {
             field: "Types",
             reason: format!("{types:?} names no GuardDuty finding type"),
-        })?
-    } else {
-        types
-            .first()
-            .cloned()
-            .or_else(|| opt_str(finding, "Title"))
-            .unwrap_or_else(|| "Security Hub finding".into())
-    };
-    // GuardDuty's own finding id (the last segment of its ARN), so tags and snapshots are shared
-    // with the native event; otherwise the ASFF id, shortened to fit a tag value if it must be.
-    let finding_id = match id.rsplit_once("/finding/") {
-        Some((_, gd)) if guardduty && !gd.is_empty() => gd.to_string(),
-        _ if id.len() <= 200 => id.clone(),
-        _ => format!("asff-{:016x}", fnv1a(&id)),
-    };
-    let severity = severity(finding, guardduty)?;
-    let resources = finding
-        .get("Resources")
-        .and_then(Value::as_array)
-        .filter(|r| !r.is_empty())
-        .ok_or(ParseError::MissingField("Resources"))?;
+        });
+    }
+    Ok(types
+        .first()
+        .cloned()
+        .or_else(|| opt_str(finding, "Title"))
+        .unwrap_or_else(|| "Security Hub finding".into()))
+}
+
+/// The region of the Security Hub that holds the finding, and the region of the resource.
+fn regions(
+    finding: &Value,
+    product_arn: &str,
+    resources: &[Value],
+    event_region: &str,
+) -> Result<(String, String), ParseError> {
     let hub_region = product_arn
         .split(':')
         .nth(3)
@@ -295,11 +284,11 @@ pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Inciden
             reason: format!("{region:?} is not an AWS region name"),
         });
     }
-    let resource = resource(resources)?;
-    let role = product_field(
-        finding,
-        &["resourceRole", "aws/guardduty/service/resourceRole"],
-    );
+    Ok((hub_region, region))
+}
+
+/// Whether the finding is archived, and whether it is a sample.
+fn archived_and_sample(finding: &Value) -> (bool, bool) {
     let archived = finding.get("RecordState").and_then(Value::as_str) == Some("ARCHIVED")
         || product_field(finding, &["archived", "aws/guardduty/service/archived"]) == Some("true");
     let sample = product_field(
@@ -310,6 +299,39 @@ pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Inciden
             .and_then(|t| serde_json::from_str::<Value>(t).ok())
             .and_then(|v| v.get("sample").and_then(Value::as_bool))
             == Some(true);
+    (archived, sample)
+}
+
+/// One ASFF finding → an incident.
+pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Incident, ParseError> {
+    if !finding.is_object() {
+        return Err(ParseError::NotAnObject);
+    }
+    let id = required_str(finding, "Id")?;
+    let product_arn = required_str(finding, "ProductArn")?;
+    let account = required_str(finding, "AwsAccountId")?;
+    let guardduty = from_guardduty(finding, &product_arn);
+    let finding_type = asff_finding_type(finding, guardduty)?;
+    // GuardDuty's own finding id (the last segment of its ARN), so tags and snapshots are shared
+    // with the native event; otherwise the ASFF id, shortened to fit a tag value if it must be.
+    let finding_id = match id.rsplit_once("/finding/") {
+        Some((_, gd)) if guardduty && !gd.is_empty() => gd.to_string(),
+        _ if id.len() <= 200 => id.clone(),
+        _ => format!("asff-{:016x}", fnv1a(&id)),
+    };
+    let severity = severity(finding, guardduty)?;
+    let resources = finding
+        .get("Resources")
+        .and_then(Value::as_array)
+        .filter(|r| !r.is_empty())
+        .ok_or(ParseError::MissingField("Resources"))?;
+    let (hub_region, region) = regions(finding, &product_arn, resources, event_region)?;
+    let resource = resource(resources)?;
+    let role = product_field(
+        finding,
+        &["resourceRole", "aws/guardduty/service/resourceRole"],
+    );
+    let (archived, sample) = archived_and_sample(finding);
     Ok(Incident {
         source: Source::SecurityHub,
         finding_id,
@@ -341,8 +363,39 @@ pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Inciden
 
 /// The first resource Firebreak acts on (an instance or credentials), else the first resource's type.
 fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
-    // The instance the finding names: the first well-formed id of its `AwsEc2Instance` resources,
-    // or why the first one is not.
+    let instance = named_instance(resources);
+    for r in resources {
+        let kind = r.get("Type").and_then(Value::as_str).unwrap_or_default();
+        match kind {
+            // Set: this very resource is an `AwsEc2Instance`.
+            "AwsEc2Instance" => {
+                let instance_id = instance
+                    .clone()
+                    .unwrap_or(Err(ParseError::MissingInstanceId))?;
+                return Ok(instance_resource(r, instance_id));
+            }
+            "AwsIamAccessKey" => {
+                return Ok(access_key_resource(
+                    r,
+                    instance.clone().and_then(Result::ok),
+                ))
+            }
+            "AwsIamUser" | "AwsIamRole" => return Ok(principal_resource(r, kind)),
+            _ => {}
+        }
+    }
+    Ok(Resource::Other {
+        resource_type: resources[0]
+            .get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string(),
+    })
+}
+
+/// The instance the finding names: the first well-formed id of its `AwsEc2Instance` resources, or
+/// why the first one is not (`None` when it has none).
+fn named_instance(resources: &[Value]) -> Option<Result<String, ParseError>> {
     let instance_ids: Vec<Result<String, ParseError>> = resources
         .iter()
         .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AwsEc2Instance"))
@@ -361,119 +414,110 @@ fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
             }
         })
         .collect();
-    let instance = instance_ids
+    instance_ids
         .iter()
         .find(|i| i.is_ok())
         .or(instance_ids.first())
-        .cloned();
-    for r in resources {
-        let kind = r.get("Type").and_then(Value::as_str).unwrap_or_default();
-        let id = opt_str(r, "Id").unwrap_or_default();
-        let details = r.get("Details").unwrap_or(&Value::Null);
-        match kind {
-            "AwsEc2Instance" => {
-                // Set: this very resource is an `AwsEc2Instance`.
-                let instance_id = instance
-                    .clone()
-                    .unwrap_or(Err(ParseError::MissingInstanceId))?;
-                let d = details.get("AwsEc2Instance").unwrap_or(&Value::Null);
-                let vpc_id = opt_str(d, "VpcId").filter(|v| v.starts_with("vpc-"));
-                let mut network_interfaces: Vec<InterfaceRef> = d
-                    .get("NetworkInterfaces")
-                    .and_then(Value::as_array)
-                    .map(|enis| {
-                        enis.iter()
-                            .map(|e| InterfaceRef {
-                                network_interface_id: opt_str(e, "NetworkInterfaceId"),
-                                vpc_id: vpc_id.clone(),
-                                security_groups: vec![],
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if network_interfaces.is_empty() && vpc_id.is_some() {
-                    network_interfaces.push(InterfaceRef {
-                        network_interface_id: None,
-                        vpc_id,
-                        security_groups: vec![],
-                    });
-                }
-                let tags = r
-                    .get("Tags")
-                    .and_then(Value::as_object)
-                    .map(|t| {
-                        t.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                return Ok(Resource::Instance(InstanceRef {
-                    instance_id,
-                    network_interfaces,
-                    tags,
-                    instance_profile_arn: opt_str(d, "IamInstanceProfileArn"),
-                }));
-            }
-            "AwsIamAccessKey" => {
-                let d = details.get("AwsIamAccessKey").unwrap_or(&Value::Null);
-                let key = id
-                    .strip_prefix("AWS::IAM::AccessKey:")
-                    .filter(|k| is_access_key_id(k))
-                    .map(String::from)
-                    .or_else(|| opt_str(d, "AccessKeyId"));
-                let name = opt_str(d, "PrincipalName").or_else(|| opt_str(d, "UserName"));
-                let user_type = opt_str(d, "PrincipalType").or_else(|| {
-                    // Older GuardDuty ASFF names only the user.
-                    name.as_ref().map(|_| "IAMUser".to_string())
-                });
-                return Ok(Resource::AccessKey(AccessKeyRef {
-                    access_key_id: key,
-                    principal_id: opt_str(d, "PrincipalId"),
-                    user_name: name,
-                    user_type,
-                    instance_id: instance.clone().and_then(Result::ok),
-                    instance_profile_arn: None,
-                }));
-            }
-            "AwsIamUser" | "AwsIamRole" => {
-                let (detail_key, name_key, user_type) = if kind == "AwsIamUser" {
-                    ("AwsIamUser", "UserName", "IAMUser")
-                } else {
-                    ("AwsIamRole", "RoleName", "AssumedRole")
-                };
-                let name = details
-                    .get(detail_key)
-                    .and_then(|d| opt_str(d, name_key))
-                    .or_else(|| id.rsplit('/').next().map(String::from))
-                    .filter(|n| is_iam_name(n));
-                // A service-linked role is recognisable by its path too.
-                let name = match name {
-                    Some(n)
-                        if id.contains(":role/aws-service-role/")
-                            && !n.starts_with("AWSServiceRoleFor") =>
-                    {
-                        Some(format!("AWSServiceRoleFor{n}"))
-                    }
-                    other => other,
-                };
-                return Ok(Resource::AccessKey(AccessKeyRef {
-                    access_key_id: None,
-                    principal_id: None,
-                    user_name: name,
-                    user_type: Some(user_type.into()),
-                    instance_id: None,
-                    instance_profile_arn: None,
-                }));
-            }
-            _ => {}
-        }
+        .cloned()
+}
+
+/// An `AwsEc2Instance` resource, with the well-formed instance id the finding names.
+fn instance_resource(r: &Value, instance_id: String) -> Resource {
+    let details = r.get("Details").unwrap_or(&Value::Null);
+    let d = details.get("AwsEc2Instance").unwrap_or(&Value::Null);
+    let vpc_id = opt_str(d, "VpcId").filter(|v| v.starts_with("vpc-"));
+    let mut network_interfaces: Vec<InterfaceRef> = d
+        .get("NetworkInterfaces")
+        .and_then(Value::as_array)
+        .map(|enis| {
+            enis.iter()
+                .map(|e| InterfaceRef {
+                    network_interface_id: opt_str(e, "NetworkInterfaceId"),
+                    vpc_id: vpc_id.clone(),
+                    security_groups: vec![],
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if network_interfaces.is_empty() && vpc_id.is_some() {
+        network_interfaces.push(InterfaceRef {
+            network_interface_id: None,
+            vpc_id,
+            security_groups: vec![],
+        });
     }
-    Ok(Resource::Other {
-        resource_type: resources[0]
-            .get("Type")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_string(),
+    let tags = r
+        .get("Tags")
+        .and_then(Value::as_object)
+        .map(|t| {
+            t.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Resource::Instance(InstanceRef {
+        instance_id,
+        network_interfaces,
+        tags,
+        instance_profile_arn: opt_str(d, "IamInstanceProfileArn"),
+    })
+}
+
+/// An `AwsIamAccessKey` resource; `instance_id` is the instance the finding also names.
+fn access_key_resource(r: &Value, instance_id: Option<String>) -> Resource {
+    let id = opt_str(r, "Id").unwrap_or_default();
+    let details = r.get("Details").unwrap_or(&Value::Null);
+    let d = details.get("AwsIamAccessKey").unwrap_or(&Value::Null);
+    let key = id
+        .strip_prefix("AWS::IAM::AccessKey:")
+        .filter(|k| is_access_key_id(k))
+        .map(String::from)
+        .or_else(|| opt_str(d, "AccessKeyId"));
+    let name = opt_str(d, "PrincipalName").or_else(|| opt_str(d, "UserName"));
+    let user_type = opt_str(d, "PrincipalType").or_else(|| {
+        // Older GuardDuty ASFF names only the user.
+        name.as_ref().map(|_| "IAMUser".to_string())
+    });
+    Resource::AccessKey(AccessKeyRef {
+        access_key_id: key,
+        principal_id: opt_str(d, "PrincipalId"),
+        user_name: name,
+        user_type,
+        instance_id,
+        instance_profile_arn: None,
+    })
+}
+
+/// An `AwsIamUser` or `AwsIamRole` resource (`kind`).
+fn principal_resource(r: &Value, kind: &str) -> Resource {
+    let id = opt_str(r, "Id").unwrap_or_default();
+    let details = r.get("Details").unwrap_or(&Value::Null);
+    let (detail_key, name_key, user_type) = if kind == "AwsIamUser" {
+        ("AwsIamUser", "UserName", "IAMUser")
+    } else {
+        ("AwsIamRole", "RoleName", "AssumedRole")
+    };
+    let name = details
+        .get(detail_key)
+        .and_then(|d| opt_str(d, name_key))
+        .or_else(|| id.rsplit('/').next().map(String::from))
+        .filter(|n| is_iam_name(n));
+    // A service-linked role is recognisable by its path too.
+    let name = match name {
+        Some(n)
+            if id.contains(":role/aws-service-role/") && !n.starts_with("AWSServiceRoleFor") =>
+        {
+            Some(format!("AWSServiceRoleFor{n}"))
+        }
+        other => other,
+    };
+    Resource::AccessKey(AccessKeyRef {
+        access_key_id: None,
+        principal_id: None,
+        user_name: name,
+        user_type: Some(user_type.into()),
+        instance_id: None,
+        instance_profile_arn: None,
     })
 }
 

@@ -69,6 +69,33 @@ pub struct Config {
     pub function_name: String,
 }
 
+/// `FIREBREAK_MODE`.
+fn mode(get: &impl Fn(&str) -> Option<String>) -> Result<Mode, ConfigError> {
+    match get("FIREBREAK_MODE").as_deref().map(str::trim) {
+        None | Some("") | Some("apply") => Ok(Mode::Apply),
+        Some("dry-run") | Some("dryrun") | Some("dry_run") => Ok(Mode::DryRun),
+        Some(other) => Err(ConfigError {
+            name: "FIREBREAK_MODE",
+            value: other.into(),
+            reason: "expected apply or dry-run",
+        }),
+    }
+}
+
+/// `FIREBREAK_MEMBER_ROLE`.
+fn member_role(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let member_role =
+        text(get, "FIREBREAK_MEMBER_ROLE").unwrap_or_else(|| "FirebreakResponder".into());
+    if !crate::incident::is_iam_name(&member_role) {
+        return Err(ConfigError {
+            name: "FIREBREAK_MEMBER_ROLE",
+            value: member_role,
+            reason: "expected an IAM role name",
+        });
+    }
+    Ok(member_role)
+}
+
 impl Config {
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
@@ -77,17 +104,7 @@ impl Config {
 
     /// Reads the configuration through `get` (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let mode = match get("FIREBREAK_MODE").as_deref().map(str::trim) {
-            None | Some("") | Some("apply") => Mode::Apply,
-            Some("dry-run") | Some("dryrun") | Some("dry_run") => Mode::DryRun,
-            Some(other) => {
-                return Err(ConfigError {
-                    name: "FIREBREAK_MODE",
-                    value: other.into(),
-                    reason: "expected apply or dry-run",
-                })
-            }
-        };
+        let mode = mode(&get)?;
         let topic_arn = get("FIREBREAK_TOPIC_ARN").unwrap_or_default();
         if !topic_arn.starts_with("arn:") || !topic_arn.contains(":sns:") {
             return Err(ConfigError {
@@ -105,7 +122,7 @@ impl Config {
         )?;
         let exempt_tag = get("FIREBREAK_EXEMPT_TAG")
             .filter(|t| !t.trim().is_empty())
-            .unwrap_or_else(|| "firebreak:exempt".into());
+            .unwrap_or_else(|| crate::tags::DEFAULT_EXEMPT.into());
         let act_on_sample_findings = match get("FIREBREAK_ACT_ON_SAMPLE_FINDINGS").as_deref() {
             None | Some("") | Some("false") => false,
             Some("true") => true,
@@ -140,15 +157,7 @@ impl Config {
             1..=10_000,
             "expected a number from 1 to 10000, or unlimited",
         )?;
-        let member_role =
-            text(&get, "FIREBREAK_MEMBER_ROLE").unwrap_or_else(|| "FirebreakResponder".into());
-        if !crate::incident::is_iam_name(&member_role) {
-            return Err(ConfigError {
-                name: "FIREBREAK_MEMBER_ROLE",
-                value: member_role,
-                reason: "expected an IAM role name",
-            });
-        }
+        let member_role = member_role(&get)?;
         let member_external_id = text(&get, "FIREBREAK_MEMBER_EXTERNAL_ID");
         let function_name = get("AWS_LAMBDA_FUNCTION_NAME")
             .filter(|n| !n.is_empty())

@@ -1,7 +1,6 @@
 //! Typed errors. Each maps to a stable Lambda `error_type`, so a failed invocation says what kind of
 //! failure it was in CloudWatch and in the dead-letter queue.
 
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use lambda_runtime::Diagnostic;
 use thiserror::Error;
 
@@ -72,21 +71,6 @@ impl AwsError {
         self.code
             .as_deref()
             .is_some_and(|c| c.contains("NotFound") || c == "NoSuchEntity")
-    }
-}
-
-impl<E, R> From<aws_sdk_ec2::error::SdkError<E, R>> for AwsError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
-    fn from(err: aws_sdk_ec2::error::SdkError<E, R>) -> Self {
-        let code = err.code().map(String::from);
-        let message = match err.message() {
-            Some(m) => m.to_string(),
-            None => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
-        };
-        AwsError { code, message }
     }
 }
 

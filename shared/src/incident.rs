@@ -374,20 +374,7 @@ fn parse_guardduty_detail(
         Some(r) if r.eq_ignore_ascii_case("target") => Some(ResourceRole::Target),
         _ => None,
     };
-    let resource = d
-        .get("resource")
-        .ok_or(ParseError::MissingField("resource"))?;
-    let resource_type = resource
-        .get("resourceType")
-        .and_then(Value::as_str)
-        .ok_or(ParseError::MissingField("resource.resourceType"))?;
-    let resource = match resource_type {
-        "Instance" => Resource::Instance(instance(resource)?),
-        "AccessKey" => Resource::AccessKey(access_key(resource)?),
-        other => Resource::Other {
-            resource_type: other.to_string(),
-        },
-    };
+    let resource = guardduty_resource(d)?;
     Ok(Incident {
         source: Source::GuardDuty,
         finding_id,
@@ -403,6 +390,24 @@ fn parse_guardduty_detail(
         resource_role,
         resource,
         security_hub: None,
+    })
+}
+
+/// The finding's resource: an instance, an access key, or another kind named by its type.
+fn guardduty_resource(d: &Value) -> Result<Resource, ParseError> {
+    let resource = d
+        .get("resource")
+        .ok_or(ParseError::MissingField("resource"))?;
+    let resource_type = resource
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .ok_or(ParseError::MissingField("resource.resourceType"))?;
+    Ok(match resource_type {
+        "Instance" => Resource::Instance(instance(resource)?),
+        "AccessKey" => Resource::AccessKey(access_key(resource)?),
+        other => Resource::Other {
+            resource_type: other.to_string(),
+        },
     })
 }
 

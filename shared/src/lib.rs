@@ -4,25 +4,41 @@
 //! event JSON ──parse──▶ Incident ──playbook──▶ Plan [Action…] ──execute(ports, mode)──▶ Report
 //!                                                                                   └─▶ notify (SNS)
 //! ```
+//!
+//! `ARCHITECTURE.md` at the repository root is the map: which module owns what, the tag vocabulary,
+//! and how to add an action.
 
-pub mod asff;
-pub mod aws;
-pub mod config;
-pub mod credentials;
+// Ground floor: values, errors, the clock, the tag vocabulary, the action registry.
+pub mod clock;
 pub mod error;
-pub mod estate;
-pub mod executor;
+pub mod outcome;
+pub mod tags;
+
+// Input: configuration and the typed incident parsed from an event.
+pub mod asff;
+pub mod config;
 pub mod incident;
+
+// Decision: the plan and the playbook that makes it; the permissions the actions need.
 pub mod permissions;
+pub mod plan;
 pub mod playbook;
+
+// Ports, actions (one module per action with its undo) and the schedulers that run them.
+pub mod actions;
+pub mod execute;
 pub mod ports;
-pub mod release;
+
+// Output and wiring.
+pub mod aws;
+pub mod custom_action;
+pub mod handler;
 pub mod report;
 pub mod responder;
 
 pub use config::{Config, Mode};
 pub use error::{AwsError, FirebreakError, ParseError};
+pub use handler::Responder;
 pub use incident::Incident;
-pub use playbook::{Action, Plan};
+pub use plan::{Action, Plan};
 pub use report::Report;
-pub use responder::Responder;

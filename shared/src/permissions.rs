@@ -1,87 +1,81 @@
-//! The IAM actions each responder calls, declared next to the code that calls them. The template test
-//! (`tests/template_permissions.rs`) fails when `infra/template.yaml` does not grant a function one of
-//! its responders' actions, or grants a mutating action that none of them declares.
+//! The IAM actions each function and the member role need, derived from the action registry: the
+//! kinds of action a function can take, the undos it runs, and what every invocation needs (the
+//! member role). `tests/template_permissions.rs` fails when `infra/template.yaml` or
+//! `infra/member-role.yaml` grants other than exactly these.
 
-/// Instance quarantine, evidence protection, snapshots and tags (`executor.rs` through `aws::Ec2`).
-pub const QUARANTINE: &[&str] = &[
-    "ec2:DescribeInstances",
-    "ec2:DescribeSecurityGroups",
-    "ec2:CreateSecurityGroup",
-    "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:RevokeSecurityGroupIngress",
-    "ec2:RevokeSecurityGroupEgress",
-    "ec2:ModifyNetworkInterfaceAttribute",
-    "ec2:DescribeInstanceAttribute",
-    "ec2:ModifyInstanceAttribute",
-    "ec2:DescribeSnapshots",
-    "ec2:CreateSnapshots",
-    "ec2:CreateSnapshot",
-    "ec2:CreateTags",
-];
+use crate::actions::registry::{ActionKind, REGISTRY};
 
-/// Taking an instance out of service (`estate.rs` through `aws::Estate`).
-pub const OUT_OF_SERVICE: &[&str] = &[
-    "autoscaling:DescribeAutoScalingInstances",
-    "autoscaling:EnterStandby",
-    "autoscaling:DetachInstances",
-    "elasticloadbalancing:DescribeTargetGroups",
-    "elasticloadbalancing:DescribeTargetHealth",
-    "elasticloadbalancing:DeregisterTargets",
-    "ec2:DescribeAddresses",
-    "ec2:DisassociateAddress",
-    "ec2:CreateTags",
-];
-
-/// Credential revocation (`credentials.rs` through `aws::Iam` and `aws::Ec2`).
-pub const CREDENTIALS: &[&str] = &[
-    "iam:GetUser",
-    "iam:ListAccessKeys",
-    "iam:GetLoginProfile",
-    "iam:UpdateAccessKey",
-    "iam:PutUserPolicy",
-    "iam:DeleteLoginProfile",
-    "iam:TagUser",
-    "iam:GetRole",
-    "iam:PutRolePolicy",
-    "iam:TagRole",
-    "ec2:DescribeInstances",
-    "ec2:DescribeIamInstanceProfileAssociations",
-    "ec2:DisassociateIamInstanceProfile",
-    "ec2:CreateTags",
-];
-
-/// Releasing a quarantine (`release.rs`). Attaching an instance profile passes its role to EC2.
-pub const RELEASE: &[&str] = &[
-    "ec2:DescribeInstances",
-    "ec2:DescribeSecurityGroups",
-    "ec2:ModifyNetworkInterfaceAttribute",
-    "ec2:ModifyInstanceAttribute",
-    "ec2:DescribeIamInstanceProfileAssociations",
-    "ec2:AssociateIamInstanceProfile",
-    "iam:PassRole",
-    "ec2:DeleteTags",
-    "ec2:CreateTags",
-    "autoscaling:DescribeAutoScalingInstances",
-    "autoscaling:ExitStandby",
-    "autoscaling:AttachInstances",
-    "elasticloadbalancing:RegisterTargets",
-    "ec2:AssociateAddress",
-];
-
-/// Acting in a member account: its Firebreak role (`aws::AwsClients::credentials_for`).
+/// Acting in a member account: its Firebreak role (`aws::clients::AwsClients`).
 pub const MEMBER: &[&str] = &["sts:AssumeRole"];
 
-/// Notifications (`aws::Sns`); the topic is encrypted with the stack's KMS key.
-pub const NOTIFY: &[&str] = &["sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"];
+/// The kinds of action a function takes, by binary name; `None` for an unknown function.
+pub fn kinds_of(binary: &str) -> Option<&'static [ActionKind]> {
+    use ActionKind::*;
+    const GUARDDUTY: &[ActionKind] = &[
+        IsolateInstance,
+        TakeOutOfService,
+        ProtectEvidence,
+        SnapshotVolumes,
+        TagInstance,
+        DeactivateAccessKey,
+        RevokeUserSessions,
+        RemoveLoginProfile,
+        RevokeRoleSessions,
+        DetachInstanceProfile,
+        TagPrincipal,
+        Notify,
+    ];
+    const SECURITYHUB: &[ActionKind] = &[
+        IsolateInstance,
+        TakeOutOfService,
+        ProtectEvidence,
+        SnapshotVolumes,
+        TagInstance,
+        DeactivateAccessKey,
+        RevokeUserSessions,
+        RemoveLoginProfile,
+        RevokeRoleSessions,
+        DetachInstanceProfile,
+        ReleaseInstance,
+        TagPrincipal,
+        Notify,
+        UpdateFinding,
+    ];
+    match binary {
+        "guardduty-responder" => Some(GUARDDUTY),
+        "securityhub-action" => Some(SECURITYHUB),
+        _ => None,
+    }
+}
 
-/// Notes and workflow status on Security Hub findings (`aws::SecurityHub`).
-pub const FINDINGS: &[&str] = &["securityhub:BatchUpdateFindings"];
+/// What one kind needs: its own IAM actions and, for a release, the undos of every kind it undoes.
+pub fn for_kind(kind: ActionKind) -> Vec<&'static str> {
+    let mut parts: Vec<&[&'static str]> = vec![kind.spec().permissions];
+    if kind == ActionKind::ReleaseInstance {
+        parts.extend(ActionKind::undone_by_release().map(|k| k.spec().undo_permissions));
+    }
+    union(&parts)
+}
+
+/// Every action a function's responders call, by binary name.
+pub fn for_function(binary: &str) -> Option<Vec<&'static str>> {
+    let kinds = kinds_of(binary)?;
+    let per_kind: Vec<Vec<&'static str>> = kinds.iter().map(|k| for_kind(*k)).collect();
+    let mut parts: Vec<&[&'static str]> = per_kind.iter().map(Vec::as_slice).collect();
+    parts.push(MEMBER);
+    Some(union(&parts))
+}
 
 /// What a member account's role grants (`infra/member-role.yaml`): everything the responders do
-/// inside the account whose resource it is.
+/// inside the account whose resource it is — every kind's actions and undo, but notifying and
+/// updating findings, which happen in the Firebreak account.
 pub fn for_member_role() -> Vec<&'static str> {
-    union(&[QUARANTINE, OUT_OF_SERVICE, CREDENTIALS, RELEASE])
+    let parts: Vec<&[&'static str]> = REGISTRY
+        .iter()
+        .filter(|s| !matches!(s.kind, ActionKind::Notify | ActionKind::UpdateFinding))
+        .flat_map(|s| [s.permissions, s.undo_permissions])
+        .collect();
+    union(&parts)
 }
 
 /// The actions of all `parts`, sorted, each once.
@@ -92,28 +86,84 @@ fn union(parts: &[&[&'static str]]) -> Vec<&'static str> {
     all
 }
 
-/// Every action a function's responders call, by binary name.
-pub fn for_function(binary: &str) -> Option<Vec<&'static str>> {
-    let parts: &[&[&str]] = match binary {
-        "guardduty-responder" => &[QUARANTINE, OUT_OF_SERVICE, CREDENTIALS, MEMBER, NOTIFY],
-        "securityhub-action" => &[
-            QUARANTINE,
-            OUT_OF_SERVICE,
-            CREDENTIALS,
-            RELEASE,
-            MEMBER,
-            NOTIFY,
-            FINDINGS,
-        ],
-        _ => return None,
-    };
-    Some(union(parts))
-}
-
 /// True for actions that only read (`Describe*`, `Get*`, `List*`).
 pub fn is_read_only(action: &str) -> bool {
     let name = action.split_once(':').map(|(_, n)| n).unwrap_or(action);
     ["Describe", "Get", "List"]
         .iter()
         .any(|p| name.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lists the functions were granted before the registry (a byte-for-byte check that the
+    /// derivation changed no permission).
+    #[test]
+    fn the_derived_permissions_are_the_ones_granted_before_the_registry() {
+        let quarantine_etc = [
+            "autoscaling:DescribeAutoScalingInstances",
+            "autoscaling:DetachInstances",
+            "autoscaling:EnterStandby",
+            "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:CreateSecurityGroup",
+            "ec2:CreateSnapshot",
+            "ec2:CreateSnapshots",
+            "ec2:CreateTags",
+            "ec2:DescribeAddresses",
+            "ec2:DescribeIamInstanceProfileAssociations",
+            "ec2:DescribeInstanceAttribute",
+            "ec2:DescribeInstances",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSnapshots",
+            "ec2:DisassociateAddress",
+            "ec2:DisassociateIamInstanceProfile",
+            "ec2:ModifyInstanceAttribute",
+            "ec2:ModifyNetworkInterfaceAttribute",
+            "ec2:RevokeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupIngress",
+            "elasticloadbalancing:DeregisterTargets",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetHealth",
+            "iam:DeleteLoginProfile",
+            "iam:GetLoginProfile",
+            "iam:GetRole",
+            "iam:GetUser",
+            "iam:ListAccessKeys",
+            "iam:PutRolePolicy",
+            "iam:PutUserPolicy",
+            "iam:TagRole",
+            "iam:TagUser",
+            "iam:UpdateAccessKey",
+        ];
+        let release = [
+            "autoscaling:AttachInstances",
+            "autoscaling:ExitStandby",
+            "ec2:AssociateAddress",
+            "ec2:AssociateIamInstanceProfile",
+            "ec2:DeleteTags",
+            "elasticloadbalancing:RegisterTargets",
+            "iam:PassRole",
+        ];
+        let notify = ["kms:Decrypt", "kms:GenerateDataKey", "sns:Publish"];
+        let sorted = |parts: &[&[&'static str]]| union(parts);
+        assert_eq!(
+            for_function("guardduty-responder").unwrap(),
+            sorted(&[&quarantine_etc, &notify, MEMBER])
+        );
+        assert_eq!(
+            for_function("securityhub-action").unwrap(),
+            sorted(&[
+                &quarantine_etc,
+                &release,
+                &notify,
+                MEMBER,
+                &["securityhub:BatchUpdateFindings"]
+            ])
+        );
+        assert_eq!(for_member_role(), sorted(&[&quarantine_etc, &release]));
+        assert_eq!(for_function("other"), None);
+    }
 }

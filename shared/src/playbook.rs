@@ -29,161 +29,11 @@
 //! `FIREBREAK_ACT_ON_SAMPLE_FINDINGS=true`); resources Firebreak does not act on yet are notify-only.
 //! The threshold is `FIREBREAK_SEVERITY_THRESHOLD` (default 7, GuardDuty's HIGH).
 
-use serde::Serialize;
-
+use crate::actions::registry::ActionKind;
 use crate::asff::CustomAction;
 use crate::config::Config;
 use crate::incident::{AccessKeyRef, Incident, Principal, Resource, ResourceRole};
-
-/// One action Firebreak can take. Plain data: dry-run prints it, tests compare it, notes list it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Action {
-    /// Move every ENI to the untracking group, then to the isolation group (records the old groups first).
-    IsolateInstance {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Take the instance out of what routes traffic to it or would replace it: its Auto Scaling
-    /// group (standby, else detached with the capacity replaced), load balancer target groups, and
-    /// Elastic IPs; each recorded on the instance first, for release.
-    TakeOutOfService {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Termination protection on, shutdown behaviour `stop`, volumes kept on termination.
-    ProtectEvidence {
-        /// The instance.
-        instance_id: String,
-    },
-    /// One snapshot per attached volume, tagged with the finding id (at most one per volume and finding).
-    SnapshotVolumes {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Tag the instance with the finding id and the time of containment.
-    TagInstance {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Set exactly this long-term key of the user `Inactive` (not deleted: its id stays useful in CloudTrail).
-    DeactivateAccessKey {
-        /// The key's user.
-        user_name: String,
-        /// `AKIA…`.
-        access_key_id: String,
-    },
-    /// Inline user policy denying everything to the user's sessions issued before the response.
-    RevokeUserSessions {
-        /// The user.
-        user_name: String,
-    },
-    /// Delete the user's console password (what existed is recorded first).
-    RemoveLoginProfile {
-        /// The user.
-        user_name: String,
-    },
-    /// Inline role policy `AWSRevokeOlderSessions` denying everything to sessions issued before the response.
-    RevokeRoleSessions {
-        /// The role.
-        role_name: String,
-    },
-    /// Remove the instance profile from the instance whose credentials leaked (recorded first).
-    DetachInstanceProfile {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Undo a quarantine from what it recorded on the instance (snapshots are kept).
-    ReleaseInstance {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Tell the team (SNS).
-    Notify,
-}
-
-impl Action {
-    /// The kebab-case name used in logs, tags and notes.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Action::IsolateInstance { .. } => "isolate-instance",
-            Action::TakeOutOfService { .. } => "take-out-of-service",
-            Action::ProtectEvidence { .. } => "protect-evidence",
-            Action::SnapshotVolumes { .. } => "snapshot-volumes",
-            Action::TagInstance { .. } => "tag-instance",
-            Action::DeactivateAccessKey { .. } => "deactivate-access-key",
-            Action::RevokeUserSessions { .. } => "revoke-user-sessions",
-            Action::RemoveLoginProfile { .. } => "remove-login-profile",
-            Action::RevokeRoleSessions { .. } => "revoke-role-sessions",
-            Action::DetachInstanceProfile { .. } => "detach-instance-profile",
-            Action::ReleaseInstance { .. } => "release-instance",
-            Action::Notify => "notify",
-        }
-    }
-
-    /// The resource the action changes (`i-…`, a key id, a user or role name; empty for notify).
-    pub fn resource(&self) -> &str {
-        match self {
-            Action::IsolateInstance { instance_id }
-            | Action::TakeOutOfService { instance_id }
-            | Action::ProtectEvidence { instance_id }
-            | Action::SnapshotVolumes { instance_id }
-            | Action::TagInstance { instance_id }
-            | Action::DetachInstanceProfile { instance_id }
-            | Action::ReleaseInstance { instance_id } => instance_id,
-            Action::DeactivateAccessKey { access_key_id, .. } => access_key_id,
-            Action::RevokeUserSessions { user_name } | Action::RemoveLoginProfile { user_name } => {
-                user_name
-            }
-            Action::RevokeRoleSessions { role_name } => role_name,
-            Action::Notify => "",
-        }
-    }
-
-    /// True for the actions that cut an attacker off: their failure is a containment failure.
-    pub fn is_containment(&self) -> bool {
-        !matches!(
-            self,
-            Action::ProtectEvidence { .. }
-                | Action::TakeOutOfService { .. }
-                | Action::SnapshotVolumes { .. }
-                | Action::TagInstance { .. }
-                | Action::ReleaseInstance { .. }
-                | Action::Notify
-        )
-    }
-}
-
-/// What the playbook decided and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Plan {
-    /// The playbook row that matched.
-    pub rule: &'static str,
-    /// Why, in words a person reads in the notification.
-    pub reason: String,
-    /// The actions, in order of intent (the executor runs what it can concurrently).
-    pub actions: Vec<Action>,
-}
-
-impl Plan {
-    fn notify_only(rule: &'static str, reason: String) -> Plan {
-        Plan {
-            rule,
-            reason,
-            actions: vec![Action::Notify],
-        }
-    }
-
-    /// True when the plan changes a resource (anything beyond notifying).
-    pub fn contains_resource(&self) -> bool {
-        self.actions.iter().any(|a| *a != Action::Notify)
-    }
-
-    /// True when the plan cuts an attacker off (isolation, revocation), not only gathers evidence.
-    pub fn contains_containment(&self) -> bool {
-        self.actions.iter().any(Action::is_containment)
-    }
-}
+use crate::plan::{Action, Plan};
 
 const COMPROMISE_FAMILIES: [&str; 5] = [
     "Backdoor",
@@ -245,29 +95,13 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
     if let Some(p) = below_threshold(incident, config) {
         return p;
     }
-    let instance_id = instance.instance_id.clone();
     Plan {
         rule: "quarantine-compromised-instance",
         reason: format!(
             "{family} finding of severity {} on the instance",
             incident.severity
         ),
-        actions: vec![
-            Action::IsolateInstance {
-                instance_id: instance_id.clone(),
-            },
-            Action::TakeOutOfService {
-                instance_id: instance_id.clone(),
-            },
-            Action::ProtectEvidence {
-                instance_id: instance_id.clone(),
-            },
-            Action::SnapshotVolumes {
-                instance_id: instance_id.clone(),
-            },
-            Action::TagInstance { instance_id },
-            Action::Notify,
-        ],
+        actions: quarantine(&instance.instance_id, true),
     }
 }
 
@@ -339,80 +173,98 @@ fn plan_credentials(incident: &Incident, key: &AccessKeyRef, config: &Config) ->
     if let Some(p) = below_threshold(incident, config) {
         return p;
     }
-    let severity = incident.severity;
     match principal {
         Principal::IamUser {
             user_name,
             access_key_id,
-        } => {
-            let mut reason =
-                format!("{family} finding of severity {severity} on IAM user {user_name}");
-            let mut actions = Vec::new();
-            match access_key_id.filter(|k| k.starts_with("AKIA")) {
-                Some(access_key_id) => actions.push(Action::DeactivateAccessKey {
-                    user_name: user_name.clone(),
-                    access_key_id,
-                }),
-                None => reason.push_str(
-                    " (the finding names a session, not a long-term key: rotate the key that issued it)",
-                ),
-            }
-            actions.push(Action::RevokeUserSessions {
-                user_name: user_name.clone(),
-            });
-            if config.remove_login_severity.is_some_and(|s| severity >= s) {
-                actions.push(Action::RemoveLoginProfile { user_name });
-            }
-            actions.push(Action::Notify);
-            Plan {
-                rule: "revoke-user-credentials",
-                reason,
-                actions,
-            }
-        }
+        } => plan_user(incident, family, user_name, access_key_id, config),
         Principal::Role {
             role_name,
             instance_id,
             ..
-        } => {
-            let mut actions = vec![Action::RevokeRoleSessions {
-                role_name: role_name.clone(),
-            }];
-            let exfiltration = incident
-                .finding_type
-                .contains("/InstanceCredentialExfiltration");
-            let (rule, reason) = match (exfiltration, instance_id) {
-                (true, Some(instance_id)) => {
-                    let reason = format!(
-                        "credentials of role {role_name} from instance {instance_id} were used \
-                         elsewhere (severity {severity}); the instance itself may be compromised: \
-                         consider quarantining it"
-                    );
-                    actions.push(Action::DetachInstanceProfile { instance_id });
-                    ("revoke-instance-credentials", reason)
-                }
-                (true, None) => (
-                    "revoke-instance-credentials",
-                    format!(
-                        "instance credentials of role {role_name} were used elsewhere (severity \
-                         {severity}); the finding names no instance, so no profile was removed"
-                    ),
-                ),
-                (false, _) => (
-                    "revoke-role-sessions",
-                    format!(
-                        "{family} finding of severity {severity} on a session of role {role_name}"
-                    ),
-                ),
-            };
-            actions.push(Action::Notify);
-            Plan {
-                rule,
-                reason,
-                actions,
-            }
-        }
+        } => plan_role(incident, family, role_name, instance_id),
         other => cannot(format!("Firebreak cannot revoke {other:?}")),
+    }
+}
+
+/// A leaked key or session of an IAM user: the key off, the sessions denied, the password removed
+/// at or above `FIREBREAK_REMOVE_LOGIN_SEVERITY`.
+fn plan_user(
+    incident: &Incident,
+    family: &str,
+    user_name: String,
+    access_key_id: Option<String>,
+    config: &Config,
+) -> Plan {
+    let severity = incident.severity;
+    let mut reason = format!("{family} finding of severity {severity} on IAM user {user_name}");
+    let mut actions = Vec::new();
+    match access_key_id.filter(|k| k.starts_with("AKIA")) {
+        Some(access_key_id) => actions.push(Action::DeactivateAccessKey {
+            user_name: user_name.clone(),
+            access_key_id,
+        }),
+        None => reason.push_str(
+            " (the finding names a session, not a long-term key: rotate the key that issued it)",
+        ),
+    }
+    actions.push(Action::RevokeUserSessions {
+        user_name: user_name.clone(),
+    });
+    if config.remove_login_severity.is_some_and(|s| severity >= s) {
+        actions.push(Action::RemoveLoginProfile { user_name });
+    }
+    actions.push(Action::Notify);
+    Plan {
+        rule: "revoke-user-credentials",
+        reason,
+        actions,
+    }
+}
+
+/// A role session: its sessions denied; for instance credentials used elsewhere, the instance's
+/// profile removed too.
+fn plan_role(
+    incident: &Incident,
+    family: &str,
+    role_name: String,
+    instance_id: Option<String>,
+) -> Plan {
+    let severity = incident.severity;
+    let mut actions = vec![Action::RevokeRoleSessions {
+        role_name: role_name.clone(),
+    }];
+    let exfiltration = incident
+        .finding_type
+        .contains("/InstanceCredentialExfiltration");
+    let (rule, reason) = match (exfiltration, instance_id) {
+        (true, Some(instance_id)) => {
+            let reason = format!(
+                "credentials of role {role_name} from instance {instance_id} were used \
+                 elsewhere (severity {severity}); the instance itself may be compromised: \
+                 consider quarantining it"
+            );
+            actions.push(Action::DetachInstanceProfile { instance_id });
+            ("revoke-instance-credentials", reason)
+        }
+        (true, None) => (
+            "revoke-instance-credentials",
+            format!(
+                "instance credentials of role {role_name} were used elsewhere (severity \
+                 {severity}); the finding names no instance, so no profile was removed"
+            ),
+        ),
+        // The rule is named after the action it takes.
+        (false, _) => (
+            ActionKind::RevokeRoleSessions.name(),
+            format!("{family} finding of severity {severity} on a session of role {role_name}"),
+        ),
+    };
+    actions.push(Action::Notify);
+    Plan {
+        rule,
+        reason,
+        actions,
     }
 }
 
@@ -459,47 +311,7 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
                     format!("the instance is tagged {}=true", config.exempt_tag),
                 );
             }
-            let id = instance.instance_id.clone();
-            let (rule, what, mut actions) = match action {
-                CustomAction::FbQuarantine => (
-                    "analyst-quarantine",
-                    "quarantine",
-                    vec![
-                        Action::IsolateInstance {
-                            instance_id: id.clone(),
-                        },
-                        Action::TakeOutOfService {
-                            instance_id: id.clone(),
-                        },
-                        Action::ProtectEvidence {
-                            instance_id: id.clone(),
-                        },
-                        Action::SnapshotVolumes {
-                            instance_id: id.clone(),
-                        },
-                        Action::TagInstance { instance_id: id },
-                    ],
-                ),
-                CustomAction::FbSnapshot => (
-                    "analyst-snapshot",
-                    "evidence preservation",
-                    vec![
-                        Action::ProtectEvidence {
-                            instance_id: id.clone(),
-                        },
-                        Action::SnapshotVolumes {
-                            instance_id: id.clone(),
-                        },
-                        Action::TagInstance { instance_id: id },
-                    ],
-                ),
-                _ => (
-                    "analyst-release",
-                    "release",
-                    vec![Action::ReleaseInstance { instance_id: id }],
-                ),
-            };
-            actions.push(Action::Notify);
+            let (rule, what, actions) = instance_actions(action, &instance.instance_id);
             Plan {
                 actions,
                 ..by_analyst(rule, what)
@@ -509,40 +321,94 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
             let Resource::AccessKey(key) = &incident.resource else {
                 return not_applicable("IAM credentials");
             };
-            // The playbook's credential rows, with the family and severity rows decided by the
-            // analyst: root and the principals IAM cannot restrict still only notify.
-            let forced = Incident {
-                finding_type: match incident
-                    .finding_type
-                    .contains("/InstanceCredentialExfiltration")
-                {
-                    true => incident.finding_type.clone(),
-                    false => "UnauthorizedAccess:IAMUser/FirebreakAnalystRequest".into(),
-                },
-                severity: incident.severity.max(config.severity_threshold),
-                sample: false,
-                archived: false,
-                ..incident.clone()
-            };
-            let mut p = plan_credentials(&forced, key, config);
-            if p.contains_containment() {
-                p.rule = "analyst-revoke";
-                p.reason = format!(
-                    "credential containment of {} requested by an analyst in Security Hub (FbRevoke)",
-                    incident.resource_name()
-                );
-                // The console password follows the documented severity rule, not the click.
-                if !config
-                    .remove_login_severity
-                    .is_some_and(|s| incident.severity >= s)
-                {
-                    p.actions
-                        .retain(|a| !matches!(a, Action::RemoveLoginProfile { .. }));
-                }
-            }
-            p
+            plan_revoke(incident, key, config)
         }
     }
+}
+
+/// The full quarantine of an instance (isolation, out of service, evidence, snapshots, tags) or,
+/// without `isolate`, evidence only; then the team is told.
+fn quarantine(id: &str, isolate: bool) -> Vec<Action> {
+    let instance_id = || id.to_string();
+    let mut actions = Vec::new();
+    if isolate {
+        actions.push(Action::IsolateInstance {
+            instance_id: instance_id(),
+        });
+        actions.push(Action::TakeOutOfService {
+            instance_id: instance_id(),
+        });
+    }
+    actions.extend([
+        Action::ProtectEvidence {
+            instance_id: instance_id(),
+        },
+        Action::SnapshotVolumes {
+            instance_id: instance_id(),
+        },
+        Action::TagInstance {
+            instance_id: instance_id(),
+        },
+        Action::Notify,
+    ]);
+    actions
+}
+
+/// FbQuarantine, FbSnapshot, FbRelease on an instance: the rule, what was asked, the actions.
+fn instance_actions(action: CustomAction, id: &str) -> (&'static str, &'static str, Vec<Action>) {
+    match action {
+        CustomAction::FbQuarantine => ("analyst-quarantine", "quarantine", quarantine(id, true)),
+        CustomAction::FbSnapshot => (
+            "analyst-snapshot",
+            "evidence preservation",
+            quarantine(id, false),
+        ),
+        _ => (
+            "analyst-release",
+            "release",
+            vec![
+                Action::ReleaseInstance {
+                    instance_id: id.to_string(),
+                },
+                Action::Notify,
+            ],
+        ),
+    }
+}
+
+/// FbRevoke: the playbook's credential rows, with the family and severity rows decided by the
+/// analyst: root and the principals IAM cannot restrict still only notify.
+fn plan_revoke(incident: &Incident, key: &AccessKeyRef, config: &Config) -> Plan {
+    let forced = Incident {
+        finding_type: match incident
+            .finding_type
+            .contains("/InstanceCredentialExfiltration")
+        {
+            true => incident.finding_type.clone(),
+            false => "UnauthorizedAccess:IAMUser/FirebreakAnalystRequest".into(),
+        },
+        severity: incident.severity.max(config.severity_threshold),
+        sample: false,
+        archived: false,
+        ..incident.clone()
+    };
+    let mut p = plan_credentials(&forced, key, config);
+    if p.has_containment() {
+        p.rule = "analyst-revoke";
+        p.reason = format!(
+            "credential containment of {} requested by an analyst in Security Hub (FbRevoke)",
+            incident.resource_name()
+        );
+        // The console password follows the documented severity rule, not the click.
+        if !config
+            .remove_login_severity
+            .is_some_and(|s| incident.severity >= s)
+        {
+            p.actions
+                .retain(|a| !matches!(a, Action::RemoveLoginProfile { .. }));
+        }
+    }
+    p
 }
 
 #[cfg(test)]
@@ -599,7 +465,7 @@ mod tests {
             &Config::for_tests(),
         );
         assert_eq!(p.actions.len(), 6);
-        assert!(p.contains_resource());
+        assert!(p.changes_resources());
     }
 
     #[test]
@@ -638,7 +504,7 @@ mod tests {
         assert_eq!(plan(&i, &Config::for_tests()).rule, "sample-finding");
         let p = plan(&i, &Config::for_tests());
         assert_eq!(p.actions, vec![Action::Notify]);
-        assert!(!p.contains_resource());
+        assert!(!p.changes_resources());
     }
 
     fn credential(
@@ -688,7 +554,7 @@ mod tests {
                 "notify"
             ]
         );
-        assert!(p.contains_containment());
+        assert!(p.has_containment());
         // A session key of the user: nothing to deactivate, the sessions are still revoked.
         let p = plan(
             &credential(
@@ -788,7 +654,7 @@ mod tests {
             );
             assert_eq!(p.rule, "cannot-revoke-principal");
             assert!(p.reason.contains(needle), "{}", p.reason);
-            assert!(!p.contains_resource());
+            assert!(!p.changes_resources());
         }
         let fed = plan(
             &credential(t, 9.0, "ASIAIOSFODNN7EXAMPLE", "FederatedUser", "bob"),

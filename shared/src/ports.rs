@@ -1,10 +1,12 @@
-//! Narrow ports: one trait per AWS capability, methods named by intent. The executor is generic over
-//! them; `aws.rs` implements them with the SDK, tests with recording fakes.
+//! Narrow ports: one trait per AWS capability, methods named by intent, and the facts they return.
+//! The actions and schedulers are generic over them; `aws/` implements them with the SDK (one
+//! adapter per service), tests with recording fakes that implement only what they need.
 #![allow(async_fn_in_trait)]
 
 use serde::Serialize;
 
 use crate::error::AwsError;
+use crate::incident::{distinct, tag_value, FindingRef};
 
 /// A network interface as EC2 reports it now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,12 +46,12 @@ pub struct InstanceFacts {
 impl InstanceFacts {
     /// The value of tag `key`.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        crate::incident::tag_value(&self.tags, key)
+        tag_value(&self.tags, key)
     }
 
     /// The distinct VPCs of its interfaces, in interface order.
     pub fn vpc_ids(&self) -> Vec<String> {
-        crate::incident::distinct(self.interfaces.iter().map(|i| i.vpc_id.clone()))
+        distinct(self.interfaces.iter().map(|i| i.vpc_id.clone()))
     }
 }
 
@@ -90,22 +92,44 @@ pub struct SnapshotFacts {
     pub snapshot_id: String,
 }
 
-/// What the responders need from EC2.
-pub trait Ec2Port: Sync {
+/// The instance's place in an Auto Scaling group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupMembership {
+    /// The group's name.
+    pub group: String,
+    /// `InService`, `Standby`, `Pending`, …
+    pub lifecycle_state: String,
+}
+
+/// One registration of the instance in a target group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Registration {
+    /// The target group ARN.
+    pub target_group_arn: String,
+    /// The port, when the registration names one.
+    pub port: Option<i32>,
+}
+
+/// An Elastic IP associated with the instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddressFacts {
+    /// `eipalloc-…`.
+    pub allocation_id: String,
+    /// `eipassoc-…`.
+    pub association_id: String,
+    /// The public IP.
+    pub public_ip: String,
+    /// The ENI it is on.
+    pub network_interface_id: String,
+    /// The private IP it maps to.
+    pub private_ip: String,
+}
+
+/// An instance: what it is now, and its tags.
+pub trait InstancesPort: Sync {
     /// The instance now, or `None` when it no longer exists.
     async fn describe_instance(&self, instance_id: &str)
         -> Result<Option<InstanceFacts>, AwsError>;
-    /// Finds (by tag) the VPC's isolation and untracking groups that exist, and puts their rules
-    /// right if someone changed them. Changes nothing else.
-    async fn find_quarantine_groups(&self, vpc_id: &str) -> Result<FoundGroups, AwsError>;
-    /// Creates the groups `found` lacks (with their rules); returns both.
-    async fn create_quarantine_groups(
-        &self,
-        vpc_id: &str,
-        found: &FoundGroups,
-    ) -> Result<QuarantineGroups, AwsError>;
-    /// Replaces the groups of one interface.
-    async fn set_interface_groups(&self, eni: &str, group_ids: &[String]) -> Result<(), AwsError>;
     /// Every instance carrying the quarantine-start tag, with its value (the blast-radius cap).
     async fn quarantine_starts(&self) -> Result<Vec<(String, String)>, AwsError>;
     /// Adds or overwrites tags on the instance.
@@ -114,10 +138,39 @@ pub trait Ec2Port: Sync {
         instance_id: &str,
         tags: &[(String, String)],
     ) -> Result<(), AwsError>;
+    /// Removes these tag keys from the instance.
+    async fn untag_instance(&self, instance_id: &str, keys: &[String]) -> Result<(), AwsError>;
+}
+
+/// The two Firebreak security groups of each VPC.
+pub trait QuarantineGroupsPort: Sync {
+    /// Finds (by tag) the VPC's isolation and untracking groups that exist. Changes nothing.
+    async fn find_quarantine_groups(&self, vpc_id: &str) -> Result<FoundGroups, AwsError>;
+    /// Finds them as [`find_quarantine_groups`](Self::find_quarantine_groups) does, and puts their
+    /// rules right if someone changed them, in the same round. Creates nothing.
+    async fn reconcile_quarantine_groups(&self, vpc_id: &str) -> Result<FoundGroups, AwsError>;
+    /// Creates the groups `found` lacks (with their rules); returns both.
+    async fn create_quarantine_groups(
+        &self,
+        vpc_id: &str,
+        found: &FoundGroups,
+    ) -> Result<QuarantineGroups, AwsError>;
+}
+
+/// The security groups of a network interface.
+pub trait InterfacesPort: Sync {
+    /// Replaces the groups of one interface.
+    async fn set_interface_groups(&self, eni: &str, group_ids: &[String]) -> Result<(), AwsError>;
+}
+
+/// What keeps an instance's evidence from being destroyed.
+pub trait EvidencePort: Sync {
     /// Whether termination protection is on.
     async fn termination_protection(&self, instance_id: &str) -> Result<bool, AwsError>;
     /// Turns termination protection on.
     async fn enable_termination_protection(&self, instance_id: &str) -> Result<(), AwsError>;
+    /// Turns termination protection off.
+    async fn disable_termination_protection(&self, instance_id: &str) -> Result<(), AwsError>;
     /// Makes an OS-initiated shutdown stop the instance instead of terminating it.
     async fn set_shutdown_behaviour_stop(&self, instance_id: &str) -> Result<(), AwsError>;
     /// `DeleteOnTermination=false` on the given devices.
@@ -126,6 +179,10 @@ pub trait Ec2Port: Sync {
         instance_id: &str,
         device_names: &[String],
     ) -> Result<(), AwsError>;
+}
+
+/// EBS snapshots taken as evidence.
+pub trait SnapshotsPort: Sync {
     /// Snapshots already taken for this finding of any of these volumes.
     async fn finding_snapshots(
         &self,
@@ -144,6 +201,10 @@ pub trait Ec2Port: Sync {
         volume_id: &str,
         tags: &[(String, String)],
     ) -> Result<SnapshotFacts, AwsError>;
+}
+
+/// The instance profile of an instance.
+pub trait ProfilesPort: Sync {
     /// The instance profile associated with the instance now, if any.
     async fn instance_profile_association(
         &self,
@@ -157,11 +218,121 @@ pub trait Ec2Port: Sync {
         instance_id: &str,
         profile_arn: &str,
     ) -> Result<(), AwsError>;
-    /// Turns termination protection off.
-    async fn disable_termination_protection(&self, instance_id: &str) -> Result<(), AwsError>;
-    /// Removes these tag keys from the instance.
-    async fn untag_instance(&self, instance_id: &str, keys: &[String]) -> Result<(), AwsError>;
 }
+
+/// Everything the instance responses need from EC2.
+pub trait Ec2Ports:
+    InstancesPort + QuarantineGroupsPort + InterfacesPort + EvidencePort + SnapshotsPort + ProfilesPort
+{
+}
+
+impl<T> Ec2Ports for T where
+    T: InstancesPort
+        + QuarantineGroupsPort
+        + InterfacesPort
+        + EvidencePort
+        + SnapshotsPort
+        + ProfilesPort
+{
+}
+
+/// The instance's Auto Scaling group.
+pub trait AutoScalingPort: Sync {
+    /// The instance's Auto Scaling group, if it is in one.
+    async fn auto_scaling_group(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<GroupMembership>, AwsError>;
+    /// `EnterStandby` without decrementing the desired capacity (the group replaces it).
+    async fn enter_standby(&self, group: &str, instance_id: &str) -> Result<(), AwsError>;
+    /// `DetachInstances` without decrementing the desired capacity.
+    async fn detach_from_group(&self, group: &str, instance_id: &str) -> Result<(), AwsError>;
+    /// `ExitStandby`.
+    async fn exit_standby(&self, group: &str, instance_id: &str) -> Result<(), AwsError>;
+    /// `AttachInstances`.
+    async fn attach_to_group(&self, group: &str, instance_id: &str) -> Result<(), AwsError>;
+}
+
+/// The load balancer target groups that send the instance traffic.
+pub trait TargetGroupsPort: Sync {
+    /// Every target group registration of the instance (target groups of its VPCs).
+    async fn registrations(
+        &self,
+        instance_id: &str,
+        vpc_ids: &[String],
+    ) -> Result<Vec<Registration>, AwsError>;
+    /// `DeregisterTargets`.
+    async fn deregister(&self, r: &Registration, instance_id: &str) -> Result<(), AwsError>;
+    /// `RegisterTargets`.
+    async fn register(&self, r: &Registration, instance_id: &str) -> Result<(), AwsError>;
+}
+
+/// The instance's Elastic IPs.
+pub trait AddressesPort: Sync {
+    /// The Elastic IPs associated with the instance.
+    async fn addresses(&self, instance_id: &str) -> Result<Vec<AddressFacts>, AwsError>;
+    /// `DisassociateAddress`.
+    async fn disassociate_address(&self, association_id: &str) -> Result<(), AwsError>;
+    /// `AssociateAddress` to this interface and private IP.
+    async fn associate_address(
+        &self,
+        allocation_id: &str,
+        network_interface_id: &str,
+        private_ip: &str,
+    ) -> Result<(), AwsError>;
+}
+
+/// What sends the instance traffic or would replace it: taking it out of service needs all three.
+pub trait ServicePorts: AutoScalingPort + TargetGroupsPort + AddressesPort {}
+
+impl<T> ServicePorts for T where T: AutoScalingPort + TargetGroupsPort + AddressesPort {}
+
+/// IAM users and roles: who they are, the deny policies and tags Firebreak writes on them.
+pub trait PrincipalsPort: Sync {
+    /// The user now, or `None` when it does not exist.
+    async fn user(&self, user_name: &str) -> Result<Option<PrincipalFacts>, AwsError>;
+    /// The role now, or `None` when it does not exist.
+    async fn role(&self, role_name: &str) -> Result<Option<PrincipalFacts>, AwsError>;
+    /// Creates or replaces an inline policy of the user.
+    async fn put_user_policy(
+        &self,
+        user_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), AwsError>;
+    /// Creates or replaces an inline policy of the role.
+    async fn put_role_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), AwsError>;
+    /// Adds or overwrites tags on the user.
+    async fn tag_user(&self, user_name: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
+    /// Adds or overwrites tags on the role.
+    async fn tag_role(&self, role_name: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
+}
+
+/// An IAM user's long-term credentials: access keys and console password.
+pub trait UserCredentialsPort: Sync {
+    /// The user's access keys.
+    async fn access_keys(&self, user_name: &str) -> Result<Vec<AccessKeyFacts>, AwsError>;
+    /// The user's console password, or `None` when it has none.
+    async fn login_profile(&self, user_name: &str) -> Result<Option<LoginProfileFacts>, AwsError>;
+    /// Sets one access key of the user to `Inactive`.
+    async fn deactivate_access_key(
+        &self,
+        user_name: &str,
+        access_key_id: &str,
+    ) -> Result<(), AwsError>;
+    /// Deletes the user's console password.
+    async fn delete_login_profile(&self, user_name: &str) -> Result<(), AwsError>;
+}
+
+/// Everything the credential responses need from IAM.
+pub trait IamPorts: PrincipalsPort + UserCredentialsPort {}
+
+impl<T> IamPorts for T where T: PrincipalsPort + UserCredentialsPort {}
 
 /// A message for the team.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -192,7 +363,7 @@ pub struct PrincipalFacts {
 impl PrincipalFacts {
     /// The value of tag `key`.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        crate::incident::tag_value(&self.tags, key)
+        tag_value(&self.tags, key)
     }
 }
 
@@ -223,44 +394,6 @@ pub struct ProfileAssociation {
     pub instance_profile_arn: String,
 }
 
-/// What the credential responders need from IAM.
-pub trait IamPort: Sync {
-    /// The user now, or `None` when it does not exist.
-    async fn user(&self, user_name: &str) -> Result<Option<PrincipalFacts>, AwsError>;
-    /// The role now, or `None` when it does not exist.
-    async fn role(&self, role_name: &str) -> Result<Option<PrincipalFacts>, AwsError>;
-    /// The user's access keys.
-    async fn access_keys(&self, user_name: &str) -> Result<Vec<AccessKeyFacts>, AwsError>;
-    /// The user's console password, or `None` when it has none.
-    async fn login_profile(&self, user_name: &str) -> Result<Option<LoginProfileFacts>, AwsError>;
-    /// Sets one access key of the user to `Inactive`.
-    async fn deactivate_access_key(
-        &self,
-        user_name: &str,
-        access_key_id: &str,
-    ) -> Result<(), AwsError>;
-    /// Creates or replaces an inline policy of the user.
-    async fn put_user_policy(
-        &self,
-        user_name: &str,
-        policy_name: &str,
-        document: &str,
-    ) -> Result<(), AwsError>;
-    /// Creates or replaces an inline policy of the role.
-    async fn put_role_policy(
-        &self,
-        role_name: &str,
-        policy_name: &str,
-        document: &str,
-    ) -> Result<(), AwsError>;
-    /// Deletes the user's console password.
-    async fn delete_login_profile(&self, user_name: &str) -> Result<(), AwsError>;
-    /// Adds or overwrites tags on the user.
-    async fn tag_user(&self, user_name: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
-    /// Adds or overwrites tags on the role.
-    async fn tag_role(&self, role_name: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
-}
-
 /// A Security Hub workflow status Firebreak sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -286,7 +419,7 @@ pub trait FindingsPort: Sync {
     /// Sets the finding's note (`UpdatedBy: firebreak`) and, when given, its workflow status.
     async fn update_finding(
         &self,
-        finding: &crate::incident::FindingRef,
+        finding: &FindingRef,
         note: &str,
         workflow: Option<Workflow>,
     ) -> Result<(), AwsError>;

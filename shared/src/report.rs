@@ -5,11 +5,13 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::actions::registry::ActionKind;
 use crate::config::Mode;
-use crate::executor::{Execution, Outcome, Status, ORIGINAL_GROUPS_TAG};
 use crate::incident::Incident;
-use crate::playbook::Plan;
+use crate::outcome::{Execution, Outcome, Status};
+use crate::plan::Plan;
 use crate::ports::Notification;
+use crate::tags;
 
 /// The overall result of handling one incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,23 +102,20 @@ pub struct Report {
 impl Report {
     /// Builds the report of a handled incident.
     pub fn new(incident: &Incident, plan: Plan, mode: Mode, execution: Execution) -> Report {
-        let releasing = plan
-            .actions
-            .iter()
-            .any(|a| matches!(a, crate::playbook::Action::ReleaseInstance { .. }));
-        let verdict = if mode == Mode::DryRun && plan.contains_resource() {
+        let releasing = plan.has(ActionKind::ReleaseInstance);
+        let verdict = if mode == Mode::DryRun && plan.changes_resources() {
             Verdict::DryRun
         } else if execution.held_by_cap.is_some() {
             Verdict::NeedsHuman
         } else if plan.actions.is_empty() {
             Verdict::Skipped
         } else if releasing {
-            match execution.contained {
+            match execution.completed {
                 Some(true) => Verdict::Released,
                 Some(false) => Verdict::ReleaseFailed,
                 None => Verdict::Skipped,
             }
-        } else if plan.contains_resource() && !plan.contains_containment() {
+        } else if plan.changes_resources() && !plan.has_containment() {
             if execution
                 .outcomes
                 .iter()
@@ -132,10 +131,10 @@ impl Report {
             } else {
                 Verdict::EvidencePreserved
             }
-        } else if !plan.contains_containment() {
+        } else if !plan.has_containment() {
             Verdict::NotifiedOnly
         } else {
-            match execution.contained {
+            match execution.completed {
                 Some(true) => Verdict::Contained,
                 Some(false) => Verdict::ContainmentFailed,
                 None => Verdict::Skipped,
@@ -181,6 +180,36 @@ impl Report {
             self.severity
         ));
         let mut b = String::new();
+        self.write_found(&mut b, incident);
+        self.write_outcomes(&mut b);
+        self.write_undo(&mut b);
+        let _ = writeln!(b, "\n--- structured report ---");
+        let _ = writeln!(
+            b,
+            "{}",
+            serde_json::to_string_pretty(self).unwrap_or_default()
+        );
+        Notification {
+            subject,
+            body: b,
+            attributes: vec![
+                ("severity".into(), format!("{}", self.severity), true),
+                ("finding_type".into(), self.finding_type.clone(), false),
+                ("account".into(), self.account.clone(), false),
+                (
+                    "outcome".into(),
+                    serde_json::to_value(self.verdict)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    false,
+                ),
+            ],
+        }
+    }
+
+    /// The headline, WHAT WAS FOUND and DECISION.
+    fn write_found(&self, b: &mut String, incident: &Incident) {
         let _ = writeln!(
             b,
             "Firebreak {} {} in account {} ({}).\n",
@@ -212,6 +241,10 @@ impl Report {
             self.plan.rule,
             self.mode.as_str()
         );
+    }
+
+    /// WHAT WAS DONE, WHAT FAILED, WARNING.
+    fn write_outcomes(&self, b: &mut String) {
         let _ = writeln!(b, "\nWHAT WAS DONE");
         let done: Vec<&Outcome> = self
             .outcomes
@@ -242,71 +275,61 @@ impl Report {
                 let _ = writeln!(b, "  {w}");
             }
         }
+    }
+
+    /// HOW TO UNDO (credentials) or HOW TO RELEASE (a quarantine).
+    fn write_undo(&self, b: &mut String) {
         if !self.undo.is_empty() {
             let _ = writeln!(b, "\nHOW TO UNDO (after the investigation)");
             for u in &self.undo {
                 let _ = writeln!(b, "  {u}");
             }
         }
-        if self.undo.is_empty()
-            && matches!(
+        if !self.undo.is_empty()
+            || !matches!(
                 self.verdict,
                 Verdict::Contained | Verdict::ContainmentFailed
             )
         {
-            let _ = writeln!(b, "\nHOW TO RELEASE (after the investigation)");
-            let _ = writeln!(
-                b,
-                "  Restore each interface's groups (recorded on the instance as {ORIGINAL_GROUPS_TAG}<eni> tags):"
-            );
-            for (eni, groups) in &self.original_groups {
-                let _ = writeln!(
-                    b,
-                    "    aws ec2 modify-network-interface-attribute --region {} --network-interface-id {eni} --groups {}",
-                    self.region,
-                    groups.join(" ")
-                );
-            }
-            let _ = writeln!(
-                b,
-                "  then remove the instance's firebreak:* tags, and turn termination protection off only if\n  \
-                 firebreak:set-termination-protection=true. Evidence snapshots are kept."
-            );
-            let out_of_service = self.outcomes.iter().any(|o| {
-                o.action == "take-out-of-service" && o.status == crate::executor::Status::Succeeded
-            });
-            if out_of_service {
-                let _ = writeln!(
-                    b,
-                    "  It was also taken out of service (the take-out-of-service lines above; recorded as\n  \
-                     firebreak:auto-scaling, firebreak:target:<n> and firebreak:eip:<allocation> tags).\n  \
-                     The Security Hub custom action FbRelease puts all of it back (ExitStandby or\n  \
-                     AttachInstances, RegisterTargets, AssociateAddress) along with the groups."
-                );
-            }
+            return;
         }
-        let _ = writeln!(b, "\n--- structured report ---");
+        let _ = writeln!(b, "\nHOW TO RELEASE (after the investigation)");
         let _ = writeln!(
             b,
-            "{}",
-            serde_json::to_string_pretty(self).unwrap_or_default()
+            "  Restore each interface's groups (recorded on the instance as {}<eni> tags):",
+            tags::ORIGINAL_GROUPS
         );
-        Notification {
-            subject,
-            body: b,
-            attributes: vec![
-                ("severity".into(), format!("{}", self.severity), true),
-                ("finding_type".into(), self.finding_type.clone(), false),
-                ("account".into(), self.account.clone(), false),
-                (
-                    "outcome".into(),
-                    serde_json::to_value(self.verdict)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default(),
-                    false,
-                ),
-            ],
+        for (eni, groups) in &self.original_groups {
+            let _ = writeln!(
+                b,
+                "    aws ec2 modify-network-interface-attribute --region {} --network-interface-id {eni} --groups {}",
+                self.region,
+                groups.join(" ")
+            );
+        }
+        let _ = writeln!(
+            b,
+            "  then remove the instance's firebreak:* tags, and turn termination protection off only if\n  \
+             {}={}. Evidence snapshots are kept.",
+            tags::SET_TERMINATION_PROTECTION,
+            tags::TRUE
+        );
+        let out_of_service = self
+            .outcomes
+            .iter()
+            .any(|o| o.action == ActionKind::TakeOutOfService && o.status == Status::Succeeded);
+        if out_of_service {
+            let _ = writeln!(
+                b,
+                "  It was also taken out of service (the {} lines above; recorded as\n  \
+                 {}, {}<n> and {}<allocation> tags).\n  \
+                 The Security Hub custom action FbRelease puts all of it back (ExitStandby or\n  \
+                 AttachInstances, RegisterTargets, AssociateAddress) along with the groups.",
+                ActionKind::TakeOutOfService,
+                tags::AUTO_SCALING,
+                tags::TARGET,
+                tags::EIP
+            );
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Every payload of the shared event corpus (71 real GuardDuty / Security Hub events from public
+//! Every payload of the shared event corpus (78 real GuardDuty / Security Hub events from public
 //! projects) is either parsed into an Incident or rejected with a typed error, never a panic; and
 //! what parses, parses to what the corpus manifest says it is.
 
@@ -34,7 +34,7 @@ fn every_corpus_payload_parses_or_is_rejected_with_a_typed_error() {
             .unwrap_or_else(|e| panic!("corpus manifest at {}: {e}", root.display())),
     )
     .unwrap();
-    assert_eq!(manifest.len(), 71, "the corpus has 71 payloads");
+    assert_eq!(manifest.len(), 78, "the corpus has 78 payloads");
     let (mut parsed, mut rejected, mut access_keys) = (0, 0, 0);
     for entry in &manifest {
         let file = entry["file"].as_str().unwrap();
@@ -165,7 +165,7 @@ fn credential_findings_name_their_principal_and_get_the_playbook_row_for_it() {
     assert_eq!(key(&root).principal(), Principal::Root);
     let plan = firebreak::playbook::plan(&root, &config);
     assert_eq!(plan.rule, "root-credentials");
-    assert!(!plan.contains_resource());
+    assert!(!plan.changes_resources());
 
     let tor = load("guardduty/unauthorizedaccess-iamuser-toripcaller__c7n.json");
     assert_eq!(

@@ -3,17 +3,20 @@
 
 use std::sync::Mutex;
 
-use firebreak::estate::{AddressFacts, EstatePort, GroupMembership, Registration};
-use firebreak::executor::Status;
+use firebreak::clock::FixedClock;
+use firebreak::config::Config;
+use firebreak::error::{AwsError, FirebreakError};
 use firebreak::incident::{
     AccessKeyRef, Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source,
 };
+use firebreak::outcome::Status;
 use firebreak::ports::{
-    AccessKeyFacts, Ec2Port, FoundGroups, IamPort, InstanceFacts, InterfaceFacts,
-    LoginProfileFacts, Notification, Notifier, PrincipalFacts, ProfileAssociation,
-    QuarantineGroups, SnapshotFacts, VolumeFacts,
+    AccessKeyFacts, AddressFacts, AddressesPort, AutoScalingPort, EvidencePort, FoundGroups,
+    GroupMembership, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort,
+    LoginProfileFacts, Notification, Notifier, PrincipalFacts, PrincipalsPort, ProfileAssociation,
+    ProfilesPort, QuarantineGroups, QuarantineGroupsPort, Registration, SnapshotFacts,
+    SnapshotsPort, TargetGroupsPort, UserCredentialsPort, VolumeFacts,
 };
-use firebreak::{AwsError, Config, FirebreakError};
 
 struct FakeEc2 {
     facts: Option<InstanceFacts>,
@@ -57,12 +60,23 @@ impl FakeEc2 {
     fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
     }
+
+    fn groups(&self, _vpc: &str) -> Result<FoundGroups, AwsError> {
+        Ok(if self.groups_exist {
+            FoundGroups {
+                isolation: Some("sg-iso".into()),
+                untracking: Some("sg-untrack".into()),
+            }
+        } else {
+            FoundGroups::default()
+        })
+    }
 }
 
 /// An instance in no Auto Scaling group, target group or Elastic IP.
 struct NoEstate;
 
-impl EstatePort for NoEstate {
+impl AutoScalingPort for NoEstate {
     async fn auto_scaling_group(&self, _: &str) -> Result<Option<GroupMembership>, AwsError> {
         Ok(None)
     }
@@ -78,6 +92,9 @@ impl EstatePort for NoEstate {
     async fn attach_to_group(&self, _: &str, _: &str) -> Result<(), AwsError> {
         unreachable!("not in a group")
     }
+}
+
+impl TargetGroupsPort for NoEstate {
     async fn registrations(&self, _: &str, _: &[String]) -> Result<Vec<Registration>, AwsError> {
         Ok(vec![])
     }
@@ -87,6 +104,9 @@ impl EstatePort for NoEstate {
     async fn register(&self, _: &Registration, _: &str) -> Result<(), AwsError> {
         unreachable!("no registration")
     }
+}
+
+impl AddressesPort for NoEstate {
     async fn addresses(&self, _: &str) -> Result<Vec<AddressFacts>, AwsError> {
         Ok(vec![])
     }
@@ -105,21 +125,33 @@ fn throttled() -> AwsError {
     }
 }
 
-impl Ec2Port for FakeEc2 {
+impl InstancesPort for FakeEc2 {
     async fn describe_instance(&self, _: &str) -> Result<Option<InstanceFacts>, AwsError> {
         self.log("describe".into());
         Ok(self.facts.clone())
     }
+    async fn quarantine_starts(&self) -> Result<Vec<(String, String)>, AwsError> {
+        Ok(self.quarantines.clone())
+    }
+    async fn tag_instance(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        let keys: Vec<&str> = tags.iter().map(|(k, _)| k.as_str()).collect();
+        self.log(format!("tag {}", keys.join(",")));
+        Ok(())
+    }
+    async fn untag_instance(&self, _: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.log(format!("untag {}", keys.join(",")));
+        Ok(())
+    }
+}
+
+impl QuarantineGroupsPort for FakeEc2 {
     async fn find_quarantine_groups(&self, vpc: &str) -> Result<FoundGroups, AwsError> {
+        self.log(format!("lookup-groups {vpc}"));
+        self.groups(vpc)
+    }
+    async fn reconcile_quarantine_groups(&self, vpc: &str) -> Result<FoundGroups, AwsError> {
         self.log(format!("find-groups {vpc}"));
-        Ok(if self.groups_exist {
-            FoundGroups {
-                isolation: Some("sg-iso".into()),
-                untracking: Some("sg-untrack".into()),
-            }
-        } else {
-            FoundGroups::default()
-        })
+        self.groups(vpc)
     }
     async fn create_quarantine_groups(
         &self,
@@ -132,6 +164,9 @@ impl Ec2Port for FakeEc2 {
             untracking: "sg-untrack".into(),
         })
     }
+}
+
+impl InterfacesPort for FakeEc2 {
     async fn set_interface_groups(&self, eni: &str, groups: &[String]) -> Result<(), AwsError> {
         self.log(format!("set {eni} {}", groups.join(" ")));
         if self.fail_group.as_deref() == Some(groups[0].as_str()) {
@@ -139,19 +174,18 @@ impl Ec2Port for FakeEc2 {
         }
         Ok(())
     }
-    async fn quarantine_starts(&self) -> Result<Vec<(String, String)>, AwsError> {
-        Ok(self.quarantines.clone())
-    }
-    async fn tag_instance(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
-        let keys: Vec<&str> = tags.iter().map(|(k, _)| k.as_str()).collect();
-        self.log(format!("tag {}", keys.join(",")));
-        Ok(())
-    }
+}
+
+impl EvidencePort for FakeEc2 {
     async fn termination_protection(&self, _: &str) -> Result<bool, AwsError> {
         Ok(false)
     }
     async fn enable_termination_protection(&self, _: &str) -> Result<(), AwsError> {
         self.log("protect".into());
+        Ok(())
+    }
+    async fn disable_termination_protection(&self, _: &str) -> Result<(), AwsError> {
+        self.log("unprotect".into());
         Ok(())
     }
     async fn set_shutdown_behaviour_stop(&self, _: &str) -> Result<(), AwsError> {
@@ -162,6 +196,9 @@ impl Ec2Port for FakeEc2 {
         self.log("keep-volumes".into());
         Ok(())
     }
+}
+
+impl SnapshotsPort for FakeEc2 {
     async fn finding_snapshots(
         &self,
         _: &str,
@@ -187,6 +224,9 @@ impl Ec2Port for FakeEc2 {
     ) -> Result<SnapshotFacts, AwsError> {
         unreachable!("no earlier snapshots in these tests")
     }
+}
+
+impl ProfilesPort for FakeEc2 {
     async fn instance_profile_association(
         &self,
         _: &str,
@@ -200,14 +240,6 @@ impl Ec2Port for FakeEc2 {
     }
     async fn associate_instance_profile(&self, _: &str, arn: &str) -> Result<(), AwsError> {
         self.log(format!("associate {arn}"));
-        Ok(())
-    }
-    async fn disable_termination_protection(&self, _: &str) -> Result<(), AwsError> {
-        self.log("unprotect".into());
-        Ok(())
-    }
-    async fn untag_instance(&self, _: &str, keys: &[String]) -> Result<(), AwsError> {
-        self.log(format!("untag {}", keys.join(",")));
         Ok(())
     }
 }
@@ -444,7 +476,7 @@ impl FakeIam {
     }
 }
 
-impl IamPort for FakeIam {
+impl PrincipalsPort for FakeIam {
     async fn user(&self, name: &str) -> Result<Option<PrincipalFacts>, AwsError> {
         self.log(format!("get-user {name}"));
         Ok(Some(PrincipalFacts {
@@ -459,6 +491,27 @@ impl IamPort for FakeIam {
             tags: vec![],
         }))
     }
+    async fn put_user_policy(&self, _: &str, name: &str, doc: &str) -> Result<(), AwsError> {
+        self.log(format!("put-user-policy {name} {doc}"));
+        Ok(())
+    }
+    async fn put_role_policy(&self, _: &str, name: &str, doc: &str) -> Result<(), AwsError> {
+        self.log(format!("put-role-policy {name} {doc}"));
+        Ok(())
+    }
+    async fn tag_user(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        self.log(format!("tag-user {}", tags.join(",")));
+        Ok(())
+    }
+    async fn tag_role(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        let keys: Vec<&str> = tags.iter().map(|(k, _)| k.as_str()).collect();
+        self.log(format!("tag-role {}", keys.join(",")));
+        Ok(())
+    }
+}
+
+impl UserCredentialsPort for FakeIam {
     async fn access_keys(&self, _: &str) -> Result<Vec<AccessKeyFacts>, AwsError> {
         self.log("list-keys".into());
         Ok(self.keys.clone())
@@ -474,26 +527,8 @@ impl IamPort for FakeIam {
         }
         Ok(())
     }
-    async fn put_user_policy(&self, _: &str, name: &str, doc: &str) -> Result<(), AwsError> {
-        self.log(format!("put-user-policy {name} {doc}"));
-        Ok(())
-    }
-    async fn put_role_policy(&self, _: &str, name: &str, doc: &str) -> Result<(), AwsError> {
-        self.log(format!("put-role-policy {name} {doc}"));
-        Ok(())
-    }
     async fn delete_login_profile(&self, _: &str) -> Result<(), AwsError> {
         self.log("delete-login".into());
-        Ok(())
-    }
-    async fn tag_user(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
-        let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        self.log(format!("tag-user {}", tags.join(",")));
-        Ok(())
-    }
-    async fn tag_role(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
-        let keys: Vec<&str> = tags.iter().map(|(k, _)| k.as_str()).collect();
-        self.log(format!("tag-role {}", keys.join(",")));
         Ok(())
     }
 }
@@ -754,14 +789,14 @@ fn quarantined() -> FakeEc2 {
 #[tokio::test]
 async fn release_restores_everything_recorded_then_removes_the_records() {
     let ec2 = quarantined();
-    let r = firebreak::release::execute_release(
+    let r = firebreak::execute::release::run(
         &ec2,
         &NoEstate,
         "i-0123456789abcdef0",
-        "2026-11-22T04:00:00Z",
+        &FixedClock::at("2026-11-22T04:00:00Z"),
     )
     .await;
-    assert_eq!(r.contained, Some(true), "{:?}", r.outcomes);
+    assert_eq!(r.completed, Some(true), "{:?}", r.outcomes);
     let calls = ec2.calls();
     assert!(
         calls.contains(&"set eni-1 sg-app sg-db".to_string()),
@@ -791,14 +826,14 @@ async fn release_restores_everything_recorded_then_removes_the_records() {
 async fn a_release_that_fails_keeps_the_records_for_a_retry() {
     let mut ec2 = quarantined();
     ec2.fail_group = Some("sg-app".into());
-    let r = firebreak::release::execute_release(
+    let r = firebreak::execute::release::run(
         &ec2,
         &NoEstate,
         "i-0123456789abcdef0",
-        "2026-11-22T04:00:00Z",
+        &FixedClock::at("2026-11-22T04:00:00Z"),
     )
     .await;
-    assert_eq!(r.contained, Some(false));
+    assert_eq!(r.completed, Some(false));
     let calls = ec2.calls();
     let untag = calls
         .iter()
@@ -831,7 +866,7 @@ impl ServingEstate {
     }
 }
 
-impl EstatePort for ServingEstate {
+impl AutoScalingPort for ServingEstate {
     async fn auto_scaling_group(&self, _: &str) -> Result<Option<GroupMembership>, AwsError> {
         Ok((!self.detached).then(|| GroupMembership {
             group: "web".into(),
@@ -857,6 +892,9 @@ impl EstatePort for ServingEstate {
         self.log(format!("attach {g}"));
         Ok(())
     }
+}
+
+impl TargetGroupsPort for ServingEstate {
     async fn registrations(&self, _: &str, _: &[String]) -> Result<Vec<Registration>, AwsError> {
         Ok(vec![Registration {
             target_group_arn: "arn:tg/web".into(),
@@ -871,6 +909,9 @@ impl EstatePort for ServingEstate {
         self.log(format!("register {} {:?}", r.target_group_arn, r.port));
         Ok(())
     }
+}
+
+impl AddressesPort for ServingEstate {
     async fn addresses(&self, _: &str) -> Result<Vec<AddressFacts>, AwsError> {
         Ok(vec![AddressFacts {
             allocation_id: "eipalloc-1".into(),
@@ -895,7 +936,8 @@ async fn out_of_service_records_first_falls_back_to_detach_and_release_reads_the
     let ec2 = FakeEc2::new(vec!["sg-app".into()]);
     let estate = ServingEstate::default();
     let facts = ec2.facts.clone().unwrap();
-    let outcomes = firebreak::estate::take_out_of_service(&ec2, &estate, &facts).await;
+    let outcomes =
+        firebreak::actions::out_of_service::take_out_of_service(&ec2, &estate, &facts).await;
     assert!(
         outcomes.iter().all(|o| o.status == Status::Succeeded),
         "{outcomes:?}"
@@ -934,7 +976,8 @@ async fn out_of_service_records_first_falls_back_to_detach_and_release_reads_the
         detached: true,
         ..ServingEstate::default()
     };
-    let (outcomes, restored) = firebreak::estate::put_back_in_service(&detached, &recorded).await;
+    let (outcomes, restored) =
+        firebreak::actions::out_of_service::put_back_in_service(&detached, &recorded).await;
     assert!(
         outcomes.iter().all(|o| o.status == Status::Succeeded),
         "{outcomes:?}"

@@ -1,6 +1,6 @@
 //! `guardduty-responder`: contains EC2 instances that GuardDuty reports as compromised.
 
-use firebreak::{aws::AwsClients, Config, Responder};
+use firebreak::{aws::clients::AwsClients, Config, Responder};
 use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
 use serde_json::Value;
 

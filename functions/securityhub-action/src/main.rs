@@ -1,6 +1,6 @@
 //! `securityhub-action`: carries out the Security Hub custom actions analysts choose on findings.
 
-use firebreak::{aws::AwsClients, Config, Responder};
+use firebreak::{aws::clients::AwsClients, Config, Responder};
 use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
 use serde_json::Value;
 

@@ -1,0 +1,433 @@
+//! `take-out-of-service`: a quarantined instance out of its Auto Scaling group (which would
+//! otherwise replace — terminate — an instance that fails its health checks, and termination
+//! protection does not stop Auto Scaling), the load balancer target groups that send it traffic,
+//! and its Elastic IPs. Each is recorded on the instance *before* it is changed (write-ahead: a cut
+//! between the two calls must not lose the record). Its undo puts back what the records name, and a
+//! record is removed only once what it names is restored.
+//!
+//! This runs concurrently with isolation: it does not gate containment and does not lengthen its
+//! critical path.
+
+use futures::future::join_all;
+
+use crate::actions::registry::ActionKind;
+use crate::error::AwsError;
+use crate::outcome::{Outcome, Status};
+use crate::ports::{
+    AddressFacts, AddressesPort, AutoScalingPort, GroupMembership, InstanceFacts, InstancesPort,
+    Registration, ServicePorts, TargetGroupsPort,
+};
+use crate::tags::{self, AutoScalingRecord, EipRecord, TargetRecord};
+
+const ACTION: ActionKind = ActionKind::TakeOutOfService;
+const UNDO: ActionKind = ActionKind::ReleaseInstance;
+
+/// A lookup's findings, or none when it failed (reported in `outcomes`): what it would have found
+/// is left alone.
+fn or_report<T>(
+    found: Result<Vec<T>, AwsError>,
+    what: &str,
+    id: &str,
+    outcomes: &mut Vec<Outcome>,
+) -> Vec<T> {
+    found.unwrap_or_else(|e| {
+        outcomes.push(Outcome::failed(
+            ACTION,
+            id,
+            &format!("could not read {what}"),
+            &e,
+        ));
+        Vec::new()
+    })
+}
+
+/// What the instance is in, as read in one round.
+struct InService {
+    group: Option<GroupMembership>,
+    registrations: Vec<Registration>,
+    addresses: Vec<AddressFacts>,
+}
+
+/// Round 1: the group, the registrations and the addresses (failed lookups are reported).
+async fn read<S: ServicePorts>(
+    service: &S,
+    facts: &InstanceFacts,
+    outcomes: &mut Vec<Outcome>,
+) -> InService {
+    let id = facts.instance_id.as_str();
+    let vpcs = facts.vpc_ids();
+    let (group, registrations, addresses) = futures::join!(
+        service.auto_scaling_group(id),
+        service.registrations(id, &vpcs),
+        service.addresses(id)
+    );
+    let group = match group {
+        Ok(Some(m)) if m.lifecycle_state == "InService" => Some(m),
+        Ok(Some(m)) => {
+            outcomes.push(Outcome::new(
+                ACTION,
+                id,
+                Status::AlreadyDone,
+                format!(
+                    "Auto Scaling group {}: the instance is {}",
+                    m.group, m.lifecycle_state
+                ),
+            ));
+            None
+        }
+        Ok(None) => None,
+        Err(e) => {
+            outcomes.push(Outcome::failed(
+                ACTION,
+                id,
+                "could not read the instance's Auto Scaling group",
+                &e,
+            ));
+            None
+        }
+    };
+    let registrations = or_report(
+        registrations,
+        "the load balancer target groups",
+        id,
+        outcomes,
+    );
+    let addresses = or_report(addresses, "the instance's Elastic IPs", id, outcomes);
+    InService {
+        group,
+        registrations,
+        addresses,
+    }
+}
+
+/// The records of what will change. A record left from an earlier delivery is kept.
+fn records(facts: &InstanceFacts, now: &InService) -> Vec<(String, String)> {
+    let mut record = Vec::new();
+    if let Some(m) = &now.group {
+        if facts.tag(tags::AUTO_SCALING).is_none() {
+            let r = AutoScalingRecord {
+                group: m.group.clone(),
+                detached: false,
+            };
+            record.push(tags::pair(tags::AUTO_SCALING, r.encode()));
+        }
+    }
+    let recorded_targets: Vec<&str> = facts
+        .tags
+        .iter()
+        .filter(|(k, _)| k.starts_with(tags::TARGET))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let mut next_target = recorded_targets.len();
+    for r in &now.registrations {
+        let value = TargetRecord::encode(r);
+        if !recorded_targets.contains(&value.as_str()) {
+            record.push((TargetRecord::key(next_target), value));
+            next_target += 1;
+        }
+    }
+    for a in &now.addresses {
+        let key = EipRecord::key(&a.allocation_id);
+        if facts.tag(&key).is_none() {
+            let r = EipRecord {
+                network_interface_id: a.network_interface_id.clone(),
+                private_ip: a.private_ip.clone(),
+            };
+            record.push((key, r.encode()));
+        }
+    }
+    record
+}
+
+/// Takes the instance out of its group, target groups and Elastic IPs.
+pub async fn take_out_of_service<E: InstancesPort, S: ServicePorts>(
+    ec2: &E,
+    service: &S,
+    facts: &InstanceFacts,
+) -> Vec<Outcome> {
+    let id = facts.instance_id.as_str();
+    let mut outcomes = Vec::new();
+    let now = read(service, facts, &mut outcomes).await;
+    if now.group.is_none() && now.registrations.is_empty() && now.addresses.is_empty() {
+        if outcomes.is_empty() {
+            outcomes.push(Outcome::new(
+                ACTION,
+                id,
+                Status::AlreadyDone,
+                "in no Auto Scaling group or target group, and no Elastic IP",
+            ));
+        }
+        return outcomes;
+    }
+    let record = records(facts, &now);
+    if !record.is_empty() {
+        if let Err(e) = ec2.tag_instance(id, &record).await {
+            outcomes.push(Outcome::failed(
+                ACTION,
+                id,
+                "could not record what is taken out of service (nothing was changed)",
+                &e,
+            ));
+            return outcomes;
+        }
+    }
+
+    // The changes, concurrently.
+    let auto_scaling = async {
+        match &now.group {
+            Some(m) => Some(leave_group(ec2, service, m, id).await),
+            None => None,
+        }
+    };
+    let targets = join_all(now.registrations.iter().map(|r| deregister(service, r, id)));
+    let eips = join_all(now.addresses.iter().map(|a| disassociate(service, a, id)));
+    let (group_outcome, target_outcomes, eip_outcomes) =
+        futures::join!(auto_scaling, targets, eips);
+    outcomes.extend(group_outcome);
+    outcomes.extend(target_outcomes);
+    outcomes.extend(eip_outcomes);
+    outcomes
+}
+
+/// Standby; when Standby is refused (e.g. a group with warm pools or a lifecycle in progress),
+/// detached, and the record says so.
+async fn leave_group<E: InstancesPort, S: AutoScalingPort>(
+    ec2: &E,
+    service: &S,
+    m: &GroupMembership,
+    id: &str,
+) -> Outcome {
+    let standby = match service.enter_standby(&m.group, id).await {
+        Ok(()) => {
+            return Outcome::new(
+                ACTION,
+                id,
+                Status::Succeeded,
+                format!(
+                    "Auto Scaling group {}: standby (the group replaces the capacity)",
+                    m.group
+                ),
+            )
+        }
+        Err(standby) => standby,
+    };
+    if let Err(e) = service.detach_from_group(&m.group, id).await {
+        return Outcome::failed(
+            ACTION,
+            id,
+            &format!(
+                "could not take the instance out of Auto Scaling group {} (standby: {})",
+                m.group, standby.message
+            ),
+            &e,
+        );
+    }
+    let record = AutoScalingRecord {
+        group: m.group.clone(),
+        detached: true,
+    };
+    match ec2
+        .tag_instance(id, &[tags::pair(tags::AUTO_SCALING, record.encode())])
+        .await
+    {
+        Ok(()) => Outcome::new(
+            ACTION,
+            id,
+            Status::Succeeded,
+            format!(
+                "Auto Scaling group {}: detached (standby refused: {}; the group \
+                 replaces the capacity)",
+                m.group, standby.message
+            ),
+        ),
+        Err(e) => Outcome::failed(
+            ACTION,
+            id,
+            &format!(
+                "detached from Auto Scaling group {} but could not record it",
+                m.group
+            ),
+            &e,
+        ),
+    }
+}
+
+async fn deregister<S: TargetGroupsPort>(service: &S, r: &Registration, id: &str) -> Outcome {
+    match service.deregister(r, id).await {
+        Ok(()) => Outcome::new(
+            ACTION,
+            id,
+            Status::Succeeded,
+            format!("deregistered from {}", TargetRecord::encode(r)),
+        ),
+        Err(e) => Outcome::failed(
+            ACTION,
+            id,
+            &format!("could not deregister from {}", r.target_group_arn),
+            &e,
+        ),
+    }
+}
+
+async fn disassociate<S: AddressesPort>(service: &S, a: &AddressFacts, id: &str) -> Outcome {
+    match service.disassociate_address(&a.association_id).await {
+        Ok(()) => Outcome::new(
+            ACTION,
+            id,
+            Status::Succeeded,
+            format!(
+                "Elastic IP {} ({}) disassociated",
+                a.public_ip, a.allocation_id
+            ),
+        ),
+        Err(e) => Outcome::failed(
+            ACTION,
+            id,
+            &format!("could not disassociate Elastic IP {}", a.public_ip),
+            &e,
+        ),
+    }
+}
+
+/// The undo: puts back what [`take_out_of_service`] recorded; returns the outcomes and the tag
+/// keys whose restoration succeeded (to be removed).
+pub async fn put_back_in_service<S: ServicePorts>(
+    service: &S,
+    facts: &InstanceFacts,
+) -> (Vec<Outcome>, Vec<String>) {
+    let id = facts.instance_id.as_str();
+    let auto_scaling = async {
+        let record = AutoScalingRecord::decode(facts.tag(tags::AUTO_SCALING)?);
+        Some(back_in_group(service, &record, id).await)
+    };
+    let targets = join_all(
+        facts
+            .tags
+            .iter()
+            .filter(|(k, _)| k.starts_with(tags::TARGET))
+            .map(|(k, v)| register_again(service, k, v, id)),
+    );
+    let eips = join_all(
+        facts
+            .tags
+            .iter()
+            .filter_map(|(k, v)| Some((k, EipRecord::allocation(k)?, v)))
+            .map(|(k, allocation, v)| associate_again(service, k, allocation, v, id)),
+    );
+    let (group, targets, eips) = futures::join!(auto_scaling, targets, eips);
+    let mut outcomes = Vec::new();
+    let mut restored = Vec::new();
+    for (o, key) in group.into_iter().chain(targets).chain(eips) {
+        outcomes.push(o);
+        restored.extend(key);
+    }
+    (outcomes, restored)
+}
+
+async fn back_in_group<S: AutoScalingPort>(
+    service: &S,
+    record: &AutoScalingRecord,
+    id: &str,
+) -> (Outcome, Option<String>) {
+    let group = record.group.as_str();
+    let current = service.auto_scaling_group(id).await;
+    let result = match &current {
+        Ok(Some(m)) if m.lifecycle_state == "InService" => Ok("already in service"),
+        Ok(Some(m)) if !record.detached && m.lifecycle_state == "Standby" => service
+            .exit_standby(group, id)
+            .await
+            .map(|()| "out of standby"),
+        Ok(None) => service
+            .attach_to_group(group, id)
+            .await
+            .map(|()| "attached again"),
+        Ok(Some(m)) => Ok(if m.lifecycle_state.starts_with("Pending") {
+            "returning"
+        } else {
+            "in the group"
+        }),
+        Err(e) => Err(e.clone()),
+    };
+    match result {
+        Ok(what) => (
+            Outcome::new(
+                UNDO,
+                id,
+                Status::Succeeded,
+                format!("Auto Scaling group {group}: {what}"),
+            ),
+            Some(tags::AUTO_SCALING.to_string()),
+        ),
+        Err(e) => (
+            Outcome::failed(
+                UNDO,
+                id,
+                &format!("could not return the instance to Auto Scaling group {group}"),
+                &e,
+            ),
+            None,
+        ),
+    }
+}
+
+async fn register_again<S: TargetGroupsPort>(
+    service: &S,
+    key: &str,
+    value: &str,
+    id: &str,
+) -> (Outcome, Option<String>) {
+    let r = TargetRecord::decode(value);
+    match service.register(&r, id).await {
+        Ok(()) => (
+            Outcome::new(
+                UNDO,
+                id,
+                Status::Succeeded,
+                format!("registered again with {value}"),
+            ),
+            Some(key.to_string()),
+        ),
+        Err(e) => (
+            Outcome::failed(
+                UNDO,
+                id,
+                &format!("could not register again with {value}"),
+                &e,
+            ),
+            None,
+        ),
+    }
+}
+
+async fn associate_again<S: AddressesPort>(
+    service: &S,
+    key: &str,
+    allocation: &str,
+    value: &str,
+    id: &str,
+) -> (Outcome, Option<String>) {
+    let EipRecord {
+        network_interface_id: eni,
+        private_ip: ip,
+    } = EipRecord::decode(value);
+    match service.associate_address(allocation, &eni, &ip).await {
+        Ok(()) => (
+            Outcome::new(
+                UNDO,
+                id,
+                Status::Succeeded,
+                format!("Elastic IP {allocation} associated again with {eni} ({ip})"),
+            ),
+            Some(key.to_string()),
+        ),
+        Err(e) => (
+            Outcome::failed(
+                UNDO,
+                id,
+                &format!("could not associate Elastic IP {allocation} again"),
+                &e,
+            ),
+            None,
+        ),
+    }
+}

@@ -1,0 +1,87 @@
+//! `tag-instance`: after containment, the instance says what happened and when — the finding, the
+//! status, the time containment completed. Its undo (once a release restored everything) removes
+//! those tags and the start of the quarantine.
+
+use crate::actions::registry::ActionKind;
+use crate::outcome::{Outcome, Status};
+use crate::ports::{InstanceFacts, InstancesPort};
+use crate::tags::{self, status};
+
+const ACTION: ActionKind = ActionKind::TagInstance;
+
+/// How the response ended, for the status tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Every interface isolated.
+    Contained,
+    /// Isolation attempted and not complete.
+    Failed,
+    /// The blast-radius cap held isolation back.
+    HeldByCap,
+    /// No isolation was attempted (evidence only).
+    NotAttempted,
+}
+
+/// The tags to add: the finding unless one is recorded, and the status (with the time of
+/// containment, `contained_at`, when it is new).
+pub fn tags_after(
+    facts: &InstanceFacts,
+    finding_id: &str,
+    ending: Ending,
+    contained_at: &str,
+) -> Vec<(String, String)> {
+    let mut add = Vec::new();
+    if facts.tag(tags::FINDING).is_none() {
+        add.push(tags::pair(tags::FINDING, finding_id));
+    }
+    match ending {
+        Ending::Contained if facts.tag(tags::STATUS) == Some(status::QUARANTINED) => {}
+        Ending::Contained => {
+            add.push(tags::pair(tags::STATUS, status::QUARANTINED));
+            add.push(tags::pair(tags::CONTAINED_AT, contained_at));
+        }
+        Ending::Failed => add.push(tags::pair(tags::STATUS, status::CONTAINMENT_FAILED)),
+        Ending::HeldByCap => add.push(tags::pair(tags::STATUS, status::NEEDS_HUMAN)),
+        Ending::NotAttempted => {}
+    }
+    add
+}
+
+/// Writes [`tags_after`].
+pub async fn tag_instance<E: InstancesPort>(
+    ec2: &E,
+    facts: &InstanceFacts,
+    finding_id: &str,
+    ending: Ending,
+    contained_at: &str,
+) -> Outcome {
+    let id = facts.instance_id.as_str();
+    let add = tags_after(facts, finding_id, ending, contained_at);
+    if add.is_empty() {
+        return Outcome::new(ACTION, id, Status::AlreadyDone, "already tagged");
+    }
+    let names: Vec<&str> = add.iter().map(|(k, _)| k.as_str()).collect();
+    match ec2.tag_instance(id, &add).await {
+        Ok(()) => Outcome::new(
+            ACTION,
+            id,
+            Status::Succeeded,
+            format!("tagged {}", names.join(", ")),
+        ),
+        Err(e) => Outcome::failed(ACTION, id, "could not tag the instance", &e),
+    }
+}
+
+/// The undo, once everything else is restored: the tags that say the instance is quarantined.
+pub fn quarantine_tags(facts: &InstanceFacts) -> Vec<String> {
+    [
+        tags::STATUS,
+        tags::CONTAINED_AT,
+        tags::FINDING,
+        tags::QUARANTINE_STARTED,
+    ]
+    .into_iter()
+    .filter(|k| facts.tag(k).is_some())
+    .map(String::from)
+    .collect()
+}

@@ -1,0 +1,196 @@
+//! Auto Scaling and Elastic Load Balancing v2 through the SDK: the instance's group and the target
+//! groups that send it traffic. With EC2's Elastic IPs, it is what taking an instance out of
+//! service needs ([`ServicePorts`](crate::ports::ServicePorts)).
+
+use crate::aws::ec2::Ec2;
+use crate::error::AwsError;
+use crate::ports::{
+    AddressFacts, AddressesPort, AutoScalingPort, GroupMembership, Registration, TargetGroupsPort,
+};
+
+/// Auto Scaling, Elastic Load Balancing v2 and EC2's Elastic IPs of one account and region.
+#[derive(Clone)]
+pub struct AutoScalingElb {
+    /// Auto Scaling.
+    pub asg: aws_sdk_autoscaling::Client,
+    /// Elastic Load Balancing v2.
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// EC2, for the Elastic IPs.
+    pub ec2: Ec2,
+}
+
+/// Elastic IPs are EC2's: the EC2 adapter answers.
+impl AddressesPort for AutoScalingElb {
+    async fn addresses(&self, instance_id: &str) -> Result<Vec<AddressFacts>, AwsError> {
+        self.ec2.addresses(instance_id).await
+    }
+
+    async fn disassociate_address(&self, association_id: &str) -> Result<(), AwsError> {
+        self.ec2.disassociate_address(association_id).await
+    }
+
+    async fn associate_address(
+        &self,
+        allocation_id: &str,
+        network_interface_id: &str,
+        private_ip: &str,
+    ) -> Result<(), AwsError> {
+        self.ec2
+            .associate_address(allocation_id, network_interface_id, private_ip)
+            .await
+    }
+}
+
+impl AutoScalingPort for AutoScalingElb {
+    async fn auto_scaling_group(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<GroupMembership>, AwsError> {
+        let out = self
+            .asg
+            .describe_auto_scaling_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await?;
+        Ok(out
+            .auto_scaling_instances()
+            .iter()
+            .find(|i| i.instance_id() == Some(instance_id))
+            .map(|i| GroupMembership {
+                group: i.auto_scaling_group_name().unwrap_or_default().to_string(),
+                lifecycle_state: i.lifecycle_state().unwrap_or_default().to_string(),
+            }))
+    }
+
+    async fn enter_standby(&self, group: &str, instance_id: &str) -> Result<(), AwsError> {
+        self.asg
+            .enter_standby()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .should_decrement_desired_capacity(false)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn detach_from_group(&self, group: &str, instance_id: &str) -> Result<(), AwsError> {
+        self.asg
+            .detach_instances()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .should_decrement_desired_capacity(false)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn exit_standby(&self, group: &str, instance_id: &str) -> Result<(), AwsError> {
+        self.asg
+            .exit_standby()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn attach_to_group(&self, group: &str, instance_id: &str) -> Result<(), AwsError> {
+        self.asg
+            .attach_instances()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+impl TargetGroupsPort for AutoScalingElb {
+    async fn registrations(
+        &self,
+        instance_id: &str,
+        vpc_ids: &[String],
+    ) -> Result<Vec<Registration>, AwsError> {
+        let mut groups = Vec::new();
+        let mut pages = self.elb.describe_target_groups().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for g in page?.target_groups() {
+                let instance_targets = g.target_type().is_none_or(|t| t.as_str() == "instance");
+                let in_vpc = g.vpc_id().is_some_and(|v| vpc_ids.iter().any(|x| x == v));
+                if let (true, true, Some(arn)) = (instance_targets, in_vpc, g.target_group_arn()) {
+                    groups.push(arn.to_string());
+                }
+            }
+        }
+        let healths = futures::future::join_all(groups.iter().map(|arn| {
+            self.elb
+                .describe_target_health()
+                .target_group_arn(arn)
+                .send()
+        }))
+        .await;
+        let mut found = Vec::new();
+        for (arn, health) in groups.iter().zip(healths) {
+            for d in health?.target_health_descriptions() {
+                let Some(target) = d.target() else { continue };
+                if target.id() == Some(instance_id) {
+                    found.push(Registration {
+                        target_group_arn: arn.clone(),
+                        port: target.port(),
+                    });
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn deregister(&self, r: &Registration, instance_id: &str) -> Result<(), AwsError> {
+        let result = self
+            .elb
+            .deregister_targets()
+            .target_group_arn(&r.target_group_arn)
+            .targets(elb_target(instance_id, r.port))
+            .send()
+            .await;
+        let Err(e) = result else { return Ok(()) };
+        let e = AwsError::from(e);
+        // Not registered (any more): Auto Scaling deregisters an instance entering Standby, at
+        // the same time. The end state holds if the target group no longer lists it.
+        if e.code.as_deref() == Some("InvalidTarget") {
+            let health = self
+                .elb
+                .describe_target_health()
+                .target_group_arn(&r.target_group_arn)
+                .send()
+                .await?;
+            let still = health.target_health_descriptions().iter().any(|d| {
+                d.target()
+                    .is_some_and(|t| t.id() == Some(instance_id) && t.port() == r.port)
+            });
+            if !still {
+                return Ok(());
+            }
+        }
+        Err(e)
+    }
+
+    async fn register(&self, r: &Registration, instance_id: &str) -> Result<(), AwsError> {
+        self.elb
+            .register_targets()
+            .target_group_arn(&r.target_group_arn)
+            .targets(elb_target(instance_id, r.port))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+fn elb_target(
+    instance_id: &str,
+    port: Option<i32>,
+) -> aws_sdk_elasticloadbalancingv2::types::TargetDescription {
+    aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+        .id(instance_id)
+        .set_port(port)
+        .build()
+}

@@ -1,0 +1,419 @@
+//! EC2 through the SDK: instances and their tags, interfaces, evidence protection, snapshots,
+//! instance profiles and Elastic IPs. The quarantine groups are in `security_groups.rs`.
+
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, AttributeValue, CopyTagsFromSource, EbsInstanceBlockDeviceSpecification,
+    InstanceAttributeName, InstanceBlockDeviceMappingSpecification, InstanceSpecification,
+    ResourceType, Tag,
+};
+
+use crate::aws::sdk::{ec2_tags, filter, tag_spec};
+use crate::error::AwsError;
+use crate::ports::{
+    AddressFacts, AddressesPort, EvidencePort, InstanceFacts, InstancesPort, InterfaceFacts,
+    InterfacesPort, ProfileAssociation, ProfilesPort, SnapshotFacts, SnapshotsPort, VolumeFacts,
+};
+use crate::tags;
+
+/// EC2 through the SDK.
+#[derive(Clone)]
+pub struct Ec2(pub aws_sdk_ec2::Client);
+
+impl InstancesPort for Ec2 {
+    async fn describe_instance(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<InstanceFacts>, AwsError> {
+        let out = match self
+            .0
+            .describe_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = AwsError::from(e);
+                return if e.is_not_found() { Ok(None) } else { Err(e) };
+            }
+        };
+        let Some(i) = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(instance_id))
+        else {
+            return Ok(None);
+        };
+        let mut interfaces: Vec<_> = i.network_interfaces().to_vec();
+        interfaces.sort_by_key(|n| n.attachment().and_then(|a| a.device_index()).unwrap_or(0));
+        Ok(Some(InstanceFacts {
+            instance_id: instance_id.to_string(),
+            state: i
+                .state()
+                .and_then(|s| s.name())
+                .map(|n| n.as_str().to_string())
+                .unwrap_or_default(),
+            interfaces: interfaces
+                .iter()
+                .map(|n| InterfaceFacts {
+                    network_interface_id: n.network_interface_id().unwrap_or_default().to_string(),
+                    vpc_id: n.vpc_id().unwrap_or_default().to_string(),
+                    group_ids: n
+                        .groups()
+                        .iter()
+                        .filter_map(|g| g.group_id().map(String::from))
+                        .collect(),
+                })
+                .collect(),
+            volumes: i
+                .block_device_mappings()
+                .iter()
+                .filter_map(|b| {
+                    Some(VolumeFacts {
+                        volume_id: b.ebs()?.volume_id()?.to_string(),
+                        device_name: b.device_name()?.to_string(),
+                    })
+                })
+                .collect(),
+            tags: i
+                .tags()
+                .iter()
+                .filter_map(|t| {
+                    Some((
+                        t.key()?.to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    ))
+                })
+                .collect(),
+        }))
+    }
+
+    async fn quarantine_starts(&self) -> Result<Vec<(String, String)>, AwsError> {
+        let key = tags::QUARANTINE_STARTED;
+        let mut starts = Vec::new();
+        let mut pages = self
+            .0
+            .describe_instances()
+            .filters(filter("tag-key", &[key]))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for i in page?.reservations().iter().flat_map(|r| r.instances()) {
+                let at = i.tags().iter().find(|t| t.key() == Some(key));
+                if let (Some(id), Some(at)) = (i.instance_id(), at.and_then(|t| t.value())) {
+                    starts.push((id.to_string(), at.to_string()));
+                }
+            }
+        }
+        Ok(starts)
+    }
+
+    async fn tag_instance(
+        &self,
+        instance_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), AwsError> {
+        self.0
+            .create_tags()
+            .resources(instance_id)
+            .set_tags(Some(ec2_tags(tags)))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn untag_instance(&self, instance_id: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.0
+            .delete_tags()
+            .resources(instance_id)
+            .set_tags(Some(
+                keys.iter().map(|k| Tag::builder().key(k).build()).collect(),
+            ))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+impl InterfacesPort for Ec2 {
+    async fn set_interface_groups(&self, eni: &str, group_ids: &[String]) -> Result<(), AwsError> {
+        self.0
+            .modify_network_interface_attribute()
+            .network_interface_id(eni)
+            .set_groups(Some(group_ids.to_vec()))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+impl EvidencePort for Ec2 {
+    async fn termination_protection(&self, instance_id: &str) -> Result<bool, AwsError> {
+        let out = self
+            .0
+            .describe_instance_attribute()
+            .instance_id(instance_id)
+            .attribute(InstanceAttributeName::DisableApiTermination)
+            .send()
+            .await?;
+        Ok(out
+            .disable_api_termination()
+            .and_then(|v| v.value())
+            .unwrap_or(false))
+    }
+
+    async fn enable_termination_protection(&self, instance_id: &str) -> Result<(), AwsError> {
+        self.0
+            .modify_instance_attribute()
+            .instance_id(instance_id)
+            .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn disable_termination_protection(&self, instance_id: &str) -> Result<(), AwsError> {
+        self.0
+            .modify_instance_attribute()
+            .instance_id(instance_id)
+            .disable_api_termination(AttributeBooleanValue::builder().value(false).build())
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn set_shutdown_behaviour_stop(&self, instance_id: &str) -> Result<(), AwsError> {
+        self.0
+            .modify_instance_attribute()
+            .instance_id(instance_id)
+            .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn keep_volumes_on_termination(
+        &self,
+        instance_id: &str,
+        device_names: &[String],
+    ) -> Result<(), AwsError> {
+        self.0
+            .modify_instance_attribute()
+            .instance_id(instance_id)
+            .set_block_device_mappings(Some(
+                device_names
+                    .iter()
+                    .map(|d| {
+                        InstanceBlockDeviceMappingSpecification::builder()
+                            .device_name(d)
+                            .ebs(
+                                EbsInstanceBlockDeviceSpecification::builder()
+                                    .delete_on_termination(false)
+                                    .build(),
+                            )
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+impl SnapshotsPort for Ec2 {
+    async fn finding_snapshots(
+        &self,
+        finding_id: &str,
+        volume_ids: &[String],
+    ) -> Result<Vec<SnapshotFacts>, AwsError> {
+        let vols: Vec<&str> = volume_ids.iter().map(String::as_str).collect();
+        let out = self
+            .0
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(filter(&format!("tag:{}", tags::FINDING), &[finding_id]))
+            .filters(filter("volume-id", &vols))
+            .send()
+            .await?;
+        Ok(out
+            .snapshots()
+            .iter()
+            .filter_map(|s| {
+                Some(SnapshotFacts {
+                    volume_id: s.volume_id()?.to_string(),
+                    snapshot_id: s.snapshot_id()?.to_string(),
+                })
+            })
+            .collect())
+    }
+
+    async fn snapshot_instance(
+        &self,
+        instance_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<Vec<SnapshotFacts>, AwsError> {
+        let out = self
+            .0
+            .create_snapshots()
+            .instance_specification(
+                InstanceSpecification::builder()
+                    .instance_id(instance_id)
+                    .exclude_boot_volume(false)
+                    .build(),
+            )
+            .description(format!("Firebreak evidence of {instance_id}"))
+            .tag_specifications(tag_spec(ResourceType::Snapshot, tags))
+            .copy_tags_from_source(CopyTagsFromSource::Volume)
+            .send()
+            .await?;
+        Ok(out
+            .snapshots()
+            .iter()
+            .filter_map(|s| {
+                Some(SnapshotFacts {
+                    volume_id: s.volume_id()?.to_string(),
+                    snapshot_id: s.snapshot_id()?.to_string(),
+                })
+            })
+            .collect())
+    }
+
+    async fn snapshot_volume(
+        &self,
+        volume_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<SnapshotFacts, AwsError> {
+        let out = self
+            .0
+            .create_snapshot()
+            .volume_id(volume_id)
+            .description(format!("Firebreak evidence of {volume_id}"))
+            .tag_specifications(tag_spec(ResourceType::Snapshot, tags))
+            .send()
+            .await?;
+        Ok(SnapshotFacts {
+            volume_id: volume_id.to_string(),
+            snapshot_id: out.snapshot_id().unwrap_or_default().to_string(),
+        })
+    }
+}
+
+impl ProfilesPort for Ec2 {
+    async fn instance_profile_association(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<ProfileAssociation>, AwsError> {
+        let out = self
+            .0
+            .describe_iam_instance_profile_associations()
+            .filters(filter("instance-id", &[instance_id]))
+            .filters(filter("state", &["associating", "associated"]))
+            .send()
+            .await?;
+        Ok(out
+            .iam_instance_profile_associations()
+            .iter()
+            .find(|a| a.instance_id() == Some(instance_id))
+            .and_then(|a| {
+                Some(ProfileAssociation {
+                    association_id: a.association_id()?.to_string(),
+                    instance_profile_arn: a.iam_instance_profile()?.arn()?.to_string(),
+                })
+            }))
+    }
+
+    async fn disassociate_instance_profile(&self, association_id: &str) -> Result<(), AwsError> {
+        self.0
+            .disassociate_iam_instance_profile()
+            .association_id(association_id)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn associate_instance_profile(
+        &self,
+        instance_id: &str,
+        profile_arn: &str,
+    ) -> Result<(), AwsError> {
+        self.0
+            .associate_iam_instance_profile()
+            .instance_id(instance_id)
+            .iam_instance_profile(
+                aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                    .arn(profile_arn)
+                    .build(),
+            )
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+impl AddressesPort for Ec2 {
+    async fn addresses(&self, instance_id: &str) -> Result<Vec<AddressFacts>, AwsError> {
+        let out = self
+            .0
+            .describe_addresses()
+            .filters(filter("instance-id", &[instance_id]))
+            .send()
+            .await?;
+        Ok(out
+            .addresses()
+            .iter()
+            .filter_map(|a| {
+                Some(AddressFacts {
+                    allocation_id: a.allocation_id()?.to_string(),
+                    association_id: a.association_id()?.to_string(),
+                    public_ip: a.public_ip().unwrap_or_default().to_string(),
+                    network_interface_id: a.network_interface_id().unwrap_or_default().to_string(),
+                    private_ip: a.private_ip_address().unwrap_or_default().to_string(),
+                })
+            })
+            .collect())
+    }
+
+    async fn disassociate_address(&self, association_id: &str) -> Result<(), AwsError> {
+        match self
+            .0
+            .disassociate_address()
+            .association_id(association_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = AwsError::from(e);
+                // Gone already (a redelivery after the change): the end state holds.
+                if e.code.as_deref() == Some("InvalidAssociationID.NotFound") {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn associate_address(
+        &self,
+        allocation_id: &str,
+        network_interface_id: &str,
+        private_ip: &str,
+    ) -> Result<(), AwsError> {
+        let mut call = self
+            .0
+            .associate_address()
+            .allocation_id(allocation_id)
+            .allow_reassociation(false);
+        if !network_interface_id.is_empty() {
+            call = call.network_interface_id(network_interface_id);
+        }
+        if !private_ip.is_empty() {
+            call = call.private_ip_address(private_ip);
+        }
+        call.send().await?;
+        Ok(())
+    }
+}

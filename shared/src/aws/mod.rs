@@ -1,0 +1,12 @@
+//! The adapters: the ports implemented with the AWS SDK, one module per service, and the
+//! per-(account, region) client factory. Adapters import ports and tags, never an action or a
+//! scheduler.
+
+pub mod autoscaling_elb;
+pub mod clients;
+pub mod ec2;
+pub mod iam;
+pub mod sdk;
+pub mod security_groups;
+pub mod securityhub;
+pub mod sns;

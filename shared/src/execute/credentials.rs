@@ -1,0 +1,345 @@
+//! Carries out a credential plan: cut the leaked credentials off first, record what is about to be
+//! removed before removing it, then say on the user or role what happened.
+//!
+//! Rounds (each one concurrent round of calls):
+//! - IAM user: `[GetUser ‖ ListAccessKeys ‖ GetLoginProfile]` → `[UpdateAccessKey Inactive ‖
+//!   PutUserPolicy (deny sessions issued before the cutoff) ‖ TagUser (record of the password)]` →
+//!   `[DeleteLoginProfile]` → `[PutUserPolicy (cutoff moved to after the last step) ‖ TagUser]`.
+//! - Role: `[GetRole ‖ DescribeInstances ‖ DescribeIamInstanceProfileAssociations]` →
+//!   `[PutRolePolicy AWSRevokeOlderSessions ‖ CreateTags (record of the profile)]` →
+//!   `[DisassociateIamInstanceProfile]` → `[PutRolePolicy (cutoff moved) ‖ TagRole]`.
+//!
+//! The cutoff is rounded *up* to the next whole second, so every session issued before the response
+//! is denied. When a step closes a way to get new sessions (the key deactivated, the password
+//! removed, the profile taken off the instance), the cutoff is moved to after it: a session minted
+//! with the leaked key or from the instance in the moments between does not survive either.
+
+use crate::actions::sessions::Holder;
+use crate::actions::{access_key, login_profile, profile};
+use crate::error::AwsError;
+use crate::execute::Request;
+use crate::outcome::{Execution, Outcome, Status};
+use crate::plan::{skip_all, Action, Plan};
+use crate::ports::{
+    AccessKeyFacts, IamPorts, InstancesPort, LoginProfileFacts, PrincipalFacts, ProfilesPort,
+};
+use crate::tags::{self, status};
+
+fn succeeded(o: &Option<Outcome>) -> bool {
+    o.as_ref().is_some_and(|o| o.status == Status::Succeeded)
+}
+
+/// True when no step that cuts the attacker off (the plan's containment actions) failed.
+fn contained(plan: &Plan, outcomes: &[Outcome]) -> bool {
+    !outcomes.iter().any(|o| {
+        o.status == Status::Failed
+            && plan
+                .actions
+                .iter()
+                .any(|a| a.is_containment() && a.kind() == o.action)
+    })
+}
+
+/// What a credential plan asks for.
+#[derive(Default)]
+struct Wanted<'a> {
+    user: Option<&'a str>,
+    key: Option<&'a str>,
+    remove_login: bool,
+    role: Option<&'a str>,
+    detach: Option<&'a str>,
+}
+
+fn wanted(plan: &Plan) -> Wanted<'_> {
+    let mut w = Wanted::default();
+    for a in &plan.actions {
+        match a {
+            Action::RevokeUserSessions { user_name } => w.user = Some(user_name),
+            Action::DeactivateAccessKey { access_key_id, .. } => w.key = Some(access_key_id),
+            Action::RemoveLoginProfile { .. } => w.remove_login = true,
+            Action::RevokeRoleSessions { role_name } => w.role = Some(role_name),
+            Action::DetachInstanceProfile { instance_id } => w.detach = Some(instance_id),
+            _ => {}
+        }
+    }
+    w
+}
+
+/// Carries out a credential plan.
+pub async fn run<I: IamPorts, E: InstancesPort + ProfilesPort>(
+    iam: &I,
+    ec2: &E,
+    r: Request<'_>,
+) -> Execution {
+    let w = wanted(r.plan);
+    if let Some(user) = w.user {
+        revoke_user(iam, r, user, w.key, w.remove_login).await
+    } else if let Some(role) = w.role {
+        revoke_role(iam, ec2, r, role, w.detach).await
+    } else {
+        Execution::default()
+    }
+}
+
+/// The execution that ends at the principal's read (exempt, gone), if it does.
+fn principal_gate(
+    r: Request<'_>,
+    kind: &str,
+    name: &str,
+    read: &Result<Option<PrincipalFacts>, AwsError>,
+) -> Option<Execution> {
+    let skipped = |why: String| {
+        Some(Execution {
+            outcomes: skip_all(r.plan, &why),
+            ..Execution::default()
+        })
+    };
+    match read {
+        Ok(Some(p)) if p.tag(r.exempt_tag) == Some(tags::TRUE) => {
+            skipped(format!("the {kind} is tagged {}=true", r.exempt_tag))
+        }
+        Ok(Some(_)) => None,
+        Ok(None) => skipped(format!("the {kind} {name} no longer exists")),
+        // Unknown: act anyway; a revocation must not wait for a read that failed.
+        Err(_) => None,
+    }
+}
+
+type UserRead = (
+    Result<Option<PrincipalFacts>, AwsError>,
+    Option<Result<Vec<AccessKeyFacts>, AwsError>>,
+    Option<Result<Option<LoginProfileFacts>, AwsError>>,
+);
+
+/// The user, its keys (when a key is to be deactivated), its console password (when it is to go).
+async fn read_user<I: IamPorts>(iam: &I, user: &str, keys: bool, login: bool) -> UserRead {
+    futures::join!(
+        iam.user(user),
+        async {
+            match keys {
+                true => Some(iam.access_keys(user).await),
+                false => None,
+            }
+        },
+        async {
+            match login {
+                true => Some(iam.login_profile(user).await),
+                false => None,
+            }
+        }
+    )
+}
+
+async fn revoke_user<I: IamPorts>(
+    iam: &I,
+    r: Request<'_>,
+    user: &str,
+    key: Option<&str>,
+    remove_login: bool,
+) -> Execution {
+    // Round 1: the user (exists? exempt?), its keys, its console password.
+    let (facts, keys, login) = read_user(iam, user, key.is_some(), remove_login).await;
+    if let Some(skipped) = principal_gate(r, "IAM user", user, &facts) {
+        return skipped;
+    }
+    let facts = facts.ok().flatten();
+    let existing_login = login.as_ref().and_then(|l| l.clone().ok().flatten());
+    let cutoff = r.clock.cutoff();
+
+    // Round 2: the key off, older sessions denied, and the password recorded before it goes.
+    let holder = Holder::User(user);
+    let (deactivated, denied, recorded) = futures::join!(
+        async {
+            match key {
+                Some(key) => Some(access_key::deactivate(iam, user, key, keys.as_ref()).await),
+                None => None,
+            }
+        },
+        holder.put_policy(iam, &cutoff),
+        login_profile::record(iam, user, existing_login.as_ref())
+    );
+    let mut revoked = holder.revoked(denied, &cutoff);
+
+    // Round 3: the console password, recorded or not (the record is also in the notification).
+    let removed_login = match remove_login {
+        true => Some(
+            login_profile::remove(iam, user, facts.as_ref(), login.as_ref(), recorded.as_ref())
+                .await,
+        ),
+        false => None,
+    };
+
+    // Round 4: move the cutoff past the steps that closed a way to new sessions, and tag the user.
+    let closed = succeeded(&deactivated) || succeeded(&removed_login);
+    let cutoff = holder
+        .move_cutoff(iam, closed, &mut revoked, cutoff, r.clock)
+        .await;
+    let deactivated_key = key
+        .filter(|_| succeeded(&deactivated))
+        .map(|k| tags::pair(&tags::deactivated_key(k), &r.incident.finding_id));
+    let mut outcomes: Vec<Outcome> = deactivated.into_iter().collect();
+    outcomes.push(revoked);
+    outcomes.extend(removed_login.clone());
+    let (ok, tagged) = conclude(
+        iam,
+        r,
+        holder,
+        facts.as_ref(),
+        &outcomes,
+        &cutoff,
+        deactivated_key.into_iter().collect(),
+    )
+    .await;
+    outcomes.push(tagged);
+    let password_removed = removed_login.map(|o| o.status) == Some(Status::Succeeded);
+    Execution {
+        completed: Some(ok),
+        outcomes,
+        undo: user_undo(
+            user,
+            key,
+            &cutoff,
+            password_removed.then_some(existing_login.as_ref()),
+        ),
+        ..Execution::default()
+    }
+}
+
+/// Whether the credentials are contained (no containment step failed), and the holder tagged with
+/// the status, the cutoff and `extra`.
+async fn conclude<I: IamPorts>(
+    iam: &I,
+    r: Request<'_>,
+    holder: Holder<'_>,
+    facts: Option<&PrincipalFacts>,
+    outcomes: &[Outcome],
+    cutoff: &str,
+    extra: Vec<(String, String)>,
+) -> (bool, Outcome) {
+    let ok = contained(r.plan, outcomes);
+    let status = match (ok, holder) {
+        (false, _) => status::REVOCATION_FAILED,
+        (true, Holder::User(_)) => status::CREDENTIALS_REVOKED,
+        (true, Holder::Role(_)) => status::SESSIONS_REVOKED,
+    };
+    let tagged = holder
+        .tag(iam, facts, r.incident, status, cutoff, extra)
+        .await;
+    (ok, tagged)
+}
+
+/// How to undo a user's revocation, one command a line. `password`: `Some` when it was removed
+/// (with what it was, when known).
+fn user_undo(
+    user: &str,
+    key: Option<&str>,
+    cutoff: &str,
+    password: Option<Option<&LoginProfileFacts>>,
+) -> Vec<String> {
+    let mut undo = Vec::new();
+    if let Some(key) = key {
+        undo.push(access_key::undo_command(user, key));
+    }
+    undo.push(format!(
+        "aws iam delete-user-policy --user-name {user} --policy-name {}   \
+         (re-enables the user's sessions issued before {cutoff}: wait until they expire, at most 36 h)",
+        tags::USER_REVOKE_POLICY
+    ));
+    if let Some(existing) = password {
+        undo.push(login_profile::undo_command(user, existing));
+    }
+    undo.push(format!(
+        "then remove the user's firebreak:* tags: aws iam list-user-tags --user-name {user}"
+    ));
+    undo
+}
+
+async fn revoke_role<I: IamPorts, E: InstancesPort + ProfilesPort>(
+    iam: &I,
+    ec2: &E,
+    r: Request<'_>,
+    role: &str,
+    detach: Option<&str>,
+) -> Execution {
+    // Round 1: the role (exists? exempt?), and the instance and its profile association.
+    let (facts, read) = futures::join!(iam.role(role), profile::read(ec2, detach));
+    if let Some(skipped) = principal_gate(r, "IAM role", role, &facts) {
+        return skipped;
+    }
+    let facts = facts.ok().flatten();
+    let cutoff = r.clock.cutoff();
+    // What to do about the instance: detach, or why not.
+    let detach_plan = detach.map(|id| (id, profile::decide(id, read, r.exempt_tag)));
+
+    // Round 2: revoke, and record the profile on the instance before it is removed.
+    let holder = Holder::Role(role);
+    let record = async {
+        match &detach_plan {
+            Some((id, Ok(a))) => Some(profile::record(ec2, id, a, &r.incident.finding_id).await),
+            _ => None,
+        }
+    };
+    let (revoked, recorded) = futures::join!(holder.put_policy(iam, &cutoff), record);
+    let mut revoked = holder.revoked(revoked, &cutoff);
+
+    // Round 3: take the profile off the instance, so it cannot fetch new credentials.
+    let detached = match &detach_plan {
+        None => None,
+        Some((_, Err(o))) => Some(o.clone()),
+        Some((id, Ok(a))) => {
+            let recorded = matches!(recorded, Some(Ok(())));
+            Some(profile::detach(ec2, id, a, recorded).await)
+        }
+    };
+    let removed_profile = match (&detach_plan, &detached) {
+        (Some((_, Ok(a))), Some(o)) if o.status == Status::Succeeded => {
+            Some(a.instance_profile_arn.clone())
+        }
+        _ => None,
+    };
+
+    // Round 4: cutoff past the detachment; tag the role.
+    let cutoff = holder
+        .move_cutoff(iam, succeeded(&detached), &mut revoked, cutoff, r.clock)
+        .await;
+    let mut outcomes = vec![revoked];
+    outcomes.extend(detached);
+    let (ok, tagged) = conclude(iam, r, holder, facts.as_ref(), &outcomes, &cutoff, vec![]).await;
+    outcomes.push(tagged);
+    Execution {
+        completed: Some(ok),
+        outcomes,
+        undo: role_undo(role, &cutoff, removed_profile.zip(detach), &r.incident.region),
+        warnings: vec![format!(
+            "Every session of role {role} issued before {cutoff} is denied, including those of \
+             other instances, functions or people using the role: they keep failing until they get new \
+             credentials (EC2 instances refresh theirs automatically before expiry). IAM may take a few \
+             minutes to apply the policy everywhere."
+        )],
+        ..Execution::default()
+    }
+}
+
+/// How to undo a role's revocation. `profile`: the profile removed and its instance.
+fn role_undo(
+    role: &str,
+    cutoff: &str,
+    profile: Option<(String, &str)>,
+    region: &str,
+) -> Vec<String> {
+    let mut undo = vec![format!(
+        "aws iam delete-role-policy --role-name {role} --policy-name {}   \
+         (re-enables the stolen sessions if they have not expired: wait at least 12 h after {cutoff}, the longest a role session lasts)",
+        tags::ROLE_REVOKE_POLICY
+    )];
+    if let Some((arn, id)) = profile {
+        undo.push(format!(
+            "aws ec2 associate-iam-instance-profile --region {region} --instance-id {id} --iam-instance-profile Arn={arn}   \
+             (only once the instance is known to be clean)"
+        ));
+    }
+    undo.push(format!(
+        "then remove the role's firebreak:* tags: aws iam list-role-tags --role-name {role}"
+    ));
+    undo
+}

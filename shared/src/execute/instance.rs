@@ -1,0 +1,321 @@
+//! Carries out an instance plan (quarantine, out of service, evidence, snapshots, tags).
+//! Containment is the critical path; only the tag that records the original groups, and taking the
+//! instance out of service, run alongside it. Evidence protection and snapshots start the moment
+//! containment completes (they do not gate it, and run concurrently with each other), then the
+//! instance is tagged with the finding and the time of containment.
+//!
+//! Round trips on the critical path (each box is one concurrent round of calls):
+//! `[DescribeInstances ‖ DescribeSecurityGroups per VPC named in the finding]` →
+//! (first incident in a VPC only: `[CreateSecurityGroup ×2]` → `[Revoke/Authorize rules]`) →
+//! `[ModifyNetworkInterfaceAttribute → untracking, per ENI]` → `[… → isolation, per ENI]`.
+
+use std::collections::HashMap;
+
+use futures::future::join_all;
+
+use crate::actions::registry::ActionKind;
+use crate::actions::tag_instance::Ending;
+use crate::actions::{evidence, isolate, out_of_service, snapshot, tag_instance};
+use crate::clock::epoch_seconds;
+use crate::error::AwsError;
+use crate::execute::Request;
+use crate::incident::InstanceRef;
+use crate::outcome::{Execution, Outcome, Status};
+use crate::plan::skip_all;
+use crate::ports::{Ec2Ports, FoundGroups, InstanceFacts, ServicePorts};
+use crate::tags;
+
+const ISOLATE: ActionKind = ActionKind::IsolateInstance;
+
+/// Instances whose quarantine started within the hour before `now`, other than `instance_id`.
+fn quarantines_in_the_last_hour(
+    starts: &[(String, String)],
+    instance_id: &str,
+    now: &str,
+) -> usize {
+    let Some(now) = epoch_seconds(now) else {
+        return 0;
+    };
+    let since = now - 3600;
+    starts
+        .iter()
+        .filter(|(id, _)| id != instance_id)
+        // An unreadable time counts: the cap errs on the side of asking a human.
+        .filter(|(_, at)| epoch_seconds(at).is_none_or(|t| t >= since))
+        .count()
+}
+
+/// Round 1: the instance and, speculatively, the quarantine groups of the VPCs the finding names
+/// and (under a cap) the recent quarantines, at the same time.
+struct Round1 {
+    described: Result<Option<InstanceFacts>, AwsError>,
+    early: HashMap<String, FoundGroups>,
+    recent: Option<Result<Vec<(String, String)>, AwsError>>,
+}
+
+async fn round1<E: Ec2Ports>(ec2: &E, instance: &InstanceRef, isolate: bool, cap: bool) -> Round1 {
+    let named_vpcs = if isolate {
+        instance.vpc_ids()
+    } else {
+        Vec::new()
+    };
+    let (described, early, recent) = futures::join!(
+        ec2.describe_instance(&instance.instance_id),
+        join_all(
+            named_vpcs
+                .iter()
+                .map(|v| async move { (v.clone(), ec2.reconcile_quarantine_groups(v).await) })
+        ),
+        async {
+            match isolate && cap {
+                true => Some(ec2.quarantine_starts().await),
+                false => None,
+            }
+        }
+    );
+    Round1 {
+        described,
+        early: early
+            .into_iter()
+            .filter_map(|(vpc, f)| f.ok().map(|f| (vpc, f)))
+            .collect(),
+        recent,
+    }
+}
+
+/// An execution that ends before any change: its outcomes, and whether containment failed.
+struct Ended(Vec<Outcome>, Option<bool>);
+
+/// The instance to act on, or the execution that ends here (gone, terminated, exempt, unreadable).
+fn gate(
+    r: Request<'_>,
+    id: &str,
+    described: Result<Option<InstanceFacts>, AwsError>,
+    isolate: bool,
+) -> Result<InstanceFacts, Ended> {
+    let ends = |outcomes, completed| Err(Ended(outcomes, completed));
+    match described {
+        Ok(Some(f)) if f.state == "terminated" || f.state == "shutting-down" => ends(
+            skip_all(r.plan, &format!("the instance is {}", f.state)),
+            None,
+        ),
+        Ok(Some(f)) if f.tag(r.exempt_tag) == Some(tags::TRUE) => ends(
+            skip_all(
+                r.plan,
+                &format!("the instance is tagged {}=true", r.exempt_tag),
+            ),
+            None,
+        ),
+        Ok(Some(f)) => Ok(f),
+        Ok(None) => ends(skip_all(r.plan, "the instance no longer exists"), None),
+        Err(e) => ends(
+            vec![Outcome::failed(
+                ISOLATE,
+                id,
+                "could not describe the instance",
+                &e,
+            )],
+            isolate.then_some(false),
+        ),
+    }
+}
+
+/// The blast-radius cap. An instance whose quarantine already started (a redelivery) is finished
+/// whatever the count; a count that cannot be read fails containment, to be retried. `Ok(Some(why))`
+/// when the cap holds isolation back.
+fn cap_check(
+    r: Request<'_>,
+    facts: &InstanceFacts,
+    cap: usize,
+    recent: Result<Vec<(String, String)>, AwsError>,
+    now: &str,
+) -> Result<Option<String>, Outcome> {
+    let id = facts.instance_id.as_str();
+    let starts = recent.map_err(|e| {
+        Outcome::failed(
+            ISOLATE,
+            id,
+            "could not count the quarantines of the last hour (blast-radius cap)",
+            &e,
+        )
+    })?;
+    if facts.tag(tags::QUARANTINE_STARTED).is_some() {
+        return Ok(None);
+    }
+    let n = quarantines_in_the_last_hour(&starts, id, now);
+    Ok((n >= cap).then(|| {
+        format!(
+            "blast-radius cap: {n} instance(s) of account {} in {} were quarantined in \
+             the last hour (FIREBREAK_MAX_QUARANTINES_PER_HOUR={cap}). {id} was NOT \
+             isolated; evidence was preserved. A human must decide: to isolate it, \
+             select the finding in Security Hub and choose the custom action \
+             FbQuarantine.",
+            r.incident.account, r.incident.region
+        )
+    }))
+}
+
+/// Carries out an instance plan. With `cap`, at most that many instances of the account and region
+/// are quarantined per rolling hour: beyond it the plan is carried out without isolation (evidence
+/// only), and the execution says a human must decide.
+pub async fn run<E: Ec2Ports, S: ServicePorts>(
+    ec2: &E,
+    service: &S,
+    r: Request<'_>,
+    cap: Option<usize>,
+) -> Execution {
+    let Some(instance) = r.incident.instance() else {
+        return Execution::default();
+    };
+    let id = instance.instance_id.as_str();
+    let now = r.clock.rfc3339();
+    let mut isolate = r.plan.has(ISOLATE);
+    let first = round1(ec2, instance, isolate, cap.is_some()).await;
+    let facts = match gate(r, id, first.described, isolate) {
+        Ok(f) => f,
+        Err(Ended(outcomes, completed)) => {
+            return Execution {
+                outcomes,
+                completed,
+                ..Execution::default()
+            }
+        }
+    };
+    let mut result = Execution::default();
+    if let (Some(cap), Some(recent)) = (cap, first.recent) {
+        match cap_check(r, &facts, cap, recent, &now) {
+            Err(failed) => {
+                result.outcomes = vec![failed];
+                result.completed = Some(false);
+                return result;
+            }
+            Ok(Some(why)) => {
+                result
+                    .outcomes
+                    .push(Outcome::new(ISOLATE, id, Status::Skipped, why.clone()));
+                result.held_by_cap = Some(why);
+                isolate = false;
+            }
+            Ok(None) => {}
+        }
+    }
+    contain(
+        ec2,
+        service,
+        r,
+        &facts,
+        isolate,
+        first.early,
+        &now,
+        &mut result,
+    )
+    .await;
+    preserve(ec2, r, &facts, &now, &mut result).await;
+    result
+}
+
+/// Isolation (only now, for an instance that exists and is not exempt, are missing groups
+/// created), with the records written and the instance taken out of service alongside.
+#[allow(clippy::too_many_arguments)]
+async fn contain<E: Ec2Ports, S: ServicePorts>(
+    ec2: &E,
+    service: &S,
+    r: Request<'_>,
+    facts: &InstanceFacts,
+    isolate: bool,
+    early: HashMap<String, FoundGroups>,
+    now: &str,
+    result: &mut Execution,
+) {
+    let groups = match isolate {
+        true => isolate::prepare_groups(ec2, facts, early).await,
+        false => HashMap::new(),
+    };
+    let records = isolate::records(facts, &groups, now);
+    result.original_groups = records.original;
+    let isolation = async {
+        match isolate {
+            true => isolate::isolate_all(ec2, facts, &groups).await,
+            false => Vec::new(),
+        }
+    };
+    let record = async {
+        match isolate {
+            true => isolate::write_records(ec2, &facts.instance_id, &records.to_write).await,
+            false => None,
+        }
+    };
+    // Out of service alongside: it does not gate containment. Not when the cap held isolation back.
+    let service = async {
+        match isolate && r.plan.has(ActionKind::TakeOutOfService) {
+            true => out_of_service::take_out_of_service(ec2, service, facts).await,
+            false => Vec::new(),
+        }
+    };
+    let (isolated, recorded, out_of_service) = futures::join!(isolation, record, service);
+    if isolate {
+        result.completed = Some(isolated.iter().all(Outcome::is_ok));
+    }
+    result.outcomes.extend(isolated);
+    result.outcomes.extend(recorded);
+    result.outcomes.extend(out_of_service);
+}
+
+/// Then, off the critical path (so they do not compete with it for the API): evidence protection
+/// and snapshots, concurrently; then the instance says what happened, and when.
+async fn preserve<E: Ec2Ports>(
+    ec2: &E,
+    r: Request<'_>,
+    facts: &InstanceFacts,
+    now: &str,
+    result: &mut Execution,
+) {
+    // The moment the last group change returned, not when the response started.
+    let contained_at = r.clock.rfc3339();
+    let protect = async {
+        match r.plan.has(ActionKind::ProtectEvidence) {
+            true => evidence::protect_evidence(ec2, facts).await,
+            false => Vec::new(),
+        }
+    };
+    let snapshots = async {
+        match r.plan.has(ActionKind::SnapshotVolumes) {
+            true => snapshot::snapshot_volumes(ec2, r.incident, facts, now).await,
+            false => Vec::new(),
+        }
+    };
+    let (protected, snapped) = futures::join!(protect, snapshots);
+    result.outcomes.extend(protected);
+    result.outcomes.extend(snapped);
+    if r.plan.has(ActionKind::TagInstance) {
+        let ending = match (result.completed, &result.held_by_cap) {
+            (Some(true), _) => Ending::Contained,
+            (Some(false), _) => Ending::Failed,
+            (None, Some(_)) => Ending::HeldByCap,
+            (None, None) => Ending::NotAttempted,
+        };
+        let outcome =
+            tag_instance::tag_instance(ec2, facts, &r.incident.finding_id, ending, &contained_at)
+                .await;
+        result.outcomes.push(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quarantines_in_the_last_hour;
+
+    #[test]
+    fn the_cap_counts_other_instances_quarantined_within_the_rolling_hour() {
+        let now = "2026-11-23T10:00:00Z";
+        let starts = [
+            ("i-self".to_string(), "2026-11-23T09:59:00Z".to_string()),
+            ("i-a".to_string(), "2026-11-23T09:00:00Z".to_string()), // exactly an hour: counts
+            ("i-b".to_string(), "2026-11-23T09:30:00.250Z".to_string()),
+            ("i-c".to_string(), "2026-11-23T08:59:59Z".to_string()), // older: does not
+            ("i-d".to_string(), "garbled".to_string()),              // unreadable: counts
+        ];
+        assert_eq!(quarantines_in_the_last_hour(&starts, "i-self", now), 3);
+        assert_eq!(quarantines_in_the_last_hour(&[], "i-self", now), 0);
+    }
+}

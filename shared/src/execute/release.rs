@@ -1,0 +1,134 @@
+//! Undoing a quarantine (`FbRelease`), from what the quarantine recorded on the instance: each
+//! action's undo, concurrently — each ENI's original groups (`isolate`), termination protection if
+//! Firebreak turned it on (`evidence`), the instance profile it removed (`profile`), the Auto
+//! Scaling group, target groups and Elastic IPs it took the instance out of (`out_of_service`).
+//! Evidence snapshots are kept. A record is removed only once what it records is restored, so a
+//! release that fails part-way can be retried.
+
+use crate::actions::registry::ActionKind;
+use crate::actions::{evidence, isolate, out_of_service, profile, tag_instance};
+use crate::clock::Clock;
+use crate::outcome::{Execution, Outcome, Status};
+use crate::ports::{Ec2Ports, InstanceFacts, InstancesPort, ServicePorts};
+use crate::tags;
+
+const RELEASE: ActionKind = ActionKind::ReleaseInstance;
+
+/// Restores a quarantined instance. `completed` in the result means "released".
+pub async fn run<E: Ec2Ports, S: ServicePorts>(
+    ec2: &E,
+    service: &S,
+    instance_id: &str,
+    clock: &dyn Clock,
+) -> Execution {
+    let id = instance_id;
+    let facts = match ec2.describe_instance(id).await {
+        Ok(Some(f)) if f.state != "terminated" => f,
+        Ok(Some(_)) | Ok(None) => {
+            return Execution {
+                outcomes: vec![Outcome::new(
+                    RELEASE,
+                    id,
+                    Status::Skipped,
+                    "the instance no longer exists",
+                )],
+                ..Execution::default()
+            }
+        }
+        Err(e) => {
+            return Execution {
+                outcomes: vec![Outcome::failed(
+                    RELEASE,
+                    id,
+                    "could not describe the instance",
+                    &e,
+                )],
+                completed: Some(false),
+                ..Execution::default()
+            }
+        }
+    };
+    let (outcomes, remove, released) = undo_all(ec2, service, &facts).await;
+    let outcomes = clear_records(ec2, &facts, outcomes, remove, &clock.rfc3339()).await;
+    Execution {
+        completed: Some(released),
+        outcomes,
+        ..Execution::default()
+    }
+}
+
+/// Every recorded change undone, concurrently: the outcomes, the records to remove, and whether
+/// everything was restored.
+async fn undo_all<E: Ec2Ports, S: ServicePorts>(
+    ec2: &E,
+    service: &S,
+    facts: &InstanceFacts,
+) -> (Vec<Outcome>, Vec<String>, bool) {
+    let (interfaces, termination, profile, (in_service, service_records)) = futures::join!(
+        isolate::restore_all(ec2, facts),
+        evidence::lift_termination_protection(ec2, facts),
+        profile::reattach(ec2, facts),
+        out_of_service::put_back_in_service(service, facts)
+    );
+    let mut outcomes = Vec::new();
+    let mut remove: Vec<String> = Vec::new();
+    for (o, done) in interfaces {
+        outcomes.push(o);
+        remove.extend(done);
+    }
+    if let Some((o, done)) = termination {
+        outcomes.push(o);
+        remove.extend(done);
+    }
+    if let Some((o, done)) = profile {
+        outcomes.push(o);
+        remove.extend(done);
+    }
+    outcomes.extend(in_service);
+    remove.extend(service_records);
+    let released = outcomes.iter().all(Outcome::is_ok);
+    if released {
+        remove.extend(tag_instance::quarantine_tags(facts));
+    }
+    (outcomes, remove, released)
+}
+
+/// Removes the records of what is restored (keeping the rest for a retry) and marks the release.
+async fn clear_records<E: InstancesPort>(
+    ec2: &E,
+    facts: &InstanceFacts,
+    mut outcomes: Vec<Outcome>,
+    remove: Vec<String>,
+    now: &str,
+) -> Vec<Outcome> {
+    let id = facts.instance_id.as_str();
+    if remove.is_empty() {
+        if outcomes.iter().all(|o| o.status == Status::AlreadyDone) {
+            outcomes.push(Outcome::new(
+                RELEASE,
+                id,
+                Status::AlreadyDone,
+                "nothing to release: no quarantine recorded on the instance",
+            ));
+        }
+        return outcomes;
+    }
+    let untag = ec2.untag_instance(id, &remove).await;
+    let mark = ec2
+        .tag_instance(id, &[tags::pair(tags::RELEASED_AT, now)])
+        .await;
+    outcomes.push(match untag.and(mark) {
+        Ok(()) => Outcome::new(
+            RELEASE,
+            id,
+            Status::Succeeded,
+            format!(
+                "removed tags {}; tagged {}",
+                remove.join(", "),
+                tags::RELEASED_AT
+            ),
+        ),
+        Err(e) => Outcome::failed(RELEASE, id, "could not update the tags", &e),
+    });
+    outcomes
+}

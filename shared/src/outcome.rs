@@ -1,0 +1,111 @@
+//! What carrying out a plan did: each step's [`Outcome`], and the [`Execution`] of a whole plan.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::actions::registry::ActionKind;
+use crate::error::AwsError;
+
+/// How one step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Done now.
+    Succeeded,
+    /// Already in the wanted state (redelivery, second click).
+    AlreadyDone,
+    /// Deliberately not done (instance gone, exempt, dry run).
+    Skipped,
+    /// Attempted and failed.
+    Failed,
+    /// Dry run: would be done.
+    Planned,
+}
+
+impl Status {
+    /// The kebab-case word used in logs and notes (its serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Succeeded => "succeeded",
+            Status::AlreadyDone => "already-done",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+            Status::Planned => "planned",
+        }
+    }
+}
+
+/// The outcome of one step on one resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    /// The kind of step (serialised as its name, `isolate-instance`, …).
+    pub action: ActionKind,
+    /// The resource acted on (`i-…`, `eni-…`, `vol-…`, topic).
+    pub resource: String,
+    /// How it ended.
+    pub status: Status,
+    /// What happened, in a few words.
+    pub detail: String,
+    /// The AWS error code, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+}
+
+impl Outcome {
+    pub fn new(
+        action: ActionKind,
+        resource: &str,
+        status: Status,
+        detail: impl Into<String>,
+    ) -> Outcome {
+        Outcome {
+            action,
+            resource: resource.to_string(),
+            status,
+            detail: detail.into(),
+            error_code: None,
+        }
+    }
+
+    pub fn failed(action: ActionKind, resource: &str, what: &str, e: &AwsError) -> Outcome {
+        Outcome {
+            action,
+            resource: resource.to_string(),
+            status: Status::Failed,
+            detail: format!("{what}: {e}"),
+            error_code: e.code.clone(),
+        }
+    }
+}
+
+/// What carrying out a plan did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Execution {
+    /// Every step's outcome.
+    pub outcomes: Vec<Outcome>,
+    /// Whether the plan's decisive steps completed (`None` when none was attempted): for a
+    /// containment, every interface isolated and every credential revoked; for a release, everything
+    /// recorded restored.
+    pub completed: Option<bool>,
+    /// The groups each ENI had before quarantine, for release.
+    pub original_groups: BTreeMap<String, Vec<String>>,
+    /// How to undo what was done, one command or instruction per line (credential plans).
+    pub undo: Vec<String>,
+    /// What the team must know beyond the outcomes (e.g. other users of a revoked role).
+    pub warnings: Vec<String>,
+    /// Set when the blast-radius cap held containment back: why, in words.
+    pub held_by_cap: Option<String>,
+}
+
+impl Outcome {
+    /// Failed, with no AWS error behind it.
+    pub fn refused(action: ActionKind, resource: &str, detail: impl Into<String>) -> Outcome {
+        Outcome::new(action, resource, Status::Failed, detail)
+    }
+
+    /// Done now, or already in the wanted state.
+    pub fn is_ok(&self) -> bool {
+        matches!(self.status, Status::Succeeded | Status::AlreadyDone)
+    }
+}

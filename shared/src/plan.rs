@@ -1,0 +1,194 @@
+//! A plan: what the playbook decided ([`Plan`]), as a list of serialisable [`Action`]s. Plain
+//! data: dry-run prints it, tests compare it, notes list it.
+
+use serde::Serialize;
+
+use crate::actions::registry::ActionKind;
+use crate::outcome::{Outcome, Status};
+
+/// One action Firebreak will take, with the resource it acts on. Its kind's declaration (name,
+/// permissions, tags) is in the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    /// Move every ENI to the untracking group, then to the isolation group (records the old groups first).
+    IsolateInstance {
+        /// The instance.
+        instance_id: String,
+    },
+    /// Take the instance out of what routes traffic to it or would replace it: its Auto Scaling
+    /// group (standby, else detached with the capacity replaced), load balancer target groups, and
+    /// Elastic IPs; each recorded on the instance first, for release.
+    TakeOutOfService {
+        /// The instance.
+        instance_id: String,
+    },
+    /// Termination protection on, shutdown behaviour `stop`, volumes kept on termination.
+    ProtectEvidence {
+        /// The instance.
+        instance_id: String,
+    },
+    /// One snapshot per attached volume, tagged with the finding id (at most one per volume and finding).
+    SnapshotVolumes {
+        /// The instance.
+        instance_id: String,
+    },
+    /// Tag the instance with the finding id and the time of containment.
+    TagInstance {
+        /// The instance.
+        instance_id: String,
+    },
+    /// Set exactly this long-term key of the user `Inactive` (not deleted: its id stays useful in CloudTrail).
+    DeactivateAccessKey {
+        /// The key's user.
+        user_name: String,
+        /// `AKIA…`.
+        access_key_id: String,
+    },
+    /// Inline user policy denying everything to the user's sessions issued before the response.
+    RevokeUserSessions {
+        /// The user.
+        user_name: String,
+    },
+    /// Delete the user's console password (what existed is recorded first).
+    RemoveLoginProfile {
+        /// The user.
+        user_name: String,
+    },
+    /// Inline role policy `AWSRevokeOlderSessions` denying everything to sessions issued before the response.
+    RevokeRoleSessions {
+        /// The role.
+        role_name: String,
+    },
+    /// Remove the instance profile from the instance whose credentials leaked (recorded first).
+    DetachInstanceProfile {
+        /// The instance.
+        instance_id: String,
+    },
+    /// Undo a quarantine from what it recorded on the instance (snapshots are kept).
+    ReleaseInstance {
+        /// The instance.
+        instance_id: String,
+    },
+    /// Tell the team (SNS).
+    Notify,
+}
+
+impl Action {
+    /// Its kind in the registry.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::IsolateInstance { .. } => ActionKind::IsolateInstance,
+            Action::TakeOutOfService { .. } => ActionKind::TakeOutOfService,
+            Action::ProtectEvidence { .. } => ActionKind::ProtectEvidence,
+            Action::SnapshotVolumes { .. } => ActionKind::SnapshotVolumes,
+            Action::TagInstance { .. } => ActionKind::TagInstance,
+            Action::DeactivateAccessKey { .. } => ActionKind::DeactivateAccessKey,
+            Action::RevokeUserSessions { .. } => ActionKind::RevokeUserSessions,
+            Action::RemoveLoginProfile { .. } => ActionKind::RemoveLoginProfile,
+            Action::RevokeRoleSessions { .. } => ActionKind::RevokeRoleSessions,
+            Action::DetachInstanceProfile { .. } => ActionKind::DetachInstanceProfile,
+            Action::ReleaseInstance { .. } => ActionKind::ReleaseInstance,
+            Action::Notify => ActionKind::Notify,
+        }
+    }
+
+    /// The kebab-case name used in logs, tags and notes (the registry's).
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The resource the action changes (`i-…`, a key id, a user or role name; empty for notify).
+    pub fn resource(&self) -> &str {
+        match self {
+            Action::IsolateInstance { instance_id }
+            | Action::TakeOutOfService { instance_id }
+            | Action::ProtectEvidence { instance_id }
+            | Action::SnapshotVolumes { instance_id }
+            | Action::TagInstance { instance_id }
+            | Action::DetachInstanceProfile { instance_id }
+            | Action::ReleaseInstance { instance_id } => instance_id,
+            Action::DeactivateAccessKey { access_key_id, .. } => access_key_id,
+            Action::RevokeUserSessions { user_name } | Action::RemoveLoginProfile { user_name } => {
+                user_name
+            }
+            Action::RevokeRoleSessions { role_name } => role_name,
+            Action::Notify => "",
+        }
+    }
+
+    /// True for the actions that cut an attacker off: their failure is a containment failure.
+    pub fn is_containment(&self) -> bool {
+        self.kind().is_containment()
+    }
+}
+
+/// What the playbook decided and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// The playbook row that matched.
+    pub rule: &'static str,
+    /// Why, in words a person reads in the notification.
+    pub reason: String,
+    /// The actions, in order of intent (the executor runs what it can concurrently).
+    pub actions: Vec<Action>,
+}
+
+impl Plan {
+    /// A plan that only notifies.
+    pub fn notify_only(rule: &'static str, reason: String) -> Plan {
+        Plan {
+            rule,
+            reason,
+            actions: vec![Action::Notify],
+        }
+    }
+
+    /// True when the plan has an action of this kind.
+    pub fn has(&self, kind: ActionKind) -> bool {
+        self.actions.iter().any(|a| a.kind() == kind)
+    }
+
+    /// The first action of this kind.
+    pub fn find(&self, kind: ActionKind) -> Option<&Action> {
+        self.actions.iter().find(|a| a.kind() == kind)
+    }
+
+    /// True when the plan changes a resource (anything beyond notifying).
+    pub fn changes_resources(&self) -> bool {
+        self.actions.iter().any(|a| *a != Action::Notify)
+    }
+
+    /// True when the plan cuts an attacker off (isolation, revocation), not only gathers evidence.
+    pub fn has_containment(&self) -> bool {
+        self.actions.iter().any(Action::is_containment)
+    }
+}
+
+/// The planned actions as outcomes, without touching anything.
+pub fn dry_run(plan: &Plan) -> Vec<Outcome> {
+    plan.actions
+        .iter()
+        .filter(|a| **a != Action::Notify)
+        .map(|a| {
+            Outcome::new(
+                a.kind(),
+                a.resource(),
+                Status::Planned,
+                "dry run: not carried out",
+            )
+        })
+        .collect()
+}
+
+/// Every planned action as skipped, for `reason`.
+pub fn skip_all(plan: &Plan, reason: &str) -> Vec<Outcome> {
+    dry_run(plan)
+        .into_iter()
+        .map(|o| Outcome {
+            status: Status::Skipped,
+            detail: reason.to_string(),
+            ..o
+        })
+        .collect()
+}

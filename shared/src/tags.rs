@@ -1,0 +1,275 @@
+//! Firebreak's durable state: the `firebreak:*` tags it writes on AWS resources (records written
+//! before each change, idempotency markers, the blast-radius counter, what a release reads back),
+//! the names of the policies it writes, and a typed codec for every record value. Every key and
+//! every value format lives here, written and parsed by the same code; `tests/tags_golden.rs` pins
+//! them (instances quarantined by an earlier Firebreak must be released by a later one).
+
+use crate::ports::{LoginProfileFacts, Registration};
+
+// ---- instance ----
+
+/// The finding that quarantined an instance (also on its snapshots and on revoked principals).
+pub const FINDING: &str = "firebreak:finding-id";
+/// When containment completed (the last group change returned).
+pub const CONTAINED_AT: &str = "firebreak:contained-at";
+/// The status: see [`status`].
+pub const STATUS: &str = "firebreak:status";
+/// When Firebreak decided to quarantine the instance, written with the original groups, before the
+/// first group change: what the blast-radius cap counts.
+pub const QUARANTINE_STARTED: &str = "firebreak:quarantine-started-at";
+/// Prefix: `firebreak:original-groups:<eni>` = the ENI's groups before quarantine ([`OriginalGroups`]).
+pub const ORIGINAL_GROUPS: &str = "firebreak:original-groups:";
+/// Present (`true`) when Firebreak, not the owner, turned termination protection on.
+pub const SET_TERMINATION_PROTECTION: &str = "firebreak:set-termination-protection";
+/// `<group> standby` or `<group> detached` ([`AutoScalingRecord`]).
+pub const AUTO_SCALING: &str = "firebreak:auto-scaling";
+/// Prefix: `firebreak:target:<n>` = `<target group ARN> [<port>]`, one per registration taken away.
+pub const TARGET: &str = "firebreak:target:";
+/// Prefix: `firebreak:eip:<allocation id>` = `<ENI> <private IP>` the address was on ([`EipRecord`]).
+pub const EIP: &str = "firebreak:eip:";
+/// The instance profile Firebreak removed (its ARN).
+pub const REMOVED_PROFILE: &str = "firebreak:removed-instance-profile";
+/// The finding that made Firebreak remove the instance profile.
+pub const REMOVED_PROFILE_FINDING: &str = "firebreak:removed-instance-profile-finding";
+/// When the last release happened.
+pub const RELEASED_AT: &str = "firebreak:released-at";
+/// The default exemption tag (`FIREBREAK_EXEMPT_TAG`): `true` means never touched.
+pub const DEFAULT_EXEMPT: &str = "firebreak:exempt";
+
+// ---- snapshots ----
+
+/// On an evidence snapshot: the instance it was taken of.
+pub const SNAPSHOT_INSTANCE: &str = "firebreak:instance-id";
+/// On an evidence snapshot: when it was taken.
+pub const SNAPSHOT_TAKEN_AT: &str = "firebreak:taken-at";
+
+// ---- security groups ----
+
+/// Marks Firebreak's quarantine groups: [`GroupRole`].
+pub const GROUP_ROLE: &str = "firebreak:quarantine-role";
+
+// ---- IAM users and roles ----
+
+/// The cutoff: sessions issued before it are denied.
+pub const REVOKED_BEFORE: &str = "firebreak:sessions-revoked-before";
+/// Prefix: `firebreak:deactivated-key:<key id>` = the finding that made Firebreak deactivate it.
+pub const DEACTIVATED_KEY: &str = "firebreak:deactivated-key:";
+/// The console password Firebreak removed ([`LoginProfileRecord`]).
+pub const LOGIN_PROFILE: &str = "firebreak:removed-login-profile";
+
+/// Every key and key prefix, for the golden test and the README check.
+pub const ALL_KEYS: &[&str] = &[
+    FINDING,
+    CONTAINED_AT,
+    STATUS,
+    QUARANTINE_STARTED,
+    ORIGINAL_GROUPS,
+    SET_TERMINATION_PROTECTION,
+    AUTO_SCALING,
+    TARGET,
+    EIP,
+    REMOVED_PROFILE,
+    REMOVED_PROFILE_FINDING,
+    RELEASED_AT,
+    DEFAULT_EXEMPT,
+    SNAPSHOT_INSTANCE,
+    SNAPSHOT_TAKEN_AT,
+    GROUP_ROLE,
+    REVOKED_BEFORE,
+    DEACTIVATED_KEY,
+    LOGIN_PROFILE,
+];
+
+// ---- policies ----
+
+/// The inline role policy the IAM console's "Revoke active sessions" writes; Firebreak writes the same.
+pub const ROLE_REVOKE_POLICY: &str = "AWSRevokeOlderSessions";
+/// The inline user policy denying the user's sessions issued before the cutoff.
+pub const USER_REVOKE_POLICY: &str = "FirebreakRevokeOlderSessions";
+
+/// The values of [`STATUS`].
+pub mod status {
+    /// Every interface isolated.
+    pub const QUARANTINED: &str = "quarantined";
+    /// Isolation attempted and not complete.
+    pub const CONTAINMENT_FAILED: &str = "containment-failed";
+    /// The blast-radius cap held isolation back.
+    pub const NEEDS_HUMAN: &str = "needs-human";
+    /// A user's credentials revoked.
+    pub const CREDENTIALS_REVOKED: &str = "credentials-revoked";
+    /// A role's sessions revoked.
+    pub const SESSIONS_REVOKED: &str = "sessions-revoked";
+    /// A revocation attempted and not complete.
+    pub const REVOCATION_FAILED: &str = "revocation-failed";
+}
+
+/// The value of a `true` flag tag ([`SET_TERMINATION_PROTECTION`], the exemption tag).
+pub const TRUE: &str = "true";
+
+/// The value of tag `key` in `tags`.
+pub fn value<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// `(key, value)` as owned strings.
+pub fn pair(key: &str, value: impl Into<String>) -> (String, String) {
+    (key.to_string(), value.into())
+}
+
+/// The role of a quarantine group, the value of [`GROUP_ROLE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupRole {
+    /// No inbound, no outbound.
+    Isolation,
+    /// All traffic in and out: turns tracked connections into untracked ones.
+    Untracking,
+}
+
+impl GroupRole {
+    /// The tag value.
+    pub fn tag_value(self) -> &'static str {
+        match self {
+            GroupRole::Isolation => "isolation",
+            GroupRole::Untracking => "untracking",
+        }
+    }
+
+    /// The group's name in a VPC.
+    pub fn group_name(self, vpc_id: &str) -> String {
+        format!("firebreak-{}-{vpc_id}", self.tag_value())
+    }
+}
+
+/// The `Name` of an evidence snapshot of `instance_id`.
+pub fn snapshot_name(instance_id: &str) -> String {
+    format!("firebreak-evidence-{instance_id}")
+}
+
+/// [`ORIGINAL_GROUPS`]: an ENI's groups before quarantine, space-separated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalGroups(pub Vec<String>);
+
+impl OriginalGroups {
+    /// The key for `eni`.
+    pub fn key(eni: &str) -> String {
+        format!("{ORIGINAL_GROUPS}{eni}")
+    }
+    /// The tag value.
+    pub fn encode(&self) -> String {
+        self.0.join(" ")
+    }
+    /// From a tag value.
+    pub fn decode(value: &str) -> OriginalGroups {
+        OriginalGroups(value.split_whitespace().map(String::from).collect())
+    }
+}
+
+/// [`AUTO_SCALING`]: the group the instance was taken out of, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoScalingRecord {
+    /// The group's name.
+    pub group: String,
+    /// Detached (else put in Standby).
+    pub detached: bool,
+}
+
+impl AutoScalingRecord {
+    /// The tag value.
+    pub fn encode(&self) -> String {
+        let how = if self.detached { "detached" } else { "standby" };
+        format!("{} {how}", self.group)
+    }
+    /// From a tag value; a value without a way (or an unknown one) reads as `standby` unless it
+    /// says `detached`... as the first releases did: only `standby` is told apart.
+    pub fn decode(value: &str) -> AutoScalingRecord {
+        let (group, how) = value.rsplit_once(' ').unwrap_or((value, "standby"));
+        AutoScalingRecord {
+            group: group.to_string(),
+            detached: how != "standby",
+        }
+    }
+}
+
+/// [`TARGET`]: a target registration taken away.
+pub struct TargetRecord;
+
+impl TargetRecord {
+    /// The key of the `n`th record.
+    pub fn key(n: usize) -> String {
+        format!("{TARGET}{n}")
+    }
+    /// The tag value.
+    pub fn encode(r: &Registration) -> String {
+        match r.port {
+            Some(p) => format!("{} {p}", r.target_group_arn),
+            None => r.target_group_arn.clone(),
+        }
+    }
+    /// From a tag value.
+    pub fn decode(value: &str) -> Registration {
+        let mut parts = value.split_whitespace();
+        Registration {
+            target_group_arn: parts.next().unwrap_or_default().to_string(),
+            port: parts.next().and_then(|p| p.parse().ok()),
+        }
+    }
+}
+
+/// [`EIP`]: where an Elastic IP was associated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EipRecord {
+    /// The ENI (may be empty).
+    pub network_interface_id: String,
+    /// The private IP (may be empty).
+    pub private_ip: String,
+}
+
+impl EipRecord {
+    /// The key for an allocation.
+    pub fn key(allocation_id: &str) -> String {
+        format!("{EIP}{allocation_id}")
+    }
+    /// The allocation id of a key, when it is an Elastic IP record.
+    pub fn allocation(key: &str) -> Option<&str> {
+        key.strip_prefix(EIP)
+    }
+    /// The tag value.
+    pub fn encode(&self) -> String {
+        format!("{} {}", self.network_interface_id, self.private_ip)
+    }
+    /// From a tag value.
+    pub fn decode(value: &str) -> EipRecord {
+        let mut parts = value.split_whitespace();
+        EipRecord {
+            network_interface_id: parts.next().unwrap_or_default().to_string(),
+            private_ip: parts.next().unwrap_or_default().to_string(),
+        }
+    }
+}
+
+/// [`DEACTIVATED_KEY`]: the key for an access key id.
+pub fn deactivated_key(access_key_id: &str) -> String {
+    format!("{DEACTIVATED_KEY}{access_key_id}")
+}
+
+/// [`LOGIN_PROFILE`]: the console password removed (never the password itself).
+pub struct LoginProfileRecord;
+
+impl LoginProfileRecord {
+    /// The tag value.
+    pub fn encode(p: &LoginProfileFacts) -> String {
+        format!(
+            "created={} reset-required={}",
+            p.created, p.password_reset_required
+        )
+    }
+    /// From a tag value, `None` when it is not one.
+    pub fn decode(value: &str) -> Option<LoginProfileFacts> {
+        let rest = value.strip_prefix("created=")?;
+        let (created, reset) = rest.rsplit_once(" reset-required=")?;
+        Some(LoginProfileFacts {
+            created: created.to_string(),
+            password_reset_required: reset.parse().ok()?,
+        })
+    }
+}
