@@ -1,0 +1,161 @@
+//! The tag vocabulary is Firebreak's durable state: instances quarantined by one version must be
+//! released by the next. Every key string and every record format is pinned here, each codec
+//! round-trips, and the README's tag table names every key.
+
+use firebreak::ports::{LoginProfileFacts, Registration};
+use firebreak::tags::{
+    self, AutoScalingRecord, EipRecord, GroupRole, LoginProfileRecord, OriginalGroups,
+    TargetRecord,
+};
+
+#[test]
+fn every_key_and_name_is_pinned() {
+    let pinned = [
+        (tags::FINDING, "firebreak:finding-id"),
+        (tags::CONTAINED_AT, "firebreak:contained-at"),
+        (tags::STATUS, "firebreak:status"),
+        (tags::QUARANTINE_STARTED, "firebreak:quarantine-started-at"),
+        (tags::ORIGINAL_GROUPS, "firebreak:original-groups:"),
+        (
+            tags::SET_TERMINATION_PROTECTION,
+            "firebreak:set-termination-protection",
+        ),
+        (tags::AUTO_SCALING, "firebreak:auto-scaling"),
+        (tags::TARGET, "firebreak:target:"),
+        (tags::EIP, "firebreak:eip:"),
+        (tags::REMOVED_PROFILE, "firebreak:removed-instance-profile"),
+        (
+            tags::REMOVED_PROFILE_FINDING,
+            "firebreak:removed-instance-profile-finding",
+        ),
+        (tags::RELEASED_AT, "firebreak:released-at"),
+        (tags::DEFAULT_EXEMPT, "firebreak:exempt"),
+        (tags::SNAPSHOT_INSTANCE, "firebreak:instance-id"),
+        (tags::SNAPSHOT_TAKEN_AT, "firebreak:taken-at"),
+        (tags::GROUP_ROLE, "firebreak:quarantine-role"),
+        (tags::REVOKED_BEFORE, "firebreak:sessions-revoked-before"),
+        (tags::DEACTIVATED_KEY, "firebreak:deactivated-key:"),
+        (tags::LOGIN_PROFILE, "firebreak:removed-login-profile"),
+    ];
+    assert_eq!(tags::ALL_KEYS.len(), pinned.len(), "a key is not pinned");
+    for (key, want) in pinned {
+        assert_eq!(key, want);
+        assert!(tags::ALL_KEYS.contains(&key), "{key} missing from ALL_KEYS");
+    }
+    assert_eq!(tags::ROLE_REVOKE_POLICY, "AWSRevokeOlderSessions");
+    assert_eq!(tags::USER_REVOKE_POLICY, "FirebreakRevokeOlderSessions");
+    assert_eq!(tags::status::QUARANTINED, "quarantined");
+    assert_eq!(tags::status::CONTAINMENT_FAILED, "containment-failed");
+    assert_eq!(tags::status::NEEDS_HUMAN, "needs-human");
+    assert_eq!(tags::status::CREDENTIALS_REVOKED, "credentials-revoked");
+    assert_eq!(tags::status::SESSIONS_REVOKED, "sessions-revoked");
+    assert_eq!(tags::status::REVOCATION_FAILED, "revocation-failed");
+    assert_eq!(tags::TRUE, "true");
+    assert_eq!(GroupRole::Isolation.tag_value(), "isolation");
+    assert_eq!(GroupRole::Untracking.tag_value(), "untracking");
+    assert_eq!(
+        GroupRole::Isolation.group_name("vpc-1"),
+        "firebreak-isolation-vpc-1"
+    );
+    assert_eq!(
+        GroupRole::Untracking.group_name("vpc-1"),
+        "firebreak-untracking-vpc-1"
+    );
+    assert_eq!(tags::snapshot_name("i-1"), "firebreak-evidence-i-1");
+}
+
+#[test]
+fn record_formats_are_pinned_and_round_trip() {
+    // Original groups: space-separated, per ENI.
+    let g = OriginalGroups(vec!["sg-app".into(), "sg-db".into()]);
+    assert_eq!(
+        OriginalGroups::key("eni-1"),
+        "firebreak:original-groups:eni-1"
+    );
+    assert_eq!(g.encode(), "sg-app sg-db");
+    assert_eq!(OriginalGroups::decode(&g.encode()), g);
+    assert_eq!(OriginalGroups::decode("  sg-a   sg-b ").0, ["sg-a", "sg-b"]);
+
+    // Auto Scaling: `<group> standby|detached`; a bare group reads as standby.
+    for detached in [false, true] {
+        let r = AutoScalingRecord {
+            group: "web-asg".into(),
+            detached,
+        };
+        assert_eq!(AutoScalingRecord::decode(&r.encode()), r);
+    }
+    assert_eq!(
+        AutoScalingRecord {
+            group: "web".into(),
+            detached: false
+        }
+        .encode(),
+        "web standby"
+    );
+    assert_eq!(
+        AutoScalingRecord {
+            group: "web".into(),
+            detached: true
+        }
+        .encode(),
+        "web detached"
+    );
+    assert!(!AutoScalingRecord::decode("web").detached);
+
+    // Target registrations: `<target group ARN> [<port>]`, numbered.
+    let arn = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/abc";
+    let r = Registration {
+        target_group_arn: arn.into(),
+        port: Some(8080),
+    };
+    assert_eq!(TargetRecord::key(0), "firebreak:target:0");
+    assert_eq!(TargetRecord::encode(&r), format!("{arn} 8080"));
+    assert_eq!(TargetRecord::decode(&TargetRecord::encode(&r)), r);
+    let no_port = Registration { port: None, ..r };
+    assert_eq!(TargetRecord::encode(&no_port), arn);
+    assert_eq!(TargetRecord::decode(arn), no_port);
+
+    // Elastic IPs: key by allocation, value `<ENI> <private IP>`.
+    let e = EipRecord {
+        network_interface_id: "eni-1".into(),
+        private_ip: "10.0.0.5".into(),
+    };
+    assert_eq!(EipRecord::key("eipalloc-1"), "firebreak:eip:eipalloc-1");
+    assert_eq!(EipRecord::allocation("firebreak:eip:eipalloc-1"), Some("eipalloc-1"));
+    assert_eq!(EipRecord::allocation("firebreak:target:0"), None);
+    assert_eq!(e.encode(), "eni-1 10.0.0.5");
+    assert_eq!(EipRecord::decode(&e.encode()), e);
+
+    // Login profile: `created=<time> reset-required=<bool>`.
+    let p = LoginProfileFacts {
+        created: "2026-01-02T03:04:05Z".into(),
+        password_reset_required: true,
+    };
+    assert_eq!(
+        LoginProfileRecord::encode(&p),
+        "created=2026-01-02T03:04:05Z reset-required=true"
+    );
+    assert_eq!(LoginProfileRecord::decode(&LoginProfileRecord::encode(&p)), Some(p));
+    assert_eq!(LoginProfileRecord::decode("garbled"), None);
+
+    assert_eq!(
+        tags::deactivated_key("AKIAIOSFODNN7EXAMPLE"),
+        "firebreak:deactivated-key:AKIAIOSFODNN7EXAMPLE"
+    );
+}
+
+#[test]
+fn the_readme_names_every_key() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md at the repository root");
+    let missing: Vec<&str> = tags::ALL_KEYS
+        .iter()
+        .copied()
+        .chain([tags::ROLE_REVOKE_POLICY, tags::USER_REVOKE_POLICY])
+        .filter(|k| !readme.contains(&format!("`{k}")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md does not name these tag keys / policies (in backticks): {missing:?}"
+    );
+}
