@@ -9,41 +9,14 @@ use crate::actions::registry::{ActionKind, REGISTRY};
 pub const MEMBER: &[&str] = &["sts:AssumeRole"];
 
 /// The kinds of action a function takes, by binary name; `None` for an unknown function.
-pub fn kinds_of(binary: &str) -> Option<&'static [ActionKind]> {
-    use ActionKind::*;
-    const GUARDDUTY: &[ActionKind] = &[
-        IsolateInstance,
-        TakeOutOfService,
-        ProtectEvidence,
-        SnapshotVolumes,
-        TagInstance,
-        DeactivateAccessKey,
-        RevokeUserSessions,
-        RemoveLoginProfile,
-        RevokeRoleSessions,
-        DetachInstanceProfile,
-        TagPrincipal,
-        Notify,
-    ];
-    const SECURITYHUB: &[ActionKind] = &[
-        IsolateInstance,
-        TakeOutOfService,
-        ProtectEvidence,
-        SnapshotVolumes,
-        TagInstance,
-        DeactivateAccessKey,
-        RevokeUserSessions,
-        RemoveLoginProfile,
-        RevokeRoleSessions,
-        DetachInstanceProfile,
-        ReleaseInstance,
-        TagPrincipal,
-        Notify,
-        UpdateFinding,
-    ];
+/// `guardduty-responder` takes every kind but releasing and updating Security Hub findings, which
+/// only analysts' custom actions (`securityhub-action`) do.
+pub fn kinds_of(binary: &str) -> Option<Vec<ActionKind>> {
+    let analysts_only =
+        |k: &ActionKind| matches!(k, ActionKind::ReleaseInstance | ActionKind::UpdateFinding);
     match binary {
-        "guardduty-responder" => Some(GUARDDUTY),
-        "securityhub-action" => Some(SECURITYHUB),
+        "guardduty-responder" => Some(ActionKind::all().filter(|k| !analysts_only(k)).collect()),
+        "securityhub-action" => Some(ActionKind::all().collect()),
         _ => None,
     }
 }

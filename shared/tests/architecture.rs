@@ -23,8 +23,7 @@ const MAX_FN_LINES: usize = 80;
 const ACTION_NAME_FILES: [&str; 2] = ["actions/registry.rs", "tags.rs"];
 
 fn action_names() -> Vec<&'static str> {
-    firebreak::actions::registry::ActionKind::ALL
-        .iter()
+    firebreak::actions::registry::ActionKind::all()
         .map(|k| k.name())
         .collect()
 }

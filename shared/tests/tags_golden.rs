@@ -4,8 +4,7 @@
 
 use firebreak::ports::{LoginProfileFacts, Registration};
 use firebreak::tags::{
-    self, AutoScalingRecord, EipRecord, GroupRole, LoginProfileRecord, OriginalGroups,
-    TargetRecord,
+    self, AutoScalingRecord, EipRecord, GroupRole, LoginProfileRecord, OriginalGroups, TargetRecord,
 };
 
 #[test]
@@ -121,7 +120,10 @@ fn record_formats_are_pinned_and_round_trip() {
         private_ip: "10.0.0.5".into(),
     };
     assert_eq!(EipRecord::key("eipalloc-1"), "firebreak:eip:eipalloc-1");
-    assert_eq!(EipRecord::allocation("firebreak:eip:eipalloc-1"), Some("eipalloc-1"));
+    assert_eq!(
+        EipRecord::allocation("firebreak:eip:eipalloc-1"),
+        Some("eipalloc-1")
+    );
     assert_eq!(EipRecord::allocation("firebreak:target:0"), None);
     assert_eq!(e.encode(), "eni-1 10.0.0.5");
     assert_eq!(EipRecord::decode(&e.encode()), e);
@@ -135,7 +137,10 @@ fn record_formats_are_pinned_and_round_trip() {
         LoginProfileRecord::encode(&p),
         "created=2026-01-02T03:04:05Z reset-required=true"
     );
-    assert_eq!(LoginProfileRecord::decode(&LoginProfileRecord::encode(&p)), Some(p));
+    assert_eq!(
+        LoginProfileRecord::decode(&LoginProfileRecord::encode(&p)),
+        Some(p)
+    );
     assert_eq!(LoginProfileRecord::decode("garbled"), None);
 
     assert_eq!(
