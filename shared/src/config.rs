@@ -1,6 +1,10 @@
 //! Configuration, read once at start-up from environment variables. A bad value stops the function
 //! at init (a clear init error), never halfway through an incident.
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use thiserror::Error;
 
 /// Apply the plan, or only show it.
@@ -67,7 +71,24 @@ pub struct Config {
     pub member_external_id: Option<String>,
     /// `AWS_LAMBDA_FUNCTION_NAME` (set by Lambda): the session name in member accounts.
     pub function_name: String,
+    /// `FIREBREAK_NETWORK_ACL_DENY`: quarantine also denies the instance's addresses in the network
+    /// ACLs of its VPC, which cuts connections a security group change cannot (default true).
+    pub network_acl_deny: bool,
+    /// `FIREBREAK_CALL_TIMEOUT_SECONDS`: how long one attempt of an AWS call may take (default 5).
+    pub call_timeout: Duration,
+    /// `FIREBREAK_OPERATION_TIMEOUT_SECONDS`: how long an AWS call may take with its retries
+    /// (default 15; at least the call timeout).
+    pub operation_timeout: Duration,
+    /// `FIREBREAK_INCIDENT_TIMEOUT_SECONDS`: the deadline for containing one incident (default 40);
+    /// each invocation also keeps [`DEADLINE_RESERVE`] of Lambda's own deadline for reporting and
+    /// cleaning up. Past it, an interface not yet isolated is put back into its own groups.
+    pub incident_timeout: Duration,
+    /// Set per invocation by [`Config::within`]: Lambda's deadline less [`DEADLINE_RESERVE`].
+    pub invocation_deadline: Option<Instant>,
 }
+
+/// What an invocation keeps of Lambda's deadline to report, clean up and notify.
+pub const DEADLINE_RESERVE: Duration = Duration::from_secs(10);
 
 /// `FIREBREAK_MODE`.
 fn mode(get: &impl Fn(&str) -> Option<String>) -> Result<Mode, ConfigError> {
@@ -79,6 +100,62 @@ fn mode(get: &impl Fn(&str) -> Option<String>) -> Result<Mode, ConfigError> {
             value: other.into(),
             reason: "expected apply or dry-run",
         }),
+    }
+}
+
+/// `true` or `false` (blank: `default`).
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(name).as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(ConfigError {
+            name,
+            value: other.into(),
+            reason: "expected true or false",
+        }),
+    }
+}
+
+/// The call, operation and incident timeouts.
+fn timeouts(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<(Duration, Duration, Duration), ConfigError> {
+    let seconds = |name, default, max: f64| {
+        number(get, name, default, 0.1..=max, "expected seconds, from 0.1")
+            .map(Duration::from_secs_f64)
+    };
+    let call = seconds("FIREBREAK_CALL_TIMEOUT_SECONDS", 5.0, 60.0)?;
+    let operation = seconds("FIREBREAK_OPERATION_TIMEOUT_SECONDS", 15.0, 300.0)?;
+    if operation < call {
+        return Err(ConfigError {
+            name: "FIREBREAK_OPERATION_TIMEOUT_SECONDS",
+            value: format!("{}", operation.as_secs_f64()),
+            reason: "expected at least FIREBREAK_CALL_TIMEOUT_SECONDS",
+        });
+    }
+    let incident = seconds("FIREBREAK_INCIDENT_TIMEOUT_SECONDS", 40.0, 900.0)?;
+    Ok((call, operation, incident))
+}
+
+impl Config {
+    /// This configuration for an invocation with `remaining` time before Lambda stops it.
+    pub fn within(&self, remaining: Duration) -> Config {
+        Config {
+            invocation_deadline: Some(Instant::now() + remaining.saturating_sub(DEADLINE_RESERVE)),
+            ..self.clone()
+        }
+    }
+
+    /// The deadline of an incident starting now: [`Config::incident_timeout`] from now, and no
+    /// later than the invocation's.
+    pub fn incident_deadline(&self) -> Instant {
+        let own = Instant::now() + self.incident_timeout;
+        self.invocation_deadline.map_or(own, |d| d.min(own))
     }
 }
 
@@ -123,17 +200,7 @@ impl Config {
         let exempt_tag = get("FIREBREAK_EXEMPT_TAG")
             .filter(|t| !t.trim().is_empty())
             .unwrap_or_else(|| crate::tags::DEFAULT_EXEMPT.into());
-        let act_on_sample_findings = match get("FIREBREAK_ACT_ON_SAMPLE_FINDINGS").as_deref() {
-            None | Some("") | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(ConfigError {
-                    name: "FIREBREAK_ACT_ON_SAMPLE_FINDINGS",
-                    value: other.into(),
-                    reason: "expected true or false",
-                })
-            }
-        };
+        let act_on_sample_findings = flag(&get, "FIREBREAK_ACT_ON_SAMPLE_FINDINGS", false)?;
         let remove_login_severity = number_or_off(
             &get,
             "FIREBREAK_REMOVE_LOGIN_SEVERITY",
@@ -162,6 +229,7 @@ impl Config {
         let function_name = get("AWS_LAMBDA_FUNCTION_NAME")
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "firebreak".into());
+        let (call_timeout, operation_timeout, incident_timeout) = timeouts(&get)?;
         Ok(Config {
             mode,
             member_role,
@@ -174,6 +242,11 @@ impl Config {
             exempt_tag,
             act_on_sample_findings,
             remove_login_severity,
+            network_acl_deny: flag(&get, "FIREBREAK_NETWORK_ACL_DENY", true)?,
+            call_timeout,
+            operation_timeout,
+            incident_timeout,
+            invocation_deadline: None,
         })
     }
 
@@ -252,6 +325,24 @@ mod tests {
             Mode::DryRun
         );
         assert!(with("FIREBREAK_MODE", "yolo").is_err());
+        assert!(c.network_acl_deny);
+        assert!(
+            !with("FIREBREAK_NETWORK_ACL_DENY", "false")
+                .unwrap()
+                .network_acl_deny
+        );
+        assert!(with("FIREBREAK_NETWORK_ACL_DENY", "off").is_err());
+        assert_eq!(c.call_timeout, Duration::from_secs(5));
+        assert_eq!(c.operation_timeout, Duration::from_secs(15));
+        assert_eq!(c.incident_timeout, Duration::from_secs(40));
+        assert!(with("FIREBREAK_OPERATION_TIMEOUT_SECONDS", "1").is_err());
+        assert!(with("FIREBREAK_CALL_TIMEOUT_SECONDS", "0").is_err());
+        let now = Instant::now();
+        let short = c.within(Duration::from_secs(30)).incident_deadline();
+        assert!(short <= now + Duration::from_secs(21) && short >= now + Duration::from_secs(19));
+        let long = c.within(Duration::from_secs(900)).incident_deadline();
+        assert!(long <= Instant::now() + Duration::from_secs(40));
+        assert!(c.within(Duration::from_secs(5)).incident_deadline() <= Instant::now());
         assert!(with("FIREBREAK_SEVERITY_THRESHOLD", "eleven").is_err());
         assert_eq!(c.remove_login_severity, Some(7.0));
         assert_eq!(

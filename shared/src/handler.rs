@@ -1,6 +1,8 @@
 //! The deployed responder: configuration and clients built once at start-up, and one handler per
 //! function (`guardduty-responder`, `securityhub-action`).
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -18,6 +20,15 @@ use crate::error::{FirebreakError, ParseError};
 use crate::incident::Incident;
 use crate::report::Report;
 use crate::responder::respond;
+
+/// The time Lambda leaves this invocation (its deadline is in milliseconds since the epoch).
+fn remaining(event: &LambdaEvent<Value>) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    Duration::from_millis(event.context.deadline.saturating_sub(now))
+}
 
 /// The deployed responder: configuration and clients built once at start-up.
 pub struct Responder {
@@ -71,18 +82,11 @@ impl Responder {
         event: LambdaEvent<Value>,
     ) -> Result<Report, FirebreakError> {
         let incident = self.read(&event, Incident::from_event)?;
+        let config = self.config.within(remaining(&event));
         let (ec2, service, iam) = self.ports_for(&incident).await;
         // Boxed: the response is a deep nest of futures, too deep for the compiler to lay out inline
         // inside the runtime's.
-        Box::pin(respond(
-            &incident,
-            &self.config,
-            &ec2,
-            &service,
-            &iam,
-            &self.sns,
-        ))
-        .await
+        Box::pin(respond(&incident, &config, &ec2, &service, &iam, &self.sns)).await
     }
 
     /// Handles one Security Hub custom-action event: every finding on its own, a bounded number at
@@ -94,6 +98,7 @@ impl Responder {
         let parsed = self.read(&event, CustomActionEvent::from_event)?;
         let action = parsed.action;
         let sns = &self.sns;
+        let config = &self.config.within(remaining(&event));
         let results: Vec<FindingResult> = futures::stream::iter(parsed.findings)
             .map(|finding| async move {
                 match finding {
@@ -106,7 +111,7 @@ impl Responder {
                         respond_to_action(
                             action,
                             &incident,
-                            &self.config,
+                            config,
                             &ec2,
                             &service,
                             &iam,

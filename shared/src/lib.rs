@@ -12,6 +12,7 @@
 pub mod clock;
 pub mod error;
 pub mod outcome;
+pub mod retry;
 pub mod tags;
 
 // Input: configuration and the typed incident parsed from an event.

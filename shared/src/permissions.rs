@@ -72,7 +72,7 @@ mod tests {
     use super::*;
 
     /// The lists the functions were granted before the registry (a byte-for-byte check that the
-    /// derivation changed no permission).
+    /// derivation changed no permission), plus the network ACL step's.
     #[test]
     fn the_derived_permissions_are_the_ones_granted_before_the_registry() {
         let quarantine_etc = [
@@ -81,6 +81,7 @@ mod tests {
             "autoscaling:EnterStandby",
             "ec2:AuthorizeSecurityGroupEgress",
             "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:CreateNetworkAclEntry",
             "ec2:CreateSecurityGroup",
             "ec2:CreateSnapshot",
             "ec2:CreateSnapshots",
@@ -89,6 +90,7 @@ mod tests {
             "ec2:DescribeIamInstanceProfileAssociations",
             "ec2:DescribeInstanceAttribute",
             "ec2:DescribeInstances",
+            "ec2:DescribeNetworkAcls",
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSnapshots",
             "ec2:DisassociateAddress",
@@ -116,6 +118,7 @@ mod tests {
             "autoscaling:ExitStandby",
             "ec2:AssociateAddress",
             "ec2:AssociateIamInstanceProfile",
+            "ec2:DeleteNetworkAclEntry",
             "ec2:DeleteTags",
             "elasticloadbalancing:RegisterTargets",
             "iam:PassRole",

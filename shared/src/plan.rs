@@ -16,6 +16,12 @@ pub enum Action {
         /// The instance.
         instance_id: String,
     },
+    /// Deny the instance's addresses, both ways, in every network ACL of its VPC (ahead of the
+    /// allow entries; recorded on the instance first): what a security group change cannot cut.
+    DenyNetworkAcl {
+        /// The instance.
+        instance_id: String,
+    },
     /// Take the instance out of what routes traffic to it or would replace it: its Auto Scaling
     /// group (standby, else detached with the capacity replaced), load balancer target groups, and
     /// Elastic IPs; each recorded on the instance first, for release.
@@ -79,6 +85,7 @@ impl Action {
     pub fn kind(&self) -> ActionKind {
         match self {
             Action::IsolateInstance { .. } => ActionKind::IsolateInstance,
+            Action::DenyNetworkAcl { .. } => ActionKind::DenyNetworkAcl,
             Action::TakeOutOfService { .. } => ActionKind::TakeOutOfService,
             Action::ProtectEvidence { .. } => ActionKind::ProtectEvidence,
             Action::SnapshotVolumes { .. } => ActionKind::SnapshotVolumes,
@@ -102,6 +109,7 @@ impl Action {
     pub fn resource(&self) -> &str {
         match self {
             Action::IsolateInstance { instance_id }
+            | Action::DenyNetworkAcl { instance_id }
             | Action::TakeOutOfService { instance_id }
             | Action::ProtectEvidence { instance_id }
             | Action::SnapshotVolumes { instance_id }

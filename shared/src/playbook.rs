@@ -101,7 +101,7 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
             "{family} finding of severity {} on the instance",
             incident.severity
         ),
-        actions: quarantine(&instance.instance_id, true),
+        actions: quarantine(&instance.instance_id, Some(config)),
     }
 }
 
@@ -311,7 +311,7 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
                     format!("the instance is tagged {}=true", config.exempt_tag),
                 );
             }
-            let (rule, what, actions) = instance_actions(action, &instance.instance_id);
+            let (rule, what, actions) = instance_actions(action, &instance.instance_id, config);
             Plan {
                 actions,
                 ..by_analyst(rule, what)
@@ -326,15 +326,20 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
     }
 }
 
-/// The full quarantine of an instance (isolation, out of service, evidence, snapshots, tags) or,
-/// without `isolate`, evidence only; then the team is told.
-fn quarantine(id: &str, isolate: bool) -> Vec<Action> {
+/// The full quarantine of an instance (isolation, the network ACL deny when configured, out of
+/// service, evidence, snapshots, tags) or, without `isolate`, evidence only; then the team is told.
+fn quarantine(id: &str, isolate: Option<&Config>) -> Vec<Action> {
     let instance_id = || id.to_string();
     let mut actions = Vec::new();
-    if isolate {
+    if let Some(config) = isolate {
         actions.push(Action::IsolateInstance {
             instance_id: instance_id(),
         });
+        if config.network_acl_deny {
+            actions.push(Action::DenyNetworkAcl {
+                instance_id: instance_id(),
+            });
+        }
         actions.push(Action::TakeOutOfService {
             instance_id: instance_id(),
         });
@@ -355,13 +360,21 @@ fn quarantine(id: &str, isolate: bool) -> Vec<Action> {
 }
 
 /// FbQuarantine, FbSnapshot, FbRelease on an instance: the rule, what was asked, the actions.
-fn instance_actions(action: CustomAction, id: &str) -> (&'static str, &'static str, Vec<Action>) {
+fn instance_actions(
+    action: CustomAction,
+    id: &str,
+    config: &Config,
+) -> (&'static str, &'static str, Vec<Action>) {
     match action {
-        CustomAction::FbQuarantine => ("analyst-quarantine", "quarantine", quarantine(id, true)),
+        CustomAction::FbQuarantine => (
+            "analyst-quarantine",
+            "quarantine",
+            quarantine(id, Some(config)),
+        ),
         CustomAction::FbSnapshot => (
             "analyst-snapshot",
             "evidence preservation",
-            quarantine(id, false),
+            quarantine(id, None),
         ),
         _ => (
             "analyst-release",
@@ -464,8 +477,16 @@ mod tests {
             &incident("Trojan:EC2/DropPoint", 7.0, None),
             &Config::for_tests(),
         );
-        assert_eq!(p.actions.len(), 6);
+        assert_eq!(p.actions.len(), 7);
+        assert_eq!(p.actions[1].name(), "deny-network-acl");
         assert!(p.changes_resources());
+        let without_acl = Config {
+            network_acl_deny: false,
+            ..Config::for_tests()
+        };
+        let p = plan(&incident("Trojan:EC2/DropPoint", 7.0, None), &without_acl);
+        assert_eq!(p.actions.len(), 6);
+        assert!(!p.has(ActionKind::DenyNetworkAcl));
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct InterfaceFacts {
     pub vpc_id: String,
     /// Its security groups, as EC2 reports them now.
     pub group_ids: Vec<String>,
+    /// Its private IPv4 addresses (primary first) and IPv6 addresses.
+    pub addresses: Vec<String>,
 }
 
 /// An attached EBS volume.
@@ -62,6 +64,8 @@ pub struct QuarantineGroups {
     pub isolation: String,
     /// All traffic in and out (IPv4 and IPv6): turns tracked connections into untracked ones.
     pub untracking: String,
+    /// This invocation created one of them: EC2 may not know it everywhere yet.
+    pub created: bool,
 }
 
 /// The quarantine groups of a VPC that already exist.
@@ -79,6 +83,7 @@ impl FoundGroups {
         Some(QuarantineGroups {
             isolation: self.isolation.clone()?,
             untracking: self.untracking.clone()?,
+            created: false,
         })
     }
 }
@@ -220,9 +225,61 @@ pub trait ProfilesPort: Sync {
     ) -> Result<(), AwsError>;
 }
 
+/// One entry of a network ACL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AclEntryFacts {
+    /// 1–32766 (32767 is the default `*` rule).
+    pub rule_number: i32,
+    /// Outbound (else inbound).
+    pub egress: bool,
+    /// Allow (else deny).
+    pub allow: bool,
+    /// The IPv4 or IPv6 CIDR it matches (the source of inbound traffic, the destination of
+    /// outbound traffic).
+    pub cidr: String,
+}
+
+/// A network ACL of a VPC, with its entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetworkAclFacts {
+    /// `acl-…`.
+    pub network_acl_id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Every entry, both directions.
+    pub entries: Vec<AclEntryFacts>,
+}
+
+/// The network ACLs of a VPC.
+pub trait NetworkAclsPort: Sync {
+    /// Every network ACL of the VPC.
+    async fn network_acls(&self, vpc_id: &str) -> Result<Vec<NetworkAclFacts>, AwsError>;
+    /// Adds a deny entry for `cidr`, all protocols, in one direction.
+    async fn add_deny_entry(
+        &self,
+        network_acl_id: &str,
+        rule_number: i32,
+        egress: bool,
+        cidr: &str,
+    ) -> Result<(), AwsError>;
+    /// Deletes an entry.
+    async fn delete_entry(
+        &self,
+        network_acl_id: &str,
+        rule_number: i32,
+        egress: bool,
+    ) -> Result<(), AwsError>;
+}
+
 /// Everything the instance responses need from EC2.
 pub trait Ec2Ports:
-    InstancesPort + QuarantineGroupsPort + InterfacesPort + EvidencePort + SnapshotsPort + ProfilesPort
+    InstancesPort
+    + QuarantineGroupsPort
+    + InterfacesPort
+    + NetworkAclsPort
+    + EvidencePort
+    + SnapshotsPort
+    + ProfilesPort
 {
 }
 
@@ -230,6 +287,7 @@ impl<T> Ec2Ports for T where
     T: InstancesPort
         + QuarantineGroupsPort
         + InterfacesPort
+        + NetworkAclsPort
         + EvidencePort
         + SnapshotsPort
         + ProfilesPort

@@ -97,6 +97,31 @@ pub struct Report {
     /// What the team must know beyond the outcomes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// For a contained instance: which connections are cut, and by what.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<String>,
+}
+
+/// Security groups and network ACLs both held.
+pub const CUT_BOTH: &str = "new and existing connections cut (security groups + network ACLs)";
+/// Only the security groups held.
+pub const CUT_NEW: &str = "new connections blocked; connections through NAT gateways, load \
+    balancers, endpoints and ICMP may survive until the network ACL entry is added";
+
+/// What a contained instance's connections are, from the plan and the network ACL outcomes.
+fn connections(plan: &Plan, verdict: Verdict, outcomes: &[Outcome]) -> Option<String> {
+    if verdict != Verdict::Contained || !plan.has(ActionKind::IsolateInstance) {
+        return None;
+    }
+    let acl: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.action == ActionKind::DenyNetworkAcl)
+        .collect();
+    Some(match plan.has(ActionKind::DenyNetworkAcl) {
+        true if !acl.is_empty() && acl.iter().all(|o| o.is_ok()) => CUT_BOTH.to_string(),
+        true => CUT_NEW.to_string(),
+        false => format!("{CUT_NEW} (FIREBREAK_NETWORK_ACL_DENY is off)"),
+    })
 }
 
 impl Report {
@@ -140,7 +165,9 @@ impl Report {
                 None => Verdict::Skipped,
             }
         };
+        let connections = connections(&plan, verdict, &execution.outcomes);
         Report {
+            connections,
             finding_id: incident.finding_id.clone(),
             finding_type: incident.finding_type.clone(),
             severity: incident.severity,
@@ -218,6 +245,9 @@ impl Report {
             self.account,
             self.region
         );
+        if let Some(c) = &self.connections {
+            let _ = writeln!(b, "Connections: {c}.\n");
+        }
         let _ = writeln!(b, "WHAT WAS FOUND");
         let _ = writeln!(
             b,
@@ -314,6 +344,19 @@ impl Report {
             tags::SET_TERMINATION_PROTECTION,
             tags::TRUE
         );
+        let acl_denied = self
+            .outcomes
+            .iter()
+            .any(|o| o.action == ActionKind::DenyNetworkAcl && o.status == Status::Succeeded);
+        if acl_denied {
+            let _ = writeln!(
+                b,
+                "  Its addresses are denied in the network ACLs of its VPC (the {} lines above;\n  \
+                 recorded as {}<acl> tags): delete those entries too, or let FbRelease do it.",
+                ActionKind::DenyNetworkAcl,
+                tags::NETWORK_ACL
+            );
+        }
         let out_of_service = self
             .outcomes
             .iter()

@@ -123,6 +123,7 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
         plan,
         exempt_tag: &config.exempt_tag,
         clock,
+        deadline: config.incident_deadline(),
     };
     if !plan.changes_resources() {
         Execution::default()

@@ -33,6 +33,9 @@ pub const REMOVED_PROFILE: &str = "firebreak:removed-instance-profile";
 pub const REMOVED_PROFILE_FINDING: &str = "firebreak:removed-instance-profile-finding";
 /// When the last release happened.
 pub const RELEASED_AT: &str = "firebreak:released-at";
+/// Prefix: `firebreak:network-acl:<acl id>` = the deny entries Firebreak adds to that network ACL
+/// for the instance ([`NetworkAclRecord`]).
+pub const NETWORK_ACL: &str = "firebreak:network-acl:";
 /// The default exemption tag (`FIREBREAK_EXEMPT_TAG`): `true` means never touched.
 pub const DEFAULT_EXEMPT: &str = "firebreak:exempt";
 
@@ -68,6 +71,7 @@ pub const ALL_KEYS: &[&str] = &[
     AUTO_SCALING,
     TARGET,
     EIP,
+    NETWORK_ACL,
     REMOVED_PROFILE,
     REMOVED_PROFILE_FINDING,
     RELEASED_AT,
@@ -273,3 +277,58 @@ impl LoginProfileRecord {
         })
     }
 }
+
+/// One deny entry Firebreak adds to a network ACL.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AclEntryRecord {
+    /// The rule number.
+    pub rule_number: i32,
+    /// Outbound (else inbound).
+    pub egress: bool,
+    /// The instance's address, `/32` or `/128`.
+    pub cidr: String,
+}
+
+/// [`NETWORK_ACL`]: the deny entries of one network ACL, `i<rule>=<cidr>` (inbound) and
+/// `o<rule>=<cidr>` (outbound), space-separated; written before the entries are added.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkAclRecord(pub Vec<AclEntryRecord>);
+
+impl NetworkAclRecord {
+    /// The key for a network ACL.
+    pub fn key(network_acl_id: &str) -> String {
+        format!("{NETWORK_ACL}{network_acl_id}")
+    }
+    /// The ACL of a key, when it is a network ACL record.
+    pub fn acl(key: &str) -> Option<&str> {
+        key.strip_prefix(NETWORK_ACL)
+    }
+    /// The tag value.
+    pub fn encode(&self) -> String {
+        let token = |e: &AclEntryRecord| {
+            let dir = if e.egress { 'o' } else { 'i' };
+            format!("{dir}{}={}", e.rule_number, e.cidr)
+        };
+        self.0.iter().map(token).collect::<Vec<_>>().join(" ")
+    }
+    /// From a tag value (a malformed token is skipped).
+    pub fn decode(value: &str) -> NetworkAclRecord {
+        let entry = |token: &str| {
+            let (head, cidr) = token.split_once('=')?;
+            let egress = match head.chars().next()? {
+                'i' => false,
+                'o' => true,
+                _ => return None,
+            };
+            Some(AclEntryRecord {
+                rule_number: head[1..].parse().ok()?,
+                egress,
+                cidr: cidr.to_string(),
+            })
+        };
+        NetworkAclRecord(value.split_whitespace().filter_map(entry).collect())
+    }
+}
+
+/// The most characters an EC2 tag value may have.
+pub const VALUE_LIMIT: usize = 256;

@@ -11,11 +11,11 @@ use firebreak::incident::{
 };
 use firebreak::outcome::Status;
 use firebreak::ports::{
-    AccessKeyFacts, AddressFacts, AddressesPort, AutoScalingPort, EvidencePort, FoundGroups,
-    GroupMembership, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort,
-    LoginProfileFacts, Notification, Notifier, PrincipalFacts, PrincipalsPort, ProfileAssociation,
-    ProfilesPort, QuarantineGroups, QuarantineGroupsPort, Registration, SnapshotFacts,
-    SnapshotsPort, TargetGroupsPort, UserCredentialsPort, VolumeFacts,
+    AccessKeyFacts, AclEntryFacts, AddressFacts, AddressesPort, AutoScalingPort, EvidencePort,
+    FoundGroups, GroupMembership, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort,
+    LoginProfileFacts, NetworkAclFacts, NetworkAclsPort, Notification, Notifier, PrincipalFacts,
+    PrincipalsPort, ProfileAssociation, ProfilesPort, QuarantineGroups, QuarantineGroupsPort,
+    Registration, SnapshotFacts, SnapshotsPort, TargetGroupsPort, UserCredentialsPort, VolumeFacts,
 };
 
 struct FakeEc2 {
@@ -25,6 +25,12 @@ struct FakeEc2 {
     profile: Option<ProfileAssociation>,
     /// Other instances' quarantine starts (the blast-radius cap's count).
     quarantines: Vec<(String, String)>,
+    /// Deny entries added to the VPC's network ACL.
+    acl_entries: Mutex<Vec<AclEntryFacts>>,
+    /// A group change into this group waits this long before answering.
+    stall: Option<(String, std::time::Duration)>,
+    /// The first this-many group changes answer `InvalidGroup.NotFound` (a group just created).
+    not_yet_visible: std::sync::atomic::AtomicUsize,
     calls: Mutex<Vec<String>>,
 }
 
@@ -38,6 +44,7 @@ impl FakeEc2 {
                     network_interface_id: "eni-1".into(),
                     vpc_id: "vpc-1".into(),
                     group_ids: groups,
+                    addresses: vec!["10.0.0.5".into()],
                 }],
                 volumes: vec![VolumeFacts {
                     volume_id: "vol-1".into(),
@@ -49,6 +56,9 @@ impl FakeEc2 {
             groups_exist: true,
             profile: None,
             quarantines: Vec::new(),
+            acl_entries: Mutex::new(Vec::new()),
+            stall: None,
+            not_yet_visible: std::sync::atomic::AtomicUsize::new(0),
             calls: Mutex::new(Vec::new()),
         }
     }
@@ -162,12 +172,77 @@ impl QuarantineGroupsPort for FakeEc2 {
         Ok(QuarantineGroups {
             isolation: "sg-iso".into(),
             untracking: "sg-untrack".into(),
+            created: true,
         })
+    }
+}
+
+/// The VPC's one network ACL: the default's allow-all at rule 100, both ways.
+impl NetworkAclsPort for FakeEc2 {
+    async fn network_acls(&self, vpc: &str) -> Result<Vec<NetworkAclFacts>, AwsError> {
+        self.log(format!("find-acls {vpc}"));
+        let allow = |egress| AclEntryFacts {
+            rule_number: 100,
+            egress,
+            allow: true,
+            cidr: "0.0.0.0/0".into(),
+        };
+        let mut entries = vec![allow(false), allow(true)];
+        entries.extend(self.acl_entries.lock().unwrap().iter().cloned());
+        Ok(vec![NetworkAclFacts {
+            network_acl_id: "acl-1".into(),
+            vpc_id: vpc.into(),
+            entries,
+        }])
+    }
+    async fn add_deny_entry(
+        &self,
+        acl: &str,
+        rule_number: i32,
+        egress: bool,
+        cidr: &str,
+    ) -> Result<(), AwsError> {
+        self.log(format!("acl-deny {acl} {rule_number} {egress} {cidr}"));
+        self.acl_entries.lock().unwrap().push(AclEntryFacts {
+            rule_number,
+            egress,
+            allow: false,
+            cidr: cidr.into(),
+        });
+        Ok(())
+    }
+    async fn delete_entry(
+        &self,
+        acl: &str,
+        rule_number: i32,
+        egress: bool,
+    ) -> Result<(), AwsError> {
+        self.log(format!("acl-delete {acl} {rule_number} {egress}"));
+        self.acl_entries
+            .lock()
+            .unwrap()
+            .retain(|e| (e.rule_number, e.egress) != (rule_number, egress));
+        Ok(())
     }
 }
 
 impl InterfacesPort for FakeEc2 {
     async fn set_interface_groups(&self, eni: &str, groups: &[String]) -> Result<(), AwsError> {
+        use std::sync::atomic::Ordering;
+        let unseen = self.not_yet_visible.load(Ordering::SeqCst);
+        if unseen > 0 {
+            self.not_yet_visible.store(unseen - 1, Ordering::SeqCst);
+            self.log(format!("not-yet-visible {eni} {}", groups.join(" ")));
+            return Err(AwsError {
+                code: Some("InvalidGroup.NotFound".into()),
+                message: format!("The security group '{}' does not exist", groups[0]),
+            });
+        }
+        if let Some((group, wait)) = &self.stall {
+            if groups.contains(group) {
+                tokio::time::sleep(*wait).await;
+            }
+        }
         self.log(format!("set {eni} {}", groups.join(" ")));
         if self.fail_group.as_deref() == Some(groups[0].as_str()) {
             return Err(throttled());
@@ -384,7 +459,7 @@ async fn a_vanished_instance_is_skipped_and_nothing_is_changed() {
     assert!(ec2
         .calls()
         .iter()
-        .all(|c| c == "describe" || c.starts_with("find-groups")));
+        .all(|c| c == "describe" || c.starts_with("find-groups") || c.starts_with("find-acls")));
 }
 
 /// Handles the incident with `ec2` in a VPC that has no quarantine groups yet; returns the calls made.
@@ -987,4 +1062,172 @@ async fn out_of_service_records_first_falls_back_to_detach_and_release_reads_the
     assert!(calls.contains(&"attach web".to_string()), "{calls:?}");
     assert!(calls.contains(&"register arn:tg/web Some(80)".to_string()));
     assert!(calls.contains(&"associate eipalloc-1 eni-1 10.0.0.5".to_string()));
+}
+
+// ---- isolation on real networks ----
+
+#[tokio::test]
+async fn an_interface_that_cannot_be_isolated_is_put_back_into_its_own_groups() {
+    let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
+    ec2.fail_group = Some("sg-iso".into());
+    let sns = FakeSns::default();
+    let err = respond_to(&ec2, &sns).await.unwrap_err();
+    assert_eq!(err.error_type(), "ContainmentFailed");
+    let sets: Vec<String> = ec2
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("set eni-1"))
+        .collect();
+    // Untracking, isolation twice, then back: never left in the allow-all group.
+    assert_eq!(
+        sets,
+        [
+            "set eni-1 sg-untrack",
+            "set eni-1 sg-iso",
+            "set eni-1 sg-iso",
+            "set eni-1 sg-app"
+        ]
+    );
+    let body = &sns.0.lock().unwrap()[0].body;
+    assert!(
+        body.contains("put back into its own groups sg-app"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_isolation_ends_at_the_deadline_with_the_interface_put_back() {
+    let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
+    ec2.stall = Some(("sg-iso".into(), std::time::Duration::from_secs(30)));
+    let config = Config::from_lookup(|k| match k {
+        "FIREBREAK_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:t".into()),
+        "FIREBREAK_INCIDENT_TIMEOUT_SECONDS" => Some("0.5".into()),
+        _ => None,
+    })
+    .unwrap();
+    let sns = FakeSns::default();
+    let started = std::time::Instant::now();
+    let err = firebreak::responder::respond(
+        &incident(),
+        &config,
+        &ec2,
+        &NoEstate,
+        &FakeIam::default(),
+        &sns,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(err.error_type(), "ContainmentFailed");
+    let sets: Vec<String> = ec2
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("set eni-1"))
+        .collect();
+    assert_eq!(sets.last().map(String::as_str), Some("set eni-1 sg-app"));
+    let body = &sns.0.lock().unwrap()[0].body;
+    assert!(body.contains("deadline"), "{body}");
+}
+
+#[tokio::test]
+async fn groups_just_created_are_waited_for_and_the_first_incident_is_contained() {
+    let ec2 = FakeEc2::new(vec!["sg-app".into()]);
+    ec2.not_yet_visible
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    let calls = calls_in_a_vpc_without_groups(ec2).await;
+    let not_yet = calls
+        .iter()
+        .filter(|c| c.starts_with("not-yet-visible"))
+        .count();
+    assert_eq!(not_yet, 2, "{calls:?}");
+    assert!(calls.contains(&"set eni-1 sg-iso".to_string()), "{calls:?}");
+}
+
+#[tokio::test]
+async fn the_network_acl_entries_are_recorded_before_they_are_added_and_released_after() {
+    let ec2 = FakeEc2::new(vec!["sg-app".into()]);
+    let sns = FakeSns::default();
+    let report = respond_to(&ec2, &sns).await.unwrap();
+    let calls = ec2.calls();
+    let pos = |p: &str| {
+        calls
+            .iter()
+            .position(|c| c.starts_with(p))
+            .unwrap_or_else(|| panic!("{p} not in {calls:?}"))
+    };
+    assert!(calls[pos("tag ")].contains("firebreak:network-acl:acl-1"));
+    assert!(pos("tag ") < pos("acl-deny"));
+    assert!(calls.contains(&"acl-deny acl-1 99 false 10.0.0.5/32".to_string()));
+    assert!(calls.contains(&"acl-deny acl-1 99 true 10.0.0.5/32".to_string()));
+    assert_eq!(
+        report.connections.as_deref(),
+        Some(firebreak::report::CUT_BOTH)
+    );
+    assert!(sns.0.lock().unwrap()[0]
+        .body
+        .contains("Connections: new and existing connections cut"));
+
+    // A redelivery adds no entry.
+    let mut again = FakeEc2::new(vec!["sg-iso".into()]);
+    *again.acl_entries.lock().unwrap() = ec2.acl_entries.lock().unwrap().clone();
+    if let Some(f) = again.facts.as_mut() {
+        f.tags = vec![
+            (
+                "firebreak:network-acl:acl-1".into(),
+                "i99=10.0.0.5/32 o99=10.0.0.5/32".into(),
+            ),
+            ("firebreak:original-groups:eni-1".into(), "sg-app".into()),
+        ];
+    }
+    respond_to(&again, &FakeSns::default()).await.unwrap();
+    assert!(!again.calls().iter().any(|c| c.starts_with("acl-deny")));
+
+    // Release removes exactly those entries, then the record.
+    let r = firebreak::execute::release::run(
+        &again,
+        &NoEstate,
+        "i-0123456789abcdef0",
+        &FixedClock::at("2026-11-22T04:00:00Z"),
+    )
+    .await;
+    assert_eq!(r.completed, Some(true), "{:?}", r.outcomes);
+    let calls = again.calls();
+    assert!(
+        calls.contains(&"acl-delete acl-1 99 false".to_string()),
+        "{calls:?}"
+    );
+    assert!(calls.contains(&"acl-delete acl-1 99 true".to_string()));
+    let untag = calls.iter().find(|c| c.starts_with("untag")).unwrap();
+    assert!(untag.contains("firebreak:network-acl:acl-1"), "{untag}");
+    assert!(again.acl_entries.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_redelivery_after_a_lost_record_restores_the_groups_the_finding_names() {
+    // The first delivery moved the interface and lost its record: it is in the untracking group.
+    let ec2 = FakeEc2::new(vec!["sg-untrack".into()]);
+    let mut i = incident();
+    if let Resource::Instance(inst) = &mut i.resource {
+        inst.network_interfaces[0].security_groups = vec!["sg-app".into()];
+    }
+    let report = firebreak::responder::respond(
+        &i,
+        &config(),
+        &ec2,
+        &NoEstate,
+        &FakeIam::default(),
+        &FakeSns::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.original_groups["eni-1"], vec!["sg-app".to_string()]);
+    let tag = ec2
+        .calls()
+        .into_iter()
+        .find(|c| c.starts_with("tag ") && c.contains("firebreak:original-groups:eni-1"));
+    assert!(tag.is_some(), "{:?}", ec2.calls());
 }

@@ -76,6 +76,7 @@ fn every_custom_action_sample_parses_into_the_documented_plan() {
             CustomAction::FbQuarantine,
             &[&[
                 "isolate-instance",
+                "deny-network-acl",
                 "take-out-of-service",
                 "protect-evidence",
                 "snapshot-volumes",

@@ -4,7 +4,8 @@
 
 use firebreak::ports::{LoginProfileFacts, Registration};
 use firebreak::tags::{
-    self, AutoScalingRecord, EipRecord, GroupRole, LoginProfileRecord, OriginalGroups, TargetRecord,
+    self, AclEntryRecord, AutoScalingRecord, EipRecord, GroupRole, LoginProfileRecord,
+    NetworkAclRecord, OriginalGroups, TargetRecord,
 };
 
 #[test]
@@ -22,6 +23,7 @@ fn every_key_and_name_is_pinned() {
         (tags::AUTO_SCALING, "firebreak:auto-scaling"),
         (tags::TARGET, "firebreak:target:"),
         (tags::EIP, "firebreak:eip:"),
+        (tags::NETWORK_ACL, "firebreak:network-acl:"),
         (tags::REMOVED_PROFILE, "firebreak:removed-instance-profile"),
         (
             tags::REMOVED_PROFILE_FINDING,
@@ -127,6 +129,34 @@ fn record_formats_are_pinned_and_round_trip() {
     assert_eq!(EipRecord::allocation("firebreak:target:0"), None);
     assert_eq!(e.encode(), "eni-1 10.0.0.5");
     assert_eq!(EipRecord::decode(&e.encode()), e);
+
+    // Network ACL entries: key by ACL, value `i<rule>=<cidr>` / `o<rule>=<cidr>`.
+    let acl = NetworkAclRecord(vec![
+        AclEntryRecord {
+            rule_number: 99,
+            egress: false,
+            cidr: "10.0.0.5/32".into(),
+        },
+        AclEntryRecord {
+            rule_number: 98,
+            egress: true,
+            cidr: "2001:db8::5/128".into(),
+        },
+    ]);
+    assert_eq!(
+        NetworkAclRecord::key("acl-1"),
+        "firebreak:network-acl:acl-1"
+    );
+    assert_eq!(
+        NetworkAclRecord::acl("firebreak:network-acl:acl-1"),
+        Some("acl-1")
+    );
+    assert_eq!(acl.encode(), "i99=10.0.0.5/32 o98=2001:db8::5/128");
+    assert_eq!(NetworkAclRecord::decode(&acl.encode()), acl);
+    assert_eq!(
+        NetworkAclRecord::decode("i99=10.0.0.5/32 x1=bad o=bad o7").0,
+        acl.0[..1]
+    );
 
     // Login profile: `created=<time> reset-required=<bool>`.
     let p = LoginProfileFacts {

@@ -7,7 +7,9 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let responder = Responder::new(Config::from_env()?, AwsClients::from_env().await);
+    let config = Config::from_env()?;
+    let clients = AwsClients::from_env(&config).await;
+    let responder = Responder::new(config, clients);
     let responder = &responder;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         responder.handle_guardduty(event).await

@@ -6,14 +6,17 @@
 use std::collections::{BTreeMap, HashMap};
 
 use futures::future::join_all;
+use tokio::time::{timeout_at, Instant};
 
 use crate::actions::registry::ActionKind;
 use crate::error::AwsError;
+use crate::incident::InstanceRef;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{
     FoundGroups, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort, QuarantineGroups,
     QuarantineGroupsPort,
 };
+use crate::retry;
 use crate::tags::{self, OriginalGroups};
 
 const ACTION: ActionKind = ActionKind::IsolateInstance;
@@ -64,38 +67,50 @@ async fn quarantine_groups<E: QuarantineGroupsPort>(
 /// What to record before the first group change: when the quarantine started (unless an earlier
 /// delivery recorded it) and each interface's groups to restore on release. A tag written earlier
 /// wins (redelivery after isolation); otherwise the current groups, unless they are already
-/// Firebreak's own.
-pub fn records(facts: &InstanceFacts, groups: &GroupsByVpc, now: &str) -> Records {
+/// Firebreak's own — then the groups the finding names for the interface (what it had when
+/// GuardDuty saw it: a delivery cut off between the first group change and its record leaves no
+/// other trace of them).
+pub fn records(
+    facts: &InstanceFacts,
+    finding: &InstanceRef,
+    groups: &GroupsByVpc,
+    now: &str,
+) -> Records {
     let firebreak_groups: Vec<&str> = groups
         .values()
         .filter_map(|g| g.as_ref().ok())
         .flat_map(|g| [g.isolation.as_str(), g.untracking.as_str()])
         .collect();
+    let ours = |gs: &[String]| gs.iter().all(|g| firebreak_groups.contains(&g.as_str()));
     let mut original = BTreeMap::new();
-    let mut to_record = Vec::new();
+    let mut to_write = Vec::new();
     if facts.tag(tags::QUARANTINE_STARTED).is_none() {
-        to_record.push(tags::pair(tags::QUARANTINE_STARTED, now));
+        to_write.push(tags::pair(tags::QUARANTINE_STARTED, now));
     }
     for eni in &facts.interfaces {
-        let key = OriginalGroups::key(&eni.network_interface_id);
-        if let Some(recorded) = facts.tag(&key) {
-            original.insert(
-                eni.network_interface_id.clone(),
-                OriginalGroups::decode(recorded).0,
-            );
-        } else if !eni
-            .group_ids
+        let id = &eni.network_interface_id;
+        let key = OriginalGroups::key(id);
+        let named = finding
+            .network_interfaces
             .iter()
-            .all(|g| firebreak_groups.contains(&g.as_str()))
-        {
-            original.insert(eni.network_interface_id.clone(), eni.group_ids.clone());
-            to_record.push((key, OriginalGroups(eni.group_ids.clone()).encode()));
-        }
+            .find(|n| n.network_interface_id.as_deref() == Some(id.as_str()))
+            .map(|n| n.security_groups.clone())
+            .filter(|gs| !gs.is_empty() && !ours(gs));
+        let current = match facts.tag(&key) {
+            Some(recorded) => {
+                original.insert(id.clone(), OriginalGroups::decode(recorded).0);
+                continue;
+            }
+            None if !ours(&eni.group_ids) => eni.group_ids.clone(),
+            None => match named {
+                Some(gs) => gs,
+                None => continue,
+            },
+        };
+        to_write.push((key, OriginalGroups(current.clone()).encode()));
+        original.insert(id.clone(), current);
     }
-    Records {
-        original,
-        to_write: to_record,
-    }
+    Records { original, to_write }
 }
 
 /// Writes the records (alongside the group changes); `None` when there is nothing to write.
@@ -124,26 +139,34 @@ pub async fn write_records<E: InstancesPort>(
     })
 }
 
-/// Every interface of the instance, concurrently.
+/// Every interface of the instance, concurrently. `original`: the groups to put an interface back
+/// into if it cannot be isolated; `deadline`: when to stop waiting for EC2 and put it back.
 pub async fn isolate_all<E: InterfacesPort>(
     ec2: &E,
     facts: &InstanceFacts,
     groups: &GroupsByVpc,
+    original: &BTreeMap<String, Vec<String>>,
+    deadline: Instant,
 ) -> Vec<Outcome> {
-    join_all(
-        facts
-            .interfaces
-            .iter()
-            .map(|eni| isolate_interface(ec2, eni, groups.get(&eni.vpc_id))),
-    )
+    join_all(facts.interfaces.iter().map(|eni| {
+        let own = original
+            .get(&eni.network_interface_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        isolate_interface(ec2, eni, groups.get(&eni.vpc_id), own, deadline)
+    }))
     .await
 }
 
-/// One interface: untracking group, then isolation group.
+/// One interface: untracking group, then isolation group. It is never left in the untracking group
+/// (which allows all traffic): if isolation does not complete, by error or by the deadline, the
+/// interface is put back into its own groups (`original`), or else into the isolation group.
 pub async fn isolate_interface<E: InterfacesPort>(
     ec2: &E,
     eni: &InterfaceFacts,
     groups: Option<&Result<QuarantineGroups, AwsError>>,
+    original: &[String],
+    deadline: Instant,
 ) -> Outcome {
     let name = eni.network_interface_id.as_str();
     let groups = match groups {
@@ -167,28 +190,11 @@ pub async fn isolate_interface<E: InterfacesPort>(
             format!("already only in {}", groups.isolation),
         );
     }
-    if let Err(e) = ec2
-        .set_interface_groups(name, std::slice::from_ref(&groups.untracking))
-        .await
-    {
-        return Outcome::failed(ACTION, name, "could not move to the untracking group", &e);
-    }
-    into_isolation(ec2, eni, groups).await
-}
-
-/// The interface now allows everything: isolation must follow, so try twice before giving up (the
-/// SDK has already retried throttling and 5xx inside each attempt).
-async fn into_isolation<E: InterfacesPort>(
-    ec2: &E,
-    eni: &InterfaceFacts,
-    groups: &QuarantineGroups,
-) -> Outcome {
-    let name = eni.network_interface_id.as_str();
-    let isolation = std::slice::from_ref(&groups.isolation);
-    let mut last = None;
-    for _ in 0..2 {
-        match ec2.set_interface_groups(name, isolation).await {
-            Ok(()) => {
+    let untracking = std::slice::from_ref(&groups.untracking);
+    let moved = timeout_at(deadline, set_groups(ec2, name, untracking, groups.created)).await;
+    let failure = match moved {
+        Ok(Ok(())) => match timeout_at(deadline, into_isolation(ec2, name, groups)).await {
+            Ok(Ok(())) => {
                 return Outcome::new(
                     ACTION,
                     name,
@@ -201,19 +207,97 @@ async fn into_isolation<E: InterfacesPort>(
                     ),
                 )
             }
-            Err(e) => last = Some(e),
-        }
+            Ok(Err(e)) => Failure::Isolation(e),
+            Err(_) => Failure::Deadline,
+        },
+        // The change may have been made although its answer did not come back: put it back too.
+        Ok(Err(e)) => Failure::Untracking(e),
+        Err(_) => Failure::Deadline,
+    };
+    put_back(ec2, eni, groups, original, failure).await
+}
+
+/// Why an interface could not be isolated.
+enum Failure {
+    Untracking(AwsError),
+    Isolation(AwsError),
+    Deadline,
+}
+
+/// Sets an interface's groups; groups this invocation created may not be visible yet.
+async fn set_groups<E: InterfacesPort>(
+    ec2: &E,
+    eni: &str,
+    groups: &[String],
+    created: bool,
+) -> Result<(), AwsError> {
+    match created {
+        true => retry::until_visible(|| ec2.set_interface_groups(eni, groups)).await,
+        false => ec2.set_interface_groups(eni, groups).await,
     }
-    let e = last.unwrap_or(AwsError {
-        code: None,
-        message: "unknown".into(),
-    });
-    Outcome::failed(
-        ACTION,
-        name,
-        "moved to the untracking group but NOT to the isolation group (open to all traffic)",
-        &e,
-    )
+}
+
+/// The interface now allows everything: isolation must follow, so try twice before giving up (the
+/// SDK has already retried throttling and 5xx inside each attempt).
+async fn into_isolation<E: InterfacesPort>(
+    ec2: &E,
+    eni: &str,
+    groups: &QuarantineGroups,
+) -> Result<(), AwsError> {
+    let isolation = std::slice::from_ref(&groups.isolation);
+    match set_groups(ec2, eni, isolation, groups.created).await {
+        Ok(()) => Ok(()),
+        Err(_) => ec2.set_interface_groups(eni, isolation).await,
+    }
+}
+
+/// Isolation did not complete: the interface goes back into its own groups (or, when they are not
+/// known, into the isolation group), never stays in the allow-all one. Always a containment failure.
+async fn put_back<E: InterfacesPort>(
+    ec2: &E,
+    eni: &InterfaceFacts,
+    groups: &QuarantineGroups,
+    original: &[String],
+    failure: Failure,
+) -> Outcome {
+    let name = eni.network_interface_id.as_str();
+    let (why, error) = match failure {
+        Failure::Untracking(e) => ("could not move to the untracking group", Some(e)),
+        Failure::Isolation(e) => (
+            "moved to the untracking group but NOT to the isolation group",
+            Some(e),
+        ),
+        Failure::Deadline => (
+            "EC2 did not answer before the incident's deadline: NOT isolated",
+            None,
+        ),
+    };
+    let own = !original.is_empty() && !original.contains(&groups.untracking);
+    let target = match own {
+        true => original.to_vec(),
+        false => vec![groups.isolation.clone()],
+    };
+    let back = ec2.set_interface_groups(name, &target).await;
+    let detail = match (&back, own) {
+        (Ok(()), true) => format!(
+            "{why}; put back into its own groups {} (not isolated, no more exposed than before)",
+            target.join(" ")
+        ),
+        (Ok(()), false) => format!("{why}; put into the isolation group {}", groups.isolation),
+        (Err(e), _) => format!(
+            "{why}; could NOT be put back into {} ({e}): it may be in the untracking group \
+             (open to all traffic)",
+            target.join(" ")
+        ),
+    };
+    let code = error
+        .as_ref()
+        .or(back.as_ref().err())
+        .and_then(|e| e.code.clone());
+    Outcome {
+        error_code: code,
+        ..Outcome::refused(ACTION, name, detail)
+    }
 }
 
 /// The undo, every interface concurrently; with each outcome, the record to remove once restored.

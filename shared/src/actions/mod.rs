@@ -5,6 +5,7 @@ pub mod access_key;
 pub mod evidence;
 pub mod isolate;
 pub mod login_profile;
+pub mod network_acl;
 pub mod out_of_service;
 pub mod profile;
 pub mod registry;

@@ -17,6 +17,8 @@ use crate::tags;
 pub enum ActionKind {
     /// Every ENI: untracking group, then isolation group (the original groups recorded).
     IsolateInstance,
+    /// The instance's addresses denied in the network ACLs of its VPC (recorded first).
+    DenyNetworkAcl,
     /// Out of its Auto Scaling group, target groups and Elastic IPs (each recorded first).
     TakeOutOfService,
     /// Termination protection, shutdown behaviour `stop`, volumes kept on termination.
@@ -89,6 +91,24 @@ pub const REGISTRY: &[ActionSpec] = &[
             "ec2:DescribeSecurityGroups",
             "ec2:ModifyNetworkInterfaceAttribute",
             "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ],
+    },
+    ActionSpec {
+        kind: DenyNetworkAcl,
+        name: "deny-network-acl",
+        // Security-group isolation is the containment; the ACL cuts what it cannot. Its failure
+        // is reported (and retried), not a containment failure.
+        contains: false,
+        permissions: &[
+            "ec2:DescribeNetworkAcls",
+            "ec2:CreateNetworkAclEntry",
+            "ec2:CreateTags",
+        ],
+        tags: &[tags::NETWORK_ACL],
+        undo_permissions: &[
+            "ec2:DescribeNetworkAcls",
+            "ec2:DeleteNetworkAclEntry",
             "ec2:DeleteTags",
         ],
     },
@@ -272,6 +292,7 @@ impl ActionKind {
     pub fn undone_by_release() -> impl Iterator<Item = ActionKind> {
         [
             IsolateInstance,
+            DenyNetworkAcl,
             TakeOutOfService,
             ProtectEvidence,
             TagInstance,

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::SharedCredentialsProvider;
 
@@ -12,6 +13,7 @@ use crate::aws::ec2::Ec2;
 use crate::aws::iam::Iam;
 use crate::aws::securityhub::SecurityHub;
 use crate::aws::sns::Sns;
+use crate::config::Config;
 
 /// AWS clients built once from the function's configuration, handed out per (account, region).
 /// An account other than the function's own is reached through its member role (see
@@ -82,9 +84,16 @@ fn cached<K: std::hash::Hash + Eq, C: Clone>(
 impl AwsClients {
     /// Loads the standard configuration (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL`). Each call
     /// is tried up to 5 times (throttling and 5xx, with the SDK's backoff) unless `AWS_MAX_ATTEMPTS`
-    /// says otherwise: an incident burst is exactly when EC2 throttles.
-    pub async fn from_env() -> AwsClients {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    /// says otherwise: an incident burst is exactly when EC2 throttles. Each attempt and each call
+    /// with its retries has a timeout (the SDK sets none by default): a stalled call must not hold an
+    /// interface in the allow-all group until Lambda kills the function.
+    pub async fn from_env(config: &Config) -> AwsClients {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(config.call_timeout)
+                .operation_timeout(config.operation_timeout)
+                .build(),
+        );
         if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
             loader = loader
                 .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5));

@@ -3,8 +3,8 @@
 
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, AttributeValue, CopyTagsFromSource, EbsInstanceBlockDeviceSpecification,
-    InstanceAttributeName, InstanceBlockDeviceMappingSpecification, InstanceSpecification,
-    ResourceType, Tag,
+    InstanceAttributeName, InstanceBlockDeviceMappingSpecification, InstanceNetworkInterface,
+    InstanceSpecification, ResourceType, Tag,
 };
 
 use crate::aws::sdk::{ec2_tags, filter, tag_spec};
@@ -18,6 +18,34 @@ use crate::tags;
 /// EC2 through the SDK.
 #[derive(Clone)]
 pub struct Ec2(pub aws_sdk_ec2::Client);
+
+/// An attached interface: its groups and every address it has (primary IPv4 first).
+fn interface_facts(n: &InstanceNetworkInterface) -> InterfaceFacts {
+    let primary = n.private_ip_address();
+    let mut addresses: Vec<String> = primary.map(String::from).into_iter().collect();
+    addresses.extend(
+        n.private_ip_addresses()
+            .iter()
+            .filter_map(|a| a.private_ip_address())
+            .filter(|a| Some(*a) != primary)
+            .map(String::from),
+    );
+    addresses.extend(
+        n.ipv6_addresses()
+            .iter()
+            .filter_map(|a| a.ipv6_address().map(String::from)),
+    );
+    InterfaceFacts {
+        network_interface_id: n.network_interface_id().unwrap_or_default().to_string(),
+        vpc_id: n.vpc_id().unwrap_or_default().to_string(),
+        group_ids: n
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(String::from))
+            .collect(),
+        addresses,
+    }
+}
 
 impl InstancesPort for Ec2 {
     async fn describe_instance(
@@ -54,18 +82,7 @@ impl InstancesPort for Ec2 {
                 .and_then(|s| s.name())
                 .map(|n| n.as_str().to_string())
                 .unwrap_or_default(),
-            interfaces: interfaces
-                .iter()
-                .map(|n| InterfaceFacts {
-                    network_interface_id: n.network_interface_id().unwrap_or_default().to_string(),
-                    vpc_id: n.vpc_id().unwrap_or_default().to_string(),
-                    group_ids: n
-                        .groups()
-                        .iter()
-                        .filter_map(|g| g.group_id().map(String::from))
-                        .collect(),
-                })
-                .collect(),
+            interfaces: interfaces.iter().map(interface_facts).collect(),
             volumes: i
                 .block_device_mappings()
                 .iter()

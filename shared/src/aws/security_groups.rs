@@ -7,6 +7,7 @@ use crate::aws::ec2::Ec2;
 use crate::aws::sdk::{filter, tag_spec};
 use crate::error::AwsError;
 use crate::ports::{FoundGroups, QuarantineGroups, QuarantineGroupsPort};
+use crate::retry;
 use crate::tags::{self, GroupRole};
 
 fn all_traffic_v4() -> IpPermission {
@@ -177,9 +178,12 @@ impl Ec2 {
             .map_err(AwsError::from);
         match created {
             // A new group has exactly the default egress rule (all IPv4 out) and no ingress.
+            // EC2 may not know the new group everywhere yet: its first rule change can answer
+            // InvalidGroup.NotFound for a moment.
             Ok(out) => {
                 let id = out.group_id().unwrap_or_default().to_string();
-                self.converge(&id, role, &[], &[all_traffic_v4()]).await?;
+                let default_egress = [all_traffic_v4()];
+                retry::until_visible(|| self.converge(&id, role, &[], &default_egress)).await?;
                 Ok(id)
             }
             // Another invocation created it a moment ago (or its tag was removed): use it as it is.
@@ -284,6 +288,7 @@ impl QuarantineGroupsPort for Ec2 {
         Ok(QuarantineGroups {
             isolation,
             untracking,
+            created: found.isolation.is_none() || found.untracking.is_none(),
         })
     }
 }

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 
 use futures::future::join_all;
 
+use crate::actions::isolate::GroupsByVpc;
+use crate::actions::network_acl::{self, AclPlan};
 use crate::actions::registry::ActionKind;
 use crate::actions::tag_instance::Ending;
 use crate::actions::{evidence, isolate, out_of_service, snapshot, tag_instance};
@@ -22,7 +24,7 @@ use crate::execute::Request;
 use crate::incident::InstanceRef;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::skip_all;
-use crate::ports::{Ec2Ports, FoundGroups, InstanceFacts, ServicePorts};
+use crate::ports::{Ec2Ports, FoundGroups, InstanceFacts, NetworkAclFacts, ServicePorts};
 use crate::tags;
 
 const ISOLATE: ActionKind = ActionKind::IsolateInstance;
@@ -49,23 +51,40 @@ fn quarantines_in_the_last_hour(
 /// and (under a cap) the recent quarantines, at the same time.
 struct Round1 {
     described: Result<Option<InstanceFacts>, AwsError>,
-    early: HashMap<String, FoundGroups>,
+    early: Early,
     recent: Option<Result<Vec<(String, String)>, AwsError>>,
 }
 
-async fn round1<E: Ec2Ports>(ec2: &E, instance: &InstanceRef, isolate: bool, cap: bool) -> Round1 {
-    let named_vpcs = if isolate {
-        instance.vpc_ids()
-    } else {
-        Vec::new()
+/// What round 1 found of the VPCs the finding names: their quarantine groups and network ACLs.
+#[derive(Default)]
+struct Early {
+    groups: HashMap<String, FoundGroups>,
+    acls: HashMap<String, Vec<NetworkAclFacts>>,
+}
+
+async fn round1<E: Ec2Ports>(
+    ec2: &E,
+    r: Request<'_>,
+    instance: &InstanceRef,
+    isolate: bool,
+    cap: bool,
+) -> Round1 {
+    let named_vpcs = match isolate {
+        true => instance.vpc_ids(),
+        false => Vec::new(),
     };
-    let (described, early, recent) = futures::join!(
+    let acl_vpcs = match r.plan.has(ActionKind::DenyNetworkAcl) {
+        true => named_vpcs.clone(),
+        false => Vec::new(),
+    };
+    let (described, groups, acls, recent) = futures::join!(
         ec2.describe_instance(&instance.instance_id),
         join_all(
             named_vpcs
                 .iter()
                 .map(|v| async move { (v.clone(), ec2.reconcile_quarantine_groups(v).await) })
         ),
+        network_acl::acls_of(ec2, &acl_vpcs),
         async {
             match isolate && cap {
                 true => Some(ec2.quarantine_starts().await),
@@ -75,12 +94,17 @@ async fn round1<E: Ec2Ports>(ec2: &E, instance: &InstanceRef, isolate: bool, cap
     );
     Round1 {
         described,
-        early: early
-            .into_iter()
-            .filter_map(|(vpc, f)| f.ok().map(|f| (vpc, f)))
-            .collect(),
+        early: Early {
+            groups: groups.into_iter().filter_map(found).collect(),
+            acls: acls.into_iter().filter_map(found).collect(),
+        },
         recent,
     }
+}
+
+/// A lookup that answered: what round 1 speculatively found (one that failed is looked up again).
+fn found<T>((vpc, r): (String, Result<T, AwsError>)) -> Option<(String, T)> {
+    r.ok().map(|f| (vpc, f))
 }
 
 /// An execution that ends before any change: its outcomes, and whether containment failed.
@@ -170,7 +194,7 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
     let id = instance.instance_id.as_str();
     let now = r.clock.rfc3339();
     let mut isolate = r.plan.has(ISOLATE);
-    let first = round1(ec2, instance, isolate, cap.is_some()).await;
+    let first = round1(ec2, r, instance, isolate, cap.is_some()).await;
     let facts = match gate(r, id, first.described, isolate) {
         Ok(f) => f,
         Err(Ended(outcomes, completed)) => {
@@ -214,8 +238,68 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
     result
 }
 
-/// Isolation (only now, for an instance that exists and is not exempt, are missing groups
-/// created), with the records written and the instance taken out of service alongside.
+/// What is ready before the first change: the quarantine groups of every VPC, and the network
+/// ACL entries to add (or why they cannot be planned).
+struct Prepared {
+    groups: GroupsByVpc,
+    acls: Result<Vec<AclPlan>, Outcome>,
+}
+
+/// Only now, for an instance that exists and is not exempt, is what is missing created: the groups
+/// of VPCs the finding named but that have none yet, and of VPCs it did not name (a lookup first);
+/// the network ACLs of VPCs round 1 did not read are read at the same time.
+async fn prepare<E: Ec2Ports>(
+    ec2: &E,
+    facts: &InstanceFacts,
+    isolate: bool,
+    deny_acl: bool,
+    early: Early,
+) -> Prepared {
+    let Early { groups, mut acls } = early;
+    let unread: Vec<String> = match deny_acl {
+        true => facts
+            .vpc_ids()
+            .into_iter()
+            .filter(|v| !acls.contains_key(v))
+            .collect(),
+        false => Vec::new(),
+    };
+    let (groups, read) = futures::join!(
+        async {
+            match isolate {
+                true => isolate::prepare_groups(ec2, facts, groups).await,
+                false => HashMap::new(),
+            }
+        },
+        network_acl::acls_of(ec2, &unread)
+    );
+    let mut failed = None;
+    for (vpc, found) in read {
+        match found {
+            Ok(found) => {
+                acls.insert(vpc, found);
+            }
+            Err(e) => {
+                let what = "could not read the network ACLs of the VPC";
+                failed = Some(Outcome::failed(ActionKind::DenyNetworkAcl, &vpc, what, &e));
+            }
+        }
+    }
+    let cidrs = network_acl::cidrs(facts);
+    let acls = match failed {
+        Some(outcome) => Err(outcome),
+        None => Ok(facts
+            .vpc_ids()
+            .iter()
+            .flat_map(|v| acls.get(v).into_iter().flatten())
+            .map(|acl| network_acl::plan_acl(acl, &cidrs))
+            .collect()),
+    };
+    Prepared { groups, acls }
+}
+
+/// Isolation, with the records written and the instance taken out of service alongside; the network
+/// ACL entries once their record is written, beside the move to the isolation group.
 #[allow(clippy::too_many_arguments)]
 async fn contain<E: Ec2Ports, S: ServicePorts>(
     ec2: &E,
@@ -223,27 +307,38 @@ async fn contain<E: Ec2Ports, S: ServicePorts>(
     r: Request<'_>,
     facts: &InstanceFacts,
     isolate: bool,
-    early: HashMap<String, FoundGroups>,
+    early: Early,
     now: &str,
     result: &mut Execution,
 ) {
-    let groups = match isolate {
-        true => isolate::prepare_groups(ec2, facts, early).await,
-        false => HashMap::new(),
+    let Some(finding) = r.incident.instance() else {
+        return;
     };
-    let records = isolate::records(facts, &groups, now);
-    result.original_groups = records.original;
+    let deny_acl = isolate && r.plan.has(ActionKind::DenyNetworkAcl);
+    let prepared = prepare(ec2, facts, isolate, deny_acl, early).await;
+    let mut records = isolate::records(facts, finding, &prepared.groups, now);
+    if let Ok(plans) = &prepared.acls {
+        records.to_write.extend(network_acl::records(facts, plans));
+    }
     let isolation = async {
         match isolate {
-            true => isolate::isolate_all(ec2, facts, &groups).await,
+            true => {
+                let (groups, original) = (&prepared.groups, &records.original);
+                isolate::isolate_all(ec2, facts, groups, original, r.deadline).await
+            }
             false => Vec::new(),
         }
     };
-    let record = async {
-        match isolate {
+    let record_then_deny = async {
+        let recorded = match isolate {
             true => isolate::write_records(ec2, &facts.instance_id, &records.to_write).await,
             false => None,
-        }
+        };
+        let denied = match deny_acl {
+            true => deny_when_recorded(ec2, &prepared.acls, recorded.as_ref()).await,
+            false => Vec::new(),
+        };
+        (recorded, denied)
     };
     // Out of service alongside: it does not gate containment. Not when the cap held isolation back.
     let service = async {
@@ -252,13 +347,38 @@ async fn contain<E: Ec2Ports, S: ServicePorts>(
             false => Vec::new(),
         }
     };
-    let (isolated, recorded, out_of_service) = futures::join!(isolation, record, service);
+    let (isolated, (recorded, denied), out_of_service) =
+        futures::join!(isolation, record_then_deny, service);
+    result.original_groups = records.original;
     if isolate {
         result.completed = Some(isolated.iter().all(Outcome::is_ok));
     }
     result.outcomes.extend(isolated);
     result.outcomes.extend(recorded);
+    result.outcomes.extend(denied);
     result.outcomes.extend(out_of_service);
+}
+
+/// The network ACL entries, never before their record is written.
+async fn deny_when_recorded<E: Ec2Ports>(
+    ec2: &E,
+    plans: &Result<Vec<AclPlan>, Outcome>,
+    recorded: Option<&Outcome>,
+) -> Vec<Outcome> {
+    let plans = match plans {
+        Ok(plans) => plans,
+        Err(failed) => return vec![failed.clone()],
+    };
+    match recorded {
+        Some(o) if o.status == Status::Failed => plans
+            .iter()
+            .map(|p| {
+                let why = "not added: the record of the entries could not be written";
+                Outcome::refused(ActionKind::DenyNetworkAcl, &p.network_acl_id, why)
+            })
+            .collect(),
+        _ => network_acl::deny(ec2, plans).await,
+    }
 }
 
 /// Then, off the critical path (so they do not compete with it for the API): evidence protection

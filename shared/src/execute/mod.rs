@@ -6,6 +6,8 @@ pub mod credentials;
 pub mod instance;
 pub mod release;
 
+use tokio::time::Instant;
+
 use crate::clock::Clock;
 use crate::incident::Incident;
 use crate::plan::Plan;
@@ -21,4 +23,6 @@ pub struct Request<'a> {
     pub exempt_tag: &'a str,
     /// Where "now" comes from.
     pub clock: &'a dyn Clock,
+    /// When to stop waiting for AWS, put back what is half done, and report.
+    pub deadline: Instant,
 }

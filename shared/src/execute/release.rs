@@ -1,12 +1,13 @@
 //! Undoing a quarantine (`FbRelease`), from what the quarantine recorded on the instance: each
 //! action's undo, concurrently — each ENI's original groups (`isolate`), termination protection if
-//! Firebreak turned it on (`evidence`), the instance profile it removed (`profile`), the Auto
+//! Firebreak turned it on (`evidence`), the network ACL entries it added (`network_acl`), the
+//! instance profile it removed (`profile`), the Auto
 //! Scaling group, target groups and Elastic IPs it took the instance out of (`out_of_service`).
 //! Evidence snapshots are kept. A record is removed only once what it records is restored, so a
 //! release that fails part-way can be retried.
 
 use crate::actions::registry::ActionKind;
-use crate::actions::{evidence, isolate, out_of_service, profile, tag_instance};
+use crate::actions::{evidence, isolate, network_acl, out_of_service, profile, tag_instance};
 use crate::clock::Clock;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::ports::{Ec2Ports, InstanceFacts, InstancesPort, ServicePorts};
@@ -64,15 +65,16 @@ async fn undo_all<E: Ec2Ports, S: ServicePorts>(
     service: &S,
     facts: &InstanceFacts,
 ) -> (Vec<Outcome>, Vec<String>, bool) {
-    let (interfaces, termination, profile, (in_service, service_records)) = futures::join!(
+    let (interfaces, acls, termination, profile, (in_service, service_records)) = futures::join!(
         isolate::restore_all(ec2, facts),
+        network_acl::remove(ec2, facts),
         evidence::lift_termination_protection(ec2, facts),
         profile::reattach(ec2, facts),
         out_of_service::put_back_in_service(service, facts)
     );
     let mut outcomes = Vec::new();
     let mut remove: Vec<String> = Vec::new();
-    for (o, done) in interfaces {
+    for (o, done) in interfaces.into_iter().chain(acls) {
         outcomes.push(o);
         remove.extend(done);
     }

@@ -1,0 +1,420 @@
+//! `deny-network-acl`: a deny entry for each of the instance's addresses, all protocols, both ways,
+//! in every network ACL of its VPC, numbered ahead of that ACL's allow entries. Network ACLs are
+//! stateless: unlike a security group change, an entry cuts *existing* flows at once — among them
+//! the connections EC2 tracks whatever the group rules say (through NAT gateways, load balancers,
+//! interface endpoints, transit gateway attachments, Network Firewall).
+//!
+//! Why every ACL of the VPC and not only the one of the instance's subnet: an ACL rule matches the
+//! *source* of inbound traffic and the *destination* of outbound traffic (VPC guide, "Network ACL
+//! rules"). The instance's own traffic never has its own address on the far side of its own
+//! subnet's boundary, but it does at the boundary of every other subnet it talks through (the NAT
+//! gateway's, the endpoint's, the load balancer's). The entries name only the instance's addresses:
+//! no other instance's traffic matches them. The entries are recorded on the instance before they
+//! are added; the undo removes exactly the recorded entries that are still Firebreak's.
+
+use futures::future::join_all;
+
+use crate::actions::registry::ActionKind;
+use crate::error::AwsError;
+use crate::outcome::{Outcome, Status};
+use crate::ports::{AclEntryFacts, InstanceFacts, NetworkAclFacts, NetworkAclsPort};
+use crate::tags::{self, AclEntryRecord, NetworkAclRecord};
+
+const ACTION: ActionKind = ActionKind::DenyNetworkAcl;
+const UNDO: ActionKind = ActionKind::ReleaseInstance;
+
+/// Entries per direction of a network ACL (the default quota; the `*` rule not counted).
+pub const ENTRY_QUOTA: usize = 20;
+/// The default rule (`*`): not an entry Firebreak counts or numbers against.
+const DEFAULT_RULE: i32 = 32767;
+
+/// The instance's addresses as CIDRs: `/32` for IPv4, `/128` for IPv6, each once.
+pub fn cidrs(facts: &InstanceFacts) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in facts.interfaces.iter().flat_map(|i| &i.addresses) {
+        let cidr = match a.contains(':') {
+            true => format!("{a}/128"),
+            false => format!("{a}/32"),
+        };
+        if !out.contains(&cidr) {
+            out.push(cidr);
+        }
+    }
+    out
+}
+
+/// What to do in one network ACL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclPlan {
+    /// The ACL.
+    pub network_acl_id: String,
+    /// Every entry that denies the instance there once the plan is carried out (the record).
+    pub record: NetworkAclRecord,
+    /// The entries to add.
+    pub to_add: Vec<AclEntryRecord>,
+    /// Why some address could not be denied (quota, no free rule number, record size).
+    pub refused: Vec<String>,
+}
+
+fn direction(egress: bool) -> &'static str {
+    match egress {
+        true => "outbound",
+        false => "inbound",
+    }
+}
+
+/// The entries `acl` needs so that every address in `cidrs` is denied both ways ahead of its allow
+/// entries; numbers are taken downwards from just below the lowest allow entry, so the same ACL
+/// gives the same numbers to a redelivery.
+pub fn plan_acl(acl: &NetworkAclFacts, cidrs: &[String]) -> AclPlan {
+    let mut plan = AclPlan {
+        network_acl_id: acl.network_acl_id.clone(),
+        record: NetworkAclRecord::default(),
+        to_add: Vec::new(),
+        refused: Vec::new(),
+    };
+    for egress in [false, true] {
+        let entries: Vec<&AclEntryFacts> = acl
+            .entries
+            .iter()
+            .filter(|e| e.egress == egress && e.rule_number != DEFAULT_RULE)
+            .collect();
+        let lowest_allow = entries
+            .iter()
+            .filter(|e| e.allow)
+            .map(|e| e.rule_number)
+            .min()
+            .unwrap_or(DEFAULT_RULE);
+        let used = |n: i32| entries.iter().any(|e| e.rule_number == n);
+        let mut free = (1..lowest_allow).rev().filter(|n| !used(*n));
+        let mut count = entries.len();
+        for cidr in cidrs {
+            let present = entries
+                .iter()
+                .find(|e| !e.allow && &e.cidr == cidr && e.rule_number < lowest_allow);
+            let entry = |rule_number| AclEntryRecord {
+                rule_number,
+                egress,
+                cidr: cidr.clone(),
+            };
+            if let Some(e) = present {
+                plan.record.0.push(entry(e.rule_number));
+                continue;
+            }
+            let why = match (count >= ENTRY_QUOTA, free.next()) {
+                (false, Some(n)) => {
+                    plan.record.0.push(entry(n));
+                    plan.to_add.push(entry(n));
+                    count += 1;
+                    continue;
+                }
+                (true, _) => format!(
+                    "{count} {} entries, the quota is {ENTRY_QUOTA}",
+                    direction(egress)
+                ),
+                (false, None) => format!(
+                    "no free {} rule number below the first allow entry ({lowest_allow})",
+                    direction(egress)
+                ),
+            };
+            plan.refused
+                .push(format!("{cidr} not denied {}: {why}", direction(egress)));
+        }
+    }
+    fit_record(&mut plan);
+    plan
+}
+
+/// Keeps the record within a tag value: what does not fit is not added (never an entry that is not
+/// recorded first).
+fn fit_record(plan: &mut AclPlan) {
+    while plan.record.encode().len() > tags::VALUE_LIMIT {
+        let Some(last) = plan.to_add.pop() else {
+            break;
+        };
+        plan.record.0.retain(|e| *e != last);
+        plan.refused.push(format!(
+            "{} not denied {}: the record would exceed a tag value",
+            last.cidr,
+            direction(last.egress)
+        ));
+    }
+}
+
+/// The record tags of `plans` that differ from what the instance carries.
+pub fn records(facts: &InstanceFacts, plans: &[AclPlan]) -> Vec<(String, String)> {
+    plans
+        .iter()
+        .filter(|p| !p.record.0.is_empty())
+        .map(|p| (NetworkAclRecord::key(&p.network_acl_id), p.record.encode()))
+        .filter(|(k, v)| facts.tag(k) != Some(v.as_str()))
+        .collect()
+}
+
+/// Adds the planned entries (every ACL and entry concurrently); one outcome per ACL.
+pub async fn deny<E: NetworkAclsPort>(ec2: &E, plans: &[AclPlan]) -> Vec<Outcome> {
+    join_all(plans.iter().map(|p| deny_in(ec2, p))).await
+}
+
+async fn deny_in<E: NetworkAclsPort>(ec2: &E, plan: &AclPlan) -> Outcome {
+    let acl = plan.network_acl_id.as_str();
+    let added = join_all(plan.to_add.iter().map(|e| async move {
+        let r = ec2
+            .add_deny_entry(acl, e.rule_number, e.egress, &e.cidr)
+            .await;
+        (e, r)
+    }))
+    .await;
+    let listed = |entries: &[&AclEntryRecord]| {
+        let each = |e: &&AclEntryRecord| {
+            format!(
+                "{} {} (rule {})",
+                e.cidr,
+                direction(e.egress),
+                e.rule_number
+            )
+        };
+        entries.iter().map(each).collect::<Vec<_>>().join(", ")
+    };
+    if let Some((e, Err(err))) = added.iter().find(|(_, r)| r.is_err()) {
+        let detail = format!("could not deny {} in {acl}", listed(&[e]));
+        return Outcome::failed(ACTION, acl, &detail, err);
+    }
+    let all: Vec<&AclEntryRecord> = plan.record.0.iter().collect();
+    let status = match (plan.to_add.is_empty(), plan.refused.is_empty()) {
+        (_, false) => Status::Skipped,
+        (true, true) => Status::AlreadyDone,
+        (false, true) => Status::Succeeded,
+    };
+    let mut detail = match all.is_empty() {
+        true => String::new(),
+        false => format!("denies {}", listed(&all)),
+    };
+    if !plan.refused.is_empty() {
+        let sep = if detail.is_empty() { "" } else { "; " };
+        detail = format!("{detail}{sep}{}", plan.refused.join("; "));
+    }
+    Outcome::new(ACTION, acl, status, detail)
+}
+
+/// Round 1 or 2: the ACLs of every VPC, concurrently.
+pub async fn acls_of<E: NetworkAclsPort>(
+    ec2: &E,
+    vpcs: &[String],
+) -> Vec<(String, Result<Vec<NetworkAclFacts>, AwsError>)> {
+    join_all(
+        vpcs.iter()
+            .map(|v| async move { (v.clone(), ec2.network_acls(v).await) }),
+    )
+    .await
+}
+
+/// The undo: removes the recorded entries that are still Firebreak's deny entries (an entry someone
+/// else has since put at that number stays); with each outcome, the record to remove once done.
+pub async fn remove<E: NetworkAclsPort>(
+    ec2: &E,
+    facts: &InstanceFacts,
+) -> Vec<(Outcome, Option<String>)> {
+    let recorded: Vec<(&str, &str, NetworkAclRecord)> = facts
+        .tags
+        .iter()
+        .filter_map(|(k, v)| {
+            Some((
+                k.as_str(),
+                NetworkAclRecord::acl(k)?,
+                NetworkAclRecord::decode(v),
+            ))
+        })
+        .collect();
+    if recorded.is_empty() {
+        return Vec::new();
+    }
+    let described = acls_of(ec2, &facts.vpc_ids()).await;
+    let mut acls = Vec::new();
+    for (vpc, found) in described {
+        match found {
+            Ok(found) => acls.extend(found),
+            Err(e) => {
+                let failed = Outcome::failed(UNDO, &vpc, "could not read the network ACLs", &e);
+                return vec![(failed, None)];
+            }
+        }
+    }
+    join_all(recorded.into_iter().map(|(key, acl, record)| {
+        let current = acls.iter().find(|a| a.network_acl_id == acl);
+        async move {
+            let outcome = remove_from(ec2, acl, current, &record).await;
+            let done = outcome.is_ok().then(|| key.to_string());
+            (outcome, done)
+        }
+    }))
+    .await
+}
+
+async fn remove_from<E: NetworkAclsPort>(
+    ec2: &E,
+    acl: &str,
+    current: Option<&NetworkAclFacts>,
+    record: &NetworkAclRecord,
+) -> Outcome {
+    let Some(current) = current else {
+        return Outcome::new(
+            UNDO,
+            acl,
+            Status::AlreadyDone,
+            "the network ACL no longer exists",
+        );
+    };
+    let ours: Vec<&AclEntryRecord> = record
+        .0
+        .iter()
+        .filter(|r| {
+            current.entries.iter().any(|e| {
+                e.rule_number == r.rule_number
+                    && e.egress == r.egress
+                    && !e.allow
+                    && e.cidr == r.cidr
+            })
+        })
+        .collect();
+    if ours.is_empty() {
+        return Outcome::new(
+            UNDO,
+            acl,
+            Status::AlreadyDone,
+            "no Firebreak deny entry left",
+        );
+    }
+    let removed = join_all(
+        ours.iter()
+            .map(|e| ec2.delete_entry(acl, e.rule_number, e.egress)),
+    )
+    .await;
+    match removed.into_iter().find_map(Result::err) {
+        Some(e) => Outcome::failed(UNDO, acl, "could not remove a deny entry", &e),
+        None => Outcome::new(
+            UNDO,
+            acl,
+            Status::Succeeded,
+            format!(
+                "removed the deny entries {}",
+                ours.iter()
+                    .map(|e| format!(
+                        "{} {} (rule {})",
+                        e.cidr,
+                        direction(e.egress),
+                        e.rule_number
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(rule_number: i32, egress: bool, allow: bool, cidr: &str) -> AclEntryFacts {
+        AclEntryFacts {
+            rule_number,
+            egress,
+            allow,
+            cidr: cidr.into(),
+        }
+    }
+
+    fn default_acl() -> NetworkAclFacts {
+        NetworkAclFacts {
+            network_acl_id: "acl-1".into(),
+            vpc_id: "vpc-1".into(),
+            entries: vec![
+                entry(100, false, true, "0.0.0.0/0"),
+                entry(32767, false, false, "0.0.0.0/0"),
+                entry(100, true, true, "0.0.0.0/0"),
+                entry(32767, true, false, "0.0.0.0/0"),
+            ],
+        }
+    }
+
+    #[test]
+    fn entries_go_ahead_of_the_first_allow_both_ways_and_a_redelivery_adds_none() {
+        let cidrs = ["10.0.0.5/32".to_string(), "2001:db8::5/128".to_string()];
+        let plan = plan_acl(&default_acl(), &cidrs);
+        assert!(plan.refused.is_empty(), "{:?}", plan.refused);
+        let got: Vec<(i32, bool, &str)> = plan
+            .to_add
+            .iter()
+            .map(|e| (e.rule_number, e.egress, e.cidr.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (99, false, "10.0.0.5/32"),
+                (98, false, "2001:db8::5/128"),
+                (99, true, "10.0.0.5/32"),
+                (98, true, "2001:db8::5/128")
+            ]
+        );
+        assert_eq!(
+            plan.record.encode(),
+            "i99=10.0.0.5/32 i98=2001:db8::5/128 o99=10.0.0.5/32 o98=2001:db8::5/128"
+        );
+        assert_eq!(NetworkAclRecord::decode(&plan.record.encode()), plan.record);
+
+        // The entries exist now: nothing to add, the same record.
+        let mut after = default_acl();
+        after.entries.extend(
+            plan.to_add
+                .iter()
+                .map(|e| entry(e.rule_number, e.egress, false, &e.cidr)),
+        );
+        let again = plan_acl(&after, &cidrs);
+        assert!(again.to_add.is_empty());
+        assert_eq!(again.record, plan.record);
+    }
+
+    #[test]
+    fn used_numbers_are_skipped_and_the_quota_and_room_are_respected() {
+        let mut acl = default_acl();
+        acl.entries.push(entry(99, false, false, "198.51.100.0/24"));
+        let plan = plan_acl(&acl, &["10.0.0.5/32".into()]);
+        assert_eq!(plan.to_add[0].rule_number, 98, "99 is taken inbound");
+        assert_eq!(plan.to_add[1].rule_number, 99, "99 is free outbound");
+
+        // An allow at rule 1: no number ahead of it.
+        let mut first = default_acl();
+        first.entries.push(entry(1, true, true, "10.0.0.0/8"));
+        let plan = plan_acl(&first, &["10.0.0.5/32".into()]);
+        assert_eq!(plan.to_add.len(), 1, "inbound only");
+        assert!(
+            plan.refused[0].contains("no free outbound rule number"),
+            "{:?}",
+            plan.refused
+        );
+
+        // 20 entries inbound already: the quota.
+        let mut full = default_acl();
+        full.entries
+            .extend((1..20).map(|n| entry(n, false, false, &format!("192.0.2.{n}/32"))));
+        let plan = plan_acl(&full, &["10.0.0.5/32".into()]);
+        assert!(
+            plan.refused[0].contains("the quota is 20"),
+            "{:?}",
+            plan.refused
+        );
+        assert_eq!(plan.to_add.len(), 1, "outbound still has room");
+    }
+
+    #[test]
+    fn the_record_stays_within_a_tag_value() {
+        let cidrs: Vec<String> = (1..=12).map(|n| format!("10.0.0.{n}/32")).collect();
+        let plan = plan_acl(&default_acl(), &cidrs);
+        assert!(plan.record.encode().len() <= tags::VALUE_LIMIT);
+        assert!(!plan.refused.is_empty());
+        for e in &plan.to_add {
+            assert!(plan.record.0.contains(e), "every added entry is recorded");
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! AWS's eventual consistency: right after Firebreak creates a resource (a security group), a call
+//! that uses it may answer `….NotFound` for a moment (EC2 API reference, "Eventual consistency").
+//! Such calls are retried with a short, bounded backoff — only for what this invocation created.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::error::AwsError;
+
+/// The waits between attempts: 3.1 s in all, well inside an incident's deadline.
+pub const EVENTUAL_CONSISTENCY_WAITS: [Duration; 5] = [
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+    Duration::from_millis(800),
+    Duration::from_millis(1600),
+];
+
+/// `call`, again after each wait while it answers that a resource just created does not exist.
+pub async fn until_visible<T, F, Fut>(mut call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    for wait in EVENTUAL_CONSISTENCY_WAITS {
+        match call().await {
+            Err(e) if e.is_not_found() => tokio::time::sleep(wait).await,
+            done => return done,
+        }
+    }
+    call().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn not_found() -> AwsError {
+        AwsError {
+            code: Some("InvalidGroup.NotFound".into()),
+            message: "The security group 'sg-1' does not exist".into(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_resource_is_retried_until_visible_and_no_longer() {
+        let calls = AtomicUsize::new(0);
+        let visible_after = 3;
+        let r = until_visible(|| async {
+            match calls.fetch_add(1, Ordering::SeqCst) < visible_after {
+                true => Err(not_found()),
+                false => Ok("done"),
+            }
+        })
+        .await;
+        assert_eq!(r, Ok("done"));
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+
+        let calls = AtomicUsize::new(0);
+        let r: Result<(), _> = until_visible(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(not_found())
+        })
+        .await;
+        assert_eq!(r, Err(not_found()));
+        assert_eq!(calls.load(Ordering::SeqCst), 6, "bounded: 5 waits");
+
+        let calls = AtomicUsize::new(0);
+        let other = AwsError {
+            code: Some("UnauthorizedOperation".into()),
+            message: "no".into(),
+        };
+        let r: Result<(), _> = until_visible(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(other.clone())
+        })
+        .await;
+        assert_eq!(r, Err(other));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "other errors are not retried"
+        );
+    }
+}
