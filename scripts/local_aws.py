@@ -29,9 +29,45 @@ The fixes change moto's own backend state and behaviour (never the Rust code's v
   stored findings (Note, Workflow, and the fields Security Hub updates with them) so GetFindings reads
   the change back; unknown findings come back as UnprocessedFindings, as in Security Hub. Action
   targets live on the backend next to the findings.
+* Security groups that do not exist (yet). moto 5.2.5 accepts ModifyNetworkInterfaceAttribute and
+  ModifyInstanceAttribute with a group id it does not know (and records nothing useful); real EC2
+  answers InvalidGroup.NotFound. Real EC2 is also eventually consistent (EC2 API reference, "Eventual
+  consistency in the Amazon EC2 API"): right after CreateSecurityGroup, calls that use the new id may
+  answer InvalidGroup.NotFound. That one is opt-in per VPC through the control API below, so the
+  fixtures that create a group and use it at once keep working: a group created in an opted-in VPC
+  less than the VPC's window ago answers moto's own InvalidGroup.NotFound to
+  ModifyNetworkInterfaceAttribute, ModifyInstanceAttribute(GroupId), Authorize/RevokeSecurityGroup-
+  Ingress/Egress on it and DescribeSecurityGroups(GroupId). The creation time is recorded by
+  CreateSecurityGroup on moto's group.
+* Network ACL entries. moto 5.2.5 accepts any rule number (0, 32767, 40000, negative) and any number
+  of entries, answers an HTTP 500 to DeleteNetworkAclEntry/ReplaceNetworkAclEntry of an entry that
+  does not exist, and creates a custom network ACL with no entries. Real EC2 (EC2 API reference,
+  CreateNetworkAclEntry: "Positive integer from 1 to 32766. The range 32767 to 65535 is reserved";
+  Amazon VPC quotas, "Rules per network ACL": 20, one-way, separately for IPv4 and IPv6 rules, the
+  default deny rule included; CLI examples of CreateNetworkAcl: a new ACL holds the deny rule 32767
+  each way) answers InvalidParameterValue, NetworkAclEntryLimitExceeded and
+  InvalidNetworkAclEntry.NotFound, and a new ACL denies everything. We do the same.
+* RunInstances NetworkInterfaces[].SecondaryPrivateIpAddressCount / PrivateIpAddresses /
+  Ipv6AddressCount / Ipv6Addresses: moto 5.2.5 drops them (the instance's ENI gets its primary
+  address only), so DescribeInstances cannot show them. We assign them to the ENI it created.
+
+Test controls (not fidelity fixes): `POST /_firebreak/faults` installs a rule keyed by its id,
+`DELETE /_firebreak/faults/<id>` removes it, `GET /_firebreak/faults` lists them; see FaultControl.
+A rule is one of
+  {"id": "t1", "eventual_consistency": {"vpc_id": "vpc-...", "seconds": 1.0}}
+  {"id": "t2", "fault": {"action": "ModifyNetworkInterfaceAttribute",
+                         "network_interface_id": "eni-...", "into_group_role": "isolation",
+                         "effect": "fail", "code": "UnauthorizedOperation", "message": "injected",
+                         "status": 403}}
+  {"id": "t3", "fault": {..., "effect": "stall", "seconds": 20}}
+A fault matches ModifyNetworkInterfaceAttribute on that ENI whose requested groups include a group
+tagged firebreak:quarantine-role=<into_group_role>; "fail" answers the EC2 error every time, "stall"
+sleeps in that request's own thread, then processes it normally (the change is applied late).
 """
 
 import argparse
+import inspect
+import json
 import signal
 import sys
 import threading
@@ -42,6 +78,12 @@ from moto.ec2.models.elastic_network_interfaces import NetworkInterface, Network
 from moto.ec2.models.instances import InstanceBackend
 from moto.ec2.responses.instances import InstanceResponse
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
 
 
 def _is_primary(eni):
@@ -313,6 +355,470 @@ def patch_securityhub_updates():
     urls.url_paths["{0}/actionTargets/get$"] = SecurityHubResponse.dispatch
 
 
+# --- Test-control rules (installed through FaultControl, read by the patches below) -------------
+
+ROLE_TAG = "firebreak:quarantine-role"
+ROLES = ("isolation", "untracking")
+FAULT_ACTIONS = ("ModifyNetworkInterfaceAttribute",)
+MAX_SECONDS = 600
+
+_rules_lock = threading.Lock()
+_rules = {}  # rule id -> (kind, spec); kind is "eventual_consistency" or "fault"
+
+
+def _rules_of(kind):
+    with _rules_lock:
+        return [spec for k, spec in _rules.values() if k == kind]
+
+
+class RuleError(ValueError):
+    """A control request the launcher refuses (HTTP 400, with this message)."""
+
+
+def _expect_keys(where, value, required, optional=()):
+    if not isinstance(value, dict):
+        raise RuleError(f"{where} must be a JSON object")
+    unknown = sorted(set(value) - set(required) - set(optional))
+    if unknown:
+        raise RuleError(f"{where}: unknown field(s) {unknown}")
+    missing = [k for k in required if k not in value]
+    if missing:
+        raise RuleError(f"{where}: missing field(s) {missing}")
+
+
+def _expect_str(where, value, prefix=""):
+    if not isinstance(value, str) or not value or not value.startswith(prefix):
+        starting = f" starting {prefix!r}" if prefix else ""
+        raise RuleError(f"{where} must be a non-empty string{starting}")
+    return value
+
+
+def _expect_seconds(where, value):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not 0 <= value <= MAX_SECONDS:
+        raise RuleError(f"{where} must be a number of seconds from 0 to {MAX_SECONDS}")
+    return float(value)
+
+
+def parse_rule(body):
+    """(id, kind, spec) of a control request's JSON body, or RuleError."""
+    if not isinstance(body, dict):
+        raise RuleError("the body must be a JSON object")
+    kinds = [k for k in ("eventual_consistency", "fault") if k in body]
+    if len(kinds) != 1:
+        raise RuleError('the body needs "id" and exactly one of "eventual_consistency" or "fault"')
+    kind = kinds[0]
+    _expect_keys("the body", body, ("id", kind))
+    rule_id = _expect_str("id", body["id"])
+    if "/" in rule_id:
+        raise RuleError('id must not contain "/" (it is the last segment of the DELETE path)')
+    spec = body[kind]
+    if kind == "eventual_consistency":
+        _expect_keys(kind, spec, ("vpc_id", "seconds"))
+        return rule_id, kind, {
+            "vpc_id": _expect_str(f"{kind}.vpc_id", spec["vpc_id"], "vpc-"),
+            "seconds": _expect_seconds(f"{kind}.seconds", spec["seconds"]),
+        }
+    common = ("action", "network_interface_id", "into_group_role", "effect")
+    if not isinstance(spec, dict):
+        raise RuleError("fault must be a JSON object")
+    effect = spec.get("effect")
+    if effect == "fail":
+        _expect_keys("fault", spec, common + ("code", "status"), ("message",))
+    elif effect == "stall":
+        _expect_keys("fault", spec, common + ("seconds",))
+    else:
+        raise RuleError('fault.effect must be "fail" or "stall"')
+    if spec["action"] not in FAULT_ACTIONS:
+        raise RuleError(
+            f"fault.action {spec['action']!r} is not supported; supported: {list(FAULT_ACTIONS)}"
+        )
+    if spec["into_group_role"] not in ROLES:
+        raise RuleError(f"fault.into_group_role must be one of {list(ROLES)}")
+    eni = _expect_str("fault.network_interface_id", spec["network_interface_id"], "eni-")
+    rule = {
+        "action": spec["action"],
+        "network_interface_id": eni,
+        "into_group_role": spec["into_group_role"],
+        "effect": effect,
+    }
+    if effect == "fail":
+        status = spec["status"]
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise RuleError("fault.status must be an HTTP error status from 400 to 599")
+        rule.update(
+            code=_expect_str("fault.code", spec["code"]),
+            message=_expect_str("fault.message", spec.get("message", "Injected fault")),
+            status=status,
+        )
+    else:
+        rule["seconds"] = _expect_seconds("fault.seconds", spec["seconds"])
+    return rule_id, kind, rule
+
+
+class FaultControl:
+    """WSGI middleware in front of moto: the /_firebreak/faults control API; the rest is moto's."""
+
+    PREFIX = "/_firebreak/faults"
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path != self.PREFIX and not path.startswith(self.PREFIX + "/"):
+            return self.app(environ, start_response)
+        status, answer = self.handle(environ.get("REQUEST_METHOD", "GET"), path, environ)
+        payload = json.dumps(answer).encode()
+        reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+        start_response(
+            f"{status} {reasons[status]}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
+
+    def handle(self, method, path, environ):
+        rest = path[len(self.PREFIX) :].strip("/")
+        if not rest and method == "POST":
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                raw = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read()
+                body = json.loads(raw or b"null")
+            except ValueError as e:
+                return 400, {"error": f"the body is not JSON: {e}"}
+            try:
+                rule_id, kind, spec = parse_rule(body)
+            except RuleError as e:
+                return 400, {"error": str(e)}
+            with _rules_lock:
+                replaced = rule_id in _rules
+                _rules[rule_id] = (kind, spec)
+            return 200, {"id": rule_id, "installed": kind, "replaced": replaced}
+        if not rest and method == "GET":
+            with _rules_lock:
+                return 200, {"rules": {i: {k: s} for i, (k, s) in _rules.items()}}
+        if rest and "/" not in rest and method == "DELETE":
+            rule_id = rest  # PATH_INFO is already percent-decoded
+            with _rules_lock:
+                removed = _rules.pop(rule_id, None) is not None
+            return 200, {"id": rule_id, "removed": removed}
+        if "/" in rest:
+            return 404, {"error": f"no such control path {path}"}
+        allowed = "DELETE" if rest else "POST or GET"
+        return 405, {"error": f"{method} is not supported on {path} (only {allowed})"}
+
+
+class LocalAwsServer(ThreadedMotoServer):
+    """ThreadedMotoServer (one thread per request) with FaultControl in front of moto's app."""
+
+    def _server_entry(self):
+        app = FaultControl(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+# --- Security groups: unknown and not-yet-visible ids ----------------------------------------
+
+
+def _consistency_window(vpc_id):
+    rules = _rules_of("eventual_consistency")
+    return max((r["seconds"] for r in rules if r["vpc_id"] == vpc_id), default=0.0)
+
+
+def _check_group_visible(backend, group_id):
+    """moto's own InvalidGroup.NotFound for a group that does not exist or is not visible yet."""
+    from moto.ec2.exceptions import InvalidSecurityGroupNotFoundError
+
+    group = backend.get_security_group_from_id(group_id)
+    if group is None:
+        raise InvalidSecurityGroupNotFoundError(group_id)
+    created = getattr(group, "_firebreak_created", None)
+    if created is not None and time.monotonic() - created < _consistency_window(group.vpc_id):
+        raise InvalidSecurityGroupNotFoundError(group_id)
+
+
+def patch_security_group_visibility():
+    """Real EC2: unknown group ids are refused; new ones may not be visible yet (opt-in per VPC)."""
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+
+    original_create = SecurityGroupBackend.create_security_group
+
+    def create_security_group(self, *args, **kwargs):
+        group = original_create(self, *args, **kwargs)
+        group._firebreak_created = time.monotonic()
+        return group
+
+    SecurityGroupBackend.create_security_group = create_security_group
+
+    def checking_target_group(original):
+        signature = inspect.signature(original)
+
+        def method(self, *args, **kwargs):
+            name_or_id = signature.bind(self, *args, **kwargs).arguments.get("group_name_or_id")
+            if isinstance(name_or_id, str) and name_or_id.startswith("sg-"):
+                _check_group_visible(self, name_or_id)
+            return original(self, *args, **kwargs)
+
+        return method
+
+    for name in (
+        "authorize_security_group_ingress",
+        "authorize_security_group_egress",
+        "revoke_security_group_ingress",
+        "revoke_security_group_egress",
+    ):
+        original = getattr(SecurityGroupBackend, name)
+        setattr(SecurityGroupBackend, name, checking_target_group(original))
+
+    original_describe = SecurityGroupBackend.describe_security_groups
+
+    def describe_security_groups(self, group_ids=None, groupnames=None, filters=None):
+        for group_id in group_ids or []:
+            _check_group_visible(self, group_id)
+        return original_describe(self, group_ids=group_ids, groupnames=groupnames, filters=filters)
+
+    SecurityGroupBackend.describe_security_groups = describe_security_groups
+
+    original_modify_eni = NetworkInterfaceBackend.modify_network_interface_attribute
+
+    def modify_network_interface_attribute(self, eni_id, group_ids, *args, **kwargs):
+        for group_id in group_ids or []:
+            _check_group_visible(self, group_id)
+        return original_modify_eni(self, eni_id, group_ids, *args, **kwargs)
+
+    NetworkInterfaceBackend.modify_network_interface_attribute = modify_network_interface_attribute
+
+    original_modify_instance = InstanceBackend.modify_instance_security_groups
+
+    def modify_instance_security_groups(self, instance_id, new_group_id_list):
+        for group_id in new_group_id_list:
+            _check_group_visible(self, group_id)
+        return original_modify_instance(self, instance_id, new_group_id_list)
+
+    InstanceBackend.modify_instance_security_groups = modify_instance_security_groups
+
+
+# --- Injected faults (test controls) ---------------------------------------------------------
+
+
+def patch_injected_faults():
+    """ModifyNetworkInterfaceAttribute into a tagged group: fail or stall, as a rule asks."""
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.responses import EC2Response
+
+    class InjectedFault(EC2ClientError):
+        def __init__(self, code, message, status):
+            super().__init__(code, message)
+            self.status = status
+
+    original_serialized = EC2Response.serialized
+
+    def serialized(self, action_result):
+        status, headers, body = original_serialized(self, action_result)
+        if isinstance(action_result.result, InjectedFault):
+            status = action_result.result.status
+        return status, headers, body
+
+    EC2Response.serialized = serialized
+
+    original_modify_eni = NetworkInterfaceBackend.modify_network_interface_attribute
+
+    def modify_network_interface_attribute(self, eni_id, group_ids, *args, **kwargs):
+        roles = {self.tags.get(g, {}).get(ROLE_TAG) for g in group_ids or []}
+        matching = [
+            r
+            for r in _rules_of("fault")
+            if r["action"] == "ModifyNetworkInterfaceAttribute"
+            and r["network_interface_id"] == eni_id
+            and r["into_group_role"] in roles
+        ]
+        for rule in matching:
+            if rule["effect"] == "fail":
+                raise InjectedFault(rule["code"], rule["message"], rule["status"])
+        stall = max((r["seconds"] for r in matching), default=0.0)
+        if stall:
+            time.sleep(stall)  # this request's thread only: the server runs one thread a request
+        return original_modify_eni(self, eni_id, group_ids, *args, **kwargs)
+
+    NetworkInterfaceBackend.modify_network_interface_attribute = modify_network_interface_attribute
+
+
+# --- Network ACL entries -----------------------------------------------------------------------
+
+# Amazon VPC quotas, "Rules per network ACL": 20, one-way, enforced separately for IPv4 and IPv6
+# rules, and "this quota includes the default deny rules" (32767 for IPv4, 32768 for IPv6).
+NACL_RULES_PER_DIRECTION = 20
+NACL_DEFAULT_DENY_COUNTS = True
+NACL_LOWEST_RULE, NACL_HIGHEST_RULE = 1, 32766
+
+
+def _as_bool(value):
+    return value.lower() == "true" if isinstance(value, str) else bool(value)
+
+
+def _rule_number(value):
+    from moto.ec2.exceptions import EC2ClientError
+
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not NACL_LOWEST_RULE <= number <= NACL_HIGHEST_RULE:
+        raise EC2ClientError(
+            "InvalidParameterValue",
+            f"Invalid value '{value}' for ruleNumber: a rule number must be from "
+            f"{NACL_LOWEST_RULE} to {NACL_HIGHEST_RULE} (32767 to 65535 are reserved)",
+        )
+    return number
+
+
+def patch_network_acl_entries():
+    """Real EC2: rule numbers 1-32766, 20 entries a direction, a missing entry is NotFound."""
+    from moto.ec2.exceptions import EC2ClientError, NetworkAclEntryAlreadyExistsError
+    from moto.ec2.models.network_acls import NetworkAclBackend, NetworkAclEntry
+
+    def append_entry(backend, acl, number, action, egress, cidr=None, ipv6_cidr=None):
+        acl.network_acl_entries.append(
+            NetworkAclEntry(
+                backend,
+                network_acl_id=acl.id,
+                rule_number=number,
+                protocol="-1",
+                rule_action=action,
+                egress=egress,
+                cidr_block=cidr,
+                icmp_code=None,
+                icmp_type=None,
+                port_range_from=None,
+                port_range_to=None,
+                ipv6_cidr_block=ipv6_cidr,
+            )
+        )
+
+    def add_default_entries(self, network_acl_id):
+        # The default ACL's entries, as moto makes them, without the API's rule-number checks.
+        acl = self.get_network_acl(network_acl_id)
+        for egress in (True, False):
+            append_entry(self, acl, 100, "allow", egress, cidr="0.0.0.0/0")
+            append_entry(self, acl, 32767, "deny", egress, cidr="0.0.0.0/0")
+
+    NetworkAclBackend.add_default_entries = add_default_entries
+
+    original_create_acl = NetworkAclBackend.create_network_acl
+
+    def create_network_acl(self, vpc_id, tags=None, default=False):
+        acl = original_create_acl(self, vpc_id, tags=tags, default=default)
+        if not default:
+            ipv6 = bool(self.get_vpc(vpc_id).get_cidr_block_association_set(ipv6=True))
+            for egress in (True, False):
+                append_entry(self, acl, 32767, "deny", egress, cidr="0.0.0.0/0")
+                if ipv6:
+                    append_entry(self, acl, 32768, "deny", egress, ipv6_cidr="::/0")
+        return acl
+
+    NetworkAclBackend.create_network_acl = create_network_acl
+
+    original_create_entry = NetworkAclBackend.create_network_acl_entry
+    create_signature = inspect.signature(original_create_entry)
+
+    def create_network_acl_entry(self, *args, **kwargs):
+        given = create_signature.bind(self, *args, **kwargs).arguments
+        number = _rule_number(given["rule_number"])
+        acl = self.get_network_acl(given["network_acl_id"])
+        egress = _as_bool(given["egress"])
+        ipv6 = bool(given.get("ipv6_cidr_block"))
+        same_way = [e for e in acl.network_acl_entries if _as_bool(e.egress) == egress]
+        if any(int(e.rule_number) == number for e in same_way):
+            raise NetworkAclEntryAlreadyExistsError(number)
+        numbered = [
+            e
+            for e in same_way
+            if bool(e.ipv6_cidr_block) == ipv6
+            and NACL_LOWEST_RULE <= int(e.rule_number) <= NACL_HIGHEST_RULE
+        ]
+        if len(numbered) + int(NACL_DEFAULT_DENY_COUNTS) >= NACL_RULES_PER_DIRECTION:
+            raise EC2ClientError(
+                "NetworkAclEntryLimitExceeded",
+                "The maximum number of network acl entries has been reached.",
+            )
+        return original_create_entry(self, *args, **kwargs)
+
+    NetworkAclBackend.create_network_acl_entry = create_network_acl_entry
+
+    def delete_network_acl_entry(self, network_acl_id, rule_number, egress):
+        number = _rule_number(rule_number)
+        acl = self.get_network_acl(network_acl_id)
+        egress = _as_bool(egress)
+        entry = next(
+            (
+                e
+                for e in acl.network_acl_entries
+                if int(e.rule_number) == number and _as_bool(e.egress) == egress
+            ),
+            None,
+        )
+        if entry is None:  # moto 5.2.5: an uncaught StopIteration, HTTP 500
+            raise EC2ClientError(
+                "InvalidNetworkAclEntry.NotFound",
+                f"The network acl entry identified by {number} (egress: {str(egress).lower()}) "
+                f"does not exist in {network_acl_id}.",
+            )
+        acl.network_acl_entries.remove(entry)
+        return entry
+
+    NetworkAclBackend.delete_network_acl_entry = delete_network_acl_entry
+
+
+# --- RunInstances: secondary and IPv6 addresses of a launched ENI -------------------------------
+
+
+def patch_launch_interface_addresses():
+    """Real EC2: RunInstances assigns an interface's secondary private and IPv6 addresses."""
+    from moto.ec2.models.instances import Instance
+
+    original_prep_nics = Instance.prep_nics
+
+    def prep_nics(self, nic_spec, *args, **kwargs):
+        original_prep_nics(self, nic_spec, *args, **kwargs)
+        backend = self.ec2_backend
+        for spec in nic_spec or []:
+            if spec.get("NetworkInterfaceId") or spec.get("DeviceIndex") is None:
+                continue  # an existing ENI keeps the addresses it has
+            eni = self.nics.get(int(spec["DeviceIndex"]))
+            if eni is None:
+                continue
+            secondary = [
+                a["PrivateIpAddress"]
+                for a in spec.get("PrivateIpAddresses") or []
+                if not _as_bool(a.get("Primary")) and a.get("PrivateIpAddress")
+            ]
+            for address in secondary:
+                if address not in eni.subnet._subnet_ips:
+                    eni.subnet.request_ip(address, instance=self)
+                    self._private_ips.add(address)
+            if secondary:
+                backend.assign_private_ip_addresses(eni.id, private_ip_addresses=secondary)
+            for _ in range(int(spec.get("SecondaryPrivateIpAddressCount") or 0)):
+                # From the subnet, as the primary address is (moto's own count path can pick the
+                # subnet's reserved network address, and the subnet does not know it is taken).
+                address = eni.subnet.get_available_subnet_ip(instance=self)
+                self._private_ips.add(address)
+                backend.assign_private_ip_addresses(eni.id, private_ip_addresses=[address])
+            explicit_v6 = [
+                a["Ipv6Address"] for a in spec.get("Ipv6Addresses") or [] if a.get("Ipv6Address")
+            ]
+            if explicit_v6:
+                backend.assign_ipv6_addresses(eni.id, ipv6_addresses=explicit_v6)
+            missing_v6 = int(spec.get("Ipv6AddressCount") or 0) - len(eni.ipv6_addresses)
+            if missing_v6 > 0 and eni.subnet.ipv6_cidr_block_associations:
+                backend.assign_ipv6_addresses(eni.id, ipv6_count=missing_v6)
+
+    Instance.prep_nics = prep_nics
+
+
 PATCHES = [
     patch_primary_eni_groups,
     patch_shutdown_behaviour_attribute,
@@ -320,6 +826,10 @@ PATCHES = [
     patch_standby_target_groups,
     patch_fast_resource_tags,
     patch_securityhub_updates,
+    patch_security_group_visibility,
+    patch_injected_faults,  # after the visibility check: a fault or stall comes first
+    patch_network_acl_entries,
+    patch_launch_interface_addresses,
 ]
 
 
@@ -345,7 +855,7 @@ def main():
         with socket.socket() as s:
             s.bind((args.host, 0))
             port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address=args.host, port=port, verbose=False)
+    server = LocalAwsServer(ip_address=args.host, port=port, verbose=False)
     server.start()
     endpoint = f"http://{args.host}:{port}"
     for _ in range(100):

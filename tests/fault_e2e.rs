@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use firebreak_tests::fixtures::{guardduty_event, unique, Aws};
+use firebreak_tests::fixtures::{guardduty_event_with, unique, Aws};
 use firebreak_tests::{binary, Function, Invocation, LatencyProxy};
 
 const C2: &str = "Backdoor:EC2/C&CActivity.B";
@@ -24,6 +24,9 @@ struct EndState {
     /// "application" for a group of the instance's own (a record of the quarantine is wrong).
     recorded_groups: Vec<Vec<String>>,
     status: Option<String>,
+    /// The network ACL deny entries for the instance's address that take effect: (inbound,
+    /// outbound) — never doubled by a redelivery.
+    acl_denies: (usize, usize),
     termination_protection: bool,
     shutdown_behaviour: String,
     delete_on_termination: Vec<bool>,
@@ -75,6 +78,9 @@ async fn end_state(aws: &Aws, instance: &str, finding: &str) -> EndState {
         .map(
             |(k, _)| match k.strip_prefix("firebreak:original-groups:") {
                 Some(_) => "firebreak:original-groups:<eni>".to_string(),
+                None if k.starts_with("firebreak:network-acl:") => {
+                    "firebreak:network-acl:<acl>".to_string()
+                }
                 None => k.clone(),
             },
         )
@@ -121,7 +127,15 @@ async fn end_state(aws: &Aws, instance: &str, finding: &str) -> EndState {
         attr(aws_sdk_ec2::types::InstanceAttributeName::InstanceInitiatedShutdownBehavior)
             .await
             .unwrap();
+    let vpc = described.vpc_id().unwrap_or_default();
+    let cidr = format!("{}/32", described.private_ip_address().unwrap_or_default());
+    let denies = aws.effective_denies(vpc, &cidr).await;
+    let acl_denies = (
+        denies.iter().filter(|d| !d.2).count(),
+        denies.iter().filter(|d| d.2).count(),
+    );
     EndState {
+        acl_denies,
         interfaces,
         snapshots_per_volume,
         status: tags
@@ -152,9 +166,9 @@ async fn scene(aws: &Aws, cidr: &str) -> (String, serde_json::Value, String) {
     let (vpc, subnet) = aws.vpc(cidr).await;
     let app = aws.app_group(&vpc).await;
     let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
-    let enis = aws.eni_vpcs(&instance).await;
+    let interfaces = aws.finding_interfaces(&instance).await;
     let finding = unique("finding");
-    let event = guardduty_event(&finding, C2, 8.0, &instance, &enis, "ACTOR");
+    let event = guardduty_event_with(&finding, C2, 8.0, &instance, interfaces, "ACTOR");
     (instance, event, finding)
 }
 
@@ -170,6 +184,7 @@ async fn with_500s_and_throttling_one_delivery_plus_retries_ends_in_the_fault_fr
     clean.invoke(&clean_event).await.unwrap();
     let want = end_state(&aws, &clean_instance, &clean_finding).await;
     assert_eq!(want.status.as_deref(), Some("quarantined"), "{want:?}");
+    assert_eq!(want.acl_denies, (1, 1), "{want:?}");
 
     // The same incident with every 5th call failing and every 7th throttled.
     let (instance, event, finding) = scene(&aws, "10.61.0.0/16").await;
@@ -246,19 +261,25 @@ async fn with_the_path_to_aws_cut_at_the_kth_call_a_redelivery_completes_without
     function.invoke(&clean_event).await.unwrap();
     let want = end_state(&aws, &clean_instance, &clean_finding).await;
     assert_eq!(want.status.as_deref(), Some("quarantined"), "{want:?}");
+    assert_eq!(want.acl_denies, (1, 1), "{want:?}");
     let total = proxy.calls().len();
     assert!(total >= 8, "a containment took only {total} calls");
 
-    let mut cuts = vec![
-        1,
-        2,
-        total / 4,
-        total / 2,
-        total / 2 + 1,
-        total * 3 / 4,
-        total - 1,
-    ];
+    // FIREBREAK_CUT_EVERY_CALL=1 cuts at every call of the incident, not only at these.
+    let mut cuts = match std::env::var_os("FIREBREAK_CUT_EVERY_CALL") {
+        Some(_) => (1..total).collect(),
+        None => vec![
+            1,
+            2,
+            total / 4,
+            total / 2,
+            total / 2 + 1,
+            total * 3 / 4,
+            total - 1,
+        ],
+    };
     cuts.dedup();
+    eprintln!("{total} calls in a fault-free incident; cutting at {cuts:?}");
     for (i, k) in cuts.into_iter().enumerate() {
         let (instance, event, finding) = scene(&aws, &format!("10.{}.0.0/16", 71 + i)).await;
         proxy.restart(Some(k));

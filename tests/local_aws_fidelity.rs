@@ -1,7 +1,17 @@
 //! The project's local-AWS launcher fixes moto where Firebreak depends on real EC2 behaviour.
-//! Without `scripts/local_aws.py`'s patch these tests fail against plain moto 5.2.5.
+//! Without `scripts/local_aws.py`'s patch these tests fail against plain moto 5.2.5. The tests of
+//! the launcher's test controls (`firebreak_tests::faults`) fail there too: it has no such API.
 
-use firebreak_tests::fixtures::{filter, Aws};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::config::http::HttpResponse;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::operation::modify_network_interface_attribute::ModifyNetworkInterfaceAttributeError;
+use aws_sdk_ec2::types::{
+    IpPermission, IpRange, NetworkAcl, ResourceType, RuleAction, Tag, TagSpecification,
+};
+use firebreak_tests::faults;
+use firebreak_tests::fixtures::{filter, unique, Aws};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_a_primary_eni_s_groups_replaces_them() {
@@ -94,7 +104,7 @@ async fn batch_update_findings_changes_what_get_findings_returns() {
     use aws_sdk_securityhub::types::{
         AwsSecurityFindingIdentifier, NoteUpdate, WorkflowStatus, WorkflowUpdate,
     };
-    use firebreak_tests::fixtures::{asff_instance, guardduty_asff, unique, GUARDDUTY_PRODUCT};
+    use firebreak_tests::fixtures::{asff_instance, guardduty_asff, GUARDDUTY_PRODUCT};
     let aws = Aws::new().await;
     let finding = guardduty_asff(
         &unique("fidelity"),
@@ -167,7 +177,6 @@ async fn batch_update_findings_changes_what_get_findings_returns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_action_targets_can_be_created_once_and_described() {
-    use firebreak_tests::fixtures::unique;
     let aws = Aws::new().await;
     let id: String = unique("Fb")
         .chars()
@@ -279,4 +288,805 @@ async fn an_instance_in_standby_is_not_registered_in_its_group_s_target_groups()
         !targets.contains(&instance.as_str()),
         "moto 5.2.5 keeps (and re-registers) Standby instances in the group's target groups"
     );
+}
+
+/// (code, message, HTTP status) of a call that must have been refused.
+fn refusal<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> (String, String, u16) {
+    let err = result.expect_err("the call should have been refused");
+    (
+        err.code().unwrap_or_default().to_string(),
+        err.message().unwrap_or_default().to_string(),
+        err.raw_response()
+            .map(|r| r.status().as_u16())
+            .unwrap_or_default(),
+    )
+}
+
+/// The refusal's error code.
+fn code<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> String {
+    refusal(result).0
+}
+
+/// An SSH-from-the-VPC permission, for rule calls.
+fn ssh() -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
+        .build()
+}
+
+/// The default allow-all egress permission of a new group.
+fn all_egress() -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build()
+}
+
+/// A new, empty group in `vpc` (no rules added: in an opted-in VPC it is not visible yet).
+async fn new_group(aws: &Aws, vpc: &str, role: Option<&str>) -> String {
+    let mut create = aws
+        .ec2
+        .create_security_group()
+        .group_name(unique("fidelity"))
+        .description("fidelity")
+        .vpc_id(vpc);
+    if let Some(role) = role {
+        create = create.tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::SecurityGroup)
+                .tags(
+                    Tag::builder()
+                        .key("firebreak:quarantine-role")
+                        .value(role)
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    create.send().await.unwrap().group_id().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_security_group_is_not_found_until_its_vpc_s_window_has_passed() {
+    const WINDOW: f64 = 4.0;
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.55.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let eni = aws.interfaces(&instance).await[0].0.clone();
+    let id = unique("consistency");
+    let _rule = faults::ClearOnDrop::new(&id);
+    faults::eventual_consistency(&id, &vpc, WINDOW).await;
+
+    let before = Instant::now();
+    let new = new_group(&aws, &vpc, None).await;
+    let created = Instant::now();
+    // EC2's eventual consistency: the id the create call returned is not found, for a while.
+    let not_found = (
+        "InvalidGroup.NotFound".to_string(),
+        format!("The security group '{new}' does not exist"),
+        400,
+    );
+    let ec2 = &aws.ec2;
+    let calls = [
+        (
+            "DescribeSecurityGroups",
+            refusal(ec2.describe_security_groups().group_ids(&new).send().await),
+        ),
+        (
+            "ModifyNetworkInterfaceAttribute",
+            refusal(
+                ec2.modify_network_interface_attribute()
+                    .network_interface_id(&eni)
+                    .groups(&new)
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "ModifyInstanceAttribute",
+            refusal(
+                ec2.modify_instance_attribute()
+                    .instance_id(&instance)
+                    .groups(&new)
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "AuthorizeSecurityGroupIngress",
+            refusal(
+                ec2.authorize_security_group_ingress()
+                    .group_id(&new)
+                    .ip_permissions(ssh())
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "AuthorizeSecurityGroupEgress",
+            refusal(
+                ec2.authorize_security_group_egress()
+                    .group_id(&new)
+                    .ip_permissions(ssh())
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "RevokeSecurityGroupEgress",
+            refusal(
+                ec2.revoke_security_group_egress()
+                    .group_id(&new)
+                    .ip_permissions(all_egress())
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "RevokeSecurityGroupIngress",
+            refusal(
+                ec2.revoke_security_group_ingress()
+                    .group_id(&new)
+                    .ip_permissions(ssh())
+                    .send()
+                    .await,
+            ),
+        ),
+    ];
+    assert!(
+        before.elapsed().as_secs_f64() < WINDOW,
+        "the calls outlasted the {WINDOW} s window: the refusals prove nothing"
+    );
+    for (call, answer) in calls {
+        assert_eq!(answer, not_found, "{call} on a group {WINDOW} s young");
+    }
+    // Opt-in per VPC: elsewhere a new group is usable at once (what the other tests rely on).
+    let (other_vpc, _) = aws.vpc("10.56.0.0/16").await;
+    aws.app_group(&other_vpc).await;
+
+    tokio::time::sleep_until((created + Duration::from_secs_f64(WINDOW + 0.2)).into()).await;
+    // Then it behaves as usual.
+    assert_eq!(aws.group_rules(&new).await, (vpc.clone(), 0, 1));
+    ec2.authorize_security_group_ingress()
+        .group_id(&new)
+        .ip_permissions(ssh())
+        .send()
+        .await
+        .unwrap();
+    ec2.revoke_security_group_ingress()
+        .group_id(&new)
+        .ip_permissions(ssh())
+        .send()
+        .await
+        .unwrap();
+    ec2.revoke_security_group_egress()
+        .group_id(&new)
+        .ip_permissions(all_egress())
+        .send()
+        .await
+        .unwrap();
+    ec2.authorize_security_group_egress()
+        .group_id(&new)
+        .ip_permissions(ssh())
+        .send()
+        .await
+        .unwrap();
+    ec2.modify_network_interface_attribute()
+        .network_interface_id(&eni)
+        .groups(&new)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(aws.interfaces(&instance).await[0].2, vec![new.clone()]);
+    ec2.modify_instance_attribute()
+        .instance_id(&instance)
+        .groups(&app)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(aws.interfaces(&instance).await[0].2, vec![app]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_to_a_security_group_that_does_not_exist_is_refused() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.57.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let eni = aws.interfaces(&instance).await[0].0.clone();
+    let missing = "sg-0f1e2d3c4b5a69788";
+    let not_found = (
+        "InvalidGroup.NotFound".to_string(),
+        format!("The security group '{missing}' does not exist"),
+        400,
+    );
+    // moto 5.2.5 accepts both and leaves a group it does not have on the ENI and the instance.
+    assert_eq!(
+        refusal(
+            aws.ec2
+                .modify_network_interface_attribute()
+                .network_interface_id(&eni)
+                .groups(missing)
+                .send()
+                .await
+        ),
+        not_found
+    );
+    assert_eq!(
+        refusal(
+            aws.ec2
+                .modify_instance_attribute()
+                .instance_id(&instance)
+                .groups(missing)
+                .send()
+                .await
+        ),
+        not_found
+    );
+    // moto 5.2.5 says "The security group '{'sg-…'}' does not exist".
+    assert_eq!(
+        refusal(
+            aws.ec2
+                .describe_security_groups()
+                .group_ids(missing)
+                .send()
+                .await
+        ),
+        not_found
+    );
+    assert_eq!(aws.interfaces(&instance).await[0].2, vec![app]);
+}
+
+/// A custom network ACL in `vpc`.
+async fn network_acl(aws: &Aws, vpc: &str) -> String {
+    aws.ec2
+        .create_network_acl()
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap()
+        .network_acl()
+        .unwrap()
+        .network_acl_id()
+        .unwrap()
+        .to_string()
+}
+
+/// The ACL as DescribeNetworkAcls returns it.
+async fn describe_acl(aws: &Aws, acl: &str) -> NetworkAcl {
+    aws.ec2
+        .describe_network_acls()
+        .network_acl_ids(acl)
+        .send()
+        .await
+        .unwrap()
+        .network_acls()[0]
+        .clone()
+}
+
+/// (rule number, egress, action, IPv4 CIDR, IPv6 CIDR) of one entry.
+type Entry = (i32, bool, String, Option<String>, Option<String>);
+
+/// Every entry of the ACL, sorted.
+fn entries(acl: &NetworkAcl) -> Vec<Entry> {
+    let mut all: Vec<_> = acl
+        .entries()
+        .iter()
+        .map(|e| {
+            (
+                e.rule_number().unwrap(),
+                e.egress().unwrap(),
+                e.rule_action().unwrap().as_str().to_string(),
+                e.cidr_block().map(String::from),
+                e.ipv6_cidr_block().map(String::from),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// CreateNetworkAclEntry: deny `cidr` (IPv6 if it has a colon) at `number`, one way.
+async fn deny_entry(
+    aws: &Aws,
+    acl: &str,
+    number: i32,
+    egress: bool,
+    cidr: &str,
+) -> Result<(), String> {
+    let entry = aws
+        .ec2
+        .create_network_acl_entry()
+        .network_acl_id(acl)
+        .rule_number(number)
+        .protocol("-1")
+        .rule_action(RuleAction::Deny)
+        .egress(egress);
+    let entry = if cidr.contains(':') {
+        entry.ipv6_cidr_block(cidr)
+    } else {
+        entry.cidr_block(cidr)
+    };
+    entry.send().await.map(|_| ()).map_err(|e| {
+        format!(
+            "{}: {}",
+            e.code().unwrap_or_default(),
+            e.message().unwrap_or_default()
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_acl_rule_numbers_are_1_to_32766_each_used_once_a_way() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.45.0.0/16").await;
+    let acl = network_acl(&aws, &vpc).await;
+    // moto 5.2.5 takes any number; 32767-65535 are reserved (32767: the default deny rule).
+    for number in [0, -1, 32767, 32768, 65535, 70000] {
+        let refused = deny_entry(&aws, &acl, number, false, "192.0.2.0/24").await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.starts_with("InvalidParameterValue:")),
+            "rule {number}: {refused:?}"
+        );
+    }
+    for number in [1, 32766] {
+        deny_entry(&aws, &acl, number, false, "192.0.2.0/24")
+            .await
+            .unwrap();
+    }
+    // moto 5.2.5 already does the rest: a number once a way, IPv6 entries, the subnet filter.
+    let again = deny_entry(&aws, &acl, 1, false, "198.51.100.0/24").await;
+    assert!(
+        again
+            .as_ref()
+            .is_err_and(|e| e.starts_with("NetworkAclEntryAlreadyExists:")),
+        "{again:?}"
+    );
+    deny_entry(&aws, &acl, 1, true, "198.51.100.0/24")
+        .await
+        .unwrap();
+    deny_entry(&aws, &acl, 200, false, "2001:db8::/32")
+        .await
+        .unwrap();
+    let described = entries(&describe_acl(&aws, &acl).await);
+    assert!(
+        described.contains(&(
+            200,
+            false,
+            "deny".to_string(),
+            None,
+            Some("2001:db8::/32".to_string())
+        )),
+        "{described:?}"
+    );
+    let of_subnet = || async {
+        let out = aws
+            .ec2
+            .describe_network_acls()
+            .filters(filter("association.subnet-id", &subnet))
+            .send()
+            .await
+            .unwrap();
+        out.network_acls().to_vec()
+    };
+    let before = of_subnet().await;
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].is_default(), Some(true));
+    let association = before[0]
+        .associations()
+        .iter()
+        .find(|a| a.subnet_id() == Some(subnet.as_str()))
+        .unwrap()
+        .network_acl_association_id()
+        .unwrap()
+        .to_string();
+    aws.ec2
+        .replace_network_acl_association()
+        .association_id(&association)
+        .network_acl_id(&acl)
+        .send()
+        .await
+        .unwrap();
+    let after: Vec<_> = of_subnet()
+        .await
+        .iter()
+        .map(|a| a.network_acl_id().unwrap().to_string())
+        .collect();
+    assert_eq!(after, vec![acl]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_network_acl_denies_everything_each_way() {
+    let aws = Aws::new().await;
+    let (vpc, _) = aws.vpc("10.46.0.0/16").await;
+    let acl = network_acl(&aws, &vpc).await;
+    let deny_all = |egress| {
+        (
+            32767,
+            egress,
+            "deny".to_string(),
+            Some("0.0.0.0/0".to_string()),
+            None,
+        )
+    };
+    // moto 5.2.5 makes a custom ACL with no entries at all.
+    assert_eq!(
+        entries(&describe_acl(&aws, &acl).await),
+        vec![deny_all(false), deny_all(true)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_acl_holds_20_rules_a_way_its_default_deny_included() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.47.0.0/16").await;
+    let acl = network_acl(&aws, &vpc).await;
+    let full = |result: Result<(), String>| {
+        assert!(
+            result
+                .as_ref()
+                .is_err_and(|e| e.starts_with("NetworkAclEntryLimitExceeded:")),
+            "{result:?}"
+        )
+    };
+    // 19 numbered IPv4 rules and the deny rule 32767, each way; moto 5.2.5 has no limit.
+    for egress in [false, true] {
+        for number in 1..=19 {
+            deny_entry(&aws, &acl, number, egress, "192.0.2.0/24")
+                .await
+                .unwrap_or_else(|e| panic!("rule {number} (egress {egress}): {e}"));
+        }
+        full(deny_entry(&aws, &acl, 20, egress, "192.0.2.0/24").await);
+    }
+    // IPv6 rules count apart; a deleted rule frees its place.
+    deny_entry(&aws, &acl, 100, false, "2001:db8::/32")
+        .await
+        .unwrap();
+    aws.ec2
+        .delete_network_acl_entry()
+        .network_acl_id(&acl)
+        .rule_number(19)
+        .egress(false)
+        .send()
+        .await
+        .unwrap();
+    deny_entry(&aws, &acl, 21, false, "192.0.2.0/24")
+        .await
+        .unwrap();
+    full(deny_entry(&aws, &acl, 22, false, "192.0.2.0/24").await);
+    // The VPC's default ACL already has its allow-all rule 100: 18 more fit.
+    let default_acl = aws
+        .ec2
+        .describe_network_acls()
+        .filters(filter("association.subnet-id", &subnet))
+        .send()
+        .await
+        .unwrap()
+        .network_acls()[0]
+        .network_acl_id()
+        .unwrap()
+        .to_string();
+    for number in 1..=18 {
+        deny_entry(&aws, &default_acl, number, false, "192.0.2.0/24")
+            .await
+            .unwrap_or_else(|e| panic!("default ACL rule {number}: {e}"));
+    }
+    full(deny_entry(&aws, &default_acl, 19, false, "192.0.2.0/24").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_or_replacing_a_missing_network_acl_entry_is_not_found() {
+    let aws = Aws::new().await;
+    let (vpc, _) = aws.vpc("10.48.0.0/16").await;
+    let acl = network_acl(&aws, &vpc).await;
+    let delete = |number: i32, egress: bool| {
+        aws.ec2
+            .delete_network_acl_entry()
+            .network_acl_id(&acl)
+            .rule_number(number)
+            .egress(egress)
+            .send()
+    };
+    // moto 5.2.5 answers both with an HTTP 500 (an uncaught StopIteration).
+    let (missing, _, status) = refusal(delete(50, false).await);
+    assert_eq!(
+        (missing.as_str(), status),
+        ("InvalidNetworkAclEntry.NotFound", 400)
+    );
+    let replaced = aws
+        .ec2
+        .replace_network_acl_entry()
+        .network_acl_id(&acl)
+        .rule_number(50)
+        .protocol("-1")
+        .rule_action(RuleAction::Deny)
+        .egress(false)
+        .cidr_block("192.0.2.0/24")
+        .send()
+        .await;
+    assert_eq!(code(replaced), "InvalidNetworkAclEntry.NotFound");
+    // An entry is found by number *and* direction.
+    deny_entry(&aws, &acl, 50, false, "192.0.2.0/24")
+        .await
+        .unwrap();
+    assert_eq!(
+        code(delete(50, true).await),
+        "InvalidNetworkAclEntry.NotFound"
+    );
+    delete(50, false).await.unwrap();
+    assert_eq!(
+        entries(&describe_acl(&aws, &acl).await)
+            .iter()
+            .map(|e| e.0)
+            .collect::<Vec<_>>(),
+        vec![32767, 32767]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_instances_gives_an_interface_its_secondary_and_ipv6_addresses() {
+    use aws_sdk_ec2::types::InstanceNetworkInterfaceSpecification;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    let aws = Aws::new().await;
+    let vpc = aws
+        .ec2
+        .create_vpc()
+        .cidr_block("10.49.0.0/16")
+        .amazon_provided_ipv6_cidr_block(true)
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .clone();
+    let vpc_id = vpc.vpc_id().unwrap().to_string();
+    let v6_block = vpc.ipv6_cidr_block_association_set()[0]
+        .ipv6_cidr_block()
+        .unwrap()
+        .replace("/56", "/64");
+    let subnet = aws
+        .ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.49.0.0/24")
+        .ipv6_cidr_block(&v6_block)
+        .availability_zone("us-east-1a")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    let app = aws.app_group(&vpc_id).await;
+    let launched = aws
+        .ec2
+        .run_instances()
+        .image_id(aws.image().await)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .network_interfaces(
+            InstanceNetworkInterfaceSpecification::builder()
+                .device_index(0)
+                .subnet_id(&subnet)
+                .groups(&app)
+                .secondary_private_ip_address_count(2)
+                .ipv6_address_count(1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let instance = launched.instances()[0].instance_id().unwrap().to_string();
+    let addresses = || async {
+        let described = aws.describe(&instance).await;
+        let eni = described.network_interfaces()[0].clone();
+        let private: Vec<(Ipv4Addr, bool)> = eni
+            .private_ip_addresses()
+            .iter()
+            .map(|a| {
+                (
+                    a.private_ip_address().unwrap().parse().unwrap(),
+                    a.primary().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let v6: Vec<Ipv6Addr> = eni
+            .ipv6_addresses()
+            .iter()
+            .map(|a| a.ipv6_address().unwrap().parse().unwrap())
+            .collect();
+        (eni, private, v6)
+    };
+    let (eni, private, v6) = addresses().await;
+    assert_eq!(eni.subnet_id(), Some(subnet.as_str()));
+    // moto 5.2.5 drops the interface's SecondaryPrivateIpAddressCount and Ipv6AddressCount.
+    assert_eq!(private.len(), 3, "the primary and 2 secondary: {private:?}");
+    let primary: Vec<_> = private.iter().filter(|a| a.1).collect();
+    assert_eq!(primary.len(), 1, "{private:?}");
+    assert_eq!(
+        Some(primary[0].0.to_string().as_str()),
+        eni.private_ip_address()
+    );
+    let mut distinct: Vec<_> = private.iter().map(|a| a.0).collect();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "{private:?}");
+    for (address, _) in &private {
+        let [a, b, c, host] = address.octets();
+        // In the subnet; not one of the 4 first or the last (reserved by AWS).
+        assert!(
+            [a, b, c] == [10, 49, 0] && (4..255).contains(&host),
+            "{address} in 10.49.0.0/24"
+        );
+    }
+    assert_eq!(v6.len(), 1, "{v6:?}");
+    let prefix: Ipv6Addr = v6_block.split('/').next().unwrap().parse().unwrap();
+    assert_eq!(
+        v6[0].segments()[..4],
+        prefix.segments()[..4],
+        "{v6:?} in {v6_block}"
+    );
+
+    // moto 5.2.5 already reports addresses assigned later.
+    let eni_id = eni.network_interface_id().unwrap().to_string();
+    aws.ec2
+        .assign_private_ip_addresses()
+        .network_interface_id(&eni_id)
+        .private_ip_addresses("10.49.0.200")
+        .send()
+        .await
+        .unwrap();
+    aws.ec2
+        .assign_ipv6_addresses()
+        .network_interface_id(&eni_id)
+        .ipv6_address_count(1)
+        .send()
+        .await
+        .unwrap();
+    let (_, private, v6) = addresses().await;
+    assert_eq!((private.len(), v6.len()), (4, 2), "{private:?} {v6:?}");
+    assert!(private.contains(&("10.49.0.200".parse().unwrap(), false)));
+}
+
+/// ModifyNetworkInterfaceAttribute(eni, groups).
+async fn set_groups(
+    aws: &Aws,
+    eni: &str,
+    groups: &[&String],
+) -> Result<(), SdkError<ModifyNetworkInterfaceAttributeError, HttpResponse>> {
+    aws.ec2
+        .modify_network_interface_attribute()
+        .network_interface_id(eni)
+        .set_groups(Some(groups.iter().map(|g| g.to_string()).collect()))
+        .send()
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_injected_failure_fails_only_changes_into_the_isolation_group() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.58.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let isolation = new_group(&aws, &vpc, Some("isolation")).await;
+    let untracking = new_group(&aws, &vpc, Some("untracking")).await;
+    let made = aws
+        .instances(&subnet, std::slice::from_ref(&app), &[], 2)
+        .await;
+    let (eni, other) = (made[0].1[0].0.clone(), made[1].1[0].0.clone());
+    let id = unique("fail");
+    let _rule = faults::ClearOnDrop::new(&id);
+    faults::fail_isolation(&id, &eni, "UnauthorizedOperation", 403).await;
+
+    let injected = (
+        "UnauthorizedOperation".to_string(),
+        format!("injected by test rule {id}"),
+        403,
+    );
+    // Every time, whatever else is asked for with it.
+    assert_eq!(
+        refusal(set_groups(&aws, &eni, &[&isolation]).await),
+        injected
+    );
+    assert_eq!(
+        refusal(set_groups(&aws, &eni, &[&isolation]).await),
+        injected
+    );
+    assert_eq!(
+        refusal(set_groups(&aws, &eni, &[&app, &isolation]).await),
+        injected
+    );
+    // Any other change on that ENI, and the same change on another ENI, go through.
+    set_groups(&aws, &eni, &[&untracking]).await.unwrap();
+    set_groups(&aws, &eni, &[&app]).await.unwrap();
+    set_groups(&aws, &other, &[&isolation]).await.unwrap();
+    let groups = |eni: String| {
+        let aws = &aws;
+        async move {
+            aws.ec2
+                .describe_network_interfaces()
+                .network_interface_ids(eni)
+                .send()
+                .await
+                .unwrap()
+                .network_interfaces()[0]
+                .groups()
+                .iter()
+                .map(|g| g.group_id().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(groups(eni.clone()).await, vec![app.clone()]);
+    assert_eq!(groups(other.clone()).await, vec![isolation.clone()]);
+
+    faults::clear(&id).await;
+    set_groups(&aws, &eni, &[&isolation]).await.unwrap();
+    assert_eq!(groups(eni).await, vec![isolation]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_change_answers_late_is_applied_and_holds_up_nothing_else() {
+    // Longer than the SDK's 5 s stalled-stream grace period: a stall must still get its answer.
+    const STALL: f64 = 6.0;
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.59.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let isolation = new_group(&aws, &vpc, Some("isolation")).await;
+    let made = aws
+        .instances(&subnet, std::slice::from_ref(&app), &[], 2)
+        .await;
+    let (eni, other) = (made[0].1[0].0.clone(), made[1].1[0].0.clone());
+    let id = unique("stall");
+    let _rule = faults::ClearOnDrop::new(&id);
+    faults::stall_isolation(&id, &eni, STALL).await;
+
+    let started = Instant::now();
+    let stalled = {
+        let (ec2, eni, isolation) = (aws.ec2.clone(), eni.clone(), isolation.clone());
+        tokio::spawn(async move {
+            let answer = ec2
+                .modify_network_interface_attribute()
+                .network_interface_id(eni)
+                .groups(isolation)
+                .send()
+                .await;
+            (answer.map(|_| ()), started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Meanwhile the same server answers at once: a read, and the same change on another ENI.
+    let meanwhile = Instant::now();
+    let during = aws.interfaces(&made[0].0).await[0].2.clone();
+    set_groups(&aws, &other, &[&isolation]).await.unwrap();
+    let took = meanwhile.elapsed();
+    assert!(
+        !stalled.is_finished(),
+        "the stalled call answered within {:?}",
+        started.elapsed()
+    );
+    assert!(
+        took.as_secs_f64() < STALL / 3.0,
+        "two other calls took {took:?} during the stall"
+    );
+    assert_eq!(during, vec![app], "not applied before the stall ends");
+
+    let (answer, elapsed) = stalled.await.unwrap();
+    answer.unwrap();
+    assert!(
+        elapsed.as_secs_f64() >= STALL,
+        "answered after {elapsed:?}, less than the {STALL} s stall"
+    );
+    assert_eq!(aws.interfaces(&made[0].0).await[0].2, vec![isolation]);
 }

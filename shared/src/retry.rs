@@ -17,12 +17,20 @@ pub const EVENTUAL_CONSISTENCY_WAITS: [Duration; 5] = [
 ];
 
 /// `call`, again after each wait while it answers that a resource just created does not exist.
-pub async fn until_visible<T, F, Fut>(mut call: F) -> Result<T, AwsError>
+pub async fn until_visible<T, F, Fut>(call: F) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
 {
-    for wait in EVENTUAL_CONSISTENCY_WAITS {
+    until_visible_with(&EVENTUAL_CONSISTENCY_WAITS, call).await
+}
+
+async fn until_visible_with<T, F, Fut>(waits: &[Duration], mut call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    for wait in waits.iter().copied() {
         match call().await {
             Err(e) if e.is_not_found() => tokio::time::sleep(wait).await,
             done => return done,
@@ -43,11 +51,13 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
+    const SHORT: [Duration; 5] = [Duration::from_millis(1); 5];
+
+    #[tokio::test]
     async fn a_new_resource_is_retried_until_visible_and_no_longer() {
         let calls = AtomicUsize::new(0);
         let visible_after = 3;
-        let r = until_visible(|| async {
+        let r = until_visible_with(&SHORT, || async {
             match calls.fetch_add(1, Ordering::SeqCst) < visible_after {
                 true => Err(not_found()),
                 false => Ok("done"),
@@ -58,7 +68,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 4);
 
         let calls = AtomicUsize::new(0);
-        let r: Result<(), _> = until_visible(|| async {
+        let r: Result<(), _> = until_visible_with(&SHORT, || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(not_found())
         })
@@ -71,7 +81,7 @@ mod tests {
             code: Some("UnauthorizedOperation".into()),
             message: "no".into(),
         };
-        let r: Result<(), _> = until_visible(|| async {
+        let r: Result<(), _> = until_visible_with(&SHORT, || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(other.clone())
         })

@@ -349,6 +349,76 @@ impl Aws {
         out.reservations()[0].instances()[0].clone()
     }
 
+    /// Every network ACL entry of the VPC: (ACL id, rule number, egress, allow, CIDR).
+    pub async fn acl_entries(&self, vpc_id: &str) -> Vec<(String, i32, bool, bool, String)> {
+        let out = self
+            .ec2
+            .describe_network_acls()
+            .filters(filter("vpc-id", vpc_id))
+            .send()
+            .await
+            .unwrap();
+        let mut entries = Vec::new();
+        for acl in out.network_acls() {
+            for e in acl.entries() {
+                entries.push((
+                    acl.network_acl_id().unwrap().to_string(),
+                    e.rule_number().unwrap(),
+                    e.egress().unwrap_or(false),
+                    e.rule_action().map(|a| a.as_str()) == Some("allow"),
+                    e.cidr_block()
+                        .or(e.ipv6_cidr_block())
+                        .unwrap_or_default()
+                        .to_string(),
+                ));
+            }
+        }
+        entries.sort();
+        entries
+    }
+
+    /// The VPC's deny entries for `cidr` that come before every allow entry of their ACL and
+    /// direction (the entries that take effect): (ACL id, rule number, egress).
+    pub async fn effective_denies(&self, vpc_id: &str, cidr: &str) -> Vec<(String, i32, bool)> {
+        let entries = self.acl_entries(vpc_id).await;
+        let first_allow = |acl: &str, egress: bool| {
+            entries
+                .iter()
+                .filter(|e| e.0 == acl && e.2 == egress && e.3 && e.1 != 32767)
+                .map(|e| e.1)
+                .min()
+                .unwrap_or(32767)
+        };
+        entries
+            .iter()
+            .filter(|e| !e.3 && e.4 == cidr && e.1 < first_allow(&e.0, e.2))
+            .map(|e| (e.0.clone(), e.1, e.2))
+            .collect()
+    }
+
+    /// The network interfaces of the instance as a GuardDuty finding lists them: id, VPC, subnet,
+    /// private addresses and security groups (what the instance had when GuardDuty saw it).
+    pub async fn finding_interfaces(&self, instance_id: &str) -> Vec<Value> {
+        let i = self.describe(instance_id).await;
+        i.network_interfaces()
+            .iter()
+            .map(|n| {
+                json!({
+                    "networkInterfaceId": n.network_interface_id(),
+                    "vpcId": n.vpc_id(),
+                    "subnetId": n.subnet_id(),
+                    "privateIpAddress": n.private_ip_address(),
+                    "privateIpAddresses": n.private_ip_addresses().iter()
+                        .map(|a| json!({"privateIpAddress": a.private_ip_address()}))
+                        .collect::<Vec<_>>(),
+                    "securityGroups": n.groups().iter()
+                        .map(|g| json!({"groupId": g.group_id(), "groupName": g.group_name()}))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect()
+    }
+
     /// (ENI id, VPC id, group ids) of every interface of the instance, read from DescribeNetworkInterfaces.
     pub async fn interfaces(&self, instance_id: &str) -> Vec<(String, String, Vec<String>)> {
         let out = self
@@ -995,6 +1065,28 @@ pub fn credential_event(
                "action": {"actionType": "AWS_API_CALL",
                           "awsApiCallAction": {"api": "ListBuckets", "serviceName": "s3.amazonaws.com",
                                                "callerType": "Remote IP"}},
+               "additionalInfo": {}, "archived": false}),
+    )
+}
+
+/// A GuardDuty finding event about an instance, its interfaces as GuardDuty lists them
+/// ([`Aws::finding_interfaces`]).
+pub fn guardduty_event_with(
+    finding_id: &str,
+    finding_type: &str,
+    severity: f64,
+    instance_id: &str,
+    interfaces: Vec<Value>,
+    resource_role: &str,
+) -> Value {
+    guardduty_envelope(
+        finding_id,
+        finding_type,
+        severity,
+        "e2e finding",
+        json!({"resourceType": "Instance",
+               "instanceDetails": {"instanceId": instance_id, "networkInterfaces": interfaces}}),
+        json!({"serviceName": "guardduty", "resourceRole": resource_role, "count": 1,
                "additionalInfo": {}, "archived": false}),
     )
 }

@@ -4,6 +4,7 @@
 //! The Runtime API here speaks the same HTTP the Lambda service does (`/2018-06-01/runtime/...`):
 //! the binary long-polls `invocation/next`, posts `response` or `error`, exactly as in Lambda.
 
+pub mod faults;
 pub mod fixtures;
 
 use std::collections::HashMap;

@@ -23,10 +23,15 @@ use crate::tags::{self, AclEntryRecord, NetworkAclRecord};
 const ACTION: ActionKind = ActionKind::DenyNetworkAcl;
 const UNDO: ActionKind = ActionKind::ReleaseInstance;
 
-/// Entries per direction of a network ACL (the default quota; the `*` rule not counted).
+/// Rules per direction of a network ACL, for IPv4 and for IPv6 separately, the default deny rule
+/// included (the default quota; VPC guide, "Amazon VPC quotas").
 pub const ENTRY_QUOTA: usize = 20;
-/// The default rule (`*`): not an entry Firebreak counts or numbers against.
-const DEFAULT_RULE: i32 = 32767;
+/// The default rules (`*`, 32767 for IPv4 and 32768 for IPv6): never numbered against.
+const DEFAULT_RULES: [i32; 2] = [32767, 32768];
+
+fn is_ipv6(cidr: &str) -> bool {
+    cidr.contains(':')
+}
 
 /// The instance's addresses as CIDRs: `/32` for IPv4, `/128` for IPv6, each once.
 pub fn cidrs(facts: &InstanceFacts) -> Vec<String> {
@@ -74,21 +79,21 @@ pub fn plan_acl(acl: &NetworkAclFacts, cidrs: &[String]) -> AclPlan {
         refused: Vec::new(),
     };
     for egress in [false, true] {
-        let entries: Vec<&AclEntryFacts> = acl
-            .entries
-            .iter()
-            .filter(|e| e.egress == egress && e.rule_number != DEFAULT_RULE)
-            .collect();
+        let entries: Vec<&AclEntryFacts> =
+            acl.entries.iter().filter(|e| e.egress == egress).collect();
         let lowest_allow = entries
             .iter()
-            .filter(|e| e.allow)
+            .filter(|e| e.allow && !DEFAULT_RULES.contains(&e.rule_number))
             .map(|e| e.rule_number)
             .min()
-            .unwrap_or(DEFAULT_RULE);
+            .unwrap_or(DEFAULT_RULES[0]);
         let used = |n: i32| entries.iter().any(|e| e.rule_number == n);
         let mut free = (1..lowest_allow).rev().filter(|n| !used(*n));
-        let mut count = entries.len();
+        // Rules of each family in this direction (the default deny counted), IPv4 then IPv6.
+        let of_family = |v6: bool| entries.iter().filter(|e| is_ipv6(&e.cidr) == v6).count();
+        let mut count = [of_family(false), of_family(true)];
         for cidr in cidrs {
+            let family = usize::from(is_ipv6(cidr));
             let present = entries
                 .iter()
                 .find(|e| !e.allow && &e.cidr == cidr && e.rule_number < lowest_allow);
@@ -101,15 +106,17 @@ pub fn plan_acl(acl: &NetworkAclFacts, cidrs: &[String]) -> AclPlan {
                 plan.record.0.push(entry(e.rule_number));
                 continue;
             }
-            let why = match (count >= ENTRY_QUOTA, free.next()) {
+            let full = count[family] >= ENTRY_QUOTA;
+            let why = match (full, if full { None } else { free.next() }) {
                 (false, Some(n)) => {
                     plan.record.0.push(entry(n));
                     plan.to_add.push(entry(n));
-                    count += 1;
+                    count[family] += 1;
                     continue;
                 }
                 (true, _) => format!(
-                    "{count} {} entries, the quota is {ENTRY_QUOTA}",
+                    "{} {} rules, the quota is {ENTRY_QUOTA}",
+                    count[family],
                     direction(egress)
                 ),
                 (false, None) => format!(
@@ -394,10 +401,17 @@ mod tests {
             plan.refused
         );
 
-        // 20 entries inbound already: the quota.
+        // 20 IPv4 rules inbound already, the default deny included: the quota.
         let mut full = default_acl();
         full.entries
-            .extend((1..20).map(|n| entry(n, false, false, &format!("192.0.2.{n}/32"))));
+            .extend((1..19).map(|n| entry(n, false, false, &format!("192.0.2.{n}/32"))));
+        let plan = plan_acl(&full, &["2001:db8::5/128".into()]);
+        assert_eq!(
+            plan.to_add.len(),
+            2,
+            "IPv6 has its own quota: {:?}",
+            plan.refused
+        );
         let plan = plan_acl(&full, &["10.0.0.5/32".into()]);
         assert!(
             plan.refused[0].contains("the quota is 20"),

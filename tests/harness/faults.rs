@@ -1,0 +1,183 @@
+//! Test controls of the local AWS (`scripts/local_aws.py`, its `/_firebreak/faults` API): eventual
+//! consistency of new security groups in a VPC, and injected faults on the way into a quarantine
+//! group.
+//!
+//! Every test shares one local AWS, so a rule is keyed by an id of the test's own (use
+//! [`unique`](crate::fixtures::unique)) and stays installed until it is removed: hold a
+//! [`ClearOnDrop`] for it, which removes it however the test ends, or call [`clear`].
+//!
+//! ```text
+//! use firebreak_tests::{faults, fixtures::unique};
+//! let id = unique("deny-isolation");
+//! let _rule = faults::ClearOnDrop::new(&id); // not `let _ =`: that drops (removes) it at once
+//! faults::fail_isolation(&id, &eni, "UnauthorizedOperation", 403).await;
+//! // ... ModifyNetworkInterfaceAttribute(eni, [isolation group]) now fails, every time
+//! ```
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const PATH: &str = "/_firebreak/faults";
+
+/// Makes a just-created security group in `vpc_id` answer `InvalidGroup.NotFound` (as EC2's
+/// eventual consistency may) to calls that use its id, until it is `seconds` old.
+pub async fn eventual_consistency(id: &str, vpc_id: &str, seconds: f64) {
+    install(json!({"id": id, "eventual_consistency": {"vpc_id": vpc_id, "seconds": seconds}})).await
+}
+
+/// Makes every `ModifyNetworkInterfaceAttribute` on `eni` into a group tagged
+/// `firebreak:quarantine-role` = `isolation` fail with `code` and HTTP `status`; any other group
+/// change on that ENI still succeeds.
+pub async fn fail_isolation(id: &str, eni: &str, code: &str, status: u16) {
+    install(json!({"id": id, "fault": {
+        "action": "ModifyNetworkInterfaceAttribute",
+        "network_interface_id": eni,
+        "into_group_role": "isolation",
+        "effect": "fail",
+        "code": code,
+        "message": format!("injected by test rule {id}"),
+        "status": status,
+    }}))
+    .await
+}
+
+/// Makes every `ModifyNetworkInterfaceAttribute` on `eni` into a group tagged
+/// `firebreak:quarantine-role` = `isolation` wait `seconds` before it is carried out normally
+/// (the change happens, late). Other requests are served meanwhile.
+pub async fn stall_isolation(id: &str, eni: &str, seconds: f64) {
+    install(json!({"id": id, "fault": {
+        "action": "ModifyNetworkInterfaceAttribute",
+        "network_interface_id": eni,
+        "into_group_role": "isolation",
+        "effect": "stall",
+        "seconds": seconds,
+    }}))
+    .await
+}
+
+/// Removes rule `id` (nothing happens if there is none).
+pub async fn clear(id: &str) {
+    let (status, body) = send("DELETE", &rule_path(id), "").await;
+    expect_ok(status, &body, &format!("removing rule {id}"));
+}
+
+/// Removes rule `id` when dropped, also when the test panics.
+#[must_use = "the rule is removed when this is dropped: bind it with `let _rule = ...`"]
+pub struct ClearOnDrop(String);
+
+impl ClearOnDrop {
+    /// A guard for rule `id` (install the rule after taking it).
+    pub fn new(id: &str) -> ClearOnDrop {
+        ClearOnDrop(id.to_string())
+    }
+}
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        // Synchronous: `drop` cannot await. A local call, done in milliseconds.
+        match send_blocking("DELETE", &rule_path(&self.0), "") {
+            Ok((200, _)) => {}
+            Ok((status, body)) => {
+                eprintln!("faults: removing rule {}: HTTP {status}: {body}", self.0)
+            }
+            Err(e) => eprintln!("faults: removing rule {}: {e}", self.0),
+        }
+    }
+}
+
+async fn install(rule: Value) {
+    let (status, body) = send("POST", PATH, &rule.to_string()).await;
+    expect_ok(status, &body, &format!("installing {rule}"));
+}
+
+fn rule_path(id: &str) -> String {
+    let encoded: String = id
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("{PATH}/{encoded}")
+}
+
+fn expect_ok(status: u16, body: &str, what: &str) {
+    if status != 200 {
+        let message = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(String::from))
+            .unwrap_or_else(|| body.to_string());
+        panic!("local AWS fault control: {what}: HTTP {status}: {message}");
+    }
+}
+
+/// `host:port` of the local AWS endpoint (`AWS_ENDPOINT_URL`).
+fn authority() -> Result<String, String> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .map_err(|_| "AWS_ENDPOINT_URL is not set: start the local AWS (scripts/test does)")?;
+    let rest = endpoint
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("the local AWS endpoint {endpoint} is not http://"))?;
+    Ok(rest.split('/').next().unwrap_or(rest).to_string())
+}
+
+fn request(method: &str, path: &str, body: &str, host: &str) -> String {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// (status, body) of a whole `Connection: close` response.
+fn parse_response(raw: &[u8]) -> Result<(u16, String), String> {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no HTTP response: {text:?}"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no HTTP status line: {head:?}"))?;
+    Ok((status, body.to_string()))
+}
+
+async fn send(method: &str, path: &str, body: &str) -> (u16, String) {
+    let host = authority().unwrap_or_else(|e| panic!("local AWS fault control: {e}"));
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(&host)
+            .await
+            .map_err(|e| e.to_string())?;
+        stream
+            .write_all(request(method, path, body, &host).as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut raw = Vec::new();
+        stream
+            .read_to_end(&mut raw)
+            .await
+            .map_err(|e| e.to_string())?;
+        parse_response(&raw)
+    };
+    exchange
+        .await
+        .unwrap_or_else(|e| panic!("local AWS fault control at {host}: {method} {path}: {e}"))
+}
+
+fn send_blocking(method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
+    use std::io::{Read, Write};
+    let host = authority()?;
+    let mut stream = std::net::TcpStream::connect(&host).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(request(method, path, body, &host).as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    parse_response(&raw)
+}
