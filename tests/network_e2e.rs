@@ -26,6 +26,8 @@ struct Scene {
     instance: String,
     eni: String,
     cidr: String,
+    /// Its other address (a secondary private IPv4 of the same interface), `/32`.
+    secondary: String,
     finding: String,
     event: Value,
 }
@@ -37,12 +39,22 @@ async fn scene(cidr: &str) -> Scene {
     let app = aws.app_group(&vpc).await;
     let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
     let eni = aws.interfaces(&instance).await[0].0.clone();
-    let ip = aws
-        .describe(&instance)
+    aws.ec2
+        .assign_private_ip_addresses()
+        .network_interface_id(&eni)
+        .secondary_private_ip_address_count(1)
+        .send()
         .await
-        .private_ip_address()
-        .unwrap()
-        .to_string();
+        .unwrap();
+    let described = aws.describe(&instance).await;
+    let ip = described.private_ip_address().unwrap().to_string();
+    let secondary = described.network_interfaces()[0]
+        .private_ip_addresses()
+        .iter()
+        .filter_map(|a| a.private_ip_address())
+        .find(|a| *a != ip)
+        .map(|a| format!("{a}/32"))
+        .expect("a secondary address");
     let finding = unique("finding");
     let interfaces = aws.finding_interfaces(&instance).await;
     let event = guardduty_event_with(&finding, C2, 8.0, &instance, interfaces, "ACTOR");
@@ -54,6 +66,7 @@ async fn scene(cidr: &str) -> Scene {
         instance,
         eni,
         cidr: format!("{ip}/32"),
+        secondary,
         finding,
         event,
     }
@@ -148,32 +161,35 @@ async fn each_address_is_denied_both_ways_once_ahead_of_the_allows_and_release_r
     }
     assert_eq!(s.role().await.as_deref(), Some("isolation"));
 
-    // Exactly one inbound and one outbound deny per ACL, each ahead of that ACL's allow entries.
-    let denies = s.aws.effective_denies(&s.vpc, &s.cidr).await;
-    for acl in &acls {
-        let mine: Vec<&(String, i32, bool)> = denies.iter().filter(|d| &d.0 == acl).collect();
-        assert_eq!(
-            mine.iter().filter(|d| !d.2).count(),
-            1,
-            "{acl} inbound: {denies:?}"
-        );
-        assert_eq!(
-            mine.iter().filter(|d| d.2).count(),
-            1,
-            "{acl} outbound: {denies:?}"
-        );
-        if acl == &custom {
-            // Its first inbound allow is rule 50, its first outbound allow rule 100.
-            assert!(
-                mine.iter().all(|d| d.1 < if d.2 { 100 } else { 50 }),
-                "{mine:?}"
+    // For each address, exactly one inbound and one outbound deny per ACL, each ahead of that ACL's
+    // allow entries.
+    for cidr in [&s.cidr, &s.secondary] {
+        let denies = s.aws.effective_denies(&s.vpc, cidr).await;
+        for acl in &acls {
+            let mine: Vec<&(String, i32, bool)> = denies.iter().filter(|d| &d.0 == acl).collect();
+            assert_eq!(
+                mine.iter().filter(|d| !d.2).count(),
+                1,
+                "{acl} inbound: {denies:?}"
             );
+            assert_eq!(
+                mine.iter().filter(|d| d.2).count(),
+                1,
+                "{acl} outbound: {denies:?}"
+            );
+            if acl == &custom {
+                // Its first inbound allow is rule 50, its first outbound allow rule 100.
+                assert!(
+                    mine.iter().all(|d| d.1 < if d.2 { 100 } else { 50 }),
+                    "{mine:?}"
+                );
+            }
         }
     }
     let after = s.aws.acl_entries(&s.vpc).await;
     assert_eq!(
         after.len(),
-        before.len() + 2 * acls.len(),
+        before.len() + 4 * acls.len(),
         "three deliveries, no duplicate"
     );
     let tags = s.aws.tags(&s.instance).await;
@@ -181,7 +197,7 @@ async fn each_address_is_denied_both_ways_once_ahead_of_the_allows_and_release_r
         let key = format!("firebreak:network-acl:{acl}");
         let value = tags.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
         assert!(
-            value.is_some_and(|v| v.contains(&s.cidr)),
+            value.is_some_and(|v| v.contains(&s.cidr) && v.contains(&s.secondary)),
             "{key} in {tags:?}"
         );
     }

@@ -10,8 +10,8 @@ use aws_sdk_ec2::types::{
 use crate::aws::sdk::{ec2_tags, filter, tag_spec};
 use crate::error::AwsError;
 use crate::ports::{
-    EvidencePort, InstanceFacts, InstancesPort, InterfaceFacts,
-    InterfacesPort, ProfileAssociation, ProfilesPort, SnapshotFacts, SnapshotsPort, VolumeFacts,
+    EvidencePort, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort, ProfileAssociation,
+    ProfilesPort, SnapshotFacts, SnapshotsPort, VolumeFacts,
 };
 use crate::tags;
 
