@@ -87,8 +87,9 @@ pub struct Config {
     pub invocation_deadline: Option<Instant>,
 }
 
-/// What an invocation keeps of Lambda's deadline to report, clean up and notify.
-pub const DEADLINE_RESERVE: Duration = Duration::from_secs(10);
+/// What an invocation keeps of Lambda's deadline to put back what is half done (one call, at most
+/// the operation timeout's default, 15 s), report and notify.
+pub const DEADLINE_RESERVE: Duration = Duration::from_secs(20);
 
 /// `FIREBREAK_MODE`.
 fn mode(get: &impl Fn(&str) -> Option<String>) -> Result<Mode, ConfigError> {
@@ -339,10 +340,10 @@ mod tests {
         assert!(with("FIREBREAK_CALL_TIMEOUT_SECONDS", "0").is_err());
         let now = Instant::now();
         let short = c.within(Duration::from_secs(30)).incident_deadline();
-        assert!(short <= now + Duration::from_secs(21) && short >= now + Duration::from_secs(19));
+        assert!(short <= now + Duration::from_secs(11) && short >= now + Duration::from_secs(9));
         let long = c.within(Duration::from_secs(900)).incident_deadline();
         assert!(long <= Instant::now() + Duration::from_secs(40));
-        assert!(c.within(Duration::from_secs(5)).incident_deadline() <= Instant::now());
+        assert!(c.within(Duration::from_secs(15)).incident_deadline() <= Instant::now());
         assert!(with("FIREBREAK_SEVERITY_THRESHOLD", "eleven").is_err());
         assert_eq!(c.remove_login_severity, Some(7.0));
         assert_eq!(

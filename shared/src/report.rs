@@ -103,7 +103,8 @@ pub struct Report {
 }
 
 /// Security groups and network ACLs both held.
-pub const CUT_BOTH: &str = "new and existing connections cut (security groups + network ACLs)";
+pub const CUT_BOTH: &str = "new and existing connections cut (security groups + network ACLs; \
+    the few flows neither can cut are listed in the README)";
 /// Only the security groups held.
 pub const CUT_NEW: &str = "new connections blocked; connections through NAT gateways, load \
     balancers, endpoints and ICMP may survive until the network ACL entry is added";
@@ -344,10 +345,13 @@ impl Report {
             tags::SET_TERMINATION_PROTECTION,
             tags::TRUE
         );
-        let acl_denied = self
-            .outcomes
-            .iter()
-            .any(|o| o.action == ActionKind::DenyNetworkAcl && o.status == Status::Succeeded);
+        let acl_denied = self.outcomes.iter().any(|o| {
+            o.action == ActionKind::DenyNetworkAcl
+                && matches!(
+                    o.status,
+                    Status::Succeeded | Status::AlreadyDone | Status::Skipped
+                )
+        });
         if acl_denied {
             let _ = writeln!(
                 b,

@@ -1159,10 +1159,29 @@ async fn the_network_acl_entries_are_recorded_before_they_are_added_and_released
             .position(|c| c.starts_with(p))
             .unwrap_or_else(|| panic!("{p} not in {calls:?}"))
     };
-    assert!(calls[pos("tag ")].contains("firebreak:network-acl:acl-1"));
-    assert!(pos("tag ") < pos("acl-deny"));
-    assert!(calls.contains(&"acl-deny acl-1 99 false 10.0.0.5/32".to_string()));
-    assert!(calls.contains(&"acl-deny acl-1 99 true 10.0.0.5/32".to_string()));
+    let recorded = calls
+        .iter()
+        .position(|c| c.starts_with("tag ") && c.contains("firebreak:network-acl:acl-1"))
+        .expect("the entries are recorded");
+    assert!(recorded < pos("acl-deny"));
+    let added = ec2.acl_entries.lock().unwrap().clone();
+    for egress in [false, true] {
+        let mine: Vec<&AclEntryFacts> = added.iter().filter(|e| e.egress == egress).collect();
+        assert_eq!(mine.len(), 1, "{added:?}");
+        assert!(!mine[0].allow && mine[0].cidr == "10.0.0.5/32" && mine[0].rule_number < 100);
+    }
+    let record = added
+        .iter()
+        .map(|e| {
+            format!(
+                "{}{}={}",
+                if e.egress { "o" } else { "i" },
+                e.rule_number,
+                e.cidr
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     assert_eq!(
         report.connections.as_deref(),
         Some(firebreak::report::CUT_BOTH)
@@ -1176,10 +1195,7 @@ async fn the_network_acl_entries_are_recorded_before_they_are_added_and_released
     *again.acl_entries.lock().unwrap() = ec2.acl_entries.lock().unwrap().clone();
     if let Some(f) = again.facts.as_mut() {
         f.tags = vec![
-            (
-                "firebreak:network-acl:acl-1".into(),
-                "i99=10.0.0.5/32 o99=10.0.0.5/32".into(),
-            ),
+            ("firebreak:network-acl:acl-1".into(), record.clone()),
             ("firebreak:original-groups:eni-1".into(), "sg-app".into()),
         ];
     }
@@ -1196,11 +1212,10 @@ async fn the_network_acl_entries_are_recorded_before_they_are_added_and_released
     .await;
     assert_eq!(r.completed, Some(true), "{:?}", r.outcomes);
     let calls = again.calls();
-    assert!(
-        calls.contains(&"acl-delete acl-1 99 false".to_string()),
-        "{calls:?}"
-    );
-    assert!(calls.contains(&"acl-delete acl-1 99 true".to_string()));
+    for e in &added {
+        let delete = format!("acl-delete acl-1 {} {}", e.rule_number, e.egress);
+        assert!(calls.contains(&delete), "{delete} not in {calls:?}");
+    }
     let untag = calls.iter().find(|c| c.starts_with("untag")).unwrap();
     assert!(untag.contains("firebreak:network-acl:acl-1"), "{untag}");
     assert!(again.acl_entries.lock().unwrap().is_empty());
@@ -1230,4 +1245,34 @@ async fn a_redelivery_after_a_lost_record_restores_the_groups_the_finding_names(
         .into_iter()
         .find(|c| c.starts_with("tag ") && c.contains("firebreak:original-groups:eni-1"));
     assert!(tag.is_some(), "{:?}", ec2.calls());
+}
+
+#[tokio::test]
+async fn a_terminated_instance_s_release_still_removes_its_network_acl_entries() {
+    let mut ec2 = FakeEc2::new(vec![]);
+    ec2.acl_entries.lock().unwrap().push(AclEntryFacts {
+        rule_number: 90,
+        egress: false,
+        allow: false,
+        cidr: "10.0.0.5/32".into(),
+    });
+    if let Some(f) = ec2.facts.as_mut() {
+        f.state = "terminated".into();
+        f.tags = vec![(
+            "firebreak:network-acl:acl-1".into(),
+            "i90=10.0.0.5/32".into(),
+        )];
+    }
+    let r = firebreak::execute::release::run(
+        &ec2,
+        &NoEstate,
+        "i-0123456789abcdef0",
+        &FixedClock::at("2026-11-22T04:00:00Z"),
+    )
+    .await;
+    assert_eq!(r.completed, Some(true), "{:?}", r.outcomes);
+    assert!(ec2
+        .calls()
+        .contains(&"acl-delete acl-1 90 false".to_string()));
+    assert!(ec2.acl_entries.lock().unwrap().is_empty());
 }

@@ -190,6 +190,11 @@ pub async fn isolate_interface<E: InterfacesPort>(
             format!("already only in {}", groups.isolation),
         );
     }
+    if Instant::now() >= deadline {
+        // Not even started: the interface is untouched, in its own groups.
+        let why = "EC2 did not answer before the incident's deadline: not moved, NOT isolated";
+        return Outcome::refused(ACTION, name, why);
+    }
     let untracking = std::slice::from_ref(&groups.untracking);
     let moved = timeout_at(deadline, set_groups(ec2, name, untracking, groups.created)).await;
     let failure = match moved {
@@ -273,18 +278,24 @@ async fn put_back<E: InterfacesPort>(
         ),
     };
     let own = !original.is_empty() && !original.contains(&groups.untracking);
-    let target = match own {
+    let isolation = vec![groups.isolation.clone()];
+    let mut target = match own {
         true => original.to_vec(),
-        false => vec![groups.isolation.clone()],
+        false => isolation.clone(),
     };
-    let back = ec2.set_interface_groups(name, &target).await;
-    let detail = match (&back, own) {
-        (Ok(()), true) => format!(
+    let mut back = ec2.set_interface_groups(name, &target).await;
+    if back.is_err() && own {
+        // Its own groups could not be had (one deleted since, say): the isolation group will do.
+        target = isolation;
+        back = ec2.set_interface_groups(name, &target).await;
+    }
+    let detail = match &back {
+        Ok(()) if target.as_slice() == original => format!(
             "{why}; put back into its own groups {} (not isolated, no more exposed than before)",
             target.join(" ")
         ),
-        (Ok(()), false) => format!("{why}; put into the isolation group {}", groups.isolation),
-        (Err(e), _) => format!(
+        Ok(()) => format!("{why}; put into the isolation group {}", groups.isolation),
+        Err(e) => format!(
             "{why}; could NOT be put back into {} ({e}): it may be in the untracking group \
              (open to all traffic)",
             target.join(" ")

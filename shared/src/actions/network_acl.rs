@@ -17,7 +17,7 @@ use futures::future::join_all;
 use crate::actions::registry::ActionKind;
 use crate::error::AwsError;
 use crate::outcome::{Outcome, Status};
-use crate::ports::{AclEntryFacts, InstanceFacts, NetworkAclFacts, NetworkAclsPort};
+use crate::ports::{AclEntryFacts, InstanceFacts, InstancesPort, NetworkAclFacts, NetworkAclsPort};
 use crate::tags::{self, AclEntryRecord, NetworkAclRecord};
 
 const ACTION: ActionKind = ActionKind::DenyNetworkAcl;
@@ -33,10 +33,12 @@ fn is_ipv6(cidr: &str) -> bool {
     cidr.contains(':')
 }
 
-/// The instance's addresses as CIDRs: `/32` for IPv4, `/128` for IPv6, each once.
-pub fn cidrs(facts: &InstanceFacts) -> Vec<String> {
+/// The addresses of the instance's interfaces in `vpc_id` as CIDRs: `/32` for IPv4, `/128` for
+/// IPv6, each once (another VPC's ACLs never see them: its addresses may overlap).
+pub fn cidrs_in(facts: &InstanceFacts, vpc_id: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for a in facts.interfaces.iter().flat_map(|i| &i.addresses) {
+    let interfaces = facts.interfaces.iter().filter(|i| i.vpc_id == vpc_id);
+    for a in interfaces.flat_map(|i| &i.addresses) {
         let cidr = match a.contains(':') {
             true => format!("{a}/128"),
             false => format!("{a}/32"),
@@ -68,10 +70,26 @@ fn direction(egress: bool) -> &'static str {
     }
 }
 
+/// A number that spreads instances over an ACL's free rule numbers (FNV-1a of the instance id):
+/// two instances quarantined at once in one VPC rarely pick the same ones, and a redelivery of one
+/// picks the same ones again.
+pub fn seed(instance_id: &str) -> u64 {
+    instance_id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// The entries `acl` needs so that every address in `cidrs` is denied both ways ahead of its allow
-/// entries; numbers are taken downwards from just below the lowest allow entry, so the same ACL
-/// gives the same numbers to a redelivery.
-pub fn plan_acl(acl: &NetworkAclFacts, cidrs: &[String]) -> AclPlan {
+/// entries. Numbers are free ones below the lowest allow entry, from a point `seed` chooses. A deny
+/// entry for the address that is already there counts as Firebreak's only when `recorded` (the
+/// instance's record for this ACL) lists it; one someone else wrote is left out of the record, so
+/// a release never removes it.
+pub fn plan_acl(
+    acl: &NetworkAclFacts,
+    cidrs: &[String],
+    recorded: Option<&NetworkAclRecord>,
+    seed: u64,
+) -> AclPlan {
     let mut plan = AclPlan {
         network_acl_id: acl.network_acl_id.clone(),
         record: NetworkAclRecord::default(),
@@ -88,7 +106,15 @@ pub fn plan_acl(acl: &NetworkAclFacts, cidrs: &[String]) -> AclPlan {
             .min()
             .unwrap_or(DEFAULT_RULES[0]);
         let used = |n: i32| entries.iter().any(|e| e.rule_number == n);
-        let mut free = (1..lowest_allow).rev().filter(|n| !used(*n));
+        let candidates: Vec<i32> = (1..lowest_allow).rev().filter(|n| !used(*n)).collect();
+        let start = match candidates.len() {
+            0 => 0,
+            n => (seed % n.min(64) as u64) as usize,
+        };
+        let mut free = candidates[start..]
+            .iter()
+            .chain(&candidates[..start])
+            .copied();
         // Rules of each family in this direction (the default deny counted), IPv4 then IPv6.
         let of_family = |v6: bool| entries.iter().filter(|e| is_ipv6(&e.cidr) == v6).count();
         let mut count = [of_family(false), of_family(true)];
@@ -103,7 +129,10 @@ pub fn plan_acl(acl: &NetworkAclFacts, cidrs: &[String]) -> AclPlan {
                 cidr: cidr.clone(),
             };
             if let Some(e) = present {
-                plan.record.0.push(entry(e.rule_number));
+                let ours = recorded.is_some_and(|r| r.0.contains(&entry(e.rule_number)));
+                if ours {
+                    plan.record.0.push(entry(e.rule_number));
+                }
                 continue;
             }
             let full = count[family] >= ENTRY_QUOTA;
@@ -156,6 +185,37 @@ pub fn records(facts: &InstanceFacts, plans: &[AclPlan]) -> Vec<(String, String)
         .map(|p| (NetworkAclRecord::key(&p.network_acl_id), p.record.encode()))
         .filter(|(k, v)| facts.tag(k) != Some(v.as_str()))
         .collect()
+}
+
+/// Writes the records (in a call of their own: a failure here never costs the record of the
+/// original groups); `None` when there is nothing new to write.
+pub async fn write_records<E: InstancesPort>(
+    ec2: &E,
+    facts: &InstanceFacts,
+    plans: &[AclPlan],
+) -> Option<Outcome> {
+    let add = records(facts, plans);
+    if add.is_empty() {
+        return None;
+    }
+    let id = facts.instance_id.as_str();
+    Some(match ec2.tag_instance(id, &add).await {
+        Ok(()) => Outcome::new(
+            ACTION,
+            id,
+            Status::Succeeded,
+            format!(
+                "recorded the entries for {} network ACL(s) in tags",
+                add.len()
+            ),
+        ),
+        Err(e) => Outcome::failed(
+            ACTION,
+            id,
+            "could not record the network ACL entries (none added)",
+            &e,
+        ),
+    })
 }
 
 /// Adds the planned entries (every ACL and entry concurrently); one outcome per ACL.
@@ -348,7 +408,7 @@ mod tests {
     #[test]
     fn entries_go_ahead_of_the_first_allow_both_ways_and_a_redelivery_adds_none() {
         let cidrs = ["10.0.0.5/32".to_string(), "2001:db8::5/128".to_string()];
-        let plan = plan_acl(&default_acl(), &cidrs);
+        let plan = plan_acl(&default_acl(), &cidrs, None, 0);
         assert!(plan.refused.is_empty(), "{:?}", plan.refused);
         let got: Vec<(i32, bool, &str)> = plan
             .to_add
@@ -377,23 +437,29 @@ mod tests {
                 .iter()
                 .map(|e| entry(e.rule_number, e.egress, false, &e.cidr)),
         );
-        let again = plan_acl(&after, &cidrs);
+        let again = plan_acl(&after, &cidrs, Some(&plan.record), 0);
         assert!(again.to_add.is_empty());
         assert_eq!(again.record, plan.record);
+        // Without the record they are someone else's: nothing added, nothing claimed.
+        let foreign = plan_acl(&after, &cidrs, None, 0);
+        assert!(foreign.to_add.is_empty() && foreign.record.0.is_empty());
+        // Another instance starts elsewhere among the free numbers.
+        let other = plan_acl(&default_acl(), &cidrs, None, 7);
+        assert_eq!(other.to_add[0].rule_number, 92);
     }
 
     #[test]
     fn used_numbers_are_skipped_and_the_quota_and_room_are_respected() {
         let mut acl = default_acl();
         acl.entries.push(entry(99, false, false, "198.51.100.0/24"));
-        let plan = plan_acl(&acl, &["10.0.0.5/32".into()]);
+        let plan = plan_acl(&acl, &["10.0.0.5/32".into()], None, 0);
         assert_eq!(plan.to_add[0].rule_number, 98, "99 is taken inbound");
         assert_eq!(plan.to_add[1].rule_number, 99, "99 is free outbound");
 
         // An allow at rule 1: no number ahead of it.
         let mut first = default_acl();
         first.entries.push(entry(1, true, true, "10.0.0.0/8"));
-        let plan = plan_acl(&first, &["10.0.0.5/32".into()]);
+        let plan = plan_acl(&first, &["10.0.0.5/32".into()], None, 0);
         assert_eq!(plan.to_add.len(), 1, "inbound only");
         assert!(
             plan.refused[0].contains("no free outbound rule number"),
@@ -405,14 +471,14 @@ mod tests {
         let mut full = default_acl();
         full.entries
             .extend((1..19).map(|n| entry(n, false, false, &format!("192.0.2.{n}/32"))));
-        let plan = plan_acl(&full, &["2001:db8::5/128".into()]);
+        let plan = plan_acl(&full, &["2001:db8::5/128".into()], None, 0);
         assert_eq!(
             plan.to_add.len(),
             2,
             "IPv6 has its own quota: {:?}",
             plan.refused
         );
-        let plan = plan_acl(&full, &["10.0.0.5/32".into()]);
+        let plan = plan_acl(&full, &["10.0.0.5/32".into()], None, 0);
         assert!(
             plan.refused[0].contains("the quota is 20"),
             "{:?}",
@@ -424,7 +490,7 @@ mod tests {
     #[test]
     fn the_record_stays_within_a_tag_value() {
         let cidrs: Vec<String> = (1..=12).map(|n| format!("10.0.0.{n}/32")).collect();
-        let plan = plan_acl(&default_acl(), &cidrs);
+        let plan = plan_acl(&default_acl(), &cidrs, None, 0);
         assert!(plan.record.encode().len() <= tags::VALUE_LIMIT);
         assert!(!plan.refused.is_empty());
         for e in &plan.to_add {

@@ -19,6 +19,14 @@ use crate::tags;
 #[derive(Clone)]
 pub struct Ec2(pub aws_sdk_ec2::Client);
 
+/// One attempt only, for a call that creates something new each time (a snapshot): a retry after an
+/// attempt that timed out but succeeded would take a second one. The tag-based check before it
+/// covers Lambda's retry instead.
+fn once() -> aws_sdk_ec2::config::Builder {
+    aws_sdk_ec2::config::Builder::default()
+        .retry_config(aws_sdk_ec2::config::retry::RetryConfig::standard().with_max_attempts(1))
+}
+
 /// An attached interface: its groups and every address it has (primary IPv4 first).
 fn interface_facts(n: &InstanceNetworkInterface) -> InterfaceFacts {
     let primary = n.private_ip_address();
@@ -283,6 +291,8 @@ impl SnapshotsPort for Ec2 {
             .description(format!("Firebreak evidence of {instance_id}"))
             .tag_specifications(tag_spec(ResourceType::Snapshot, tags))
             .copy_tags_from_source(CopyTagsFromSource::Volume)
+            .customize()
+            .config_override(once())
             .send()
             .await?;
         Ok(out
@@ -308,6 +318,8 @@ impl SnapshotsPort for Ec2 {
             .volume_id(volume_id)
             .description(format!("Firebreak evidence of {volume_id}"))
             .tag_specifications(tag_spec(ResourceType::Snapshot, tags))
+            .customize()
+            .config_override(once())
             .send()
             .await?;
         Ok(SnapshotFacts {

@@ -187,16 +187,23 @@ impl Ec2 {
                 Ok(id)
             }
             // Another invocation created it a moment ago (or its tag was removed): use it as it is.
+            // EC2 may not list it yet either (eventual consistency): looked for again a moment later.
             Err(e) if e.code.as_deref() == Some("InvalidGroup.Duplicate") => {
-                let found = self
-                    .0
-                    .describe_security_groups()
-                    .filters(filter("vpc-id", &[vpc_id]))
-                    .filters(filter("group-name", &[&name]))
-                    .send()
-                    .await?;
-                let group = found.security_groups().first().ok_or(e)?;
-                self.converge_existing(group, role).await
+                let group = retry::until_visible(|| async {
+                    let found = self
+                        .0
+                        .describe_security_groups()
+                        .filters(filter("vpc-id", &[vpc_id]))
+                        .filters(filter("group-name", &[&name]))
+                        .send()
+                        .await?;
+                    found.security_groups().first().cloned().ok_or(AwsError {
+                        code: Some("InvalidGroup.NotFound".into()),
+                        message: format!("{name} exists ({}) but is not listed yet", e.message),
+                    })
+                })
+                .await?;
+                self.converge_existing(&group, role).await
             }
             Err(e) => Err(e),
         }

@@ -26,6 +26,8 @@ use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::skip_all;
 use crate::ports::{Ec2Ports, FoundGroups, InstanceFacts, NetworkAclFacts, ServicePorts};
 use crate::tags;
+use crate::tags::NetworkAclRecord;
+use tokio::time::Instant;
 
 const ISOLATE: ActionKind = ActionKind::IsolateInstance;
 
@@ -234,8 +236,28 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
         &mut result,
     )
     .await;
-    preserve(ec2, r, &facts, &now, &mut result).await;
+    if !past_deadline(r, id, &mut result) {
+        preserve(ec2, r, &facts, &now, &mut result).await;
+    }
     result
+}
+
+/// Past the incident's deadline, what is left would not end before Lambda stops the function:
+/// it is reported as not done, now, and the retry (containment failed, or steps failed) does it.
+fn past_deadline(r: Request<'_>, id: &str, result: &mut Execution) -> bool {
+    if Instant::now() < r.deadline {
+        return false;
+    }
+    let why = "not done: the incident's deadline passed; the retry does it";
+    let left = [
+        ActionKind::ProtectEvidence,
+        ActionKind::SnapshotVolumes,
+        ActionKind::TagInstance,
+    ];
+    for kind in left.into_iter().filter(|k| r.plan.has(*k)) {
+        result.outcomes.push(Outcome::refused(kind, id, why));
+    }
+    true
 }
 
 /// What is ready before the first change: the quarantine groups of every VPC, and the network
@@ -285,14 +307,21 @@ async fn prepare<E: Ec2Ports>(
             }
         }
     }
-    let cidrs = network_acl::cidrs(facts);
+    let seed = network_acl::seed(&facts.instance_id);
+    let plan = |vpc: &String, acl: &NetworkAclFacts| {
+        let recorded = facts
+            .tag(&NetworkAclRecord::key(&acl.network_acl_id))
+            .map(NetworkAclRecord::decode);
+        let cidrs = network_acl::cidrs_in(facts, vpc);
+        network_acl::plan_acl(acl, &cidrs, recorded.as_ref(), seed)
+    };
     let acls = match failed {
         Some(outcome) => Err(outcome),
         None => Ok(facts
             .vpc_ids()
             .iter()
-            .flat_map(|v| acls.get(v).into_iter().flatten())
-            .map(|acl| network_acl::plan_acl(acl, &cidrs))
+            .flat_map(|v| acls.get(v).into_iter().flatten().map(move |a| (v, a)))
+            .map(|(v, a)| plan(v, a))
             .collect()),
     };
     Prepared { groups, acls }
@@ -316,10 +345,7 @@ async fn contain<E: Ec2Ports, S: ServicePorts>(
     };
     let deny_acl = isolate && r.plan.has(ActionKind::DenyNetworkAcl);
     let prepared = prepare(ec2, facts, isolate, deny_acl, early).await;
-    let mut records = isolate::records(facts, finding, &prepared.groups, now);
-    if let Ok(plans) = &prepared.acls {
-        records.to_write.extend(network_acl::records(facts, plans));
-    }
+    let records = isolate::records(facts, finding, &prepared.groups, now);
     let isolation = async {
         match isolate {
             true => {
@@ -329,16 +355,18 @@ async fn contain<E: Ec2Ports, S: ServicePorts>(
             false => Vec::new(),
         }
     };
-    let record_then_deny = async {
-        let recorded = match isolate {
+    let record = async {
+        match isolate {
             true => isolate::write_records(ec2, &facts.instance_id, &records.to_write).await,
             false => None,
-        };
-        let denied = match deny_acl {
-            true => deny_when_recorded(ec2, &prepared.acls, recorded.as_ref()).await,
+        }
+    };
+    // The network ACL entries: their record (a call of its own), then the entries.
+    let deny = async {
+        match deny_acl {
+            true => deny_when_recorded(ec2, facts, &prepared.acls).await,
             false => Vec::new(),
-        };
-        (recorded, denied)
+        }
     };
     // Out of service alongside: it does not gate containment. Not when the cap held isolation back.
     let service = async {
@@ -347,8 +375,8 @@ async fn contain<E: Ec2Ports, S: ServicePorts>(
             false => Vec::new(),
         }
     };
-    let (isolated, (recorded, denied), out_of_service) =
-        futures::join!(isolation, record_then_deny, service);
+    let (isolated, recorded, denied, out_of_service) =
+        futures::join!(isolation, record, deny, service);
     result.original_groups = records.original;
     if isolate {
         result.completed = Some(isolated.iter().all(Outcome::is_ok));
@@ -362,22 +390,20 @@ async fn contain<E: Ec2Ports, S: ServicePorts>(
 /// The network ACL entries, never before their record is written.
 async fn deny_when_recorded<E: Ec2Ports>(
     ec2: &E,
+    facts: &InstanceFacts,
     plans: &Result<Vec<AclPlan>, Outcome>,
-    recorded: Option<&Outcome>,
 ) -> Vec<Outcome> {
     let plans = match plans {
         Ok(plans) => plans,
         Err(failed) => return vec![failed.clone()],
     };
-    match recorded {
-        Some(o) if o.status == Status::Failed => plans
-            .iter()
-            .map(|p| {
-                let why = "not added: the record of the entries could not be written";
-                Outcome::refused(ActionKind::DenyNetworkAcl, &p.network_acl_id, why)
-            })
-            .collect(),
-        _ => network_acl::deny(ec2, plans).await,
+    match network_acl::write_records(ec2, facts, plans).await {
+        Some(failed) if failed.status == Status::Failed => vec![failed],
+        recorded => {
+            let mut outcomes: Vec<Outcome> = recorded.into_iter().collect();
+            outcomes.extend(network_acl::deny(ec2, plans).await);
+            outcomes
+        }
     }
 }
 

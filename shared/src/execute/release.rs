@@ -25,6 +25,9 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
     let id = instance_id;
     let facts = match ec2.describe_instance(id).await {
         Ok(Some(f)) if f.state != "terminated" => f,
+        // Terminated, but its tags still readable: the deny entries for its addresses must not
+        // stay in the VPC's network ACLs, where they would cut off whoever gets them next.
+        Ok(Some(f)) if has_acl_records(&f) => return release_terminated(ec2, &f).await,
         Ok(Some(_)) | Ok(None) => {
             return Execution {
                 outcomes: vec![Outcome::new(
@@ -54,6 +57,24 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
     Execution {
         completed: Some(released),
         outcomes,
+        ..Execution::default()
+    }
+}
+
+fn has_acl_records(facts: &InstanceFacts) -> bool {
+    facts
+        .tags
+        .iter()
+        .any(|(k, _)| tags::NetworkAclRecord::acl(k).is_some())
+}
+
+/// A terminated instance: only its network ACL entries are left to remove.
+async fn release_terminated<E: Ec2Ports>(ec2: &E, facts: &InstanceFacts) -> Execution {
+    let removed = network_acl::remove(ec2, facts).await;
+    let released = removed.iter().all(|(o, _)| o.is_ok());
+    Execution {
+        completed: Some(released),
+        outcomes: removed.into_iter().map(|(o, _)| o).collect(),
         ..Execution::default()
     }
 }
