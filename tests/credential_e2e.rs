@@ -372,3 +372,43 @@ async fn dry_run_and_exempt_users_change_nothing() {
     assert_eq!(report["verdict"], "skipped");
     assert_eq!(iam_snapshot(&aws).await, before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finding_about_firebreak_s_own_member_role_changes_nothing_and_asks_a_human() {
+    let _turn = IAM.lock().await;
+    // GIVEN a role that is Firebreak's member role in this account
+    let aws = Aws::new().await;
+    let (role, _profile) = aws.role_with_profile().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let function = responder(&topic, &[("FIREBREAK_MEMBER_ROLE", role.as_str())]).await;
+
+    // WHEN GuardDuty reports a session of it misused
+    let answer = function
+        .invoke(&credential_event(
+            &unique("finding"),
+            "PrivilegeEscalation:IAMUser/AnomalousBehavior",
+            8.0,
+            &role_session(&role, "firebreak"),
+            None,
+        ))
+        .await;
+    answer.unwrap();
+
+    // THEN the role is untouched (no deny of Firebreak's own sessions, no tag)
+    let state = aws.role_state(&role).await;
+    assert!(state.policies.is_empty(), "{:?}", state.policies);
+    assert!(
+        !state.tags.iter().any(|(k, _)| k.starts_with("firebreak:")),
+        "{:?}",
+        state.tags
+    );
+    // AND the team is told, loudly, that a human must act
+    let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
+    let subject = messages[0]["Subject"].as_str().unwrap();
+    assert!(subject.contains("NEEDS A HUMAN"), "{subject}");
+    let body = messages[0]["Message"].as_str().unwrap();
+    assert!(
+        body.contains("lock Firebreak out") && body.contains(&role),
+        "{body}"
+    );
+}

@@ -83,6 +83,10 @@ pub struct Config {
     /// each invocation also keeps [`DEADLINE_RESERVE`] of Lambda's own deadline for reporting and
     /// cleaning up. Past it, an interface not yet isolated is put back into its own groups.
     pub incident_timeout: Duration,
+    /// `FIREBREAK_PROTECTED_PRINCIPALS`: IAM users and roles (names or ARNs, separated by commas or
+    /// spaces) Firebreak never revokes; its own roles belong here (the template lists them), and the
+    /// member role always is. Revoking them would deny Firebreak's own sessions.
+    pub protected_principals: Vec<String>,
     /// Set per invocation by [`Config::within`]: Lambda's deadline less [`DEADLINE_RESERVE`].
     pub invocation_deadline: Option<Instant>,
 }
@@ -160,6 +164,27 @@ impl Config {
     }
 }
 
+/// `FIREBREAK_PROTECTED_PRINCIPALS` as names (an ARN's last path segment), with the member role.
+fn protected_principals(get: &impl Fn(&str) -> Option<String>, member_role: &str) -> Vec<String> {
+    let listed = get("FIREBREAK_PROTECTED_PRINCIPALS").unwrap_or_default();
+    let mut names: Vec<String> = listed
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+        .collect();
+    names.push(member_role.to_string());
+    names
+}
+
+impl Config {
+    /// True for a user or role Firebreak must never revoke (its own, or listed).
+    pub fn is_protected(&self, principal_name: &str) -> bool {
+        self.protected_principals
+            .iter()
+            .any(|p| p == principal_name)
+    }
+}
+
 /// `FIREBREAK_MEMBER_ROLE`.
 fn member_role(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     let member_role =
@@ -233,7 +258,7 @@ impl Config {
         let (call_timeout, operation_timeout, incident_timeout) = timeouts(&get)?;
         Ok(Config {
             mode,
-            member_role,
+            member_role: member_role.clone(),
             member_external_id,
             function_name,
             max_concurrent_findings,
@@ -247,6 +272,7 @@ impl Config {
             call_timeout,
             operation_timeout,
             incident_timeout,
+            protected_principals: protected_principals(&get, &member_role),
             invocation_deadline: None,
         })
     }
@@ -327,6 +353,14 @@ mod tests {
         );
         assert!(with("FIREBREAK_MODE", "yolo").is_err());
         assert!(c.network_acl_deny);
+        assert!(c.is_protected("FirebreakResponder"));
+        let listed = with(
+            "FIREBREAK_PROTECTED_PRINCIPALS",
+            "arn:aws:iam::1:role/stack-GuardDutyResponderRole-AB12, break-glass",
+        )
+        .unwrap();
+        assert!(listed.is_protected("stack-GuardDutyResponderRole-AB12"));
+        assert!(listed.is_protected("break-glass") && !listed.is_protected("alice"));
         assert!(
             !with("FIREBREAK_NETWORK_ACL_DENY", "false")
                 .unwrap()

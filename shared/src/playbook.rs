@@ -163,6 +163,9 @@ fn plan_credentials(incident: &Incident, key: &AccessKeyRef, config: &Config) ->
         Principal::Unusable { reason } => return cannot(reason),
         p => p,
     };
+    if let Some(p) = protected(&principal, config) {
+        return p;
+    }
     let (family, resource_kind) = family_and_kind(&incident.finding_type);
     if resource_kind != "IAMUser" || !CREDENTIAL_FAMILIES.contains(&family) {
         return Plan::notify_only(
@@ -185,6 +188,29 @@ fn plan_credentials(incident: &Incident, key: &AccessKeyRef, config: &Config) ->
         } => plan_role(incident, family, role_name, instance_id),
         other => cannot(format!("Firebreak cannot revoke {other:?}")),
     }
+}
+
+/// The rule of a finding about a principal Firebreak must never revoke.
+pub const PROTECTED_RULE: &str = "protected-principal";
+
+/// Firebreak's own roles (and those listed in `FIREBREAK_PROTECTED_PRINCIPALS`) are never revoked:
+/// a deny on them would cut Firebreak's own sessions, and it would stop responding in the account.
+fn protected(principal: &Principal, config: &Config) -> Option<Plan> {
+    let name = match principal {
+        Principal::IamUser { user_name, .. } => user_name,
+        Principal::Role { role_name, .. } => role_name,
+        _ => return None,
+    };
+    config.is_protected(name).then(|| {
+        Plan::notify_only(
+            PROTECTED_RULE,
+            format!(
+                "{name} is one of Firebreak's own roles or listed in \
+                 FIREBREAK_PROTECTED_PRINCIPALS: revoking it would lock Firebreak out of the \
+                 account. Firebreak did NOT act; a human must contain these credentials"
+            ),
+        )
+    })
 }
 
 /// A leaked key or session of an IAM user: the key off, the sessions denied, the password removed

@@ -10,6 +10,7 @@ use crate::config::Mode;
 use crate::incident::Incident;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::Plan;
+use crate::playbook::PROTECTED_RULE;
 use crate::ports::Notification;
 use crate::tags;
 
@@ -131,7 +132,7 @@ impl Report {
         let releasing = plan.has(ActionKind::ReleaseInstance);
         let verdict = if mode == Mode::DryRun && plan.changes_resources() {
             Verdict::DryRun
-        } else if execution.held_by_cap.is_some() {
+        } else if execution.held_by_cap.is_some() || plan.rule == PROTECTED_RULE {
             Verdict::NeedsHuman
         } else if plan.actions.is_empty() {
             Verdict::Skipped

@@ -511,6 +511,8 @@ async fn groups_are_created_only_for_an_instance_that_exists_and_is_not_exempt()
 
 /// IAM with one user (two keys, a console password) and one role, recording every call.
 struct FakeIam {
+    /// Reads of the user or role answer this error (the exemption cannot be read).
+    read_error: Option<AwsError>,
     user_tags: Vec<(String, String)>,
     keys: Vec<AccessKeyFacts>,
     login: Option<LoginProfileFacts>,
@@ -521,6 +523,7 @@ struct FakeIam {
 impl Default for FakeIam {
     fn default() -> FakeIam {
         FakeIam {
+            read_error: None,
             user_tags: vec![],
             keys: vec![
                 AccessKeyFacts {
@@ -554,6 +557,9 @@ impl FakeIam {
 impl PrincipalsPort for FakeIam {
     async fn user(&self, name: &str) -> Result<Option<PrincipalFacts>, AwsError> {
         self.log(format!("get-user {name}"));
+        if let Some(e) = &self.read_error {
+            return Err(e.clone());
+        }
         Ok(Some(PrincipalFacts {
             arn: format!("arn:aws:iam::123456789012:user/{name}"),
             tags: self.user_tags.clone(),
@@ -561,6 +567,9 @@ impl PrincipalsPort for FakeIam {
     }
     async fn role(&self, name: &str) -> Result<Option<PrincipalFacts>, AwsError> {
         self.log(format!("get-role {name}"));
+        if let Some(e) = &self.read_error {
+            return Err(e.clone());
+        }
         Ok(Some(PrincipalFacts {
             arn: format!("arn:aws:iam::123456789012:role/{name}"),
             tags: vec![],
@@ -1275,4 +1284,37 @@ async fn a_terminated_instance_s_release_still_removes_its_network_acl_entries()
         .calls()
         .contains(&"acl-delete acl-1 90 false".to_string()));
     assert!(ec2.acl_entries.lock().unwrap().is_empty());
+}
+
+// ---- safe on real accounts ----
+
+#[tokio::test]
+async fn a_user_whose_exemption_cannot_be_read_is_not_touched_and_the_invocation_fails() {
+    let iam = FakeIam {
+        read_error: Some(throttled()),
+        ..FakeIam::default()
+    };
+    let sns = FakeSns::default();
+    let i = key_incident(
+        "CredentialAccess:IAMUser/AnomalousBehavior",
+        user_key("AKIALEAKEDLEAKED0001"),
+    );
+    let err =
+        firebreak::responder::respond(&i, &config(), &FakeEc2::new(vec![]), &NoEstate, &iam, &sns)
+            .await
+            .unwrap_err();
+    assert_eq!(err.error_type(), "ContainmentFailed");
+    // Read, and nothing else: no key deactivated, no policy, no tag.
+    assert!(
+        iam.calls()
+            .iter()
+            .all(|c| c.starts_with("get-") || c.starts_with("list-")),
+        "{:?}",
+        iam.calls()
+    );
+    let body = &sns.0.lock().unwrap()[0].body;
+    assert!(
+        body.contains("is exempt") && body.contains("NOT acted on"),
+        "{body}"
+    );
 }

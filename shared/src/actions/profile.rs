@@ -56,7 +56,15 @@ pub fn decide(
         }
         Some(Ok(Some(f))) => Some(f),
         Some(Ok(None)) => return Err(skipped("the instance no longer exists".into())),
-        _ => None,
+        // Whether it is exempt is unknown: never taken as "not exempt".
+        Some(Err(e)) => {
+            let why = format!(
+                "could not read whether the instance is exempt ({exempt_tag}): NOT acted on; \
+                 the retry reads it again"
+            );
+            return Err(Outcome::failed(ACTION, id, &why, &e));
+        }
+        None => None,
     };
     match read.association {
         Some(Ok(Some(a))) => Ok(a),

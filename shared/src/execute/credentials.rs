@@ -14,6 +14,7 @@
 //! removed, the profile taken off the instance), the cutoff is moved to after it: a session minted
 //! with the leaked key or from the instance in the moments between does not survive either.
 
+use crate::actions::registry::ActionKind;
 use crate::actions::sessions::Holder;
 use crate::actions::{access_key, login_profile, profile};
 use crate::error::AwsError;
@@ -81,7 +82,9 @@ pub async fn run<I: IamPorts, E: InstancesPort + ProfilesPort>(
     }
 }
 
-/// The execution that ends at the principal's read (exempt, gone), if it does.
+/// The execution that ends at the principal's read (exempt, gone, or unknown), if it does. An
+/// exemption that cannot be read is never taken as "not exempt": nothing is done, and the invocation
+/// fails so that it is retried.
 fn principal_gate(
     r: Request<'_>,
     kind: &str,
@@ -100,8 +103,20 @@ fn principal_gate(
         }
         Ok(Some(_)) => None,
         Ok(None) => skipped(format!("the {kind} {name} no longer exists")),
-        // Unknown: act anyway; a revocation must not wait for a read that failed.
-        Err(_) => None,
+        Err(e) => {
+            let first = r.plan.actions.iter().find(|a| a.is_containment());
+            let action = first.map_or(ActionKind::TagPrincipal, Action::kind);
+            let why = format!(
+                "could not read whether the {kind} {name} is exempt ({}): NOT acted on; the \
+                 retry reads it again",
+                r.exempt_tag
+            );
+            Some(Execution {
+                outcomes: vec![Outcome::failed(action, name, &why, e)],
+                completed: Some(false),
+                ..Execution::default()
+            })
+        }
     }
 }
 
