@@ -50,6 +50,15 @@ The fixes change moto's own backend state and behaviour (never the Rust code's v
 * RunInstances NetworkInterfaces[].SecondaryPrivateIpAddressCount / PrivateIpAddresses /
   Ipv6AddressCount / Ipv6Addresses: moto 5.2.5 drops them (the instance's ENI gets its primary
   address only), so DescribeInstances cannot show them. We assign them to the ENI it created.
+* Termination protection of Spot instances. moto 5.2.5 lets ModifyInstanceAttribute change a Spot
+  instance's DisableApiTermination. Real EC2 refuses it (EC2 User Guide, "Change instance
+  termination protection": "You can't enable termination protection for Spot Instances") with
+  HTTP 400 UnsupportedOperation "Modifying 'disableApiTermination' is not supported for spot
+  instances." (verbatim as EC2 answered cloud-custodian, cloud-custodian/cloud-custodian#2083, to a
+  request that turned it *off*, Value=false). We refuse any change of that attribute, in either
+  request form, on an instance whose lifecycle is spot; its other attributes (shutdown behaviour,
+  groups, ...) still change. moto 5.2.5 already reports RunInstances(InstanceMarketOptions
+  .MarketType=spot) as InstanceLifecycle "spot" in DescribeInstances: nothing to fix there.
 
 Test controls (not fidelity fixes): `POST /_firebreak/faults` installs a rule keyed by its id,
 `DELETE /_firebreak/faults/<id>` removes it, `GET /_firebreak/faults` lists them; see FaultControl.
@@ -60,9 +69,17 @@ A rule is one of
                          "effect": "fail", "code": "UnauthorizedOperation", "message": "injected",
                          "status": 403}}
   {"id": "t3", "fault": {..., "effect": "stall", "seconds": 20}}
-A fault matches ModifyNetworkInterfaceAttribute on that ENI whose requested groups include a group
-tagged firebreak:quarantine-role=<into_group_role>; "fail" answers the EC2 error every time, "stall"
-sleeps in that request's own thread, then processes it normally (the change is applied late).
+  {"id": "t4", "fault": {"action": "IamRead", "principal": "<user or role name>", "effect": "fail",
+                         "code": "Throttling", "message": "Rate exceeded", "status": 400}}
+A ModifyNetworkInterfaceAttribute fault matches that call on that ENI whose requested groups
+include a group tagged firebreak:quarantine-role=<into_group_role>; "fail" answers the EC2 error
+every time, "stall" sleeps in that request's own thread, then processes it normally (the change is
+applied late). An IamRead fault ("fail" only) matches the IAM reads GetUser, ListUserTags,
+ListAccessKeys and GetLoginProfile whose UserName is the principal, and GetRole and ListRoleTags
+whose RoleName is; each answers the error every time, in IAM's own XML error format (moto's, an
+<ErrorResponse> with the Type, Code and Message), with that HTTP status. A call that names another
+principal, or none (GetUser of the caller), and every other IAM call (writes included) go through.
+"message" is optional in both: "Injected fault" if absent.
 """
 
 import argparse
@@ -359,7 +376,16 @@ def patch_securityhub_updates():
 
 ROLE_TAG = "firebreak:quarantine-role"
 ROLES = ("isolation", "untracking")
-FAULT_ACTIONS = ("ModifyNetworkInterfaceAttribute",)
+FAULT_ACTIONS = ("ModifyNetworkInterfaceAttribute", "IamRead")
+# The IAM reads an IamRead fault fails, and the parameter that names their principal.
+IAM_READS = {
+    "GetUser": "UserName",
+    "ListUserTags": "UserName",
+    "ListAccessKeys": "UserName",
+    "GetLoginProfile": "UserName",
+    "GetRole": "RoleName",
+    "ListRoleTags": "RoleName",
+}
 MAX_SECONDS = 600
 
 _rules_lock = threading.Lock()
@@ -419,9 +445,16 @@ def parse_rule(body):
             "vpc_id": _expect_str(f"{kind}.vpc_id", spec["vpc_id"], "vpc-"),
             "seconds": _expect_seconds(f"{kind}.seconds", spec["seconds"]),
         }
-    common = ("action", "network_interface_id", "into_group_role", "effect")
     if not isinstance(spec, dict):
         raise RuleError("fault must be a JSON object")
+    if spec.get("action") not in FAULT_ACTIONS:
+        raise RuleError(
+            f"fault.action {spec.get('action')!r} is not supported; "
+            f"supported: {list(FAULT_ACTIONS)}"
+        )
+    if spec["action"] == "IamRead":
+        return rule_id, kind, _parse_iam_read_fault(spec)
+    common = ("action", "network_interface_id", "into_group_role", "effect")
     effect = spec.get("effect")
     if effect == "fail":
         _expect_keys("fault", spec, common + ("code", "status"), ("message",))
@@ -429,10 +462,6 @@ def parse_rule(body):
         _expect_keys("fault", spec, common + ("seconds",))
     else:
         raise RuleError('fault.effect must be "fail" or "stall"')
-    if spec["action"] not in FAULT_ACTIONS:
-        raise RuleError(
-            f"fault.action {spec['action']!r} is not supported; supported: {list(FAULT_ACTIONS)}"
-        )
     if spec["into_group_role"] not in ROLES:
         raise RuleError(f"fault.into_group_role must be one of {list(ROLES)}")
     eni = _expect_str("fault.network_interface_id", spec["network_interface_id"], "eni-")
@@ -443,17 +472,37 @@ def parse_rule(body):
         "effect": effect,
     }
     if effect == "fail":
-        status = spec["status"]
-        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
-            raise RuleError("fault.status must be an HTTP error status from 400 to 599")
-        rule.update(
-            code=_expect_str("fault.code", spec["code"]),
-            message=_expect_str("fault.message", spec.get("message", "Injected fault")),
-            status=status,
-        )
+        rule.update(_fail_fields(spec))
     else:
         rule["seconds"] = _expect_seconds("fault.seconds", spec["seconds"])
     return rule_id, kind, rule
+
+
+def _fail_fields(spec):
+    """code, message and status of a "fail" fault."""
+    status = spec["status"]
+    if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+        raise RuleError("fault.status must be an HTTP error status from 400 to 599")
+    return {
+        "code": _expect_str("fault.code", spec["code"]),
+        "message": _expect_str("fault.message", spec.get("message", "Injected fault")),
+        "status": status,
+    }
+
+
+def _parse_iam_read_fault(spec):
+    if spec.get("effect") != "fail":
+        raise RuleError('fault.effect of an IamRead fault must be "fail"')
+    _expect_keys(
+        "fault", spec, ("action", "principal", "effect", "code", "status"), ("message",)
+    )
+    rule = {
+        "action": "IamRead",
+        "principal": _expect_str("fault.principal", spec["principal"]),
+        "effect": "fail",
+    }
+    rule.update(_fail_fields(spec))
+    return rule
 
 
 class FaultControl:
@@ -646,6 +695,67 @@ def patch_injected_faults():
     NetworkInterfaceBackend.modify_network_interface_attribute = modify_network_interface_attribute
 
 
+def patch_iam_read_faults():
+    """IAM reads of one user or role: fail, as an IamRead rule asks (see IAM_READS)."""
+    from moto.core.utils import camelcase_to_underscores
+    from moto.iam.exceptions import IAMException
+    from moto.iam.responses import IamResponse
+
+    class InjectedIamFault(IAMException):
+        # Rendered by moto's query serializer like its own IAM errors: <ErrorResponse><Error>
+        # <Type>Sender</Type><Code/><Message/></Error><RequestId/></ErrorResponse>.
+        def __init__(self, code, message, status):
+            super().__init__(code, message)
+            self.status = status
+
+    original_serialized = IamResponse.serialized
+
+    def serialized(self, action_result):
+        status, headers, body = original_serialized(self, action_result)
+        if isinstance(action_result.result, InjectedIamFault):
+            status = action_result.result.status
+        return status, headers, body
+
+    IamResponse.serialized = serialized
+
+    def failing_for_principal(original, parameter):
+        def method(self):
+            principal = self._get_param(parameter)
+            for rule in _rules_of("fault"):
+                if rule["action"] == "IamRead" and principal and rule["principal"] == principal:
+                    raise InjectedIamFault(rule["code"], rule["message"], rule["status"])
+            return original(self)
+
+        return method
+
+    for action, parameter in IAM_READS.items():
+        name = camelcase_to_underscores(action)
+        setattr(IamResponse, name, failing_for_principal(getattr(IamResponse, name), parameter))
+
+
+# --- Spot instances: no termination protection -------------------------------------------------
+
+SPOT_TERMINATION_PROTECTION = (
+    "Modifying 'disableApiTermination' is not supported for spot instances."
+)
+
+
+def patch_spot_termination_protection():
+    """Real EC2: a Spot instance's disableApiTermination cannot be changed at all."""
+    from moto.ec2.exceptions import EC2ClientError
+
+    original = InstanceBackend.modify_instance_attribute
+
+    def modify_instance_attribute(self, instance_id, key, value):
+        # Both request forms get here: DisableApiTermination.Value=... and
+        # Attribute=disableApiTermination&Value=... (moto makes both "disable_api_termination").
+        if key == "disable_api_termination" and self.get_instance(instance_id).lifecycle == "spot":
+            raise EC2ClientError("UnsupportedOperation", SPOT_TERMINATION_PROTECTION)
+        return original(self, instance_id, key, value)
+
+    InstanceBackend.modify_instance_attribute = modify_instance_attribute
+
+
 # --- Network ACL entries -----------------------------------------------------------------------
 
 # Amazon VPC quotas, "Rules per network ACL": 20, one-way, enforced separately for IPv4 and IPv6
@@ -830,6 +940,8 @@ PATCHES = [
     patch_injected_faults,  # after the visibility check: a fault or stall comes first
     patch_network_acl_entries,
     patch_launch_interface_addresses,
+    patch_iam_read_faults,
+    patch_spot_termination_protection,
 ]
 
 

@@ -412,3 +412,53 @@ async fn a_finding_about_firebreak_s_own_member_role_changes_nothing_and_asks_a_
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exempt_user_whose_tags_cannot_be_read_keeps_its_key_and_gets_no_policy() {
+    let _turn = IAM.lock().await;
+    // GIVEN an exempt user whose IAM reads are throttled
+    let aws = Aws::new().await;
+    let (user, keys) = aws.user_with_keys().await;
+    aws.iam
+        .tag_user()
+        .user_name(&user)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("firebreak:exempt")
+                .value("true")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let rule = unique("iam-read");
+    firebreak_tests::faults::fail_iam_reads(&rule, &user, "Throttling", 400).await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let function = responder(&topic, &[("AWS_MAX_ATTEMPTS", "2")]).await;
+
+    // WHEN GuardDuty reports its key
+    let answer = function
+        .invoke(&credential_event(
+            &unique("finding"),
+            "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+            8.0,
+            &user_key(&keys[0], &user),
+            None,
+        ))
+        .await;
+    firebreak_tests::faults::clear(&rule).await;
+
+    // THEN nothing was done, and the invocation failed so that it is retried
+    match &answer {
+        Invocation::Error { error_type, .. } => assert_eq!(error_type, "ContainmentFailed"),
+        other => panic!("expected a containment failure, got {other:?}"),
+    }
+    let state = aws.user_state(&user).await;
+    assert!(state.policies.is_empty(), "{:?}", state.policies);
+    assert!(
+        state.keys.iter().all(|(_, status)| status == "Active"),
+        "{:?}",
+        state.keys
+    );
+}

@@ -612,3 +612,34 @@ async fn a_member_account_finding_is_contained_in_that_account_and_nowhere_else(
     assert_eq!(params["ExternalId"], "e2e-external-id");
     assert_eq!(params["RoleSessionName"], "guardduty-responder");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spot_instance_is_contained_and_snapshotted_and_the_invocation_succeeds() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.94.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.spot_instance(&subnet, std::slice::from_ref(&app)).await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let function = responder(&topic, &[]).await;
+    let finding = unique("finding");
+    let enis = aws.eni_vpcs(&instance).await;
+    let event = guardduty_event(&finding, C2, 8.0, &instance, &enis, "ACTOR");
+
+    let answer = function.invoke(&event).await;
+    assert!(matches!(answer, Invocation::Response(_)), "{answer:?}");
+    for (eni, vpc, groups) in aws.interfaces(&instance).await {
+        assert_eq!(groups.len(), 1, "{eni}: {groups:?}");
+        assert_eq!(aws.group_rules(&groups[0]).await, (vpc, 0, 0), "{eni}");
+    }
+    assert_eq!(aws.finding_snapshots(&finding).await.len(), 2);
+    let tags = aws.tags(&instance).await;
+    assert!(
+        !tags
+            .iter()
+            .any(|(k, _)| k == "firebreak:set-termination-protection"),
+        "{tags:?}"
+    );
+    let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
+    let body = messages[0]["Message"].as_str().unwrap();
+    assert!(body.contains("not support it for Spot instances"), "{body}");
+}

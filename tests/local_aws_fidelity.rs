@@ -1090,3 +1090,149 @@ async fn a_stalled_change_answers_late_is_applied_and_holds_up_nothing_else() {
     );
     assert_eq!(aws.interfaces(&made[0].0).await[0].2, vec![isolation]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spot_instance_refuses_termination_protection_but_not_other_attributes() {
+    use aws_sdk_ec2::types::{
+        AttributeBooleanValue, AttributeValue, InstanceAttributeName, InstanceLifecycleType,
+    };
+    // Verbatim as EC2 answers (cloud-custodian/cloud-custodian#2083).
+    const REFUSED: &str = "Modifying 'disableApiTermination' is not supported for spot instances.";
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.44.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let spot = aws.spot_instance(&subnet, std::slice::from_ref(&app)).await;
+    let on_demand = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    assert_eq!(
+        aws.describe(&spot).await.instance_lifecycle(),
+        Some(&InstanceLifecycleType::Spot)
+    );
+    assert_eq!(aws.describe(&on_demand).await.instance_lifecycle(), None);
+    let protect = |id: &str, on: bool| {
+        aws.ec2
+            .modify_instance_attribute()
+            .instance_id(id)
+            .disable_api_termination(AttributeBooleanValue::builder().value(on).build())
+            .send()
+    };
+    let protected = |id: String| {
+        let aws = &aws;
+        async move {
+            aws.ec2
+                .describe_instance_attribute()
+                .instance_id(id)
+                .attribute(InstanceAttributeName::DisableApiTermination)
+                .send()
+                .await
+                .unwrap()
+                .disable_api_termination()
+                .and_then(|v| v.value())
+        }
+    };
+    let refused = ("UnsupportedOperation".to_string(), REFUSED.to_string(), 400);
+
+    assert_eq!(refusal(protect(&spot, true).await), refused);
+    // The other request form, and turning it off (what cloud-custodian asked), are refused too.
+    let attribute_form = aws
+        .ec2
+        .modify_instance_attribute()
+        .instance_id(&spot)
+        .attribute(InstanceAttributeName::DisableApiTermination)
+        .value("true")
+        .send()
+        .await;
+    assert_eq!(refusal(attribute_form), refused);
+    assert_eq!(refusal(protect(&spot, false).await), refused);
+    assert_eq!(protected(spot.clone()).await, Some(false));
+
+    // An on-demand instance takes it.
+    protect(&on_demand, true).await.unwrap();
+    assert_eq!(protected(on_demand.clone()).await, Some(true));
+
+    // The Spot instance's other attributes still change.
+    aws.ec2
+        .modify_instance_attribute()
+        .instance_id(&spot)
+        .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
+        .send()
+        .await
+        .unwrap();
+    let shutdown = aws
+        .ec2
+        .describe_instance_attribute()
+        .instance_id(&spot)
+        .attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        shutdown
+            .instance_initiated_shutdown_behavior()
+            .and_then(|v| v.value()),
+        Some("stop")
+    );
+    assert_eq!(aws.interfaces(&spot).await[0].2, vec![app]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_iam_read_failures_hit_only_their_principal_until_cleared() {
+    let aws = Aws::new().await;
+    let (user, _) = aws.user_with_keys().await;
+    let (other, _) = aws.user_with_keys().await;
+    let (role, _) = aws.role_with_profile().await;
+    let (user_rule, role_rule) = (unique("throttle-user"), unique("deny-role"));
+    let _user_rule = faults::ClearOnDrop::new(&user_rule);
+    let _role_rule = faults::ClearOnDrop::new(&role_rule);
+    faults::fail_iam_reads(&user_rule, &user, "Throttling", 400).await;
+    faults::fail_iam_reads(&role_rule, &role, "AccessDenied", 403).await;
+    let get_user = |name: &str| aws.iam.get_user().user_name(name).send();
+
+    // Every read of that user, every time (after the SDK's own retries of Throttling).
+    let throttled = ("Throttling".to_string(), "Rate exceeded".to_string(), 400);
+    assert_eq!(refusal(get_user(&user).await), throttled);
+    assert_eq!(refusal(get_user(&user).await), throttled);
+    let tags = aws.iam.list_user_tags().user_name(&user).send().await;
+    assert_eq!(code(tags), "Throttling");
+    let keys = aws.iam.list_access_keys().user_name(&user).send().await;
+    assert_eq!(code(keys), "Throttling");
+    let login = aws.iam.get_login_profile().user_name(&user).send().await;
+    assert_eq!(code(login), "Throttling");
+    // The role's reads fail with the role's rule.
+    let denied = (
+        "AccessDenied".to_string(),
+        format!("injected by test rule {role_rule}"),
+        403,
+    );
+    assert_eq!(
+        refusal(aws.iam.get_role().role_name(&role).send().await),
+        denied
+    );
+    let role_tags = aws.iam.list_role_tags().role_name(&role).send().await;
+    assert_eq!(code(role_tags), "AccessDenied");
+
+    // Another user is read normally, and a write on the throttled user goes through.
+    get_user(&other).await.unwrap();
+    aws.iam
+        .tag_user()
+        .user_name(&user)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("k")
+                .value("v")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    faults::clear(&user_rule).await;
+    let read = get_user(&user).await.unwrap();
+    assert_eq!(read.user().map(|u| u.user_name()), Some(user.as_str()));
+    assert_eq!(
+        aws.user_state(&user).await.tags,
+        vec![("k".into(), "v".into())]
+    );
+    faults::clear(&role_rule).await;
+    aws.iam.get_role().role_name(&role).send().await.unwrap();
+}

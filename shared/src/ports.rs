@@ -43,6 +43,8 @@ pub struct InstanceFacts {
     pub volumes: Vec<VolumeFacts>,
     /// Tags (key, value).
     pub tags: Vec<(String, String)>,
+    /// A Spot instance (EC2 refuses termination protection for those).
+    pub spot: bool,
 }
 
 impl InstanceFacts {

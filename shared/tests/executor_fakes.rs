@@ -51,6 +51,7 @@ impl FakeEc2 {
                     device_name: "/dev/xvda".into(),
                 }],
                 tags: vec![],
+                spot: false,
             }),
             fail_group: None,
             groups_exist: true,
@@ -1317,4 +1318,25 @@ async fn a_user_whose_exemption_cannot_be_read_is_not_touched_and_the_invocation
         body.contains("is exempt") && body.contains("NOT acted on"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn a_spot_instance_is_contained_without_termination_protection_and_succeeds() {
+    let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
+    if let Some(f) = ec2.facts.as_mut() {
+        f.spot = true;
+    }
+    let sns = FakeSns::default();
+    let report = respond_to(&ec2, &sns).await.unwrap();
+    assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
+    let calls = ec2.calls();
+    assert!(!calls.contains(&"protect".to_string()), "{calls:?}");
+    assert!(!calls
+        .iter()
+        .any(|c| c.contains("firebreak:set-termination-protection")));
+    assert!(
+        calls.contains(&"snapshot".to_string()) && calls.contains(&"shutdown-stop".to_string())
+    );
+    let body = &sns.0.lock().unwrap()[0].body;
+    assert!(body.contains("Spot instances"), "{body}");
 }

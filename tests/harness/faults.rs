@@ -1,6 +1,6 @@
 //! Test controls of the local AWS (`scripts/local_aws.py`, its `/_firebreak/faults` API): eventual
-//! consistency of new security groups in a VPC, and injected faults on the way into a quarantine
-//! group.
+//! consistency of new security groups in a VPC, injected faults on the way into a quarantine
+//! group, and failing IAM reads of one user or role.
 //!
 //! Every test shares one local AWS, so a rule is keyed by an id of the test's own (use
 //! [`unique`](crate::fixtures::unique)) and stays installed until it is removed: hold a
@@ -51,6 +51,31 @@ pub async fn stall_isolation(id: &str, eni: &str, seconds: f64) {
         "into_group_role": "isolation",
         "effect": "stall",
         "seconds": seconds,
+    }}))
+    .await
+}
+
+/// Makes every IAM read of the user or role named `principal` fail with `code` and HTTP `status`:
+/// `GetUser`, `ListUserTags`, `ListAccessKeys` and `GetLoginProfile` of that user, `GetRole` and
+/// `ListRoleTags` of that role, in IAM's XML error format (so the SDK error's `code()` is `code`).
+/// Reads of any other principal, and every IAM write, still succeed. The message is IAM's own
+/// "Rate exceeded" for `Throttling`, else one naming the rule.
+///
+/// `Throttling` is a code the SDK retries (standard mode, 3 attempts, with backoff): a call fails
+/// after its retries, a few seconds later.
+pub async fn fail_iam_reads(id: &str, principal: &str, code: &str, status: u16) {
+    let message = if code == "Throttling" {
+        "Rate exceeded".to_string()
+    } else {
+        format!("injected by test rule {id}")
+    };
+    install(json!({"id": id, "fault": {
+        "action": "IamRead",
+        "principal": principal,
+        "effect": "fail",
+        "code": code,
+        "message": message,
+        "status": status,
     }}))
     .await
 }

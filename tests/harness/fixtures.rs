@@ -214,6 +214,50 @@ impl Aws {
             .collect()
     }
 
+    /// A running (one-time) Spot instance, otherwise like [`instance`](Aws::instance): a root
+    /// volume and one data volume, OS shutdown terminates it. DescribeInstances reports its
+    /// `InstanceLifecycle` as `spot`.
+    pub async fn spot_instance(&self, subnet_id: &str, groups: &[String]) -> String {
+        let ebs = |size| {
+            EbsBlockDevice::builder()
+                .volume_size(size)
+                .delete_on_termination(true)
+                .build()
+        };
+        let out = self
+            .ec2
+            .run_instances()
+            .image_id(self.image().await)
+            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(subnet_id)
+            .instance_market_options(
+                aws_sdk_ec2::types::InstanceMarketOptionsRequest::builder()
+                    .market_type(aws_sdk_ec2::types::MarketType::Spot)
+                    .build(),
+            )
+            .instance_initiated_shutdown_behavior(aws_sdk_ec2::types::ShutdownBehavior::Terminate)
+            .set_security_group_ids(Some(groups.to_vec()))
+            // moto replaces the root volume unless /dev/sda1 is listed.
+            .block_device_mappings(
+                BlockDeviceMapping::builder()
+                    .device_name("/dev/sda1")
+                    .ebs(ebs(8))
+                    .build(),
+            )
+            .block_device_mappings(
+                BlockDeviceMapping::builder()
+                    .device_name("/dev/sdf")
+                    .ebs(ebs(4))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        out.instances()[0].instance_id().unwrap().to_string()
+    }
+
     /// A new VPC Elastic IP: its allocation id.
     pub async fn elastic_ip(&self) -> String {
         self.ec2

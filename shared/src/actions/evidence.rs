@@ -30,6 +30,12 @@ async fn termination_protection<E: EvidencePort + InstancesPort>(
     facts: &InstanceFacts,
 ) -> Outcome {
     let id = facts.instance_id.as_str();
+    if facts.spot {
+        // EC2 refuses it ("not supported for spot instances"): not attempted, not recorded.
+        let why = "termination protection skipped: EC2 does not support it for Spot instances \
+                   (shutdown behaviour and volumes are still protected)";
+        return Outcome::new(ACTION, id, Status::Skipped, why);
+    }
     match ec2.termination_protection(id).await {
         Ok(true) => Outcome::new(
             ACTION,

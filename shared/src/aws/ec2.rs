@@ -3,8 +3,8 @@
 
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, AttributeValue, CopyTagsFromSource, EbsInstanceBlockDeviceSpecification,
-    InstanceAttributeName, InstanceBlockDeviceMappingSpecification, InstanceNetworkInterface,
-    InstanceSpecification, ResourceType, Tag,
+    InstanceAttributeName, InstanceBlockDeviceMappingSpecification, InstanceLifecycleType,
+    InstanceNetworkInterface, InstanceSpecification, ResourceType, Tag,
 };
 
 use crate::aws::sdk::{ec2_tags, filter, tag_spec};
@@ -101,6 +101,7 @@ impl InstancesPort for Ec2 {
                     })
                 })
                 .collect(),
+            spot: i.instance_lifecycle() == Some(&InstanceLifecycleType::Spot),
             tags: i
                 .tags()
                 .iter()
