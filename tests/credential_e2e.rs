@@ -217,13 +217,15 @@ async fn an_assumed_role_session_finding_revokes_the_roles_older_sessions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exfiltration_finding_revokes_the_instance_role_and_detaches_its_profile() {
     let _turn = IAM.lock().await;
-    // GIVEN an instance running with an instance profile
+    // GIVEN an instance running with an instance profile whose role another instance shares
     let aws = Aws::new().await;
     let (_vpc, subnet) = aws.vpc("10.20.0.0/16").await;
     let (role, profile) = aws.role_with_profile().await;
     let app = aws.app_group(&_vpc).await;
     let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
     aws.associate_profile(&instance, &profile).await;
+    let other = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    aws.associate_profile(&other, &profile).await;
     assert_eq!(aws.profile_associations(&instance).await.len(), 1);
     let interfaces = aws.interfaces(&instance).await;
     let (topic, queue) = aws.topic_with_queue().await;
@@ -241,11 +243,37 @@ async fn an_exfiltration_finding_revokes_the_instance_role_and_detaches_its_prof
         .await;
     answer.unwrap();
 
-    // THEN the role's sessions issued before the response are denied
+    // THEN the role's sessions issued to that instance before the response are denied, and no
+    // statement denies the other instance's sessions
     let state = aws.role_state(&role).await;
     assert_eq!(state.policies.len(), 1, "{:?}", state.policies);
-    assert_eq!(state.policies[0].0, "AWSRevokeOlderSessions");
-    assert!(parse_time(&cutoff_of(&state.policies[0].1)) >= epoch(delivered));
+    assert_eq!(
+        state.policies[0].0,
+        format!("FirebreakRevokeSessionsOf-{instance}")
+    );
+    let policy = &state.policies[0].1;
+    let statements = policy["Statement"].as_array().expect("statements");
+    assert!(!statements.is_empty());
+    for s in statements {
+        assert_eq!(s["Effect"], "Deny", "{policy}");
+        let cutoff = s["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no cutoff in {s}"));
+        assert!(parse_time(cutoff) >= epoch(delivered));
+        let by_arn = s["Condition"]["ArnEquals"]["ec2:SourceInstanceARN"].as_str();
+        let by_session = s["Condition"]["StringEquals"]["aws:userId"].as_str();
+        let names = by_arn
+            .or(by_session)
+            .unwrap_or_else(|| panic!("unscoped: {s}"));
+        assert!(
+            names.ends_with(&format!("instance/{instance}"))
+                || names.ends_with(&format!(":{instance}")),
+            "{s}"
+        );
+        assert!(!s.to_string().contains(&other), "{s}");
+    }
+    // AND the other instance keeps its profile
+    assert_eq!(aws.profile_associations(&other).await.len(), 1);
     // AND the instance has no profile any more, recorded on the instance
     assert!(aws.profile_associations(&instance).await.is_empty());
     let tags = aws.tags(&instance).await;
@@ -263,10 +291,13 @@ async fn an_exfiltration_finding_revokes_the_instance_role_and_detaches_its_prof
             .map(|n| n.as_str().to_string()),
         Some("running".to_string())
     );
-    // AND the team is warned about the role's other users and told how to restore the profile
+    // AND the team is told only that instance's sessions are denied, and how to restore the profile
     let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
     let body = messages[0]["Message"].as_str().unwrap();
-    assert!(body.contains("WARNING") && body.contains(&role), "{body}");
+    assert!(
+        body.contains("WARNING") && body.contains(&role) && body.contains("Only the sessions"),
+        "{body}"
+    );
     assert!(
         body.contains(&format!(
             "associate-iam-instance-profile --region us-east-1 --instance-id {instance} --iam-instance-profile Arn={profile}"

@@ -83,6 +83,10 @@ pub struct Config {
     /// each invocation also keeps [`DEADLINE_RESERVE`] of Lambda's own deadline for reporting and
     /// cleaning up. Past it, an interface not yet isolated is put back into its own groups.
     pub incident_timeout: Duration,
+    /// `FIREBREAK_EXFILTRATION_REVOCATION`: `instance` (default) denies only the sessions a role
+    /// issued to the instance whose credentials were used elsewhere; `role` denies every session of
+    /// the role (every instance, task or function using it fails until its credentials rotate).
+    pub revoke_whole_role_on_exfiltration: bool,
     /// `FIREBREAK_PROTECTED_PRINCIPALS`: IAM users and roles (names or ARNs, separated by commas or
     /// spaces) Firebreak never revokes; its own roles belong here (the template lists them), and the
     /// member role always is. Revoking them would deny Firebreak's own sessions.
@@ -161,6 +165,22 @@ impl Config {
     pub fn incident_deadline(&self) -> Instant {
         let own = Instant::now() + self.incident_timeout;
         self.invocation_deadline.map_or(own, |d| d.min(own))
+    }
+}
+
+/// `FIREBREAK_EXFILTRATION_REVOCATION`: true for `role`.
+fn exfiltration_scope(get: &impl Fn(&str) -> Option<String>) -> Result<bool, ConfigError> {
+    match get("FIREBREAK_EXFILTRATION_REVOCATION")
+        .as_deref()
+        .map(str::trim)
+    {
+        None | Some("") | Some("instance") => Ok(false),
+        Some("role") => Ok(true),
+        Some(other) => Err(ConfigError {
+            name: "FIREBREAK_EXFILTRATION_REVOCATION",
+            value: other.into(),
+            reason: "expected instance or role",
+        }),
     }
 }
 
@@ -273,6 +293,7 @@ impl Config {
             operation_timeout,
             incident_timeout,
             protected_principals: protected_principals(&get, &member_role),
+            revoke_whole_role_on_exfiltration: exfiltration_scope(&get)?,
             invocation_deadline: None,
         })
     }

@@ -66,6 +66,14 @@ pub enum Action {
         /// The role.
         role_name: String,
     },
+    /// Inline role policy denying the role's sessions issued to this instance before the response
+    /// (conditions `ec2:SourceInstanceARN` and `aws:userId`, with `aws:TokenIssueTime`).
+    RevokeInstanceSessions {
+        /// The role.
+        role_name: String,
+        /// The instance whose credentials leaked.
+        instance_id: String,
+    },
     /// Remove the instance profile from the instance whose credentials leaked (recorded first).
     DetachInstanceProfile {
         /// The instance.
@@ -94,6 +102,7 @@ impl Action {
             Action::RevokeUserSessions { .. } => ActionKind::RevokeUserSessions,
             Action::RemoveLoginProfile { .. } => ActionKind::RemoveLoginProfile,
             Action::RevokeRoleSessions { .. } => ActionKind::RevokeRoleSessions,
+            Action::RevokeInstanceSessions { .. } => ActionKind::RevokeInstanceSessions,
             Action::DetachInstanceProfile { .. } => ActionKind::DetachInstanceProfile,
             Action::ReleaseInstance { .. } => ActionKind::ReleaseInstance,
             Action::Notify => ActionKind::Notify,
@@ -120,7 +129,8 @@ impl Action {
             Action::RevokeUserSessions { user_name } | Action::RemoveLoginProfile { user_name } => {
                 user_name
             }
-            Action::RevokeRoleSessions { role_name } => role_name,
+            Action::RevokeRoleSessions { role_name }
+            | Action::RevokeInstanceSessions { role_name, .. } => role_name,
             Action::Notify => "",
         }
     }

@@ -18,7 +18,7 @@
 //! | any                                                           | the root user                      | any         | notify only: no IAM policy can restrict root |
 //! | any                                                           | service-linked role, Identity Center role, federated user, unknown | any | notify only, with the reason |
 //! | `Recon`, `Policy`, `PenTest`, `ResourceConsumption`, anything not below | any                      | any         | notify only |
-//! | `UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.*` | the instance profile's role        | ≥ threshold | revoke the role's sessions issued before now (`AWSRevokeOlderSessions`) + remove the instance profile from that instance + notify |
+//! | `UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.*` | the instance profile's role        | ≥ threshold | revoke the role's sessions issued *to that instance* before now (`FirebreakRevokeSessionsOf-<instance>`; the whole role with `FIREBREAK_EXFILTRATION_REVOCATION=role`, or by an analyst's `FbRevoke`) + remove the instance profile from that instance + notify |
 //! | `UnauthorizedAccess`, `CredentialAccess`, `Exfiltration`, `Impact`, `Persistence`, `PrivilegeEscalation`, `Discovery`, `Stealth` (`…:IAMUser/…`) | an IAM user | ≥ threshold | deactivate that key (`AKIA…` only; the user's other keys stay active) + deny the user's sessions issued before now + remove the console password when severity ≥ `FIREBREAK_REMOVE_LOGIN_SEVERITY` (default 7, HIGH) + notify |
 //! | the same families                                             | a role session (`AssumedRole`)     | ≥ threshold | revoke the role's sessions issued before now (`AWSRevokeOlderSessions`) + notify |
 //! | any of the above                                              | any                                | < threshold | notify only |
@@ -185,7 +185,7 @@ fn plan_credentials(incident: &Incident, key: &AccessKeyRef, config: &Config) ->
             role_name,
             instance_id,
             ..
-        } => plan_role(incident, family, role_name, instance_id),
+        } => plan_role(incident, family, role_name, instance_id, config),
         other => cannot(format!("Firebreak cannot revoke {other:?}")),
     }
 }
@@ -255,6 +255,7 @@ fn plan_role(
     family: &str,
     role_name: String,
     instance_id: Option<String>,
+    config: &Config,
 ) -> Plan {
     let severity = incident.severity;
     let mut actions = vec![Action::RevokeRoleSessions {
@@ -270,6 +271,13 @@ fn plan_role(
                  elsewhere (severity {severity}); the instance itself may be compromised: \
                  consider quarantining it"
             );
+            // Only that instance's sessions: the role's other users keep working.
+            if !config.revoke_whole_role_on_exfiltration {
+                actions[0] = Action::RevokeInstanceSessions {
+                    role_name: role_name.clone(),
+                    instance_id: instance_id.clone(),
+                };
+            }
             actions.push(Action::DetachInstanceProfile { instance_id });
             ("revoke-instance-credentials", reason)
         }
@@ -432,6 +440,14 @@ fn plan_revoke(incident: &Incident, key: &AccessKeyRef, config: &Config) -> Plan
         ..incident.clone()
     };
     let mut p = plan_credentials(&forced, key, config);
+    // The analyst's choice is the whole role: every session of it, not only the instance's.
+    for a in &mut p.actions {
+        if let Action::RevokeInstanceSessions { role_name, .. } = a {
+            *a = Action::RevokeRoleSessions {
+                role_name: std::mem::take(role_name),
+            };
+        }
+    }
     if p.has_containment() {
         p.rule = "analyst-revoke";
         p.reason = format!(
@@ -676,6 +692,25 @@ mod tests {
         assert_eq!(p.rule, "revoke-instance-credentials");
         assert_eq!(
             names(&p),
+            [
+                "revoke-instance-sessions",
+                "detach-instance-profile",
+                "notify"
+            ]
+        );
+        let whole = Config {
+            revoke_whole_role_on_exfiltration: true,
+            ..Config::for_tests()
+        };
+        let exfil = credential(
+            "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+            8.0,
+            "ASIAIOSFODNN7EXAMPLE",
+            "AssumedRole",
+            "web",
+        );
+        assert_eq!(
+            names(&plan(&exfil, &whole)),
             ["revoke-role-sessions", "detach-instance-profile", "notify"]
         );
         assert_eq!(p.actions[1].resource(), "i-0123456789abcdef0");

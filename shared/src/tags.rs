@@ -91,6 +91,11 @@ pub const ROLE_REVOKE_POLICY: &str = "AWSRevokeOlderSessions";
 /// The inline user policy denying the user's sessions issued before the cutoff.
 pub const USER_REVOKE_POLICY: &str = "FirebreakRevokeOlderSessions";
 
+/// The inline role policy denying the sessions of the role issued to one instance.
+pub fn instance_revoke_policy(instance_id: &str) -> String {
+    format!("FirebreakRevokeSessionsOf-{instance_id}")
+}
+
 /// The values of [`STATUS`].
 pub mod status {
     /// Every interface isolated.

@@ -836,14 +836,23 @@ async fn instance_credentials_revoke_the_role_and_detach_the_profile_after_recor
     assert_eq!(
         role_calls
             .iter()
-            .filter(|c| c.starts_with("put-role-policy AWSRevokeOlderSessions"))
+            .filter(
+                |c| c.starts_with("put-role-policy FirebreakRevokeSessionsOf-i-0123456789abcdef0")
+            )
             .count(),
         2,
         "revoked at once, and again after the profile is gone: {role_calls:?}"
     );
+    // Only that instance's sessions: every deny statement names it.
+    let policy = role_calls
+        .iter()
+        .find(|c| c.starts_with("put-role-policy"))
+        .unwrap();
+    assert!(policy.contains("\"ec2:SourceInstanceARN\":\"arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0\""));
+    assert!(policy.contains("\"aws:userId\":\"AROAEXAMPLE:i-0123456789abcdef0\""));
     let body = &sns.0.lock().unwrap()[0].body;
     assert!(
-        body.contains("WARNING") && body.contains("other instances"),
+        body.contains("WARNING") && body.contains("Only the sessions") && body.contains("FbRevoke"),
         "{body}"
     );
     assert!(body.contains("associate-iam-instance-profile --region us-east-1 --instance-id i-0123456789abcdef0 --iam-instance-profile Arn=arn:aws:iam::123456789012:instance-profile/web"));

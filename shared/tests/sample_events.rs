@@ -43,7 +43,11 @@ fn every_sample_event_gets_the_documented_response() {
     let (p, _) = decide("guardduty-instance-credential-exfiltration.json");
     assert_eq!(
         actions(&p),
-        ["revoke-role-sessions", "detach-instance-profile", "notify"]
+        [
+            "revoke-instance-sessions",
+            "detach-instance-profile",
+            "notify"
+        ]
     );
     let (p, _) = decide("guardduty-root-credential-usage.json");
     assert_eq!(p.rule, "root-credentials");

@@ -45,6 +45,10 @@ fn every_key_and_name_is_pinned() {
     }
     assert_eq!(tags::ROLE_REVOKE_POLICY, "AWSRevokeOlderSessions");
     assert_eq!(tags::USER_REVOKE_POLICY, "FirebreakRevokeOlderSessions");
+    assert_eq!(
+        tags::instance_revoke_policy("i-1"),
+        "FirebreakRevokeSessionsOf-i-1"
+    );
     assert_eq!(tags::status::QUARANTINED, "quarantined");
     assert_eq!(tags::status::CONTAINMENT_FAILED, "containment-failed");
     assert_eq!(tags::status::NEEDS_HUMAN, "needs-human");

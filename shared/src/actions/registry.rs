@@ -35,6 +35,9 @@ pub enum ActionKind {
     RemoveLoginProfile,
     /// The role's sessions issued before the response denied.
     RevokeRoleSessions,
+    /// The role's sessions issued to one instance before the response denied (its credentials
+    /// were used elsewhere); the role's other users are not touched.
+    RevokeInstanceSessions,
     /// The instance profile removed from the instance whose credentials leaked (recorded first).
     DetachInstanceProfile,
     /// A quarantine undone from its records (the undo of every instance action).
@@ -207,6 +210,14 @@ pub const REGISTRY: &[ActionSpec] = &[
     ActionSpec {
         kind: RevokeRoleSessions,
         name: "revoke-role-sessions",
+        contains: true,
+        permissions: &["iam:GetRole", "iam:PutRolePolicy"],
+        tags: &[tags::REVOKED_BEFORE],
+        undo_permissions: &[],
+    },
+    ActionSpec {
+        kind: RevokeInstanceSessions,
+        name: "revoke-instance-sessions",
         contains: true,
         permissions: &["iam:GetRole", "iam:PutRolePolicy"],
         tags: &[tags::REVOKED_BEFORE],

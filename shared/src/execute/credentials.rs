@@ -15,10 +15,11 @@
 //! with the leaked key or from the instance in the moments between does not survive either.
 
 use crate::actions::registry::ActionKind;
-use crate::actions::sessions::Holder;
+use crate::actions::sessions::{Holder, InstanceSessions};
 use crate::actions::{access_key, login_profile, profile};
 use crate::error::AwsError;
 use crate::execute::Request;
+use crate::incident::{Incident, Resource};
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::{skip_all, Action, Plan};
 use crate::ports::{
@@ -48,6 +49,8 @@ struct Wanted<'a> {
     key: Option<&'a str>,
     remove_login: bool,
     role: Option<&'a str>,
+    /// Only the role's sessions issued to this instance.
+    scoped: Option<&'a str>,
     detach: Option<&'a str>,
 }
 
@@ -59,6 +62,13 @@ fn wanted(plan: &Plan) -> Wanted<'_> {
             Action::DeactivateAccessKey { access_key_id, .. } => w.key = Some(access_key_id),
             Action::RemoveLoginProfile { .. } => w.remove_login = true,
             Action::RevokeRoleSessions { role_name } => w.role = Some(role_name),
+            Action::RevokeInstanceSessions {
+                role_name,
+                instance_id,
+            } => {
+                w.role = Some(role_name);
+                w.scoped = Some(instance_id);
+            }
             Action::DetachInstanceProfile { instance_id } => w.detach = Some(instance_id),
             _ => {}
         }
@@ -76,7 +86,7 @@ pub async fn run<I: IamPorts, E: InstancesPort + ProfilesPort>(
     if let Some(user) = w.user {
         revoke_user(iam, r, user, w.key, w.remove_login).await
     } else if let Some(role) = w.role {
-        revoke_role(iam, ec2, r, role, w.detach).await
+        revoke_role(iam, ec2, r, role, w.scoped, w.detach).await
     } else {
         Execution::default()
     }
@@ -235,7 +245,7 @@ async fn conclude<I: IamPorts>(
     let status = match (ok, holder) {
         (false, _) => status::REVOCATION_FAILED,
         (true, Holder::User(_)) => status::CREDENTIALS_REVOKED,
-        (true, Holder::Role(_)) => status::SESSIONS_REVOKED,
+        (true, Holder::Role(_) | Holder::Instance(_)) => status::SESSIONS_REVOKED,
     };
     let tagged = holder
         .tag(iam, facts, r.incident, status, cutoff, extra)
@@ -274,6 +284,7 @@ async fn revoke_role<I: IamPorts, E: InstancesPort + ProfilesPort>(
     ec2: &E,
     r: Request<'_>,
     role: &str,
+    scoped: Option<&str>,
     detach: Option<&str>,
 ) -> Execution {
     // Round 1: the role (exists? exempt?), and the instance and its profile association.
@@ -287,7 +298,16 @@ async fn revoke_role<I: IamPorts, E: InstancesPort + ProfilesPort>(
     let detach_plan = detach.map(|id| (id, profile::decide(id, read, r.exempt_tag)));
 
     // Round 2: revoke, and record the profile on the instance before it is removed.
-    let holder = Holder::Role(role);
+    let arn = scoped.map(|i| instance_arn(r.incident, i));
+    let holder = match (scoped, &arn) {
+        (Some(instance_id), Some(instance_arn)) => Holder::Instance(InstanceSessions {
+            role,
+            instance_id,
+            instance_arn,
+            user_id: session_of(r.incident, instance_id),
+        }),
+        _ => Holder::Role(role),
+    };
     let record = async {
         match &detach_plan {
             Some((id, Ok(a))) => Some(profile::record(ec2, id, a, &r.incident.finding_id).await),
@@ -324,28 +344,68 @@ async fn revoke_role<I: IamPorts, E: InstancesPort + ProfilesPort>(
     Execution {
         completed: Some(ok),
         outcomes,
-        undo: role_undo(role, &cutoff, removed_profile.zip(detach), &r.incident.region),
-        warnings: vec![format!(
+        undo: role_undo(
+            holder,
+            &cutoff,
+            removed_profile.zip(detach),
+            &r.incident.region,
+        ),
+        warnings: vec![role_warning(holder, &cutoff)],
+        ..Execution::default()
+    }
+}
+
+/// `arn:<partition>:ec2:<region>:<account>:instance/<id>`.
+fn instance_arn(incident: &Incident, instance_id: &str) -> String {
+    format!(
+        "arn:{}:ec2:{}:{}:instance/{instance_id}",
+        incident.partition, incident.region, incident.account
+    )
+}
+
+/// The session the finding names, when it is the instance's (`<role id>:<instance id>`).
+fn session_of<'a>(incident: &'a Incident, instance_id: &str) -> Option<&'a str> {
+    let Resource::AccessKey(key) = &incident.resource else {
+        return None;
+    };
+    key.principal_id
+        .as_deref()
+        .filter(|p| p.split_once(':').is_some_and(|(_, s)| s == instance_id))
+}
+
+/// What the team must know about a role's revocation: who else it cuts off, or that it does not.
+fn role_warning(holder: Holder<'_>, cutoff: &str) -> String {
+    let role = holder.name();
+    match holder {
+        Holder::Instance(i) => format!(
+            "Only the sessions of role {role} issued to instance {} before {cutoff} are denied \
+             ({}): the role's other instances, functions and people are not affected. To deny \
+             every session of the role, choose FbRevoke on the finding in Security Hub. IAM may \
+             take a few minutes to apply the policy everywhere.",
+            i.instance_id,
+            holder.policy()
+        ),
+        _ => format!(
             "Every session of role {role} issued before {cutoff} is denied, including those of \
              other instances, functions or people using the role: they keep failing until they get new \
              credentials (EC2 instances refresh theirs automatically before expiry). IAM may take a few \
              minutes to apply the policy everywhere."
-        )],
-        ..Execution::default()
+        ),
     }
 }
 
 /// How to undo a role's revocation. `profile`: the profile removed and its instance.
 fn role_undo(
-    role: &str,
+    holder: Holder<'_>,
     cutoff: &str,
     profile: Option<(String, &str)>,
     region: &str,
 ) -> Vec<String> {
+    let role = holder.name();
     let mut undo = vec![format!(
         "aws iam delete-role-policy --role-name {role} --policy-name {}   \
          (re-enables the stolen sessions if they have not expired: wait at least 12 h after {cutoff}, the longest a role session lasts)",
-        tags::ROLE_REVOKE_POLICY
+        holder.policy()
     )];
     if let Some((arn, id)) = profile {
         undo.push(format!(
