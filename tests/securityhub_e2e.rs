@@ -22,6 +22,8 @@ async fn action_function(topic_arn: &str, extra: &[(&str, &str)]) -> Function {
 struct Target {
     instance: String,
     before: Vec<(String, String, Vec<String>)>,
+    /// DeleteOnTermination of each volume before the quarantine.
+    delete_on_termination: Vec<bool>,
     finding: Value,
     finding_id: String,
 }
@@ -32,7 +34,15 @@ async fn target(aws: &Aws, vpc: &str, subnet: &str) -> Target {
     let finding_id = unique("gd");
     let finding = guardduty_asff(&finding_id, C2, 8.0, asff_instance(&instance, vpc));
     aws.import_findings(std::slice::from_ref(&finding)).await;
+    let delete_on_termination = aws
+        .describe(&instance)
+        .await
+        .block_device_mappings()
+        .iter()
+        .map(|b| b.ebs().unwrap().delete_on_termination().unwrap_or(false))
+        .collect();
     Target {
+        delete_on_termination,
         before: aws.interfaces(&instance).await,
         instance,
         finding,
@@ -126,6 +136,30 @@ async fn quarantine_two_findings_then_release_one() {
     assert_eq!(answer["results"][0]["verdict"], "released", "{answer}");
     assert_eq!(aws.interfaces(&a.instance).await, a.before);
     assert!(!termination_protection(&aws, &a.instance).await);
+    // AND the shutdown behaviour and DeleteOnTermination are what they were (terminate; the root
+    // volume deleted on termination, the data volume kept)
+    let shutdown = aws
+        .ec2
+        .describe_instance_attribute()
+        .instance_id(&a.instance)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        shutdown
+            .instance_initiated_shutdown_behavior()
+            .and_then(|v| v.value()),
+        Some("terminate")
+    );
+    let deleted: Vec<bool> = aws
+        .describe(&a.instance)
+        .await
+        .block_device_mappings()
+        .iter()
+        .map(|b| b.ebs().unwrap().delete_on_termination().unwrap_or(false))
+        .collect();
+    assert_eq!(deleted, a.delete_on_termination);
     let tags = aws.tags(&a.instance).await;
     assert!(
         !tags

@@ -28,6 +28,8 @@ pub struct VolumeFacts {
     pub volume_id: String,
     /// e.g. `/dev/xvda`.
     pub device_name: String,
+    /// Whether it is deleted when the instance terminates.
+    pub delete_on_termination: bool,
 }
 
 /// An instance as EC2 reports it now.
@@ -178,13 +180,16 @@ pub trait EvidencePort: Sync {
     async fn enable_termination_protection(&self, instance_id: &str) -> Result<(), AwsError>;
     /// Turns termination protection off.
     async fn disable_termination_protection(&self, instance_id: &str) -> Result<(), AwsError>;
-    /// Makes an OS-initiated shutdown stop the instance instead of terminating it.
-    async fn set_shutdown_behaviour_stop(&self, instance_id: &str) -> Result<(), AwsError>;
-    /// `DeleteOnTermination=false` on the given devices.
-    async fn keep_volumes_on_termination(
+    /// What an OS-initiated shutdown does: `stop` or `terminate`.
+    async fn shutdown_behaviour(&self, instance_id: &str) -> Result<String, AwsError>;
+    /// Sets what an OS-initiated shutdown does (`stop`, `terminate`).
+    async fn set_shutdown_behaviour(&self, instance_id: &str, value: &str) -> Result<(), AwsError>;
+    /// `DeleteOnTermination` = `delete` on the given devices.
+    async fn set_delete_on_termination(
         &self,
         instance_id: &str,
         device_names: &[String],
+        delete: bool,
     ) -> Result<(), AwsError>;
 }
 

@@ -21,6 +21,10 @@ pub const QUARANTINE_STARTED: &str = "firebreak:quarantine-started-at";
 pub const ORIGINAL_GROUPS: &str = "firebreak:original-groups:";
 /// Present (`true`) when Firebreak, not the owner, turned termination protection on.
 pub const SET_TERMINATION_PROTECTION: &str = "firebreak:set-termination-protection";
+/// What an OS shutdown did before Firebreak made it `stop` (`terminate`), for release.
+pub const SHUTDOWN_BEHAVIOUR: &str = "firebreak:shutdown-behaviour";
+/// The devices whose volumes were deleted on termination before Firebreak kept them, space-separated.
+pub const KEPT_VOLUMES: &str = "firebreak:kept-volumes";
 /// `<group> standby` or `<group> detached` ([`AutoScalingRecord`]).
 pub const AUTO_SCALING: &str = "firebreak:auto-scaling";
 /// Prefix: `firebreak:target:<n>` = `<target group ARN> [<port>]`, one per registration taken away.
@@ -68,6 +72,8 @@ pub const ALL_KEYS: &[&str] = &[
     QUARANTINE_STARTED,
     ORIGINAL_GROUPS,
     SET_TERMINATION_PROTECTION,
+    SHUTDOWN_BEHAVIOUR,
+    KEPT_VOLUMES,
     AUTO_SCALING,
     TARGET,
     EIP,

@@ -49,6 +49,7 @@ impl FakeEc2 {
                 volumes: vec![VolumeFacts {
                     volume_id: "vol-1".into(),
                     device_name: "/dev/xvda".into(),
+                    delete_on_termination: true,
                 }],
                 tags: vec![],
                 spot: false,
@@ -264,12 +265,27 @@ impl EvidencePort for FakeEc2 {
         self.log("unprotect".into());
         Ok(())
     }
-    async fn set_shutdown_behaviour_stop(&self, _: &str) -> Result<(), AwsError> {
-        self.log("shutdown-stop".into());
+    async fn shutdown_behaviour(&self, _: &str) -> Result<String, AwsError> {
+        Ok("terminate".into())
+    }
+    async fn set_shutdown_behaviour(&self, _: &str, value: &str) -> Result<(), AwsError> {
+        self.log(format!("shutdown-{value}"));
         Ok(())
     }
-    async fn keep_volumes_on_termination(&self, _: &str, _: &[String]) -> Result<(), AwsError> {
-        self.log("keep-volumes".into());
+    async fn set_delete_on_termination(
+        &self,
+        _: &str,
+        _: &[String],
+        delete: bool,
+    ) -> Result<(), AwsError> {
+        self.log(
+            if delete {
+                "delete-volumes"
+            } else {
+                "keep-volumes"
+            }
+            .into(),
+        );
         Ok(())
     }
 }
@@ -872,6 +888,8 @@ fn quarantined() -> FakeEc2 {
             ),
             ("firebreak:status", "quarantined"),
             ("firebreak:finding-id", "f-1"),
+            ("firebreak:shutdown-behaviour", "terminate"),
+            ("firebreak:kept-volumes", "/dev/xvda"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -897,6 +915,11 @@ async fn release_restores_everything_recorded_then_removes_the_records() {
         "{calls:?}"
     );
     assert!(calls.contains(&"unprotect".to_string()));
+    assert!(
+        calls.contains(&"shutdown-terminate".to_string()),
+        "{calls:?}"
+    );
+    assert!(calls.contains(&"delete-volumes".to_string()), "{calls:?}");
     assert!(calls.contains(&"associate arn:aws:iam::123456789012:instance-profile/web".to_string()));
     let untag = calls
         .iter()
@@ -908,6 +931,8 @@ async fn release_restores_everything_recorded_then_removes_the_records() {
         "firebreak:removed-instance-profile",
         "firebreak:status",
         "firebreak:finding-id",
+        "firebreak:shutdown-behaviour",
+        "firebreak:kept-volumes",
     ] {
         assert!(untag.contains(key), "{key} not removed: {untag}");
     }

@@ -20,6 +20,8 @@ fn every_key_and_name_is_pinned() {
             tags::SET_TERMINATION_PROTECTION,
             "firebreak:set-termination-protection",
         ),
+        (tags::SHUTDOWN_BEHAVIOUR, "firebreak:shutdown-behaviour"),
+        (tags::KEPT_VOLUMES, "firebreak:kept-volumes"),
         (tags::AUTO_SCALING, "firebreak:auto-scaling"),
         (tags::TARGET, "firebreak:target:"),
         (tags::EIP, "firebreak:eip:"),

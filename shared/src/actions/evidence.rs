@@ -1,6 +1,6 @@
-//! `protect-evidence`: termination protection on (recorded as Firebreak's first, so a release lifts
-//! only what Firebreak set), an OS shutdown stops instead of terminating, and volumes are kept on
-//! termination. Its undo turns termination protection off when Firebreak turned it on.
+//! `protect-evidence`: termination protection on, an OS shutdown stops instead of terminating, and
+//! volumes are kept on termination — each change recorded on the instance first (what Firebreak
+//! changed, and from what), so a release puts back exactly what Firebreak changed and nothing else.
 
 use crate::actions::registry::ActionKind;
 use crate::outcome::{Outcome, Status};
@@ -19,7 +19,7 @@ pub async fn protect_evidence<E: EvidencePort + InstancesPort>(
 ) -> Vec<Outcome> {
     let (t, s, v) = futures::join!(
         termination_protection(ec2, facts),
-        shutdown_stops(ec2, &facts.instance_id),
+        shutdown_stops(ec2, facts),
         keep_volumes(ec2, facts)
     );
     vec![t, s, v]
@@ -67,29 +67,74 @@ async fn termination_protection<E: EvidencePort + InstancesPort>(
     }
 }
 
-async fn shutdown_stops<E: EvidencePort>(ec2: &E, id: &str) -> Outcome {
-    match ec2.set_shutdown_behaviour_stop(id).await {
+/// Shutdown behaviour `stop`, the previous one recorded first.
+async fn shutdown_stops<E: EvidencePort + InstancesPort>(
+    ec2: &E,
+    facts: &InstanceFacts,
+) -> Outcome {
+    let id = facts.instance_id.as_str();
+    let before = match ec2.shutdown_behaviour(id).await {
+        Ok(b) => b,
+        Err(e) => return Outcome::failed(ACTION, id, "could not read the shutdown behaviour", &e),
+    };
+    if before == "stop" {
+        return Outcome::new(
+            ACTION,
+            id,
+            Status::AlreadyDone,
+            "shutdown behaviour was already stop",
+        );
+    }
+    if facts.tag(tags::SHUTDOWN_BEHAVIOUR).is_none() {
+        let record = [tags::pair(tags::SHUTDOWN_BEHAVIOUR, &before)];
+        if let Err(e) = ec2.tag_instance(id, &record).await {
+            let why = "could not record the shutdown behaviour (left unchanged)";
+            return Outcome::failed(ACTION, id, why, &e);
+        }
+    }
+    match ec2.set_shutdown_behaviour(id, "stop").await {
         Ok(()) => Outcome::new(ACTION, id, Status::Succeeded, "shutdown behaviour stop"),
         Err(e) => Outcome::failed(ACTION, id, "could not set shutdown behaviour", &e),
     }
 }
 
-async fn keep_volumes<E: EvidencePort>(ec2: &E, facts: &InstanceFacts) -> Outcome {
+/// `DeleteOnTermination=false` on every volume; the devices that had it on recorded first.
+async fn keep_volumes<E: EvidencePort + InstancesPort>(ec2: &E, facts: &InstanceFacts) -> Outcome {
     let id = facts.instance_id.as_str();
-    let devices: Vec<String> = facts
-        .volumes
-        .iter()
-        .map(|v| v.device_name.clone())
-        .collect();
-    if devices.is_empty() {
+    if facts.volumes.is_empty() {
         return Outcome::new(ACTION, id, Status::Skipped, "no EBS volumes");
     }
-    match ec2.keep_volumes_on_termination(id, &devices).await {
+    let deleted: Vec<String> = facts
+        .volumes
+        .iter()
+        .filter(|v| v.delete_on_termination)
+        .map(|v| v.device_name.clone())
+        .collect();
+    if deleted.is_empty() {
+        let all: Vec<&str> = facts
+            .volumes
+            .iter()
+            .map(|v| v.device_name.as_str())
+            .collect();
+        let detail = format!(
+            "DeleteOnTermination was already false on {}",
+            all.join(", ")
+        );
+        return Outcome::new(ACTION, id, Status::AlreadyDone, detail);
+    }
+    if facts.tag(tags::KEPT_VOLUMES).is_none() {
+        let record = [tags::pair(tags::KEPT_VOLUMES, deleted.join(" "))];
+        if let Err(e) = ec2.tag_instance(id, &record).await {
+            let why = "could not record which volumes were deleted on termination (left unchanged)";
+            return Outcome::failed(ACTION, id, why, &e);
+        }
+    }
+    match ec2.set_delete_on_termination(id, &deleted, false).await {
         Ok(()) => Outcome::new(
             ACTION,
             id,
             Status::Succeeded,
-            format!("DeleteOnTermination=false on {}", devices.join(", ")),
+            format!("DeleteOnTermination=false on {}", deleted.join(", ")),
         ),
         Err(e) => Outcome::failed(ACTION, id, "could not keep volumes on termination", &e),
     }
@@ -119,4 +164,58 @@ pub async fn lift_termination_protection<E: EvidencePort>(
         .is_ok()
         .then(|| tags::SET_TERMINATION_PROTECTION.to_string());
     Some((outcome, done))
+}
+
+/// The undo of the other two changes: the shutdown behaviour and `DeleteOnTermination` put back to
+/// what was recorded; with each outcome, the record to remove once done.
+pub async fn restore_settings<E: EvidencePort>(
+    ec2: &E,
+    facts: &InstanceFacts,
+) -> Vec<(Outcome, Option<String>)> {
+    const UNDO: ActionKind = ActionKind::ReleaseInstance;
+    let id = facts.instance_id.as_str();
+    let shutdown = async {
+        let before = facts.tag(tags::SHUTDOWN_BEHAVIOUR)?;
+        Some(match ec2.set_shutdown_behaviour(id, before).await {
+            Ok(()) => (
+                Outcome::new(
+                    UNDO,
+                    id,
+                    Status::Succeeded,
+                    format!("shutdown behaviour {before} again"),
+                ),
+                Some(tags::SHUTDOWN_BEHAVIOUR.to_string()),
+            ),
+            Err(e) => (
+                Outcome::failed(UNDO, id, "could not restore the shutdown behaviour", &e),
+                None,
+            ),
+        })
+    };
+    let volumes = async {
+        let devices: Vec<String> = facts
+            .tag(tags::KEPT_VOLUMES)?
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        Some(
+            match ec2.set_delete_on_termination(id, &devices, true).await {
+                Ok(()) => (
+                    Outcome::new(
+                        UNDO,
+                        id,
+                        Status::Succeeded,
+                        format!("DeleteOnTermination=true again on {}", devices.join(", ")),
+                    ),
+                    Some(tags::KEPT_VOLUMES.to_string()),
+                ),
+                Err(e) => (
+                    Outcome::failed(UNDO, id, "could not restore DeleteOnTermination", &e),
+                    None,
+                ),
+            },
+        )
+    };
+    let (s, v) = futures::join!(shutdown, volumes);
+    s.into_iter().chain(v).collect()
 }

@@ -150,7 +150,11 @@ pub const REGISTRY: &[ActionSpec] = &[
             "ec2:ModifyInstanceAttribute",
             "ec2:CreateTags",
         ],
-        tags: &[tags::SET_TERMINATION_PROTECTION],
+        tags: &[
+            tags::SET_TERMINATION_PROTECTION,
+            tags::SHUTDOWN_BEHAVIOUR,
+            tags::KEPT_VOLUMES,
+        ],
         undo_permissions: &["ec2:ModifyInstanceAttribute", "ec2:DeleteTags"],
     },
     ActionSpec {

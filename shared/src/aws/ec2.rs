@@ -98,6 +98,7 @@ impl InstancesPort for Ec2 {
                     Some(VolumeFacts {
                         volume_id: b.ebs()?.volume_id()?.to_string(),
                         device_name: b.device_name()?.to_string(),
+                        delete_on_termination: b.ebs()?.delete_on_termination().unwrap_or(false),
                     })
                 })
                 .collect(),
@@ -209,20 +210,36 @@ impl EvidencePort for Ec2 {
         Ok(())
     }
 
-    async fn set_shutdown_behaviour_stop(&self, instance_id: &str) -> Result<(), AwsError> {
+    async fn shutdown_behaviour(&self, instance_id: &str) -> Result<String, AwsError> {
+        let out = self
+            .0
+            .describe_instance_attribute()
+            .instance_id(instance_id)
+            .attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+            .send()
+            .await?;
+        Ok(out
+            .instance_initiated_shutdown_behavior()
+            .and_then(|v| v.value())
+            .unwrap_or("stop")
+            .to_string())
+    }
+
+    async fn set_shutdown_behaviour(&self, instance_id: &str, value: &str) -> Result<(), AwsError> {
         self.0
             .modify_instance_attribute()
             .instance_id(instance_id)
-            .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
+            .instance_initiated_shutdown_behavior(AttributeValue::builder().value(value).build())
             .send()
             .await?;
         Ok(())
     }
 
-    async fn keep_volumes_on_termination(
+    async fn set_delete_on_termination(
         &self,
         instance_id: &str,
         device_names: &[String],
+        delete: bool,
     ) -> Result<(), AwsError> {
         self.0
             .modify_instance_attribute()
@@ -235,7 +252,7 @@ impl EvidencePort for Ec2 {
                             .device_name(d)
                             .ebs(
                                 EbsInstanceBlockDeviceSpecification::builder()
-                                    .delete_on_termination(false)
+                                    .delete_on_termination(delete)
                                     .build(),
                             )
                             .build()

@@ -86,16 +86,17 @@ async fn undo_all<E: Ec2Ports, S: ServicePorts>(
     service: &S,
     facts: &InstanceFacts,
 ) -> (Vec<Outcome>, Vec<String>, bool) {
-    let (interfaces, acls, termination, profile, (in_service, service_records)) = futures::join!(
+    let (interfaces, acls, settings, termination, profile, (in_service, service_records)) = futures::join!(
         isolate::restore_all(ec2, facts),
         network_acl::remove(ec2, facts),
+        evidence::restore_settings(ec2, facts),
         evidence::lift_termination_protection(ec2, facts),
         profile::reattach(ec2, facts),
         out_of_service::put_back_in_service(service, facts)
     );
     let mut outcomes = Vec::new();
     let mut remove: Vec<String> = Vec::new();
-    for (o, done) in interfaces.into_iter().chain(acls) {
+    for (o, done) in interfaces.into_iter().chain(acls).chain(settings) {
         outcomes.push(o);
         remove.extend(done);
     }
