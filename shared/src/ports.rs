@@ -117,6 +117,8 @@ pub struct Registration {
     pub target_group_arn: String,
     /// The port, when the registration names one.
     pub port: Option<i32>,
+    /// For a target group of type `ip`: the instance's address registered (else the instance).
+    pub ip: Option<String>,
 }
 
 /// An Elastic IP associated with the instance.
@@ -320,11 +322,13 @@ pub trait AutoScalingPort: Sync {
 
 /// The load balancer target groups that send the instance traffic.
 pub trait TargetGroupsPort: Sync {
-    /// Every target group registration of the instance (target groups of its VPCs).
+    /// Every target group registration of the instance in the target groups of its VPCs: by its
+    /// id (`instance` target groups) or by one of its `addresses` (`ip` target groups).
     async fn registrations(
         &self,
         instance_id: &str,
         vpc_ids: &[String],
+        addresses: &[String],
     ) -> Result<Vec<Registration>, AwsError>;
     /// `DeregisterTargets`.
     async fn deregister(&self, r: &Registration, instance_id: &str) -> Result<(), AwsError>;

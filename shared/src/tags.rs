@@ -27,7 +27,8 @@ pub const SHUTDOWN_BEHAVIOUR: &str = "firebreak:shutdown-behaviour";
 pub const KEPT_VOLUMES: &str = "firebreak:kept-volumes";
 /// `<group> standby` or `<group> detached` ([`AutoScalingRecord`]).
 pub const AUTO_SCALING: &str = "firebreak:auto-scaling";
-/// Prefix: `firebreak:target:<n>` = `<target group ARN> [<port>]`, one per registration taken away.
+/// Prefix: `firebreak:target:<n>` = `<target group ARN> [<port>|-] [<ip>]`, one per registration
+/// taken away (the address for an `ip` target group).
 pub const TARGET: &str = "firebreak:target:";
 /// Prefix: `firebreak:eip:<allocation id>` = `<ENI> <private IP>` the address was on ([`EipRecord`]).
 pub const EIP: &str = "firebreak:eip:";
@@ -215,17 +216,20 @@ impl TargetRecord {
     }
     /// The tag value.
     pub fn encode(r: &Registration) -> String {
-        match r.port {
-            Some(p) => format!("{} {p}", r.target_group_arn),
-            None => r.target_group_arn.clone(),
+        match (r.port, &r.ip) {
+            (Some(p), None) => format!("{} {p}", r.target_group_arn),
+            (None, None) => r.target_group_arn.clone(),
+            (Some(p), Some(ip)) => format!("{} {p} {ip}", r.target_group_arn),
+            (None, Some(ip)) => format!("{} - {ip}", r.target_group_arn),
         }
     }
-    /// From a tag value.
+    /// From a tag value (the first releases wrote no address).
     pub fn decode(value: &str) -> Registration {
         let mut parts = value.split_whitespace();
         Registration {
             target_group_arn: parts.next().unwrap_or_default().to_string(),
             port: parts.next().and_then(|p| p.parse().ok()),
+            ip: parts.next().map(String::from),
         }
     }
 }

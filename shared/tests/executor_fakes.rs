@@ -107,7 +107,12 @@ impl AutoScalingPort for NoEstate {
 }
 
 impl TargetGroupsPort for NoEstate {
-    async fn registrations(&self, _: &str, _: &[String]) -> Result<Vec<Registration>, AwsError> {
+    async fn registrations(
+        &self,
+        _: &str,
+        _: &[String],
+        _: &[String],
+    ) -> Result<Vec<Registration>, AwsError> {
         Ok(vec![])
     }
     async fn deregister(&self, _: &Registration, _: &str) -> Result<(), AwsError> {
@@ -1014,10 +1019,16 @@ impl AutoScalingPort for ServingEstate {
 }
 
 impl TargetGroupsPort for ServingEstate {
-    async fn registrations(&self, _: &str, _: &[String]) -> Result<Vec<Registration>, AwsError> {
+    async fn registrations(
+        &self,
+        _: &str,
+        _: &[String],
+        _: &[String],
+    ) -> Result<Vec<Registration>, AwsError> {
         Ok(vec![Registration {
             target_group_arn: "arn:tg/web".into(),
             port: Some(80),
+            ip: None,
         }])
     }
     async fn deregister(&self, r: &Registration, _: &str) -> Result<(), AwsError> {

@@ -114,13 +114,36 @@ fn record_formats_are_pinned_and_round_trip() {
     let r = Registration {
         target_group_arn: arn.into(),
         port: Some(8080),
+        ip: None,
     };
     assert_eq!(TargetRecord::key(0), "firebreak:target:0");
     assert_eq!(TargetRecord::encode(&r), format!("{arn} 8080"));
     assert_eq!(TargetRecord::decode(&TargetRecord::encode(&r)), r);
-    let no_port = Registration { port: None, ..r };
+    let no_port = Registration {
+        port: None,
+        ..r.clone()
+    };
     assert_eq!(TargetRecord::encode(&no_port), arn);
     assert_eq!(TargetRecord::decode(arn), no_port);
+    // An `ip` target group's registration carries the address.
+    let by_ip = Registration {
+        ip: Some("10.0.0.5".into()),
+        ..r
+    };
+    assert_eq!(TargetRecord::encode(&by_ip), format!("{arn} 8080 10.0.0.5"));
+    assert_eq!(TargetRecord::decode(&TargetRecord::encode(&by_ip)), by_ip);
+    let by_ip_no_port = Registration {
+        port: None,
+        ..by_ip
+    };
+    assert_eq!(
+        TargetRecord::encode(&by_ip_no_port),
+        format!("{arn} - 10.0.0.5")
+    );
+    assert_eq!(
+        TargetRecord::decode(&TargetRecord::encode(&by_ip_no_port)),
+        by_ip_no_port
+    );
 
     // Elastic IPs: key by allocation, value `<ENI> <private IP>`.
     let e = EipRecord {

@@ -56,9 +56,14 @@ async fn read<S: ServicePorts>(
 ) -> InService {
     let id = facts.instance_id.as_str();
     let vpcs = facts.vpc_ids();
+    let ips: Vec<String> = facts
+        .interfaces
+        .iter()
+        .flat_map(|i| i.addresses.iter().cloned())
+        .collect();
     let (group, registrations, addresses) = futures::join!(
         service.auto_scaling_group(id),
-        service.registrations(id, &vpcs),
+        service.registrations(id, &vpcs, &ips),
         service.addresses(id)
     );
     let group = match group {
@@ -276,7 +281,8 @@ async fn disassociate<S: AddressesPort>(service: &S, a: &AddressFacts, id: &str)
             id,
             Status::Succeeded,
             format!(
-                "Elastic IP {} ({}) disassociated",
+                "Elastic IP {} ({}) disassociated (EC2 may give the interface a new public IPv4 \
+                 address; its isolation blocks it all the same)",
                 a.public_ip, a.allocation_id
             ),
         ),
@@ -358,15 +364,20 @@ async fn back_in_group<S: AutoScalingPort>(
             ),
             Some(tags::AUTO_SCALING.to_string()),
         ),
-        Err(e) => (
-            Outcome::failed(
-                UNDO,
-                id,
-                &format!("could not return the instance to Auto Scaling group {group}"),
-                &e,
-            ),
-            None,
-        ),
+        Err(e) => {
+            // AttachInstances fails when the group is at its maximum size (its replacement took
+            // the place): the record stays for a retry once there is room.
+            let full = e.message.contains("max") || e.message.contains("Max");
+            let hint = match full {
+                true => {
+                    ": the group is at its maximum size; raise it (or scale in), then choose \
+                         FbRelease again"
+                }
+                false => "",
+            };
+            let what = format!("could not return the instance to Auto Scaling group {group}{hint}");
+            (Outcome::failed(UNDO, id, &what, &e), None)
+        }
     }
 }
 

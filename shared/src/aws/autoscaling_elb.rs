@@ -2,6 +2,8 @@
 //! groups that send it traffic. With EC2's Elastic IPs, it is what taking an instance out of
 //! service needs ([`ServicePorts`](crate::ports::ServicePorts)).
 
+use futures::StreamExt;
+
 use crate::aws::ec2::Ec2;
 use crate::aws::sdk::filter;
 use crate::error::AwsError;
@@ -159,33 +161,44 @@ impl TargetGroupsPort for AutoScalingElb {
         &self,
         instance_id: &str,
         vpc_ids: &[String],
+        addresses: &[String],
     ) -> Result<Vec<Registration>, AwsError> {
         let mut groups = Vec::new();
         let mut pages = self.elb.describe_target_groups().into_paginator().send();
         while let Some(page) = pages.next().await {
             for g in page?.target_groups() {
-                let instance_targets = g.target_type().is_none_or(|t| t.as_str() == "instance");
+                let by_ip = g.target_type().is_some_and(|t| t.as_str() == "ip");
+                let by_instance = g.target_type().is_none_or(|t| t.as_str() == "instance");
                 let in_vpc = g.vpc_id().is_some_and(|v| vpc_ids.iter().any(|x| x == v));
-                if let (true, true, Some(arn)) = (instance_targets, in_vpc, g.target_group_arn()) {
-                    groups.push(arn.to_string());
+                if let (true, true, Some(arn)) =
+                    (by_ip || by_instance, in_vpc, g.target_group_arn())
+                {
+                    groups.push((arn.to_string(), by_ip));
                 }
             }
         }
-        let healths = futures::future::join_all(groups.iter().map(|arn| {
+        // A bounded number at a time: an account can have hundreds of target groups in a VPC.
+        let healths: Vec<_> = futures::stream::iter(groups.iter().map(|(arn, _)| {
             self.elb
                 .describe_target_health()
                 .target_group_arn(arn)
                 .send()
         }))
+        .buffered(TARGET_HEALTH_AT_ONCE)
+        .collect()
         .await;
         let mut found = Vec::new();
-        for (arn, health) in groups.iter().zip(healths) {
+        for ((arn, by_ip), health) in groups.iter().zip(healths) {
             for d in health?.target_health_descriptions() {
-                let Some(target) = d.target() else { continue };
-                if target.id() == Some(instance_id) {
+                let Some(id) = d.target().and_then(|t| t.id()) else {
+                    continue;
+                };
+                let ip = (*by_ip && addresses.iter().any(|a| a == id)).then(|| id.to_string());
+                if ip.is_some() || (!by_ip && id == instance_id) {
                     found.push(Registration {
                         target_group_arn: arn.clone(),
-                        port: target.port(),
+                        port: d.target().and_then(|t| t.port()),
+                        ip,
                     });
                 }
             }
@@ -198,7 +211,7 @@ impl TargetGroupsPort for AutoScalingElb {
             .elb
             .deregister_targets()
             .target_group_arn(&r.target_group_arn)
-            .targets(elb_target(instance_id, r.port))
+            .targets(elb_target(r.ip.as_deref().unwrap_or(instance_id), r.port))
             .send()
             .await;
         let Err(e) = result else { return Ok(()) };
@@ -227,13 +240,17 @@ impl TargetGroupsPort for AutoScalingElb {
         self.elb
             .register_targets()
             .target_group_arn(&r.target_group_arn)
-            .targets(elb_target(instance_id, r.port))
+            .targets(elb_target(r.ip.as_deref().unwrap_or(instance_id), r.port))
             .send()
             .await?;
         Ok(())
     }
 }
 
+/// Target groups whose health is read at the same time.
+const TARGET_HEALTH_AT_ONCE: usize = 8;
+
+/// The target: the instance's id, or its address in an `ip` target group.
 fn elb_target(
     instance_id: &str,
     port: Option<i32>,
