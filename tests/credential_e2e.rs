@@ -54,6 +54,23 @@ fn role_session(role: &str, session: &str) -> Value {
            "userName": role, "userType": "AssumedRole"})
 }
 
+/// Tags the user `firebreak:exempt=true`.
+async fn exempt_user(aws: &Aws, user: &str) {
+    aws.iam
+        .tag_user()
+        .user_name(user)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("firebreak:exempt")
+                .value("true")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Every user's and role's state, by name: what "nothing changed in IAM" is checked against.
 async fn iam_snapshot(aws: &Aws) -> (Vec<(String, UserState)>, Vec<(String, RoleState)>) {
     let mut users = Vec::new();
@@ -348,19 +365,7 @@ async fn dry_run_and_exempt_users_change_nothing() {
     let aws = Aws::new().await;
     let (user, keys) = aws.user_with_keys().await;
     let (exempt, exempt_keys) = aws.user_with_keys().await;
-    aws.iam
-        .tag_user()
-        .user_name(&exempt)
-        .tags(
-            aws_sdk_iam::types::Tag::builder()
-                .key("firebreak:exempt")
-                .value("true")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    exempt_user(&aws, &exempt).await;
     let (topic, queue) = aws.topic_with_queue().await;
     let finding_type = "UnauthorizedAccess:IAMUser/MaliciousIPCaller";
 
@@ -450,19 +455,7 @@ async fn an_exempt_user_whose_tags_cannot_be_read_keeps_its_key_and_gets_no_poli
     // GIVEN an exempt user whose IAM reads are throttled
     let aws = Aws::new().await;
     let (user, keys) = aws.user_with_keys().await;
-    aws.iam
-        .tag_user()
-        .user_name(&user)
-        .tags(
-            aws_sdk_iam::types::Tag::builder()
-                .key("firebreak:exempt")
-                .value("true")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    exempt_user(&aws, &user).await;
     let rule = unique("iam-read");
     firebreak_tests::faults::fail_iam_reads(&rule, &user, "Throttling", 400).await;
     let (topic, _queue) = aws.topic_with_queue().await;

@@ -154,35 +154,7 @@ impl Aws {
         tags: &[(&str, &str)],
         count: i32,
     ) -> Vec<(String, Vec<(String, String)>)> {
-        let ebs = |size| {
-            EbsBlockDevice::builder()
-                .volume_size(size)
-                .delete_on_termination(true)
-                .build()
-        };
-        let mut run = self
-            .ec2
-            .run_instances()
-            .image_id(self.image().await)
-            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-            .min_count(count)
-            .max_count(count)
-            .subnet_id(subnet_id)
-            .instance_initiated_shutdown_behavior(aws_sdk_ec2::types::ShutdownBehavior::Terminate)
-            .set_security_group_ids(Some(groups.to_vec()))
-            // moto replaces the root volume unless /dev/sda1 is listed.
-            .block_device_mappings(
-                BlockDeviceMapping::builder()
-                    .device_name("/dev/sda1")
-                    .ebs(ebs(8))
-                    .build(),
-            )
-            .block_device_mappings(
-                BlockDeviceMapping::builder()
-                    .device_name("/dev/sdf")
-                    .ebs(ebs(4))
-                    .build(),
-            );
+        let mut run = self.launch(subnet_id, groups, count).await;
         if !tags.is_empty() {
             run = run.tag_specifications(
                 TagSpecification::builder()
@@ -214,29 +186,28 @@ impl Aws {
             .collect()
     }
 
-    /// A running (one-time) Spot instance, otherwise like [`instance`](Aws::instance): a root
-    /// volume and one data volume, OS shutdown terminates it. DescribeInstances reports its
-    /// `InstanceLifecycle` as `spot`.
-    pub async fn spot_instance(&self, subnet_id: &str, groups: &[String]) -> String {
+    /// `count` instances in `subnet_id` with a root volume and one data volume (both deleted on
+    /// termination), whose OS shutdown terminates them: what [`instances`](Aws::instances) and
+    /// [`spot_instance`](Aws::spot_instance) launch.
+    async fn launch(
+        &self,
+        subnet_id: &str,
+        groups: &[String],
+        count: i32,
+    ) -> aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder {
         let ebs = |size| {
             EbsBlockDevice::builder()
                 .volume_size(size)
                 .delete_on_termination(true)
                 .build()
         };
-        let out = self
-            .ec2
+        self.ec2
             .run_instances()
             .image_id(self.image().await)
             .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-            .min_count(1)
-            .max_count(1)
+            .min_count(count)
+            .max_count(count)
             .subnet_id(subnet_id)
-            .instance_market_options(
-                aws_sdk_ec2::types::InstanceMarketOptionsRequest::builder()
-                    .market_type(aws_sdk_ec2::types::MarketType::Spot)
-                    .build(),
-            )
             .instance_initiated_shutdown_behavior(aws_sdk_ec2::types::ShutdownBehavior::Terminate)
             .set_security_group_ids(Some(groups.to_vec()))
             // moto replaces the root volume unless /dev/sda1 is listed.
@@ -250,6 +221,20 @@ impl Aws {
                 BlockDeviceMapping::builder()
                     .device_name("/dev/sdf")
                     .ebs(ebs(4))
+                    .build(),
+            )
+    }
+
+    /// A running (one-time) Spot instance, otherwise like [`instance`](Aws::instance): a root
+    /// volume and one data volume, OS shutdown terminates it. DescribeInstances reports its
+    /// `InstanceLifecycle` as `spot`.
+    pub async fn spot_instance(&self, subnet_id: &str, groups: &[String]) -> String {
+        let out = self
+            .launch(subnet_id, groups, 1)
+            .await
+            .instance_market_options(
+                aws_sdk_ec2::types::InstanceMarketOptionsRequest::builder()
+                    .market_type(aws_sdk_ec2::types::MarketType::Spot)
                     .build(),
             )
             .send()
