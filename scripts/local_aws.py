@@ -653,25 +653,33 @@ def patch_security_group_visibility():
 # --- Injected faults (test controls) ---------------------------------------------------------
 
 
+def _injected_error(response_class, error_class):
+    """An error class of `error_class`'s kind that `response_class` (a moto response handler) answers
+    with the HTTP status the rule asks for, rendered like its own errors."""
+
+    class InjectedError(error_class):
+        def __init__(self, code, message, status):
+            super().__init__(code, message)
+            self.status = status
+
+    original_serialized = response_class.serialized
+
+    def serialized(self, action_result):
+        status, headers, body = original_serialized(self, action_result)
+        if isinstance(action_result.result, InjectedError):
+            status = action_result.result.status
+        return status, headers, body
+
+    response_class.serialized = serialized
+    return InjectedError
+
+
 def patch_injected_faults():
     """ModifyNetworkInterfaceAttribute into a tagged group: fail or stall, as a rule asks."""
     from moto.ec2.exceptions import EC2ClientError
     from moto.ec2.responses import EC2Response
 
-    class InjectedFault(EC2ClientError):
-        def __init__(self, code, message, status):
-            super().__init__(code, message)
-            self.status = status
-
-    original_serialized = EC2Response.serialized
-
-    def serialized(self, action_result):
-        status, headers, body = original_serialized(self, action_result)
-        if isinstance(action_result.result, InjectedFault):
-            status = action_result.result.status
-        return status, headers, body
-
-    EC2Response.serialized = serialized
+    InjectedFault = _injected_error(EC2Response, EC2ClientError)
 
     original_modify_eni = NetworkInterfaceBackend.modify_network_interface_attribute
 
@@ -701,22 +709,9 @@ def patch_iam_read_faults():
     from moto.iam.exceptions import IAMException
     from moto.iam.responses import IamResponse
 
-    class InjectedIamFault(IAMException):
-        # Rendered by moto's query serializer like its own IAM errors: <ErrorResponse><Error>
-        # <Type>Sender</Type><Code/><Message/></Error><RequestId/></ErrorResponse>.
-        def __init__(self, code, message, status):
-            super().__init__(code, message)
-            self.status = status
-
-    original_serialized = IamResponse.serialized
-
-    def serialized(self, action_result):
-        status, headers, body = original_serialized(self, action_result)
-        if isinstance(action_result.result, InjectedIamFault):
-            status = action_result.result.status
-        return status, headers, body
-
-    IamResponse.serialized = serialized
+    # Rendered by moto's query serializer like its own IAM errors: <ErrorResponse><Error>
+    # <Type>Sender</Type><Code/><Message/></Error><RequestId/></ErrorResponse>.
+    InjectedIamFault = _injected_error(IamResponse, IAMException)
 
     def failing_for_principal(original, parameter):
         def method(self):

@@ -151,23 +151,6 @@ fn timeouts(
     Ok((call, operation, incident))
 }
 
-impl Config {
-    /// This configuration for an invocation with `remaining` time before Lambda stops it.
-    pub fn within(&self, remaining: Duration) -> Config {
-        Config {
-            invocation_deadline: Some(Instant::now() + remaining.saturating_sub(DEADLINE_RESERVE)),
-            ..self.clone()
-        }
-    }
-
-    /// The deadline of an incident starting now: [`Config::incident_timeout`] from now, and no
-    /// later than the invocation's.
-    pub fn incident_deadline(&self) -> Instant {
-        let own = Instant::now() + self.incident_timeout;
-        self.invocation_deadline.map_or(own, |d| d.min(own))
-    }
-}
-
 /// `FIREBREAK_EXFILTRATION_REVOCATION`: true for `role`.
 fn exfiltration_scope(get: &impl Fn(&str) -> Option<String>) -> Result<bool, ConfigError> {
     match get("FIREBREAK_EXFILTRATION_REVOCATION")
@@ -196,15 +179,6 @@ fn protected_principals(get: &impl Fn(&str) -> Option<String>, member_role: &str
     names
 }
 
-impl Config {
-    /// True for a user or role Firebreak must never revoke (its own, or listed).
-    pub fn is_protected(&self, principal_name: &str) -> bool {
-        self.protected_principals
-            .iter()
-            .any(|p| p == principal_name)
-    }
-}
-
 /// `FIREBREAK_MEMBER_ROLE`.
 fn member_role(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     let member_role =
@@ -223,6 +197,28 @@ impl Config {
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// This configuration for an invocation with `remaining` time before Lambda stops it.
+    pub fn within(&self, remaining: Duration) -> Config {
+        Config {
+            invocation_deadline: Some(Instant::now() + remaining.saturating_sub(DEADLINE_RESERVE)),
+            ..self.clone()
+        }
+    }
+
+    /// The deadline of an incident starting now: [`Config::incident_timeout`] from now, and no
+    /// later than the invocation's.
+    pub fn incident_deadline(&self) -> Instant {
+        let own = Instant::now() + self.incident_timeout;
+        self.invocation_deadline.map_or(own, |d| d.min(own))
+    }
+
+    /// True for a user or role Firebreak must never revoke (its own, or listed).
+    pub fn is_protected(&self, principal_name: &str) -> bool {
+        self.protected_principals
+            .iter()
+            .any(|p| p == principal_name)
     }
 
     /// Reads the configuration through `get` (the environment, or a map in tests).

@@ -122,11 +122,6 @@ pub mod status {
 /// The value of a `true` flag tag ([`SET_TERMINATION_PROTECTION`], the exemption tag).
 pub const TRUE: &str = "true";
 
-/// The value of tag `key` in `tags`.
-pub fn value<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
-
 /// `(key, value)` as owned strings.
 pub fn pair(key: &str, value: impl Into<String>) -> (String, String) {
     (key.to_string(), value.into())
@@ -195,8 +190,8 @@ impl AutoScalingRecord {
         let how = if self.detached { "detached" } else { "standby" };
         format!("{} {how}", self.group)
     }
-    /// From a tag value; a value without a way (or an unknown one) reads as `standby` unless it
-    /// says `detached`... as the first releases did: only `standby` is told apart.
+    /// From a tag value. A bare group name reads as `standby`; any other way than `standby` reads
+    /// as detached (the first releases also told only `standby` apart).
     pub fn decode(value: &str) -> AutoScalingRecord {
         let (group, how) = value.rsplit_once(' ').unwrap_or((value, "standby"));
         AutoScalingRecord {

@@ -1208,17 +1208,11 @@ async fn the_network_acl_entries_are_recorded_before_they_are_added_and_released
     let sns = FakeSns::default();
     let report = respond_to(&ec2, &sns).await.unwrap();
     let calls = ec2.calls();
-    let pos = |p: &str| {
-        calls
-            .iter()
-            .position(|c| c.starts_with(p))
-            .unwrap_or_else(|| panic!("{p} not in {calls:?}"))
-    };
     let recorded = calls
         .iter()
         .position(|c| c.starts_with("tag ") && c.contains("firebreak:network-acl:acl-1"))
         .expect("the entries are recorded");
-    assert!(recorded < pos("acl-deny"));
+    assert!(recorded < position(&calls, "acl-deny"));
     let added = ec2.acl_entries.lock().unwrap().clone();
     for egress in [false, true] {
         let mine: Vec<&AclEntryFacts> = added.iter().filter(|e| e.egress == egress).collect();

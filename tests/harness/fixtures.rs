@@ -1133,14 +1133,12 @@ pub fn guardduty_event(
         .iter()
         .map(|(eni, vpc)| json!({"networkInterfaceId": eni, "vpcId": vpc, "privateIpAddress": "10.0.0.10"}))
         .collect();
-    guardduty_envelope(
+    guardduty_event_with(
         finding_id,
         finding_type,
         severity,
-        "e2e finding",
-        json!({"resourceType": "Instance",
-               "instanceDetails": {"instanceId": instance_id, "networkInterfaces": interfaces}}),
-        json!({"serviceName": "guardduty", "resourceRole": resource_role, "count": 1,
-               "additionalInfo": {}, "archived": false}),
+        instance_id,
+        interfaces,
+        resource_role,
     )
 }

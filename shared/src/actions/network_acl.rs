@@ -178,7 +178,7 @@ fn fit_record(plan: &mut AclPlan) {
 }
 
 /// The record tags of `plans` that differ from what the instance carries.
-pub fn records(facts: &InstanceFacts, plans: &[AclPlan]) -> Vec<(String, String)> {
+fn records(facts: &InstanceFacts, plans: &[AclPlan]) -> Vec<(String, String)> {
     plans
         .iter()
         .filter(|p| !p.record.0.is_empty())

@@ -19,6 +19,15 @@ use crate::tags;
 #[derive(Clone)]
 pub struct Ec2(pub aws_sdk_ec2::Client);
 
+/// A snapshot as `DescribeSnapshots` (`Snapshot`) and `CreateSnapshots` (`SnapshotInfo`) report it:
+/// two SDK types with the same two fields.
+fn snapshot_facts(volume_id: Option<&str>, snapshot_id: Option<&str>) -> Option<SnapshotFacts> {
+    Some(SnapshotFacts {
+        volume_id: volume_id?.to_string(),
+        snapshot_id: snapshot_id?.to_string(),
+    })
+}
+
 /// One attempt only, for a call that creates something new each time (a snapshot): a retry after an
 /// attempt that timed out but succeeded would take a second one. The tag-based check before it
 /// covers Lambda's retry instead.
@@ -283,12 +292,7 @@ impl SnapshotsPort for Ec2 {
         Ok(out
             .snapshots()
             .iter()
-            .filter_map(|s| {
-                Some(SnapshotFacts {
-                    volume_id: s.volume_id()?.to_string(),
-                    snapshot_id: s.snapshot_id()?.to_string(),
-                })
-            })
+            .filter_map(|s| snapshot_facts(s.volume_id(), s.snapshot_id()))
             .collect())
     }
 
@@ -316,12 +320,7 @@ impl SnapshotsPort for Ec2 {
         Ok(out
             .snapshots()
             .iter()
-            .filter_map(|s| {
-                Some(SnapshotFacts {
-                    volume_id: s.volume_id()?.to_string(),
-                    snapshot_id: s.snapshot_id()?.to_string(),
-                })
-            })
+            .filter_map(|s| snapshot_facts(s.volume_id(), s.snapshot_id()))
             .collect())
     }
 
