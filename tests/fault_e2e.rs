@@ -75,23 +75,14 @@ async fn end_state(aws: &Aws, instance: &str, finding: &str) -> EndState {
     let mut tag_keys: Vec<String> = tags
         .iter()
         .filter(|(k, _)| k.starts_with("firebreak:"))
-        .map(
-            |(k, _)| match k.strip_prefix("firebreak:original-groups:") {
-                Some(_) => "firebreak:original-groups:<eni>".to_string(),
-                None if k.starts_with("firebreak:network-acl:") => {
-                    "firebreak:network-acl:<acl>".to_string()
-                }
-                None => k.clone(),
-            },
-        )
+        .map(|(k, _)| k.clone())
         .collect();
     tag_keys.sort();
     let mut recorded_groups = Vec::new();
-    for (_, recorded) in tags
-        .iter()
-        .filter(|(k, _)| k.starts_with("firebreak:original-groups:"))
+    for ids in firebreak::records::Isolation::read(&tags)
+        .groups
+        .into_values()
     {
-        let ids: Vec<String> = recorded.split_whitespace().map(String::from).collect();
         let described = aws
             .ec2
             .describe_security_groups()

@@ -235,18 +235,21 @@ async fn c2_finding_isolates_every_eni_in_its_own_vpc_and_snapshots_each_volume_
         std::time::SystemTime::try_from(contained_at).unwrap() >= first_delivery,
         "contained-at {contained_at} is before the finding was delivered"
     );
-    assert_eq!(
-        tag(&tags, "firebreak:set-termination-protection"),
-        Some("true")
+    let evidence = tag(&tags, "firebreak:evidence").unwrap_or_default();
+    assert!(
+        evidence
+            .split_whitespace()
+            .any(|t| t == "termination-protection"),
+        "{evidence}"
     );
-    assert_eq!(
-        tag(&tags, &format!("firebreak:original-groups:{eni_a}")),
-        Some(app_a.as_str())
-    );
-    assert_eq!(
-        tag(&tags, &format!("firebreak:original-groups:{eni_b}")),
-        Some(app_b.as_str())
-    );
+    let isolation = tag(&tags, "firebreak:isolation").unwrap_or_default();
+    for want in [format!("{eni_a}={app_a}"), format!("{eni_b}={app_b}")] {
+        assert!(
+            isolation.split_whitespace().any(|t| t == want),
+            "{want} not in {isolation}"
+        );
+    }
+    assert!(isolation.starts_with("started="), "{isolation}");
 
     // AND a message naming the instance arrived, with attributes for subscription filters
     let messages = aws.messages(&queue, 3, Duration::from_secs(10)).await;
@@ -439,7 +442,7 @@ async fn over_the_blast_radius_cap_the_third_instance_gets_evidence_only_and_a_h
     let earlier = aws
         .ec2
         .describe_instances()
-        .filters(filter("tag-key", "firebreak:quarantine-started-at"))
+        .filters(filter("tag-key", "firebreak:isolation"))
         .send()
         .await
         .unwrap()
@@ -493,7 +496,7 @@ async fn over_the_blast_radius_cap_the_third_instance_gets_evidence_only_and_a_h
         } else {
             assert_eq!(groups, vec![app.clone()], "the third instance was isolated");
             assert_eq!(tag(&tags, "firebreak:status"), Some("needs-human"));
-            assert!(tag(&tags, "firebreak:quarantine-started-at").is_none());
+            assert!(tag(&tags, "firebreak:isolation").is_none());
         }
         assert_eq!(snapshots.len(), 2, "instance {i}: one snapshot per volume");
     }
@@ -636,7 +639,7 @@ async fn a_spot_instance_is_contained_and_snapshotted_and_the_invocation_succeed
     assert!(
         !tags
             .iter()
-            .any(|(k, _)| k == "firebreak:set-termination-protection"),
+            .any(|(k, v)| k == "firebreak:evidence" && v.contains("termination-protection")),
         "{tags:?}"
     );
     let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;

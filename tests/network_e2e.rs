@@ -193,12 +193,12 @@ async fn each_address_is_denied_both_ways_once_ahead_of_the_allows_and_release_r
         "three deliveries, no duplicate"
     );
     let tags = s.aws.tags(&s.instance).await;
+    let recorded = firebreak::records::AclDenies::read(&tags);
     for acl in &acls {
-        let key = format!("firebreak:network-acl:{acl}");
-        let value = tags.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+        let cidrs: Vec<&str> = recorded.0[acl].0.iter().map(|e| e.cidr.as_str()).collect();
         assert!(
-            value.is_some_and(|v| v.contains(&s.cidr) && v.contains(&s.secondary)),
-            "{key} in {tags:?}"
+            cidrs.contains(&s.cidr.as_str()) && cidrs.contains(&s.secondary.as_str()),
+            "{acl} in {tags:?}"
         );
     }
 
@@ -220,7 +220,7 @@ async fn each_address_is_denied_both_ways_once_ahead_of_the_allows_and_release_r
     assert!(
         !tags
             .iter()
-            .any(|(k, _)| k.starts_with("firebreak:network-acl:")),
+            .any(|(k, _)| k.starts_with("firebreak:acl-denies")),
         "{tags:?}"
     );
 }
@@ -307,4 +307,162 @@ async fn the_first_incident_in_a_new_vpc_is_contained_in_one_invocation_under_ev
     assert_eq!(s.role().await.as_deref(), Some("isolation"));
     let groups = s.groups().await;
     assert_eq!(s.aws.group_rules(&groups[0]).await, (s.vpc.clone(), 0, 0));
+}
+
+/// DeleteOnTermination of each volume, termination protection and the shutdown behaviour.
+async fn protection(aws: &Aws, instance: &str) -> (Vec<bool>, bool, String) {
+    use aws_sdk_ec2::types::InstanceAttributeName as Name;
+    let described = aws.describe(instance).await;
+    let deleted = described
+        .block_device_mappings()
+        .iter()
+        .map(|b| b.ebs().and_then(|e| e.delete_on_termination()) == Some(true))
+        .collect();
+    let attr = |name| {
+        aws.ec2
+            .describe_instance_attribute()
+            .instance_id(instance)
+            .attribute(name)
+            .send()
+    };
+    let termination = attr(Name::DisableApiTermination).await.unwrap();
+    let shutdown = attr(Name::InstanceInitiatedShutdownBehavior).await.unwrap();
+    (
+        deleted,
+        termination
+            .disable_api_termination()
+            .and_then(|v| v.value())
+            == Some(true),
+        shutdown
+            .instance_initiated_shutdown_behavior()
+            .and_then(|v| v.value())
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_with_44_tags_of_its_own_and_two_interfaces_is_contained_within_50_and_fully_released(
+) {
+    // GIVEN an instance carrying 44 tags of its own (cost and compliance tagging), with two
+    // interfaces, in a VPC whose network ACL allows everything
+    let aws = Aws::new().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let (vpc, subnet) = aws.vpc("10.94.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let own: Vec<(String, String)> = (0..44)
+        .map(|n| (format!("cost-centre-{n:02}"), format!("value-{n}")))
+        .collect();
+    let own_refs: Vec<(&str, &str)> = own.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let instance = aws
+        .instance(&subnet, std::slice::from_ref(&app), &own_refs)
+        .await;
+    aws.attach_eni(&instance, &subnet, std::slice::from_ref(&app), 1)
+        .await;
+    let interfaces = aws.interfaces(&instance).await;
+    assert_eq!(interfaces.len(), 2);
+    let acls_before = aws.acl_entries(&vpc).await;
+    let protection_before = protection(&aws, &instance).await;
+    assert!(!protection_before.1, "termination protection starts off");
+    // The local AWS refuses a 51st tag, as EC2 does.
+    let too_many: Vec<aws_sdk_ec2::types::Tag> = (0..7)
+        .map(|n| {
+            aws_sdk_ec2::types::Tag::builder()
+                .key(format!("extra-{n}"))
+                .value("x")
+                .build()
+        })
+        .collect();
+    let refused = aws
+        .ec2
+        .create_tags()
+        .resources(&instance)
+        .set_tags(Some(too_many))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "the emulator must enforce EC2's 50-tag limit"
+    );
+
+    // WHEN its C&C finding is delivered twice
+    let finding = unique("finding");
+    let event = guardduty_event_with(
+        &finding,
+        C2,
+        8.0,
+        &instance,
+        aws.finding_interfaces(&instance).await,
+        "ACTOR",
+    );
+    let function = Function::start("guardduty-responder", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
+    for delivery in 0..2 {
+        let got = function.invoke(&event).await;
+        assert!(
+            matches!(got, Invocation::Response(_)),
+            "{delivery}: {got:?}"
+        );
+    }
+
+    // THEN both interfaces are isolated, their addresses denied in the network ACL, the evidence
+    // protected and snapshotted, every record written, and the instance has at most 50 tags
+    for (eni, _, groups) in aws.interfaces(&instance).await {
+        assert_eq!(groups.len(), 1, "{eni}: {groups:?}");
+        assert_ne!(groups[0], app, "{eni} still in its own group");
+    }
+    let protected = protection(&aws, &instance).await;
+    assert!(protected.1, "termination protection on");
+    assert!(
+        protected.0.iter().all(|d| !d),
+        "volumes kept: {protected:?}"
+    );
+    assert_eq!(protected.2, "stop");
+    let volumes = aws.describe(&instance).await.block_device_mappings().len();
+    assert_eq!(aws.finding_snapshots(&finding).await.len(), volumes);
+    assert!(aws.acl_entries(&vpc).await.len() > acls_before.len());
+    let tags = aws.tags(&instance).await;
+    assert!(tags.len() <= 50, "{} tags", tags.len());
+    for (k, v) in &own {
+        assert!(tags.contains(&(k.clone(), v.clone())), "{k} lost");
+    }
+    let recorded = firebreak::records::Isolation::read(&tags);
+    for (eni, _, _) in &interfaces {
+        assert_eq!(
+            recorded.groups.get(eni),
+            Some(&vec![app.clone()]),
+            "{tags:?}"
+        );
+    }
+    let value = |k: &str| {
+        tags.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(value("firebreak:status").as_deref(), Some("quarantined"));
+    let messages = aws.messages(&queue, 2, Duration::from_secs(10)).await;
+    for m in &messages {
+        let body = m["Message"].as_str().unwrap();
+        assert!(!body.contains("NOT RECORDED"), "{body}");
+    }
+
+    // AND FbRelease puts everything back: groups, network ACL, protection; only its mark is left
+    let asff = guardduty_asff(&finding, C2, 8.0, asff_instance(&instance, &vpc));
+    aws.import_findings(std::slice::from_ref(&asff)).await;
+    let release = Function::start("securityhub-action", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
+    let got = release
+        .invoke(&custom_action_event("FbRelease", &[asff]))
+        .await;
+    assert!(matches!(got, Invocation::Response(_)), "{got:?}");
+    assert_eq!(aws.interfaces(&instance).await, interfaces);
+    assert_eq!(aws.acl_entries(&vpc).await, acls_before);
+    assert_eq!(protection(&aws, &instance).await, protection_before);
+    let mut left: Vec<String> = aws
+        .tags(&instance)
+        .await
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("firebreak:"))
+        .map(|(k, _)| k)
+        .collect();
+    left.sort();
+    assert_eq!(left, ["firebreak:released-at"]);
 }

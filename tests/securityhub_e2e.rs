@@ -164,7 +164,7 @@ async fn quarantine_two_findings_then_release_one() {
     assert!(
         !tags
             .iter()
-            .any(|(k, _)| k == "firebreak:status" || k.starts_with("firebreak:original-groups:")),
+            .any(|(k, _)| k == "firebreak:status" || k.starts_with("firebreak:isolation")),
         "{tags:?}"
     );
     assert!(tags.iter().any(|(k, _)| k == "firebreak:released-at"));
@@ -476,9 +476,9 @@ async fn an_auto_scaled_instance_behind_a_load_balancer_is_taken_out_of_service_
     assert_eq!(aws.interfaces(&instance).await, before);
     let tags = aws.tags(&instance).await;
     assert!(
-        !tags.iter().any(|(k, _)| k == "firebreak:auto-scaling"
-            || k.starts_with("firebreak:target:")
-            || k.starts_with("firebreak:eip:")),
+        !tags.iter().any(
+            |(k, _)| k == "firebreak:auto-scaling" || k.starts_with("firebreak:out-of-service")
+        ),
         "{tags:?}"
     );
 }

@@ -12,6 +12,7 @@
 pub mod clock;
 pub mod error;
 pub mod outcome;
+pub mod records;
 pub mod retry;
 pub mod tags;
 

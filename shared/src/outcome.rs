@@ -50,6 +50,10 @@ pub struct Outcome {
     /// The AWS error code, when it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// What was changed but could not be recorded for a release (EC2's tag limit, a failed
+    /// `CreateTags`): the state before, for a human to restore.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unrecorded: Option<String>,
 }
 
 impl Outcome {
@@ -65,6 +69,7 @@ impl Outcome {
             status,
             detail: detail.into(),
             error_code: None,
+            unrecorded: None,
         }
     }
 
@@ -75,6 +80,7 @@ impl Outcome {
             status: Status::Failed,
             detail: format!("{what}: {e}"),
             error_code: e.code.clone(),
+            unrecorded: None,
         }
     }
 }
@@ -102,6 +108,14 @@ impl Outcome {
     /// Failed, with no AWS error behind it.
     pub fn refused(action: ActionKind, resource: &str, detail: impl Into<String>) -> Outcome {
         Outcome::new(action, resource, Status::Failed, detail)
+    }
+
+    /// With what a release cannot restore, for a human: `what` (the state before) and `why`.
+    pub fn unrecorded(mut self, what: impl Into<String>, why: impl std::fmt::Display) -> Outcome {
+        let what = what.into();
+        self.detail = format!("{}; NOT RECORDED ({why}): {what}", self.detail);
+        self.unrecorded = Some(what);
+        self
     }
 
     /// Done now, or already in the wanted state.

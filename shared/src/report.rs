@@ -126,6 +126,21 @@ fn connections(plan: &Plan, verdict: Verdict, outcomes: &[Outcome]) -> Option<St
     })
 }
 
+/// One warning per change a release cannot undo because its record could not be written.
+fn unrecorded(outcomes: &[Outcome]) -> Vec<String> {
+    outcomes
+        .iter()
+        .filter_map(|o| Some((o, o.unrecorded.as_ref()?)))
+        .map(|(o, what)| {
+            format!(
+                "NOT RECORDED on {} ({}): {what}. FbRelease cannot undo this; restore it by hand \
+                 after the investigation.",
+                o.resource, o.action
+            )
+        })
+        .collect()
+}
+
 impl Report {
     /// Builds the report of a handled incident.
     pub fn new(incident: &Incident, plan: Plan, mode: Mode, execution: Execution) -> Report {
@@ -168,6 +183,7 @@ impl Report {
             }
         };
         let connections = connections(&plan, verdict, &execution.outcomes);
+        let unrecorded = unrecorded(&execution.outcomes);
         Report {
             connections,
             finding_id: incident.finding_id.clone(),
@@ -186,6 +202,7 @@ impl Report {
                 .held_by_cap
                 .into_iter()
                 .chain(execution.warnings)
+                .chain(unrecorded)
                 .collect(),
         }
     }
@@ -328,8 +345,8 @@ impl Report {
         let _ = writeln!(b, "\nHOW TO RELEASE (after the investigation)");
         let _ = writeln!(
             b,
-            "  Restore each interface's groups (recorded on the instance as {}<eni> tags):",
-            tags::ORIGINAL_GROUPS
+            "  Restore each interface's groups (recorded on the instance in {}):",
+            tags::ISOLATION
         );
         for (eni, groups) in &self.original_groups {
             let _ = writeln!(
@@ -342,9 +359,8 @@ impl Report {
         let _ = writeln!(
             b,
             "  then remove the instance's firebreak:* tags, and turn termination protection off only if\n  \
-             {}={}. Evidence snapshots are kept.",
-            tags::SET_TERMINATION_PROTECTION,
-            tags::TRUE
+             {} says termination-protection. Evidence snapshots are kept.",
+            tags::EVIDENCE
         );
         let acl_denied = self.outcomes.iter().any(|o| {
             o.action == ActionKind::DenyNetworkAcl
@@ -357,9 +373,9 @@ impl Report {
             let _ = writeln!(
                 b,
                 "  Its addresses are denied in the network ACLs of its VPC (the {} lines above;\n  \
-                 recorded as {}<acl> tags): delete those entries too, or let FbRelease do it.",
+                 recorded in {}): delete those entries too, or let FbRelease do it.",
                 ActionKind::DenyNetworkAcl,
-                tags::NETWORK_ACL
+                tags::ACL_DENIES
             );
         }
         let out_of_service = self
@@ -370,13 +386,12 @@ impl Report {
             let _ = writeln!(
                 b,
                 "  It was also taken out of service (the {} lines above; recorded as\n  \
-                 {}, {}<n> and {}<allocation> tags).\n  \
+                 {} and {}).\n  \
                  The Security Hub custom action FbRelease puts all of it back (ExitStandby or\n  \
                  AttachInstances, RegisterTargets, AssociateAddress) along with the groups.",
                 ActionKind::TakeOutOfService,
                 tags::AUTO_SCALING,
-                tags::TARGET,
-                tags::EIP
+                tags::OUT_OF_SERVICE
             );
         }
     }

@@ -16,21 +16,28 @@ pub const CONTAINED_AT: &str = "firebreak:contained-at";
 pub const STATUS: &str = "firebreak:status";
 /// When Firebreak decided to quarantine the instance, written with the original groups, before the
 /// first group change: what the blast-radius cap counts.
+/// Earlier format: read (`records.rs`), no longer written.
 pub const QUARANTINE_STARTED: &str = "firebreak:quarantine-started-at";
 /// Prefix: `firebreak:original-groups:<eni>` = the ENI's groups before quarantine ([`OriginalGroups`]).
+/// Earlier format: read (`records.rs`), no longer written.
 pub const ORIGINAL_GROUPS: &str = "firebreak:original-groups:";
 /// Present (`true`) when Firebreak, not the owner, turned termination protection on.
+/// Earlier format: read (`records.rs`), no longer written.
 pub const SET_TERMINATION_PROTECTION: &str = "firebreak:set-termination-protection";
 /// What an OS shutdown did before Firebreak made it `stop` (`terminate`), for release.
+/// Earlier format: read (`records.rs`), no longer written.
 pub const SHUTDOWN_BEHAVIOUR: &str = "firebreak:shutdown-behaviour";
 /// The devices whose volumes were deleted on termination before Firebreak kept them, space-separated.
+/// Earlier format: read (`records.rs`), no longer written.
 pub const KEPT_VOLUMES: &str = "firebreak:kept-volumes";
 /// `<group> standby` or `<group> detached` ([`AutoScalingRecord`]).
 pub const AUTO_SCALING: &str = "firebreak:auto-scaling";
 /// Prefix: `firebreak:target:<n>` = `<target group ARN> [<port>|-] [<ip>]`, one per registration
 /// taken away (the address for an `ip` target group).
+/// Earlier format: read (`records.rs`), no longer written.
 pub const TARGET: &str = "firebreak:target:";
 /// Prefix: `firebreak:eip:<allocation id>` = `<ENI> <private IP>` the address was on ([`EipRecord`]).
+/// Earlier format: read (`records.rs`), no longer written.
 pub const EIP: &str = "firebreak:eip:";
 /// The instance profile Firebreak removed (its ARN).
 pub const REMOVED_PROFILE: &str = "firebreak:removed-instance-profile";
@@ -40,7 +47,18 @@ pub const REMOVED_PROFILE_FINDING: &str = "firebreak:removed-instance-profile-fi
 pub const RELEASED_AT: &str = "firebreak:released-at";
 /// Prefix: `firebreak:network-acl:<acl id>` = the deny entries Firebreak adds to that network ACL
 /// for the instance ([`NetworkAclRecord`]).
+/// Earlier format: read (`records.rs`), no longer written.
 pub const NETWORK_ACL: &str = "firebreak:network-acl:";
+/// The isolation record: when the quarantine started and each interface's original groups
+/// (`records::Isolation`; continued in `firebreak:isolation:2`, … when long).
+pub const ISOLATION: &str = "firebreak:isolation";
+/// The network ACL entries Firebreak adds for the instance (`records::AclDenies`; continued in
+/// `:2`, …).
+pub const ACL_DENIES: &str = "firebreak:acl-denies";
+/// What evidence protection changed (`records::Evidence`; continued in `:2`, …).
+pub const EVIDENCE: &str = "firebreak:evidence";
+/// The target groups and Elastic IPs taken away (`records::Service`; continued in `:2`, …).
+pub const OUT_OF_SERVICE: &str = "firebreak:out-of-service";
 /// The default exemption tag (`FIREBREAK_EXEMPT_TAG`): `true` means never touched.
 pub const DEFAULT_EXEMPT: &str = "firebreak:exempt";
 
@@ -79,6 +97,10 @@ pub const ALL_KEYS: &[&str] = &[
     TARGET,
     EIP,
     NETWORK_ACL,
+    ISOLATION,
+    ACL_DENIES,
+    EVIDENCE,
+    OUT_OF_SERVICE,
     REMOVED_PROFILE,
     REMOVED_PROFILE_FINDING,
     RELEASED_AT,

@@ -17,6 +17,7 @@ use firebreak::ports::{
     PrincipalsPort, ProfileAssociation, ProfilesPort, QuarantineGroups, QuarantineGroupsPort,
     Registration, SnapshotFacts, SnapshotsPort, TargetGroupsPort, UserCredentialsPort, VolumeFacts,
 };
+use firebreak::records::Budget;
 
 struct FakeEc2 {
     facts: Option<InstanceFacts>,
@@ -1066,8 +1067,10 @@ async fn out_of_service_records_first_falls_back_to_detach_and_release_reads_the
     let ec2 = FakeEc2::new(vec!["sg-app".into()]);
     let estate = ServingEstate::default();
     let facts = ec2.facts.clone().unwrap();
+    let budget = Budget::new(facts.tags.len(), 0);
     let outcomes =
-        firebreak::actions::out_of_service::take_out_of_service(&ec2, &estate, &facts).await;
+        firebreak::actions::out_of_service::take_out_of_service(&ec2, &estate, &facts, &budget)
+            .await;
     assert!(
         outcomes.iter().all(|o| o.status == Status::Succeeded),
         "{outcomes:?}"
@@ -1081,7 +1084,7 @@ async fn out_of_service_records_first_falls_back_to_detach_and_release_reads_the
     assert_eq!(
         tags,
         [
-            "tag firebreak:auto-scaling,firebreak:target:0,firebreak:eip:eipalloc-1",
+            "tag firebreak:auto-scaling,firebreak:out-of-service",
             "tag firebreak:auto-scaling"
         ]
     );
@@ -1095,7 +1098,8 @@ async fn out_of_service_records_first_falls_back_to_detach_and_release_reads_the
         assert!(calls.contains(&want.to_string()), "{calls:?}");
     }
 
-    // Release, from the records as they stand after the fallback; the instance is out of the group.
+    // Release, from the records as an earlier version wrote them (a tag per item), after the
+    // fallback; the instance is out of the group.
     let mut recorded = facts.clone();
     recorded.tags = vec![
         ("firebreak:auto-scaling".into(), "web detached".into()),
@@ -1210,7 +1214,7 @@ async fn the_network_acl_entries_are_recorded_before_they_are_added_and_released
     let calls = ec2.calls();
     let recorded = calls
         .iter()
-        .position(|c| c.starts_with("tag ") && c.contains("firebreak:network-acl:acl-1"))
+        .position(|c| c.starts_with("tag ") && c.contains("firebreak:acl-denies"))
         .expect("the entries are recorded");
     assert!(recorded < position(&calls, "acl-deny"));
     let added = ec2.acl_entries.lock().unwrap().clone();
@@ -1239,35 +1243,44 @@ async fn the_network_acl_entries_are_recorded_before_they_are_added_and_released
         .body
         .contains("Connections: new and existing connections cut"));
 
-    // A redelivery adds no entry.
-    let mut again = FakeEc2::new(vec!["sg-iso".into()]);
-    *again.acl_entries.lock().unwrap() = ec2.acl_entries.lock().unwrap().clone();
-    if let Some(f) = again.facts.as_mut() {
-        f.tags = vec![
-            ("firebreak:network-acl:acl-1".into(), record.clone()),
-            ("firebreak:original-groups:eni-1".into(), "sg-app".into()),
-        ];
+    // A redelivery adds no entry, and release removes exactly those entries, then the record:
+    // recorded as this version writes it, and as an earlier one did (a tag per ACL).
+    let packed: String = record
+        .split_whitespace()
+        .map(|t| format!("acl-1:{t}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for (key, value) in [
+        ("firebreak:acl-denies", packed),
+        ("firebreak:network-acl:acl-1", record.clone()),
+    ] {
+        let mut again = FakeEc2::new(vec!["sg-iso".into()]);
+        *again.acl_entries.lock().unwrap() = ec2.acl_entries.lock().unwrap().clone();
+        if let Some(f) = again.facts.as_mut() {
+            f.tags = vec![
+                (key.into(), value),
+                ("firebreak:original-groups:eni-1".into(), "sg-app".into()),
+            ];
+        }
+        respond_to(&again, &FakeSns::default()).await.unwrap();
+        assert!(!again.calls().iter().any(|c| c.starts_with("acl-deny")));
+        let r = firebreak::execute::release::run(
+            &again,
+            &NoEstate,
+            "i-0123456789abcdef0",
+            &FixedClock::at("2026-11-22T04:00:00Z"),
+        )
+        .await;
+        assert_eq!(r.completed, Some(true), "{:?}", r.outcomes);
+        let calls = again.calls();
+        for e in &added {
+            let delete = format!("acl-delete acl-1 {} {}", e.rule_number, e.egress);
+            assert!(calls.contains(&delete), "{delete} not in {calls:?}");
+        }
+        let untag = calls.iter().find(|c| c.starts_with("untag")).unwrap();
+        assert!(untag.contains(key), "{untag}");
+        assert!(again.acl_entries.lock().unwrap().is_empty());
     }
-    respond_to(&again, &FakeSns::default()).await.unwrap();
-    assert!(!again.calls().iter().any(|c| c.starts_with("acl-deny")));
-
-    // Release removes exactly those entries, then the record.
-    let r = firebreak::execute::release::run(
-        &again,
-        &NoEstate,
-        "i-0123456789abcdef0",
-        &FixedClock::at("2026-11-22T04:00:00Z"),
-    )
-    .await;
-    assert_eq!(r.completed, Some(true), "{:?}", r.outcomes);
-    let calls = again.calls();
-    for e in &added {
-        let delete = format!("acl-delete acl-1 {} {}", e.rule_number, e.egress);
-        assert!(calls.contains(&delete), "{delete} not in {calls:?}");
-    }
-    let untag = calls.iter().find(|c| c.starts_with("untag")).unwrap();
-    assert!(untag.contains("firebreak:network-acl:acl-1"), "{untag}");
-    assert!(again.acl_entries.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -1292,7 +1305,7 @@ async fn a_redelivery_after_a_lost_record_restores_the_groups_the_finding_names(
     let tag = ec2
         .calls()
         .into_iter()
-        .find(|c| c.starts_with("tag ") && c.contains("firebreak:original-groups:eni-1"));
+        .find(|c| c.starts_with("tag ") && c.contains("firebreak:isolation"));
     assert!(tag.is_some(), "{:?}", ec2.calls());
 }
 
@@ -1378,4 +1391,51 @@ async fn a_spot_instance_is_contained_without_termination_protection_and_succeed
     );
     let body = &sns.0.lock().unwrap()[0].body;
     assert!(body.contains("Spot instances"), "{body}");
+}
+
+// ---- EC2's 50-tag limit ----
+
+#[tokio::test]
+async fn an_instance_without_room_for_the_records_is_still_contained_and_protected_and_the_state_is_reported(
+) {
+    // 48 tags of its own: room for the status and the finding, none for a record.
+    let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
+    if let Some(f) = ec2.facts.as_mut() {
+        f.tags = (0..48).map(|n| (format!("cost-{n}"), "x".into())).collect();
+    }
+    let sns = FakeSns::default();
+    let report = respond_to(&ec2, &sns).await.unwrap();
+    let calls = ec2.calls();
+    for want in [
+        "set eni-1 sg-iso",
+        "protect",
+        "shutdown-stop",
+        "keep-volumes",
+        "snapshot",
+    ] {
+        assert!(
+            calls.iter().any(|c| c.starts_with(want)),
+            "{want}: {calls:?}"
+        );
+    }
+    let tagged: Vec<&String> = calls.iter().filter(|c| c.starts_with("tag ")).collect();
+    assert_eq!(
+        tagged,
+        ["tag firebreak:finding-id,firebreak:status"],
+        "no record attempted, the markers kept their place"
+    );
+    assert!(
+        !calls.iter().any(|c| c.starts_with("acl-deny")),
+        "no network ACL entry without its record: {calls:?}"
+    );
+    assert_eq!(report.verdict, firebreak::report::Verdict::Contained);
+    let body = &sns.0.lock().unwrap()[0].body;
+    for want in [
+        "NOT RECORDED on i-0123456789abcdef0 (isolate-instance): original groups: eni-1 was in sg-app",
+        "termination protection was off",
+        "DeleteOnTermination was true on /dev/xvda",
+        "EC2 allows 50 per resource",
+    ] {
+        assert!(body.contains(want), "{want} not in\n{body}");
+    }
 }

@@ -3,6 +3,7 @@
 //! round-trips, and the README's tag table names every key.
 
 use firebreak::ports::{LoginProfileFacts, Registration};
+use firebreak::records::{self, AclDenies, Evidence, Isolation, Service};
 use firebreak::tags::{
     self, AclEntryRecord, AutoScalingRecord, EipRecord, GroupRole, LoginProfileRecord,
     NetworkAclRecord, OriginalGroups, TargetRecord,
@@ -26,6 +27,10 @@ fn every_key_and_name_is_pinned() {
         (tags::TARGET, "firebreak:target:"),
         (tags::EIP, "firebreak:eip:"),
         (tags::NETWORK_ACL, "firebreak:network-acl:"),
+        (tags::ISOLATION, "firebreak:isolation"),
+        (tags::ACL_DENIES, "firebreak:acl-denies"),
+        (tags::EVIDENCE, "firebreak:evidence"),
+        (tags::OUT_OF_SERVICE, "firebreak:out-of-service"),
         (tags::REMOVED_PROFILE, "firebreak:removed-instance-profile"),
         (
             tags::REMOVED_PROFILE_FINDING,
@@ -69,6 +74,98 @@ fn every_key_and_name_is_pinned() {
         "firebreak-untracking-vpc-1"
     );
     assert_eq!(tags::snapshot_name("i-1"), "firebreak-evidence-i-1");
+}
+
+/// The packed records this version writes: one per writer, continued in `<key>:2`, … when long.
+#[test]
+fn packed_record_formats_are_pinned_and_round_trip() {
+    let i = Isolation {
+        started: Some("2026-11-30T10:00:00Z".into()),
+        groups: [
+            (
+                "eni-1".to_string(),
+                vec!["sg-a".to_string(), "sg-b".to_string()],
+            ),
+            ("eni-2".to_string(), vec!["sg-c".to_string()]),
+        ]
+        .into(),
+    };
+    let w = records::chunked(tags::ISOLATION, &i.tokens(), &[]);
+    assert_eq!(
+        w,
+        [(
+            "firebreak:isolation".to_string(),
+            "started=2026-11-30T10:00:00Z eni-1=sg-a+sg-b eni-2=sg-c".to_string()
+        )]
+    );
+    assert_eq!(Isolation::read(&w), i);
+
+    let mut a = AclDenies::default();
+    a.0.insert(
+        "acl-1".into(),
+        NetworkAclRecord(vec![
+            AclEntryRecord {
+                rule_number: 99,
+                egress: false,
+                cidr: "10.0.0.5/32".into(),
+            },
+            AclEntryRecord {
+                rule_number: 98,
+                egress: true,
+                cidr: "2001:db8::5/128".into(),
+            },
+        ]),
+    );
+    let w = records::chunked(tags::ACL_DENIES, &a.tokens(), &[]);
+    assert_eq!(w[0].1, "acl-1:i99=10.0.0.5/32 acl-1:o98=2001:db8::5/128");
+    assert_eq!(AclDenies::read(&w), a);
+
+    let e = Evidence {
+        termination_protection: true,
+        shutdown: Some("terminate".into()),
+        kept_volumes: vec!["/dev/xvda".into(), "/dev/sdf".into()],
+    };
+    let w = records::chunked(tags::EVIDENCE, &e.tokens(), &[]);
+    assert_eq!(
+        w[0].1,
+        "termination-protection shutdown=terminate volumes=/dev/xvda+/dev/sdf"
+    );
+    assert_eq!(Evidence::read(&w), e);
+
+    let arn = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/abc";
+    let mut sv = Service::default();
+    sv.targets.push(Registration {
+        target_group_arn: arn.into(),
+        port: Some(80),
+        ip: None,
+    });
+    sv.targets.push(Registration {
+        target_group_arn: arn.into(),
+        port: None,
+        ip: Some("10.0.0.5".into()),
+    });
+    sv.addresses.insert(
+        "eipalloc-1".into(),
+        EipRecord {
+            network_interface_id: "eni-1".into(),
+            private_ip: "10.0.0.5".into(),
+        },
+    );
+    let w = records::chunked(tags::OUT_OF_SERVICE, &sv.tokens(), &[]);
+    assert_eq!(
+        w[0].1,
+        format!("tg={arn}@80 tg={arn}@-@10.0.0.5 eip=eipalloc-1@eni-1@10.0.0.5")
+    );
+    assert_eq!(Service::read(&w), sv);
+
+    // Only characters every AWS service accepts in a tag value.
+    let portable = |v: &str| {
+        v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || " +-=._:/@".contains(c))
+    };
+    for v in [i.tokens(), a.tokens(), e.tokens(), sv.tokens()].concat() {
+        assert!(portable(&v), "{v}");
+    }
 }
 
 #[test]

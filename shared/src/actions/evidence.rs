@@ -1,115 +1,214 @@
 //! `protect-evidence`: termination protection on, an OS shutdown stops instead of terminating, and
-//! volumes are kept on termination — each change recorded on the instance first (what Firebreak
-//! changed, and from what), so a release puts back exactly what Firebreak changed and nothing else.
+//! volumes are kept on termination. What Firebreak changes, and from what, is recorded on the
+//! instance first ([`Evidence`], one record for the three), so a release puts back exactly what
+//! Firebreak changed and nothing else. A record that cannot be written (EC2's tag limit, a failed
+//! `CreateTags`) never holds a protection back: the change is made, and the state before is
+//! reported for a human (a release then leaves the protection on: never less protected).
 
 use crate::actions::registry::ActionKind;
+use crate::error::AwsError;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{EvidencePort, InstanceFacts, InstancesPort};
+use crate::records::{self, Budget, Evidence, Room};
 use crate::tags;
 
 const ACTION: ActionKind = ActionKind::ProtectEvidence;
+const UNDO: ActionKind = ActionKind::ReleaseInstance;
 
-/// Evidence protection. Before Firebreak turns termination protection on, it records on the
-/// instance that it is the one doing so (write-ahead): if the path to AWS breaks between the two
-/// calls, the redelivery still knows, and a release lifts only what Firebreak set. A record left
-/// by a change that never happened makes a release turn off a protection that is already off.
+/// What the instance has now, as read before any change.
+struct Before {
+    /// `None` for a Spot instance (EC2 refuses the attribute), else whether it is on.
+    protection: Option<Result<bool, AwsError>>,
+    shutdown: Result<String, AwsError>,
+    /// The devices whose volumes are deleted on termination.
+    deleted: Vec<String>,
+}
+
+impl Before {
+    async fn read<E: EvidencePort>(ec2: &E, facts: &InstanceFacts) -> Before {
+        let id = facts.instance_id.as_str();
+        let (protection, shutdown) = futures::join!(
+            async {
+                match facts.spot {
+                    true => None,
+                    false => Some(ec2.termination_protection(id).await),
+                }
+            },
+            ec2.shutdown_behaviour(id)
+        );
+        let deleted = facts
+            .volumes
+            .iter()
+            .filter(|v| v.delete_on_termination)
+            .map(|v| v.device_name.clone())
+            .collect();
+        Before {
+            protection,
+            shutdown,
+            deleted,
+        }
+    }
+
+    /// What will change, as a record: what the instance records already, plus what is new.
+    fn record(&self, recorded: &Evidence) -> Evidence {
+        Evidence {
+            termination_protection: recorded.termination_protection
+                || matches!(self.protection, Some(Ok(false))),
+            shutdown: recorded.shutdown.clone().or(match &self.shutdown {
+                Ok(b) if b != "stop" => Some(b.clone()),
+                _ => None,
+            }),
+            kept_volumes: match recorded.kept_volumes.is_empty() {
+                true => self.deleted.clone(),
+                false => recorded.kept_volumes.clone(),
+            },
+        }
+    }
+}
+
+/// Evidence protection: the three settings read, the record written, then the three changes,
+/// concurrently (the record's outcome never stops them).
 pub async fn protect_evidence<E: EvidencePort + InstancesPort>(
     ec2: &E,
     facts: &InstanceFacts,
+    budget: &Budget,
 ) -> Vec<Outcome> {
+    let id = facts.instance_id.as_str();
+    let before = Before::read(ec2, facts).await;
+    let recorded = Evidence::read(&facts.tags);
+    let record = before.record(&recorded);
+    let write = match record == recorded {
+        true => Vec::new(),
+        false => {
+            let mut packed = Evidence::packed(&facts.tags);
+            packed.termination_protection |= record.termination_protection;
+            packed.shutdown = packed.shutdown.or(record.shutdown.clone());
+            if packed.kept_volumes.is_empty() {
+                packed.kept_volumes = record.kept_volumes.clone();
+            }
+            records::chunked(tags::EVIDENCE, &packed.tokens(), &facts.tags)
+        }
+    };
+    let unrecorded: Option<String> = match budget.reserve(&facts.tags, write) {
+        Room::Nothing => None,
+        Room::Refused(no) => Some(no.to_string()),
+        Room::Write(w) => ec2.tag_instance(id, &w).await.err().map(|e| e.to_string()),
+    };
+    // What only this delivery would have recorded is what a failed record leaves unrecorded.
+    let new = |has: bool, had: bool| has && !had;
+    let why = |changed: bool| unrecorded.as_deref().filter(|_| changed);
     let (t, s, v) = futures::join!(
-        termination_protection(ec2, facts),
-        shutdown_stops(ec2, facts),
-        keep_volumes(ec2, facts)
+        termination_protection(
+            ec2,
+            facts,
+            before.protection,
+            why(new(
+                record.termination_protection,
+                recorded.termination_protection
+            ))
+        ),
+        shutdown_stops(
+            ec2,
+            id,
+            before.shutdown,
+            why(new(record.shutdown.is_some(), recorded.shutdown.is_some()))
+        ),
+        keep_volumes(
+            ec2,
+            facts,
+            &before.deleted,
+            why(new(
+                !record.kept_volumes.is_empty(),
+                !recorded.kept_volumes.is_empty()
+            ))
+        )
     );
     vec![t, s, v]
 }
 
-async fn termination_protection<E: EvidencePort + InstancesPort>(
+async fn termination_protection<E: EvidencePort>(
     ec2: &E,
     facts: &InstanceFacts,
+    before: Option<Result<bool, AwsError>>,
+    unrecorded: Option<&str>,
 ) -> Outcome {
     let id = facts.instance_id.as_str();
-    if facts.spot {
+    let on = match before {
         // EC2 refuses it ("not supported for spot instances"): not attempted, not recorded.
-        let why = "termination protection skipped: EC2 does not support it for Spot instances \
-                   (shutdown behaviour and volumes are still protected)";
-        return Outcome::new(ACTION, id, Status::Skipped, why);
-    }
-    match ec2.termination_protection(id).await {
-        Ok(true) => Outcome::new(
-            ACTION,
-            id,
-            Status::AlreadyDone,
-            "termination protection was already on",
-        ),
-        Ok(false) => {
-            if facts.tag(tags::SET_TERMINATION_PROTECTION).is_none() {
-                let record = [tags::pair(tags::SET_TERMINATION_PROTECTION, tags::TRUE)];
-                if let Err(e) = ec2.tag_instance(id, &record).await {
-                    return Outcome::failed(
-                        ACTION,
-                        id,
-                        "could not record that Firebreak turns termination protection on \
-                         (left off)",
-                        &e,
-                    );
-                }
-            }
-            match ec2.enable_termination_protection(id).await {
-                Ok(()) => Outcome::new(ACTION, id, Status::Succeeded, "termination protection on"),
-                Err(e) => {
-                    Outcome::failed(ACTION, id, "could not turn termination protection on", &e)
-                }
-            }
+        None => {
+            let why = "termination protection skipped: EC2 does not support it for Spot \
+                       instances (shutdown behaviour and volumes are still protected)";
+            return Outcome::new(ACTION, id, Status::Skipped, why);
         }
-        Err(e) => Outcome::failed(ACTION, id, "could not read termination protection", &e),
+        Some(Err(e)) => {
+            return Outcome::failed(ACTION, id, "could not read termination protection", &e)
+        }
+        Some(Ok(on)) => on,
+    };
+    if on {
+        let done = "termination protection was already on";
+        return Outcome::new(ACTION, id, Status::AlreadyDone, done);
+    }
+    let outcome = match ec2.enable_termination_protection(id).await {
+        Ok(()) => Outcome::new(ACTION, id, Status::Succeeded, "termination protection on"),
+        Err(e) => {
+            return Outcome::failed(ACTION, id, "could not turn termination protection on", &e)
+        }
+    };
+    match unrecorded {
+        Some(why) => outcome.unrecorded(
+            format!(
+                "termination protection was off (aws ec2 modify-instance-attribute \
+                 --instance-id {id} --no-disable-api-termination)"
+            ),
+            why,
+        ),
+        None => outcome,
     }
 }
 
-/// Shutdown behaviour `stop`, the previous one recorded first.
-async fn shutdown_stops<E: EvidencePort + InstancesPort>(
+/// Shutdown behaviour `stop`.
+async fn shutdown_stops<E: EvidencePort>(
     ec2: &E,
-    facts: &InstanceFacts,
+    id: &str,
+    before: Result<String, AwsError>,
+    unrecorded: Option<&str>,
 ) -> Outcome {
-    let id = facts.instance_id.as_str();
-    let before = match ec2.shutdown_behaviour(id).await {
+    let before = match before {
         Ok(b) => b,
         Err(e) => return Outcome::failed(ACTION, id, "could not read the shutdown behaviour", &e),
     };
     if before == "stop" {
-        return Outcome::new(
-            ACTION,
-            id,
-            Status::AlreadyDone,
-            "shutdown behaviour was already stop",
-        );
+        let done = "shutdown behaviour was already stop";
+        return Outcome::new(ACTION, id, Status::AlreadyDone, done);
     }
-    if facts.tag(tags::SHUTDOWN_BEHAVIOUR).is_none() {
-        let record = [tags::pair(tags::SHUTDOWN_BEHAVIOUR, &before)];
-        if let Err(e) = ec2.tag_instance(id, &record).await {
-            let why = "could not record the shutdown behaviour (left unchanged)";
-            return Outcome::failed(ACTION, id, why, &e);
-        }
-    }
-    match ec2.set_shutdown_behaviour(id, "stop").await {
+    let outcome = match ec2.set_shutdown_behaviour(id, "stop").await {
         Ok(()) => Outcome::new(ACTION, id, Status::Succeeded, "shutdown behaviour stop"),
-        Err(e) => Outcome::failed(ACTION, id, "could not set shutdown behaviour", &e),
+        Err(e) => return Outcome::failed(ACTION, id, "could not set shutdown behaviour", &e),
+    };
+    match unrecorded {
+        Some(why) => outcome.unrecorded(
+            format!(
+                "the shutdown behaviour was {before} (aws ec2 modify-instance-attribute \
+                 --instance-id {id} --instance-initiated-shutdown-behavior {before})"
+            ),
+            why,
+        ),
+        None => outcome,
     }
 }
 
-/// `DeleteOnTermination=false` on every volume; the devices that had it on recorded first.
-async fn keep_volumes<E: EvidencePort + InstancesPort>(ec2: &E, facts: &InstanceFacts) -> Outcome {
+/// `DeleteOnTermination=false` on every volume that had it on.
+async fn keep_volumes<E: EvidencePort>(
+    ec2: &E,
+    facts: &InstanceFacts,
+    deleted: &[String],
+    unrecorded: Option<&str>,
+) -> Outcome {
     let id = facts.instance_id.as_str();
     if facts.volumes.is_empty() {
         return Outcome::new(ACTION, id, Status::Skipped, "no EBS volumes");
     }
-    let deleted: Vec<String> = facts
-        .volumes
-        .iter()
-        .filter(|v| v.delete_on_termination)
-        .map(|v| v.device_name.clone())
-        .collect();
     if deleted.is_empty() {
         let all: Vec<&str> = facts
             .volumes
@@ -122,100 +221,77 @@ async fn keep_volumes<E: EvidencePort + InstancesPort>(ec2: &E, facts: &Instance
         );
         return Outcome::new(ACTION, id, Status::AlreadyDone, detail);
     }
-    if facts.tag(tags::KEPT_VOLUMES).is_none() {
-        let record = [tags::pair(tags::KEPT_VOLUMES, deleted.join(" "))];
-        if let Err(e) = ec2.tag_instance(id, &record).await {
-            let why = "could not record which volumes were deleted on termination (left unchanged)";
-            return Outcome::failed(ACTION, id, why, &e);
-        }
-    }
-    match ec2.set_delete_on_termination(id, &deleted, false).await {
+    let outcome = match ec2.set_delete_on_termination(id, deleted, false).await {
         Ok(()) => Outcome::new(
             ACTION,
             id,
             Status::Succeeded,
             format!("DeleteOnTermination=false on {}", deleted.join(", ")),
         ),
-        Err(e) => Outcome::failed(ACTION, id, "could not keep volumes on termination", &e),
-    }
-}
-
-/// The undo: termination protection off when Firebreak's record says it turned it on (`None`
-/// otherwise); with the outcome, the record to remove once done.
-pub async fn lift_termination_protection<E: EvidencePort>(
-    ec2: &E,
-    facts: &InstanceFacts,
-) -> Option<(Outcome, Option<String>)> {
-    if facts.tag(tags::SET_TERMINATION_PROTECTION) != Some(tags::TRUE) {
-        return None;
-    }
-    let id = facts.instance_id.as_str();
-    const UNDO: ActionKind = ActionKind::ReleaseInstance;
-    let outcome = match ec2.disable_termination_protection(id).await {
-        Ok(()) => Outcome::new(
-            UNDO,
-            id,
-            Status::Succeeded,
-            "termination protection off (Firebreak had turned it on)",
-        ),
-        Err(e) => Outcome::failed(UNDO, id, "could not turn termination protection off", &e),
+        Err(e) => return Outcome::failed(ACTION, id, "could not keep volumes on termination", &e),
     };
-    let done = outcome
-        .is_ok()
-        .then(|| tags::SET_TERMINATION_PROTECTION.to_string());
-    Some((outcome, done))
+    match unrecorded {
+        Some(why) => outcome.unrecorded(
+            format!("DeleteOnTermination was true on {}", deleted.join(", ")),
+            why,
+        ),
+        None => outcome,
+    }
 }
 
-/// The undo of the other two changes: the shutdown behaviour and `DeleteOnTermination` put back to
-/// what was recorded; with each outcome, the record to remove once done.
-pub async fn restore_settings<E: EvidencePort>(
+/// The undo: termination protection off where Firebreak's record says it turned it on, the
+/// shutdown behaviour and `DeleteOnTermination` put back to what was recorded, concurrently; with
+/// the outcomes, the record's keys to remove once all three are done.
+pub async fn restore<E: EvidencePort>(
     ec2: &E,
     facts: &InstanceFacts,
-) -> Vec<(Outcome, Option<String>)> {
-    const UNDO: ActionKind = ActionKind::ReleaseInstance;
+) -> (Vec<Outcome>, Vec<String>) {
     let id = facts.instance_id.as_str();
+    let recorded = Evidence::read(&facts.tags);
+    let protection = async {
+        if !recorded.termination_protection {
+            return None;
+        }
+        Some(match ec2.disable_termination_protection(id).await {
+            Ok(()) => Outcome::new(
+                UNDO,
+                id,
+                Status::Succeeded,
+                "termination protection off (Firebreak had turned it on)",
+            ),
+            Err(e) => Outcome::failed(UNDO, id, "could not turn termination protection off", &e),
+        })
+    };
     let shutdown = async {
-        let before = facts.tag(tags::SHUTDOWN_BEHAVIOUR)?;
+        let before = recorded.shutdown.as_deref()?;
         Some(match ec2.set_shutdown_behaviour(id, before).await {
-            Ok(()) => (
-                Outcome::new(
-                    UNDO,
-                    id,
-                    Status::Succeeded,
-                    format!("shutdown behaviour {before} again"),
-                ),
-                Some(tags::SHUTDOWN_BEHAVIOUR.to_string()),
-            ),
-            Err(e) => (
-                Outcome::failed(UNDO, id, "could not restore the shutdown behaviour", &e),
-                None,
-            ),
+            Ok(()) => {
+                let done = format!("shutdown behaviour {before} again");
+                Outcome::new(UNDO, id, Status::Succeeded, done)
+            }
+            Err(e) => Outcome::failed(UNDO, id, "could not restore the shutdown behaviour", &e),
         })
     };
     let volumes = async {
-        let devices: Vec<String> = facts
-            .tag(tags::KEPT_VOLUMES)?
-            .split_whitespace()
-            .map(String::from)
-            .collect();
+        let devices = &recorded.kept_volumes;
+        if devices.is_empty() {
+            return None;
+        }
         Some(
-            match ec2.set_delete_on_termination(id, &devices, true).await {
-                Ok(()) => (
-                    Outcome::new(
-                        UNDO,
-                        id,
-                        Status::Succeeded,
-                        format!("DeleteOnTermination=true again on {}", devices.join(", ")),
-                    ),
-                    Some(tags::KEPT_VOLUMES.to_string()),
-                ),
-                Err(e) => (
-                    Outcome::failed(UNDO, id, "could not restore DeleteOnTermination", &e),
-                    None,
-                ),
+            match ec2.set_delete_on_termination(id, devices, true).await {
+                Ok(()) => {
+                    let done = format!("DeleteOnTermination=true again on {}", devices.join(", "));
+                    Outcome::new(UNDO, id, Status::Succeeded, done)
+                }
+                Err(e) => Outcome::failed(UNDO, id, "could not restore DeleteOnTermination", &e),
             },
         )
     };
-    let (s, v) = futures::join!(shutdown, volumes);
-    s.into_iter().chain(v).collect()
+    let (p, s, v) = futures::join!(protection, shutdown, volumes);
+    let outcomes: Vec<Outcome> = p.into_iter().chain(s).chain(v).collect();
+    let done = match outcomes.iter().all(Outcome::is_ok) {
+        true => Evidence::keys(&facts.tags),
+        false => Vec::new(),
+    };
+    (outcomes, done)
 }

@@ -16,8 +16,9 @@ use crate::ports::{
     FoundGroups, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort, QuarantineGroups,
     QuarantineGroupsPort,
 };
+use crate::records::{self, Isolation, Room};
 use crate::retry;
-use crate::tags::{self, OriginalGroups};
+use crate::tags;
 
 const ACTION: ActionKind = ActionKind::IsolateInstance;
 const UNDO: ActionKind = ActionKind::ReleaseInstance;
@@ -26,7 +27,7 @@ const UNDO: ActionKind = ActionKind::ReleaseInstance;
 pub struct Records {
     /// The groups to restore on release, per ENI.
     pub original: BTreeMap<String, Vec<String>>,
-    /// The tags to write before the first group change.
+    /// The tags to write before the first group change (empty when all is recorded).
     pub to_write: Vec<(String, String)>,
 }
 
@@ -65,11 +66,11 @@ async fn quarantine_groups<E: QuarantineGroupsPort>(
 }
 
 /// What to record before the first group change: when the quarantine started (unless an earlier
-/// delivery recorded it) and each interface's groups to restore on release. A tag written earlier
-/// wins (redelivery after isolation); otherwise the current groups, unless they are already
-/// Firebreak's own — then the groups the finding names for the interface (what it had when
-/// GuardDuty saw it: a delivery cut off between the first group change and its record leaves no
-/// other trace of them).
+/// delivery recorded it) and each interface's groups to restore on release, in the isolation
+/// record ([`Isolation`]). What is recorded wins (redelivery after isolation); otherwise the
+/// current groups, unless they are already Firebreak's own — then the groups the finding names for
+/// the interface (what it had when GuardDuty saw it: a delivery cut off between the first group
+/// change and its record leaves no other trace of them).
 pub fn records(
     facts: &InstanceFacts,
     finding: &InstanceRef,
@@ -82,60 +83,85 @@ pub fn records(
         .flat_map(|g| [g.isolation.as_str(), g.untracking.as_str()])
         .collect();
     let ours = |gs: &[String]| gs.iter().all(|g| firebreak_groups.contains(&g.as_str()));
-    let mut original = BTreeMap::new();
-    let mut to_write = Vec::new();
-    if facts.tag(tags::QUARANTINE_STARTED).is_none() {
-        to_write.push(tags::pair(tags::QUARANTINE_STARTED, now));
+    let recorded = Isolation::read(&facts.tags);
+    let mut record = Isolation::packed(&facts.tags);
+    let mut changed = false;
+    if recorded.started.is_none() {
+        record.started = Some(now.to_string());
+        changed = true;
     }
+    let mut original = BTreeMap::new();
     for eni in &facts.interfaces {
         let id = &eni.network_interface_id;
-        let key = OriginalGroups::key(id);
+        if let Some(gs) = recorded.groups.get(id) {
+            original.insert(id.clone(), gs.clone());
+            continue;
+        }
         let named = finding
             .network_interfaces
             .iter()
             .find(|n| n.network_interface_id.as_deref() == Some(id.as_str()))
             .map(|n| n.security_groups.clone())
             .filter(|gs| !gs.is_empty() && !ours(gs));
-        let current = match facts.tag(&key) {
-            Some(recorded) => {
-                original.insert(id.clone(), OriginalGroups::decode(recorded).0);
-                continue;
-            }
-            None if !ours(&eni.group_ids) => eni.group_ids.clone(),
-            None => match named {
-                Some(gs) => gs,
-                None => continue,
-            },
+        let current = match named {
+            _ if !ours(&eni.group_ids) => eni.group_ids.clone(),
+            Some(gs) => gs,
+            None => continue,
         };
-        to_write.push((key, OriginalGroups(current.clone()).encode()));
+        record.groups.insert(id.clone(), current.clone());
         original.insert(id.clone(), current);
+        changed = true;
     }
+    let to_write = match changed {
+        true => records::chunked(tags::ISOLATION, &record.tokens(), &facts.tags),
+        false => Vec::new(),
+    };
     Records { original, to_write }
 }
 
-/// Writes the records (alongside the group changes); `None` when there is nothing to write.
+/// The original groups in words, for a human when they could not be recorded.
+fn in_words(original: &BTreeMap<String, Vec<String>>) -> String {
+    let each: Vec<String> = original
+        .iter()
+        .map(|(eni, gs)| format!("{eni} was in {}", gs.join(" ")))
+        .collect();
+    format!("original groups: {}", each.join("; "))
+}
+
+/// Writes the records (alongside the group changes, which never wait for them: containment comes
+/// first), within the tag budget; `None` when there is nothing to write. A record that cannot be
+/// written is reported with the groups in it, for a human.
 pub async fn write_records<E: InstancesPort>(
     ec2: &E,
     instance_id: &str,
-    to_record: &[(String, String)],
+    room: Room,
+    original: &BTreeMap<String, Vec<String>>,
 ) -> Option<Outcome> {
-    if to_record.is_empty() {
-        return None;
-    }
-    Some(match ec2.tag_instance(instance_id, to_record).await {
+    let to_record = match room {
+        Room::Nothing => return None,
+        Room::Refused(no) => {
+            let done = Outcome::new(
+                ACTION,
+                instance_id,
+                Status::Skipped,
+                "isolation not recorded",
+            );
+            return Some(done.unrecorded(in_words(original), no));
+        }
+        Room::Write(w) => w,
+    };
+    Some(match ec2.tag_instance(instance_id, &to_record).await {
         Ok(()) => Outcome::new(
             ACTION,
             instance_id,
             Status::Succeeded,
             format!(
                 "recorded original groups of {} interface(s) in tags",
-                to_record
-                    .iter()
-                    .filter(|(k, _)| k.starts_with(tags::ORIGINAL_GROUPS))
-                    .count()
+                original.len()
             ),
         ),
-        Err(e) => Outcome::failed(ACTION, instance_id, "could not record original groups", &e),
+        Err(e) => Outcome::failed(ACTION, instance_id, "could not record original groups", &e)
+            .unrecorded(in_words(original), &e),
     })
 }
 
@@ -311,32 +337,35 @@ async fn put_back<E: InterfacesPort>(
     }
 }
 
-/// The undo, every interface concurrently; with each outcome, the record to remove once restored.
+/// The undo, every interface concurrently; with the outcomes, the record's keys to remove once
+/// every interface is restored (a partial release keeps the record for the retry).
 pub async fn restore_all<E: InterfacesPort + QuarantineGroupsPort>(
     ec2: &E,
     facts: &InstanceFacts,
-) -> Vec<(Outcome, Option<String>)> {
-    join_all(facts.interfaces.iter().map(|eni| async move {
-        let key = OriginalGroups::key(&eni.network_interface_id);
-        let recorded = facts.tag(&key);
-        let outcome = restore_interface(ec2, eni, recorded).await;
-        let done = (outcome.is_ok() && recorded.is_some()).then_some(key);
-        (outcome, done)
+) -> (Vec<Outcome>, Vec<String>) {
+    let recorded = Isolation::read(&facts.tags);
+    let outcomes = join_all(facts.interfaces.iter().map(|eni| {
+        let groups = recorded.groups.get(&eni.network_interface_id);
+        restore_interface(ec2, eni, groups)
     }))
-    .await
+    .await;
+    let done = match outcomes.iter().all(Outcome::is_ok) {
+        true => Isolation::keys(&facts.tags),
+        false => Vec::new(),
+    };
+    (outcomes, done)
 }
 
 /// Puts one interface back into its recorded groups.
 async fn restore_interface<E: InterfacesPort + QuarantineGroupsPort>(
     ec2: &E,
     eni: &InterfaceFacts,
-    recorded: Option<&str>,
+    recorded: Option<&Vec<String>>,
 ) -> Outcome {
     let name = eni.network_interface_id.as_str();
-    let Some(recorded) = recorded else {
+    let Some(groups) = recorded.cloned() else {
         return unrecorded(ec2, eni).await;
     };
-    let groups = OriginalGroups::decode(recorded).0;
     if groups.is_empty() {
         return Outcome::refused(UNDO, name, "the recorded original groups are empty");
     }

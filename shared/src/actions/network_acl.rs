@@ -18,6 +18,7 @@ use crate::actions::registry::ActionKind;
 use crate::error::AwsError;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{AclEntryFacts, InstanceFacts, InstancesPort, NetworkAclFacts, NetworkAclsPort};
+use crate::records::{self, AclDenies, Room};
 use crate::tags::{self, AclEntryRecord, NetworkAclRecord};
 
 const ACTION: ActionKind = ActionKind::DenyNetworkAcl;
@@ -157,57 +158,66 @@ pub fn plan_acl(
                 .push(format!("{cidr} not denied {}: {why}", direction(egress)));
         }
     }
-    fit_record(&mut plan);
     plan
 }
 
-/// Keeps the record within a tag value: what does not fit is not added (never an entry that is not
-/// recorded first).
-fn fit_record(plan: &mut AclPlan) {
-    while plan.record.encode().len() > tags::VALUE_LIMIT {
-        let Some(last) = plan.to_add.pop() else {
-            break;
-        };
-        plan.record.0.retain(|e| *e != last);
-        plan.refused.push(format!(
-            "{} not denied {}: the record would exceed a tag value",
-            last.cidr,
-            direction(last.egress)
-        ));
+/// The record's tags, when the plans change what the instance records: every ACL's entries in the
+/// one [`AclDenies`] record (empty when nothing changes).
+pub fn records(facts: &InstanceFacts, plans: &[AclPlan]) -> Vec<(String, String)> {
+    let recorded = AclDenies::read(&facts.tags);
+    let same = |p: &AclPlan| {
+        let mut want = p.record.0.clone();
+        let mut have = recorded
+            .0
+            .get(&p.network_acl_id)
+            .cloned()
+            .unwrap_or_default()
+            .0;
+        want.sort();
+        have.sort();
+        want == have
+    };
+    if plans.iter().all(same) {
+        return Vec::new();
     }
+    let mut record = AclDenies::packed(&facts.tags);
+    for p in plans {
+        match p.record.0.is_empty() {
+            true => record.0.remove(&p.network_acl_id),
+            false => record.0.insert(p.network_acl_id.clone(), p.record.clone()),
+        };
+    }
+    records::chunked(tags::ACL_DENIES, &record.tokens(), &facts.tags)
 }
 
-/// The record tags of `plans` that differ from what the instance carries.
-fn records(facts: &InstanceFacts, plans: &[AclPlan]) -> Vec<(String, String)> {
-    plans
-        .iter()
-        .filter(|p| !p.record.0.is_empty())
-        .map(|p| (NetworkAclRecord::key(&p.network_acl_id), p.record.encode()))
-        .filter(|(k, v)| facts.tag(k) != Some(v.as_str()))
-        .collect()
-}
-
-/// Writes the records (in a call of their own: a failure here never costs the record of the
-/// original groups); `None` when there is nothing new to write.
+/// Writes the record (in a call of its own: a failure here never costs the record of the original
+/// groups) when the budget made room; `None` when there is nothing new to write. No entry is added
+/// without its record: one that is not recorded would outlive the release and cut off the
+/// address's next holder.
 pub async fn write_records<E: InstancesPort>(
     ec2: &E,
     facts: &InstanceFacts,
-    plans: &[AclPlan],
+    room: Room,
 ) -> Option<Outcome> {
-    let add = records(facts, plans);
-    if add.is_empty() {
-        return None;
-    }
     let id = facts.instance_id.as_str();
+    let add = match room {
+        Room::Nothing => return None,
+        Room::Refused(no) => {
+            let why = format!(
+                "no network ACL entry added: {no} (an entry that is not recorded would outlive \
+                 the release and cut off the address's next holder); the security groups \
+                 isolate it"
+            );
+            return Some(Outcome::new(ACTION, id, Status::Skipped, why));
+        }
+        Room::Write(add) => add,
+    };
     Some(match ec2.tag_instance(id, &add).await {
         Ok(()) => Outcome::new(
             ACTION,
             id,
             Status::Succeeded,
-            format!(
-                "recorded the entries for {} network ACL(s) in tags",
-                add.len()
-            ),
+            "recorded the network ACL entries in tags",
         ),
         Err(e) => Outcome::failed(
             ACTION,
@@ -277,24 +287,15 @@ pub async fn acls_of<E: NetworkAclsPort>(
 }
 
 /// The undo: removes the recorded entries that are still Firebreak's deny entries (an entry someone
-/// else has since put at that number stays); with each outcome, the record to remove once done.
+/// else has since put at that number stays); with the outcomes, the record's keys to remove once
+/// every ACL is done.
 pub async fn remove<E: NetworkAclsPort>(
     ec2: &E,
     facts: &InstanceFacts,
-) -> Vec<(Outcome, Option<String>)> {
-    let recorded: Vec<(&str, &str, NetworkAclRecord)> = facts
-        .tags
-        .iter()
-        .filter_map(|(k, v)| {
-            Some((
-                k.as_str(),
-                NetworkAclRecord::acl(k)?,
-                NetworkAclRecord::decode(v),
-            ))
-        })
-        .collect();
-    if recorded.is_empty() {
-        return Vec::new();
+) -> (Vec<Outcome>, Vec<String>) {
+    let recorded = AclDenies::read(&facts.tags);
+    if recorded.0.is_empty() {
+        return (Vec::new(), AclDenies::keys(&facts.tags));
     }
     let described = acls_of(ec2, &facts.vpc_ids()).await;
     let mut acls = Vec::new();
@@ -303,19 +304,20 @@ pub async fn remove<E: NetworkAclsPort>(
             Ok(found) => acls.extend(found),
             Err(e) => {
                 let failed = Outcome::failed(UNDO, &vpc, "could not read the network ACLs", &e);
-                return vec![(failed, None)];
+                return (vec![failed], Vec::new());
             }
         }
     }
-    join_all(recorded.into_iter().map(|(key, acl, record)| {
-        let current = acls.iter().find(|a| a.network_acl_id == acl);
-        async move {
-            let outcome = remove_from(ec2, acl, current, &record).await;
-            let done = outcome.is_ok().then(|| key.to_string());
-            (outcome, done)
-        }
+    let outcomes = join_all(recorded.0.iter().map(|(acl, record)| {
+        let current = acls.iter().find(|a| &a.network_acl_id == acl);
+        remove_from(ec2, acl, current, record)
     }))
-    .await
+    .await;
+    let done = match outcomes.iter().all(Outcome::is_ok) {
+        true => AclDenies::keys(&facts.tags),
+        false => Vec::new(),
+    };
+    (outcomes, done)
 }
 
 async fn remove_from<E: NetworkAclsPort>(
@@ -485,16 +487,5 @@ mod tests {
             plan.refused
         );
         assert_eq!(plan.to_add.len(), 1, "outbound still has room");
-    }
-
-    #[test]
-    fn the_record_stays_within_a_tag_value() {
-        let cidrs: Vec<String> = (1..=12).map(|n| format!("10.0.0.{n}/32")).collect();
-        let plan = plan_acl(&default_acl(), &cidrs, None, 0);
-        assert!(plan.record.encode().len() <= tags::VALUE_LIMIT);
-        assert!(!plan.refused.is_empty());
-        for e in &plan.to_add {
-            assert!(plan.record.0.contains(e), "every added entry is recorded");
-        }
     }
 }

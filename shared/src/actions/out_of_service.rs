@@ -17,6 +17,7 @@ use crate::ports::{
     AddressFacts, AddressesPort, AutoScalingPort, GroupMembership, InstanceFacts, InstancesPort,
     Registration, ServicePorts, TargetGroupsPort,
 };
+use crate::records::{self, Budget, Room, Service};
 use crate::tags::{self, AutoScalingRecord, EipRecord, TargetRecord};
 
 const ACTION: ActionKind = ActionKind::TakeOutOfService;
@@ -105,50 +106,53 @@ async fn read<S: ServicePorts>(
     }
 }
 
-/// The records of what will change. A record left from an earlier delivery is kept.
+/// The records of what will change: the Auto Scaling group in a tag of its own, the registrations
+/// and addresses in the [`Service`] record. What an earlier delivery recorded is kept.
 fn records(facts: &InstanceFacts, now: &InService) -> Vec<(String, String)> {
-    let mut record = Vec::new();
+    let mut write = Vec::new();
     if let Some(m) = &now.group {
         if facts.tag(tags::AUTO_SCALING).is_none() {
             let r = AutoScalingRecord {
                 group: m.group.clone(),
                 detached: false,
             };
-            record.push(tags::pair(tags::AUTO_SCALING, r.encode()));
+            write.push(tags::pair(tags::AUTO_SCALING, r.encode()));
         }
     }
-    let recorded_targets: Vec<&str> = facts
-        .tags
-        .iter()
-        .filter(|(k, _)| k.starts_with(tags::TARGET))
-        .map(|(_, v)| v.as_str())
-        .collect();
-    let mut next_target = recorded_targets.len();
+    let recorded = Service::read(&facts.tags);
+    let mut record = Service::packed(&facts.tags);
+    let mut changed = false;
     for r in &now.registrations {
-        let value = TargetRecord::encode(r);
-        if !recorded_targets.contains(&value.as_str()) {
-            record.push((TargetRecord::key(next_target), value));
-            next_target += 1;
+        if !recorded.targets.contains(r) {
+            record.targets.push(r.clone());
+            changed = true;
         }
     }
     for a in &now.addresses {
-        let key = EipRecord::key(&a.allocation_id);
-        if facts.tag(&key).is_none() {
+        if !recorded.addresses.contains_key(&a.allocation_id) {
             let r = EipRecord {
                 network_interface_id: a.network_interface_id.clone(),
                 private_ip: a.private_ip.clone(),
             };
-            record.push((key, r.encode()));
+            record.addresses.insert(a.allocation_id.clone(), r);
+            changed = true;
         }
     }
-    record
+    if changed {
+        let tokens = record.tokens();
+        write.extend(records::chunked(tags::OUT_OF_SERVICE, &tokens, &facts.tags));
+    }
+    write
 }
 
-/// Takes the instance out of its group, target groups and Elastic IPs.
+/// Takes the instance out of its group, target groups and Elastic IPs, each recorded first. A
+/// record that cannot be written does not stop it: the instance still leaves service, and each
+/// change says what it was, for a human (a release cannot put back what is not recorded).
 pub async fn take_out_of_service<E: InstancesPort, S: ServicePorts>(
     ec2: &E,
     service: &S,
     facts: &InstanceFacts,
+    budget: &Budget,
 ) -> Vec<Outcome> {
     let id = facts.instance_id.as_str();
     let mut outcomes = Vec::new();
@@ -164,34 +168,58 @@ pub async fn take_out_of_service<E: InstancesPort, S: ServicePorts>(
         }
         return outcomes;
     }
-    let record = records(facts, &now);
-    if !record.is_empty() {
-        if let Err(e) = ec2.tag_instance(id, &record).await {
-            outcomes.push(Outcome::failed(
-                ACTION,
-                id,
-                "could not record what is taken out of service (nothing was changed)",
-                &e,
-            ));
-            return outcomes;
-        }
-    }
+    let unrecorded: Option<String> = match budget.reserve(&facts.tags, records(facts, &now)) {
+        Room::Nothing => None,
+        Room::Refused(no) => Some(no.to_string()),
+        Room::Write(w) => ec2.tag_instance(id, &w).await.err().map(|e| e.to_string()),
+    };
+    let recorded = Service::read(&facts.tags);
+    // What this delivery meant to record and could not.
+    let lost = |new: bool| unrecorded.as_deref().filter(|_| new);
 
     // The changes, concurrently.
     let auto_scaling = async {
-        match &now.group {
-            Some(m) => Some(leave_group(ec2, service, m, id).await),
-            None => None,
-        }
+        let m = now.group.as_ref()?;
+        let lost = lost(facts.tag(tags::AUTO_SCALING).is_none());
+        let outcome = leave_group(ec2, service, m, id, lost.is_none()).await;
+        Some(noted(outcome, lost, || {
+            format!(
+                "the instance was in service in Auto Scaling group {} (aws autoscaling \
+                 exit-standby, or attach-instances if it was detached)",
+                m.group
+            )
+        }))
     };
-    let targets = join_all(now.registrations.iter().map(|r| deregister(service, r, id)));
-    let eips = join_all(now.addresses.iter().map(|a| disassociate(service, a, id)));
+    let targets = join_all(now.registrations.iter().map(|r| async {
+        let outcome = deregister(service, r, id).await;
+        noted(outcome, lost(!recorded.targets.contains(r)), || {
+            format!("it was registered with {}", TargetRecord::encode(r))
+        })
+    }));
+    let eips = join_all(now.addresses.iter().map(|a| async {
+        let outcome = disassociate(service, a, id).await;
+        noted(outcome, lost(!recorded.addresses.contains_key(&a.allocation_id)), || {
+            let (allocation, eni, ip) = (&a.allocation_id, &a.network_interface_id, &a.private_ip);
+            format!(
+                "Elastic IP {allocation} was on {eni} ({ip}) (aws ec2 associate-address \
+                 --allocation-id {allocation} --network-interface-id {eni} --private-ip-address {ip})"
+            )
+        })
+    }));
     let (group_outcome, target_outcomes, eip_outcomes) =
         futures::join!(auto_scaling, targets, eips);
     outcomes.extend(group_outcome);
     outcomes.extend(target_outcomes);
     outcomes.extend(eip_outcomes);
     outcomes
+}
+
+/// `outcome`, with the state before a change that could not be recorded (`lost`: why), for a human.
+fn noted(outcome: Outcome, lost: Option<&str>, what: impl FnOnce() -> String) -> Outcome {
+    match lost {
+        Some(why) if outcome.is_ok() => outcome.unrecorded(what(), why),
+        _ => outcome,
+    }
 }
 
 /// Standby; when Standby is refused (e.g. a group with warm pools or a lifecycle in progress),
@@ -201,6 +229,7 @@ async fn leave_group<E: InstancesPort, S: AutoScalingPort>(
     service: &S,
     m: &GroupMembership,
     id: &str,
+    recorded: bool,
 ) -> Outcome {
     let standby = match service.enter_standby(&m.group, id).await {
         Ok(()) => {
@@ -227,6 +256,13 @@ async fn leave_group<E: InstancesPort, S: AutoScalingPort>(
             &e,
         );
     }
+    let detached = format!(
+        "Auto Scaling group {}: detached (standby refused: {}; the group replaces the capacity)",
+        m.group, standby.message
+    );
+    if !recorded {
+        return Outcome::new(ACTION, id, Status::Succeeded, detached);
+    }
     let record = AutoScalingRecord {
         group: m.group.clone(),
         detached: true,
@@ -235,16 +271,7 @@ async fn leave_group<E: InstancesPort, S: AutoScalingPort>(
         .tag_instance(id, &[tags::pair(tags::AUTO_SCALING, record.encode())])
         .await
     {
-        Ok(()) => Outcome::new(
-            ACTION,
-            id,
-            Status::Succeeded,
-            format!(
-                "Auto Scaling group {}: detached (standby refused: {}; the group \
-                 replaces the capacity)",
-                m.group, standby.message
-            ),
-        ),
+        Ok(()) => Outcome::new(ACTION, id, Status::Succeeded, detached),
         Err(e) => Outcome::failed(
             ACTION,
             id,
@@ -295,38 +322,43 @@ async fn disassociate<S: AddressesPort>(service: &S, a: &AddressFacts, id: &str)
     }
 }
 
-/// The undo: puts back what [`take_out_of_service`] recorded; returns the outcomes and the tag
-/// keys whose restoration succeeded (to be removed).
+/// The undo: puts back what [`take_out_of_service`] recorded (in either format); returns the
+/// outcomes and the record keys to remove: the Auto Scaling tag once the instance is back in its
+/// group, the [`Service`] record once every registration and address is back.
 pub async fn put_back_in_service<S: ServicePorts>(
     service: &S,
     facts: &InstanceFacts,
 ) -> (Vec<Outcome>, Vec<String>) {
     let id = facts.instance_id.as_str();
+    let recorded = Service::read(&facts.tags);
     let auto_scaling = async {
         let record = AutoScalingRecord::decode(facts.tag(tags::AUTO_SCALING)?);
         Some(back_in_group(service, &record, id).await)
     };
     let targets = join_all(
-        facts
-            .tags
+        recorded
+            .targets
             .iter()
-            .filter(|(k, _)| k.starts_with(tags::TARGET))
-            .map(|(k, v)| register_again(service, k, v, id)),
+            .map(|r| register_again(service, r, id)),
     );
     let eips = join_all(
-        facts
-            .tags
+        recorded
+            .addresses
             .iter()
-            .filter_map(|(k, v)| Some((k, EipRecord::allocation(k)?, v)))
-            .map(|(k, allocation, v)| associate_again(service, k, allocation, v, id)),
+            .map(|(allocation, e)| associate_again(service, allocation, e, id)),
     );
     let (group, targets, eips) = futures::join!(auto_scaling, targets, eips);
     let mut outcomes = Vec::new();
     let mut restored = Vec::new();
-    for (o, key) in group.into_iter().chain(targets).chain(eips) {
+    if let Some((o, key)) = group {
         outcomes.push(o);
         restored.extend(key);
     }
+    let others: Vec<Outcome> = targets.into_iter().chain(eips).collect();
+    if others.iter().all(Outcome::is_ok) {
+        restored.extend(Service::keys(&facts.tags));
+    }
+    outcomes.extend(others);
     (outcomes, restored)
 }
 
@@ -381,64 +413,43 @@ async fn back_in_group<S: AutoScalingPort>(
     }
 }
 
-async fn register_again<S: TargetGroupsPort>(
-    service: &S,
-    key: &str,
-    value: &str,
-    id: &str,
-) -> (Outcome, Option<String>) {
-    let r = TargetRecord::decode(value);
-    match service.register(&r, id).await {
-        Ok(()) => (
-            Outcome::new(
-                UNDO,
-                id,
-                Status::Succeeded,
-                format!("registered again with {value}"),
-            ),
-            Some(key.to_string()),
+async fn register_again<S: TargetGroupsPort>(service: &S, r: &Registration, id: &str) -> Outcome {
+    let value = TargetRecord::encode(r);
+    match service.register(r, id).await {
+        Ok(()) => Outcome::new(
+            UNDO,
+            id,
+            Status::Succeeded,
+            format!("registered again with {value}"),
         ),
-        Err(e) => (
-            Outcome::failed(
-                UNDO,
-                id,
-                &format!("could not register again with {value}"),
-                &e,
-            ),
-            None,
+        Err(e) => Outcome::failed(
+            UNDO,
+            id,
+            &format!("could not register again with {value}"),
+            &e,
         ),
     }
 }
 
 async fn associate_again<S: AddressesPort>(
     service: &S,
-    key: &str,
     allocation: &str,
-    value: &str,
+    record: &EipRecord,
     id: &str,
-) -> (Outcome, Option<String>) {
-    let EipRecord {
-        network_interface_id: eni,
-        private_ip: ip,
-    } = EipRecord::decode(value);
-    match service.associate_address(allocation, &eni, &ip).await {
-        Ok(()) => (
-            Outcome::new(
-                UNDO,
-                id,
-                Status::Succeeded,
-                format!("Elastic IP {allocation} associated again with {eni} ({ip})"),
-            ),
-            Some(key.to_string()),
+) -> Outcome {
+    let (eni, ip) = (&record.network_interface_id, &record.private_ip);
+    match service.associate_address(allocation, eni, ip).await {
+        Ok(()) => Outcome::new(
+            UNDO,
+            id,
+            Status::Succeeded,
+            format!("Elastic IP {allocation} associated again with {eni} ({ip})"),
         ),
-        Err(e) => (
-            Outcome::failed(
-                UNDO,
-                id,
-                &format!("could not associate Elastic IP {allocation} again"),
-                &e,
-            ),
-            None,
+        Err(e) => Outcome::failed(
+            UNDO,
+            id,
+            &format!("could not associate Elastic IP {allocation} again"),
+            &e,
         ),
     }
 }

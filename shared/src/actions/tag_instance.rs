@@ -5,6 +5,7 @@
 use crate::actions::registry::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{InstanceFacts, InstancesPort};
+use crate::records::{new_keys, Budget};
 use crate::tags::{self, status};
 
 const ACTION: ActionKind = ActionKind::TagInstance;
@@ -47,18 +48,33 @@ pub fn tags_after(
     add
 }
 
-/// Writes [`tags_after`].
+/// Writes [`tags_after`]: the status and the finding from the budget's reserve for them, the time
+/// of containment only if a tag is left (it is in the notification and the finding note anyway).
 pub async fn tag_instance<E: InstancesPort>(
     ec2: &E,
     facts: &InstanceFacts,
     finding_id: &str,
     ending: Ending,
     contained_at: &str,
+    budget: &Budget,
 ) -> Outcome {
     let id = facts.instance_id.as_str();
-    let add = tags_after(facts, finding_id, ending, contained_at);
+    let mut add = tags_after(facts, finding_id, ending, contained_at);
     if add.is_empty() {
         return Outcome::new(ACTION, id, Status::AlreadyDone, "already tagged");
+    }
+    let (time, markers): (Vec<_>, Vec<_>) =
+        add.drain(..).partition(|(k, _)| k == tags::CONTAINED_AT);
+    if let Err(no) = budget.take_marker(new_keys(&facts.tags, &markers)) {
+        return Outcome::new(ACTION, id, Status::Skipped, format!("not tagged: {no}"));
+    }
+    add = markers;
+    let mut left_out = String::new();
+    if !time.is_empty() {
+        match budget.take(new_keys(&facts.tags, &time)) {
+            Ok(()) => add.extend(time),
+            Err(no) => left_out = format!("; {} not written ({no})", tags::CONTAINED_AT),
+        }
     }
     let names: Vec<&str> = add.iter().map(|(k, _)| k.as_str()).collect();
     match ec2.tag_instance(id, &add).await {
@@ -66,7 +82,7 @@ pub async fn tag_instance<E: InstancesPort>(
             ACTION,
             id,
             Status::Succeeded,
-            format!("tagged {}", names.join(", ")),
+            format!("tagged {}{left_out}", names.join(", ")),
         ),
         Err(e) => Outcome::failed(ACTION, id, "could not tag the instance", &e),
     }

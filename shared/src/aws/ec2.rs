@@ -13,6 +13,7 @@ use crate::ports::{
     EvidencePort, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort, ProfileAssociation,
     ProfilesPort, SnapshotFacts, SnapshotsPort, VolumeFacts,
 };
+use crate::records::Isolation;
 use crate::tags;
 
 /// EC2 through the SDK.
@@ -126,19 +127,29 @@ impl InstancesPort for Ec2 {
     }
 
     async fn quarantine_starts(&self) -> Result<Vec<(String, String)>, AwsError> {
-        let key = tags::QUARANTINE_STARTED;
+        // Either format: the isolation record, or the earlier start tag.
+        let keys = [tags::ISOLATION, tags::QUARANTINE_STARTED];
         let mut starts = Vec::new();
         let mut pages = self
             .0
             .describe_instances()
-            .filters(filter("tag-key", &[key]))
+            .filters(filter("tag-key", &keys))
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
             for i in page?.reservations().iter().flat_map(|r| r.instances()) {
-                let at = i.tags().iter().find(|t| t.key() == Some(key));
-                if let (Some(id), Some(at)) = (i.instance_id(), at.and_then(|t| t.value())) {
-                    starts.push((id.to_string(), at.to_string()));
+                let pairs: Vec<(String, String)> = i
+                    .tags()
+                    .iter()
+                    .map(|t| {
+                        let (k, v) = (t.key().unwrap_or_default(), t.value().unwrap_or_default());
+                        (k.to_string(), v.to_string())
+                    })
+                    .collect();
+                // A record without a readable start still counts (the cap errs towards a human).
+                let at = Isolation::read(&pairs).started.unwrap_or_default();
+                if let Some(id) = i.instance_id() {
+                    starts.push((id.to_string(), at));
                 }
             }
         }

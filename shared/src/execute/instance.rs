@@ -25,8 +25,8 @@ use crate::incident::InstanceRef;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::skip_all;
 use crate::ports::{Ec2Ports, FoundGroups, InstanceFacts, NetworkAclFacts, ServicePorts};
+use crate::records::{AclDenies, Budget, Isolation, Room};
 use crate::tags;
-use crate::tags::NetworkAclRecord;
 use tokio::time::Instant;
 
 const ISOLATE: ActionKind = ActionKind::IsolateInstance;
@@ -165,7 +165,7 @@ fn cap_check(
             &e,
         )
     })?;
-    if facts.tag(tags::QUARANTINE_STARTED).is_some() {
+    if Isolation::read(&facts.tags).started.is_some() {
         return Ok(None);
     }
     let n = quarantines_in_the_last_hour(&starts, id, now);
@@ -225,21 +225,38 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
             Ok(None) => {}
         }
     }
-    contain(
-        ec2,
-        service,
-        r,
-        &facts,
-        isolate,
-        first.early,
-        &now,
-        &mut result,
-    )
-    .await;
+    let budget = tag_budget(r, &facts);
+    let at = Here {
+        facts: &facts,
+        now: &now,
+        budget: &budget,
+    };
+    contain(ec2, service, r, at, isolate, first.early, &mut result).await;
     if !past_deadline(r, id, &mut result) {
-        preserve(ec2, r, &facts, &now, &mut result).await;
+        preserve(ec2, r, at, &mut result).await;
     }
     result
+}
+
+/// The instance acted on, the time the response started, and the tags it can still take.
+#[derive(Clone, Copy)]
+struct Here<'a> {
+    facts: &'a InstanceFacts,
+    now: &'a str,
+    budget: &'a Budget,
+}
+
+/// The tags the instance can still take (EC2 allows 50), with a place kept for the status and the
+/// finding the response ends by writing.
+fn tag_budget(r: Request<'_>, facts: &InstanceFacts) -> Budget {
+    let markers = match r.plan.has(ActionKind::TagInstance) {
+        true => [tags::FINDING, tags::STATUS]
+            .iter()
+            .filter(|k| facts.tag(k).is_none())
+            .count(),
+        false => 0,
+    };
+    Budget::new(facts.tags.len(), markers)
 }
 
 /// Past the incident's deadline, what is left would not end before Lambda stops the function:
@@ -308,12 +325,11 @@ async fn prepare<E: Ec2Ports>(
         }
     }
     let seed = network_acl::seed(&facts.instance_id);
+    let acl_records = AclDenies::read(&facts.tags);
     let plan = |vpc: &String, acl: &NetworkAclFacts| {
-        let recorded = facts
-            .tag(&NetworkAclRecord::key(&acl.network_acl_id))
-            .map(NetworkAclRecord::decode);
+        let recorded = acl_records.0.get(&acl.network_acl_id);
         let cidrs = network_acl::cidrs_in(facts, vpc);
-        network_acl::plan_acl(acl, &cidrs, recorded.as_ref(), seed)
+        network_acl::plan_acl(acl, &cidrs, recorded, seed)
     };
     let acls = match failed {
         Some(outcome) => Err(outcome),
@@ -328,24 +344,35 @@ async fn prepare<E: Ec2Ports>(
 }
 
 /// Isolation, with the records written and the instance taken out of service alongside; the network
-/// ACL entries once their record is written, beside the move to the isolation group.
-#[allow(clippy::too_many_arguments)]
+/// ACL entries once their record is written, beside the move to the isolation group. The records
+/// take their tags in this order: the isolation record, then the network ACL entries', then what
+/// is taken out of service.
 async fn contain<E: Ec2Ports, S: ServicePorts>(
     ec2: &E,
     service: &S,
     r: Request<'_>,
-    facts: &InstanceFacts,
+    at: Here<'_>,
     isolate: bool,
     early: Early,
-    now: &str,
     result: &mut Execution,
 ) {
     let Some(finding) = r.incident.instance() else {
         return;
     };
+    let facts = at.facts;
     let deny_acl = isolate && r.plan.has(ActionKind::DenyNetworkAcl);
     let prepared = prepare(ec2, facts, isolate, deny_acl, early).await;
-    let records = isolate::records(facts, finding, &prepared.groups, now);
+    let records = isolate::records(facts, finding, &prepared.groups, at.now);
+    let isolation_room = match isolate {
+        true => at.budget.reserve(&facts.tags, records.to_write.clone()),
+        false => Room::Nothing,
+    };
+    let acl_room = match (deny_acl, &prepared.acls) {
+        (true, Ok(plans)) => at
+            .budget
+            .reserve(&facts.tags, network_acl::records(facts, plans)),
+        _ => Room::Nothing,
+    };
     let isolation = async {
         match isolate {
             true => {
@@ -355,23 +382,19 @@ async fn contain<E: Ec2Ports, S: ServicePorts>(
             false => Vec::new(),
         }
     };
-    let record = async {
-        match isolate {
-            true => isolate::write_records(ec2, &facts.instance_id, &records.to_write).await,
-            false => None,
-        }
-    };
+    let id = facts.instance_id.as_str();
+    let record = isolate::write_records(ec2, id, isolation_room, &records.original);
     // The network ACL entries: their record (a call of its own), then the entries.
     let deny = async {
         match deny_acl {
-            true => deny_when_recorded(ec2, facts, &prepared.acls).await,
+            true => deny_when_recorded(ec2, facts, &prepared.acls, acl_room).await,
             false => Vec::new(),
         }
     };
     // Out of service alongside: it does not gate containment. Not when the cap held isolation back.
     let service = async {
         match isolate && r.plan.has(ActionKind::TakeOutOfService) {
-            true => out_of_service::take_out_of_service(ec2, service, facts).await,
+            true => out_of_service::take_out_of_service(ec2, service, facts, at.budget).await,
             false => Vec::new(),
         }
     };
@@ -387,18 +410,19 @@ async fn contain<E: Ec2Ports, S: ServicePorts>(
     result.outcomes.extend(out_of_service);
 }
 
-/// The network ACL entries, never before their record is written.
+/// The network ACL entries, never before their record is written (nor when it could not be).
 async fn deny_when_recorded<E: Ec2Ports>(
     ec2: &E,
     facts: &InstanceFacts,
     plans: &Result<Vec<AclPlan>, Outcome>,
+    room: Room,
 ) -> Vec<Outcome> {
     let plans = match plans {
         Ok(plans) => plans,
         Err(failed) => return vec![failed.clone()],
     };
-    match network_acl::write_records(ec2, facts, plans).await {
-        Some(failed) if failed.status == Status::Failed => vec![failed],
+    match network_acl::write_records(ec2, facts, room).await {
+        Some(not_recorded) if !not_recorded.is_ok() => vec![not_recorded],
         recorded => {
             let mut outcomes: Vec<Outcome> = recorded.into_iter().collect();
             outcomes.extend(network_acl::deny(ec2, plans).await);
@@ -409,24 +433,19 @@ async fn deny_when_recorded<E: Ec2Ports>(
 
 /// Then, off the critical path (so they do not compete with it for the API): evidence protection
 /// and snapshots, concurrently; then the instance says what happened, and when.
-async fn preserve<E: Ec2Ports>(
-    ec2: &E,
-    r: Request<'_>,
-    facts: &InstanceFacts,
-    now: &str,
-    result: &mut Execution,
-) {
+async fn preserve<E: Ec2Ports>(ec2: &E, r: Request<'_>, at: Here<'_>, result: &mut Execution) {
+    let facts = at.facts;
     // The moment the last group change returned, not when the response started.
     let contained_at = r.clock.rfc3339();
     let protect = async {
         match r.plan.has(ActionKind::ProtectEvidence) {
-            true => evidence::protect_evidence(ec2, facts).await,
+            true => evidence::protect_evidence(ec2, facts, at.budget).await,
             false => Vec::new(),
         }
     };
     let snapshots = async {
         match r.plan.has(ActionKind::SnapshotVolumes) {
-            true => snapshot::snapshot_volumes(ec2, r.incident, facts, now).await,
+            true => snapshot::snapshot_volumes(ec2, r.incident, facts, at.now).await,
             false => Vec::new(),
         }
     };
@@ -440,9 +459,9 @@ async fn preserve<E: Ec2Ports>(
             (None, Some(_)) => Ending::HeldByCap,
             (None, None) => Ending::NotAttempted,
         };
+        let finding = &r.incident.finding_id;
         let outcome =
-            tag_instance::tag_instance(ec2, facts, &r.incident.finding_id, ending, &contained_at)
-                .await;
+            tag_instance::tag_instance(ec2, facts, finding, ending, &contained_at, at.budget).await;
         result.outcomes.push(outcome);
     }
 }

@@ -11,6 +11,7 @@ use crate::actions::{evidence, isolate, network_acl, out_of_service, profile, ta
 use crate::clock::Clock;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::ports::{Ec2Ports, InstanceFacts, InstancesPort, ServicePorts};
+use crate::records::AclDenies;
 use crate::tags;
 
 const RELEASE: ActionKind = ActionKind::ReleaseInstance;
@@ -62,19 +63,16 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
 }
 
 fn has_acl_records(facts: &InstanceFacts) -> bool {
-    facts
-        .tags
-        .iter()
-        .any(|(k, _)| tags::NetworkAclRecord::acl(k).is_some())
+    !AclDenies::read(&facts.tags).0.is_empty()
 }
 
 /// A terminated instance: only its network ACL entries are left to remove.
 async fn release_terminated<E: Ec2Ports>(ec2: &E, facts: &InstanceFacts) -> Execution {
-    let removed = network_acl::remove(ec2, facts).await;
-    let released = removed.iter().all(|(o, _)| o.is_ok());
+    let (outcomes, _) = network_acl::remove(ec2, facts).await;
+    let released = outcomes.iter().all(Outcome::is_ok);
     Execution {
         completed: Some(released),
-        outcomes: removed.into_iter().map(|(o, _)| o).collect(),
+        outcomes,
         ..Execution::default()
     }
 }
@@ -86,30 +84,23 @@ async fn undo_all<E: Ec2Ports, S: ServicePorts>(
     service: &S,
     facts: &InstanceFacts,
 ) -> (Vec<Outcome>, Vec<String>, bool) {
-    let (interfaces, acls, settings, termination, profile, (in_service, service_records)) = futures::join!(
+    let (interfaces, acls, settings, profile, in_service) = futures::join!(
         isolate::restore_all(ec2, facts),
         network_acl::remove(ec2, facts),
-        evidence::restore_settings(ec2, facts),
-        evidence::lift_termination_protection(ec2, facts),
+        evidence::restore(ec2, facts),
         profile::reattach(ec2, facts),
         out_of_service::put_back_in_service(service, facts)
     );
     let mut outcomes = Vec::new();
     let mut remove: Vec<String> = Vec::new();
-    for (o, done) in interfaces.into_iter().chain(acls).chain(settings) {
-        outcomes.push(o);
-        remove.extend(done);
-    }
-    if let Some((o, done)) = termination {
-        outcomes.push(o);
+    for (o, done) in [interfaces, acls, settings, in_service] {
+        outcomes.extend(o);
         remove.extend(done);
     }
     if let Some((o, done)) = profile {
         outcomes.push(o);
         remove.extend(done);
     }
-    outcomes.extend(in_service);
-    remove.extend(service_records);
     let released = outcomes.iter().all(Outcome::is_ok);
     if released {
         remove.extend(tag_instance::quarantine_tags(facts));
