@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use firebreak::incident::tag_value as tag;
-use firebreak_tests::fixtures::{credential_event, unique, Aws, RoleState, UserState};
+use firebreak_tests::fixtures::{credential_event, readable, unique, Aws, RoleState, UserState};
 use firebreak_tests::{Function, Invocation};
 use serde_json::{json, Value};
 
@@ -173,7 +173,7 @@ async fn a_leaked_key_is_deactivated_alone_and_the_users_sessions_and_password_a
         messages[0]["MessageAttributes"]["outcome"]["Value"],
         "contained"
     );
-    let body = messages[0]["Message"].as_str().unwrap();
+    let body = &readable(&messages[0]);
     for needle in [
         format!(
             "--user-name {user} --access-key-id {} --status Active",
@@ -310,7 +310,7 @@ async fn an_exfiltration_finding_revokes_the_instance_role_and_detaches_its_prof
     );
     // AND the team is told only that instance's sessions are denied, and how to restore the profile
     let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
-    let body = messages[0]["Message"].as_str().unwrap();
+    let body = &readable(&messages[0]);
     assert!(
         body.contains("WARNING") && body.contains(&role) && body.contains("Only the sessions"),
         "{body}"
@@ -352,7 +352,7 @@ async fn a_root_finding_changes_nothing_and_sends_one_message() {
     assert_eq!(report["verdict"], "notified-only");
     let messages = aws.messages(&queue, 2, Duration::from_secs(3)).await;
     assert_eq!(messages.len(), 1);
-    let body = messages[0]["Message"].as_str().unwrap();
+    let body = &readable(&messages[0]);
     assert!(
         body.contains("root credentials") && body.contains("nothing was changed"),
         "{body}"
@@ -385,7 +385,7 @@ async fn dry_run_and_exempt_users_change_nothing() {
     assert_eq!(report["verdict"], "dry-run");
     assert_eq!(iam_snapshot(&aws).await, before);
     let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
-    let body = messages[0]["Message"].as_str().unwrap();
+    let body = &readable(&messages[0]);
     assert!(
         body.contains("deactivate-access-key") && body.contains("Planned"),
         "{body}"
@@ -442,7 +442,7 @@ async fn a_finding_about_firebreak_s_own_member_role_changes_nothing_and_asks_a_
     let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
     let subject = messages[0]["Subject"].as_str().unwrap();
     assert!(subject.contains("NEEDS A HUMAN"), "{subject}");
-    let body = messages[0]["Message"].as_str().unwrap();
+    let body = &readable(&messages[0]);
     assert!(
         body.contains("lock Firebreak out") && body.contains(&role),
         "{body}"

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use firebreak::incident::tag_value as tag;
-use firebreak_tests::fixtures::{filter, guardduty_event, unique, Aws};
+use firebreak_tests::fixtures::{filter, guardduty_event, readable, unique, Aws};
 use firebreak_tests::{Function, Invocation};
 use serde_json::json;
 
@@ -257,7 +257,7 @@ async fn c2_finding_isolates_every_eni_in_its_own_vpc_and_snapshots_each_volume_
     let first = &messages[0];
     assert!(first["Subject"].as_str().unwrap().contains(&instance));
     assert!(first["Subject"].as_str().unwrap().len() < 100);
-    let body = first["Message"].as_str().unwrap();
+    let body = &readable(first);
     assert!(body.contains(&instance) && body.contains("HOW TO RELEASE") && body.contains(&app_a));
     assert_eq!(first["MessageAttributes"]["outcome"]["Value"], "contained");
     assert_eq!(first["MessageAttributes"]["finding_type"]["Value"], C2);
@@ -295,10 +295,7 @@ async fn exempt_instance_is_untouched_and_the_team_is_told() {
         .messages(&scene.queue, 1, Duration::from_secs(10))
         .await;
     assert_eq!(messages.len(), 1);
-    assert!(messages[0]["Message"]
-        .as_str()
-        .unwrap()
-        .contains("firebreak:exempt=true"));
+    assert!(readable(&messages[0]).contains("firebreak:exempt=true"));
     assert_eq!(
         messages[0]["MessageAttributes"]["outcome"]["Value"],
         "skipped"
@@ -319,10 +316,7 @@ async fn low_severity_port_probe_only_notifies() {
         .messages(&scene.queue, 1, Duration::from_secs(10))
         .await;
     assert_eq!(messages.len(), 1);
-    assert!(messages[0]["Message"]
-        .as_str()
-        .unwrap()
-        .contains(&scene.instance));
+    assert!(readable(&messages[0]).contains(&scene.instance));
     assert_eq!(
         messages[0]["MessageAttributes"]["outcome"]["Value"],
         "notified-only"
@@ -398,10 +392,7 @@ async fn an_instance_that_no_longer_exists_is_skipped_not_a_crash() {
         .unwrap();
     assert_eq!(report["verdict"], "skipped");
     let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
-    assert!(messages[0]["Message"]
-        .as_str()
-        .unwrap()
-        .contains("no longer exists"));
+    assert!(readable(&messages[0]).contains("no longer exists"));
     // Read back from the emulator: the message's filterable outcome, and no evidence was attempted.
     assert_eq!(
         messages[0]["MessageAttributes"]["outcome"]["Value"],
@@ -421,7 +412,7 @@ async fn dry_run_notifies_the_plan_and_changes_nothing() {
         .aws
         .messages(&scene.queue, 1, Duration::from_secs(10))
         .await;
-    let body = messages[0]["Message"].as_str().unwrap();
+    let body = &readable(&messages[0]);
     assert!(body.contains("DRY RUN") && body.contains("isolate-instance"));
 }
 
@@ -513,7 +504,7 @@ async fn over_the_blast_radius_cap_the_third_instance_gets_evidence_only_and_a_h
         subject.contains("NEEDS A HUMAN") && subject.contains(&made[2].0),
         "{subject}"
     );
-    let body = held["Message"].as_str().unwrap();
+    let body = &readable(held);
     assert!(
         body.contains("blast-radius cap") && body.contains("FbQuarantine"),
         "{body}"
@@ -643,6 +634,6 @@ async fn a_spot_instance_is_contained_and_snapshotted_and_the_invocation_succeed
         "{tags:?}"
     );
     let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
-    let body = messages[0]["Message"].as_str().unwrap();
+    let body = &readable(&messages[0]);
     assert!(body.contains("not support it for Spot instances"), "{body}");
 }

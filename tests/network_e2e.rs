@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use firebreak_tests::faults;
 use firebreak_tests::fixtures::{
-    asff_instance, custom_action_event, guardduty_asff, guardduty_event_with, unique, Aws,
+    asff_instance, custom_action_event, guardduty_asff, guardduty_event_with, readable, unique, Aws,
 };
 use firebreak_tests::{Function, Invocation};
 use serde_json::Value;
@@ -441,7 +441,7 @@ async fn an_instance_with_44_tags_of_its_own_and_two_interfaces_is_contained_wit
     assert_eq!(value("firebreak:status").as_deref(), Some("quarantined"));
     let messages = aws.messages(&queue, 2, Duration::from_secs(10)).await;
     for m in &messages {
-        let body = m["Message"].as_str().unwrap();
+        let body = &readable(m);
         assert!(!body.contains("NOT RECORDED"), "{body}");
     }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use firebreak_tests::fixtures::{
-    asff_instance, custom_action_event, filter, guardduty_asff, unique, Aws,
+    asff_instance, custom_action_event, filter, guardduty_asff, readable, unique, Aws,
 };
 use firebreak_tests::{Function, Invocation};
 use serde_json::{json, Value};
@@ -117,10 +117,16 @@ async fn quarantine_two_findings_then_release_one() {
         .iter()
         .all(|r| r["verdict"] == "contained"));
     assert!(termination_protection(&aws, &a.instance).await);
-    assert_eq!(
-        aws.messages(&queue, 2, Duration::from_secs(10)).await.len(),
-        2
-    );
+    // AND the team is told once: one digest naming both (a second message would arrive by now)
+    let told = aws.messages(&queue, 2, Duration::from_secs(3)).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    let digest = readable(&told[0]);
+    for t in [&a, &b] {
+        assert!(
+            (digest.lines()).any(|l| l.contains("CONTAINED") && l.contains(&t.instance)),
+            "{digest}"
+        );
+    }
 
     // WHEN the analyst releases the first
     let answer = function
@@ -411,9 +417,9 @@ async fn an_auto_scaled_instance_behind_a_load_balancer_is_taken_out_of_service_
     // The team is told how to put it back.
     let told = aws.messages(&queue, 1, Duration::from_secs(10)).await;
     assert!(
-        told.iter().any(|m| m["Message"]
-            .as_str()
-            .is_some_and(|b| b.contains("taken out of service") && b.contains("FbRelease"))),
+        told.iter()
+            .map(readable)
+            .any(|b| b.contains("taken out of service") && b.contains("FbRelease")),
         "{told:?}"
     );
 

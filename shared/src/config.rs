@@ -7,6 +7,8 @@ use tokio::time::Instant;
 
 use thiserror::Error;
 
+use crate::rules::Rules;
+
 /// Apply the plan, or only show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -36,7 +38,7 @@ pub struct ConfigError {
     /// Its value.
     pub value: String,
     /// What is wrong.
-    pub reason: &'static str,
+    pub reason: String,
 }
 
 /// Everything the responders need to know about their deployment.
@@ -93,6 +95,15 @@ pub struct Config {
     pub protected_principals: Vec<String>,
     /// Set per invocation by [`Config::within`]: Lambda's deadline less [`DEADLINE_RESERVE`].
     pub invocation_deadline: Option<Instant>,
+    /// `FIREBREAK_REMIND_AFTER_MINUTES`: an instance nobody decided about (awaiting approval, or
+    /// held by the cap) is reminded once after this long (default 60; `never`: no reminder).
+    pub remind_after_minutes: Option<u64>,
+    /// `FIREBREAK_APPROVAL_FUNCTION`: the function that takes an `ask`'s approval
+    /// (`securityhub-action`), named in the ready command of the notification.
+    pub approval_function: Option<String>,
+    /// `FIREBREAK_PLAYBOOK_FILE`: the playbook (a TOML file read once at start-up; unset: the
+    /// built-in default, `infra/playbooks/default.toml`).
+    pub playbook: Rules,
 }
 
 /// What an invocation keeps of Lambda's deadline to put back what is half done (one call, at most
@@ -107,7 +118,7 @@ fn mode(get: &impl Fn(&str) -> Option<String>) -> Result<Mode, ConfigError> {
         Some(other) => Err(ConfigError {
             name: "FIREBREAK_MODE",
             value: other.into(),
-            reason: "expected apply or dry-run",
+            reason: "expected apply or dry-run".into(),
         }),
     }
 }
@@ -125,7 +136,7 @@ fn flag(
         Some(other) => Err(ConfigError {
             name,
             value: other.into(),
-            reason: "expected true or false",
+            reason: "expected true or false".into(),
         }),
     }
 }
@@ -144,7 +155,7 @@ fn timeouts(
         return Err(ConfigError {
             name: "FIREBREAK_OPERATION_TIMEOUT_SECONDS",
             value: format!("{}", operation.as_secs_f64()),
-            reason: "expected at least FIREBREAK_CALL_TIMEOUT_SECONDS",
+            reason: "expected at least FIREBREAK_CALL_TIMEOUT_SECONDS".into(),
         });
     }
     let incident = seconds("FIREBREAK_INCIDENT_TIMEOUT_SECONDS", 40.0, 900.0)?;
@@ -162,7 +173,7 @@ fn exfiltration_scope(get: &impl Fn(&str) -> Option<String>) -> Result<bool, Con
         Some(other) => Err(ConfigError {
             name: "FIREBREAK_EXFILTRATION_REVOCATION",
             value: other.into(),
-            reason: "expected instance or role",
+            reason: "expected instance or role".into(),
         }),
     }
 }
@@ -187,7 +198,7 @@ fn member_role(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigEr
         return Err(ConfigError {
             name: "FIREBREAK_MEMBER_ROLE",
             value: member_role,
-            reason: "expected an IAM role name",
+            reason: "expected an IAM role name".into(),
         });
     }
     Ok(member_role)
@@ -223,13 +234,35 @@ impl Config {
 
     /// Reads the configuration through `get` (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let config = Config::settings(&get)?;
+        // The team's side: the playbook, approvals and their reminders.
+        let playbook = playbook(&get, config.severity_threshold)?;
+        let remind_after_minutes = number_or_off(
+            &get,
+            "FIREBREAK_REMIND_AFTER_MINUTES",
+            "never",
+            60,
+            1..=10_080,
+            "expected minutes from 1 to 10080 (a week), or never",
+        )?;
+        Ok(Config {
+            playbook,
+            approval_function: text(&get, "FIREBREAK_APPROVAL_FUNCTION"),
+            remind_after_minutes,
+            ..config
+        })
+    }
+
+    /// Everything but the playbook.
+    fn settings(get: &impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| get(name);
         let mode = mode(&get)?;
         let topic_arn = get("FIREBREAK_TOPIC_ARN").unwrap_or_default();
         if !topic_arn.starts_with("arn:") || !topic_arn.contains(":sns:") {
             return Err(ConfigError {
                 name: "FIREBREAK_TOPIC_ARN",
                 value: topic_arn,
-                reason: "expected an SNS topic ARN",
+                reason: "expected an SNS topic ARN".into(),
             });
         }
         let severity_threshold = number(
@@ -291,6 +324,12 @@ impl Config {
             protected_principals: protected_principals(&get, &member_role),
             revoke_whole_role_on_exfiltration: exfiltration_scope(&get)?,
             invocation_deadline: None,
+            approval_function: None,
+            remind_after_minutes: None,
+            playbook: Rules {
+                source: String::new(),
+                rules: Vec::new(),
+            },
         })
     }
 
@@ -302,6 +341,21 @@ impl Config {
         })
         .unwrap()
     }
+}
+
+/// The playbook: the file `FIREBREAK_PLAYBOOK_FILE` names, read and validated now, or the built-in
+/// default. A playbook that cannot be read or used stops the function at start-up.
+fn playbook(get: &impl Fn(&str) -> Option<String>, threshold: f64) -> Result<Rules, ConfigError> {
+    let Some(path) = text(get, "FIREBREAK_PLAYBOOK_FILE") else {
+        return Ok(Rules::default_playbook(threshold));
+    };
+    let fail = |reason: String| ConfigError {
+        name: "FIREBREAK_PLAYBOOK_FILE",
+        value: path.clone(),
+        reason,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    Rules::parse(&text, &path, threshold).map_err(|e| fail(e.message))
 }
 
 /// Variable `name`, trimmed; `None` when unset or blank.
@@ -342,7 +396,7 @@ fn number<T: std::str::FromStr + PartialOrd>(
         _ => Err(ConfigError {
             name,
             value,
-            reason,
+            reason: reason.into(),
         }),
     }
 }

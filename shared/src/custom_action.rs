@@ -7,6 +7,7 @@ use tracing::{info, warn};
 use crate::actions::registry::ActionKind;
 use crate::asff::{CustomAction, RejectedFinding};
 use crate::config::{Config, Mode};
+use crate::error::AwsError;
 use crate::incident::{FindingRef, Incident};
 use crate::outcome::{Outcome, Status};
 use crate::plan::Action;
@@ -168,18 +169,43 @@ pub async fn respond_to_action<
     notifier: &N,
     findings: Option<&F>,
 ) -> FindingResult {
+    let (report, published) = act(action, incident, config, ec2, service, iam, notifier).await;
+    note(action, incident, config, &report, &published, findings).await
+}
+
+/// Plans one finding as the analyst asked and carries it out (the notification through `notifier`:
+/// SNS, or a `digest::Collector` that holds it for the event's digest).
+pub async fn act<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
+    action: CustomAction,
+    incident: &Incident,
+    config: &Config,
+    ec2: &E,
+    service: &S,
+    iam: &I,
+    notifier: &N,
+) -> (Report, Result<String, AwsError>) {
     let plan = plan_for_action(action, incident, config);
     // An analyst's click is the human decision the blast-radius cap asks for: never capped.
-    let (report, published) =
-        carry_out(incident, plan, config, None, ec2, service, iam, notifier).await;
+    carry_out(incident, plan, config, None, ec2, service, iam, notifier).await
+}
+
+/// Writes what was done on the finding (note, workflow) once the team was told, or not.
+pub async fn note<F: FindingsPort>(
+    action: CustomAction,
+    incident: &Incident,
+    config: &Config,
+    report: &Report,
+    published: &Result<String, AwsError>,
+    findings: Option<&F>,
+) -> FindingResult {
     let notified = published.is_ok();
     let workflow = workflow_after(config.mode, report.verdict, notified);
-    let note = finding_note(action, &report, workflow, notified);
+    let note = finding_note(action, report, workflow, notified);
     let mut error = None;
     if report.verdict.is_failure() {
         error = Some(report.failures().join("; "));
     }
-    if let Err(e) = &published {
+    if let Err(e) = published {
         error = Some(format!("notification failed: {e}"));
     }
     let updated = match (findings, &incident.security_hub) {

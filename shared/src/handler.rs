@@ -8,17 +8,25 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use tracing::{info, warn};
 
-use crate::asff::CustomActionEvent;
+use crate::approval::Approval;
+use crate::approve::decide;
+use crate::asff::{CustomAction, CustomActionEvent, RejectedFinding};
 use crate::aws::autoscaling_elb::AutoScalingElb;
 use crate::aws::clients::AwsClients;
 use crate::aws::ec2::Ec2;
 use crate::aws::iam::Iam;
+use crate::aws::securityhub::SecurityHub;
 use crate::aws::sns::Sns;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::custom_action::{rejected, respond_to_action, ActionReport, FindingResult};
+use crate::custom_action::{act, note, rejected, respond_to_action, ActionReport, FindingResult};
+use crate::digest::{digest, publish, Collector, Entry};
 use crate::error::{FirebreakError, ParseError};
 use crate::incident::Incident;
+use crate::ports::Notification;
+use crate::reminder::{is_reminder_run, remind};
 use crate::report::Report;
+use crate::responder::log_outcome;
 use crate::responder::respond;
 
 /// The time Lambda leaves this invocation (its deadline is in milliseconds since the epoch).
@@ -29,6 +37,11 @@ fn remaining(event: &LambdaEvent<Value>) -> Duration {
         .as_millis() as u64;
     Duration::from_millis(event.context.deadline.saturating_sub(now))
 }
+
+/// A finding of a custom-action event: an incident, or why it cannot be one.
+type Finding = Result<Incident, RejectedFinding>;
+/// A finding carried out with its notification held for the digest.
+type Held = (Incident, Report, Option<Notification>);
 
 /// The deployed responder: configuration and clients built once at start-up.
 pub struct Responder {
@@ -89,45 +102,69 @@ impl Responder {
         Box::pin(respond(&incident, &config, &ec2, &service, &iam, &self.sns)).await
     }
 
+    /// Handles what `securityhub-action` receives: an approval event (`approval.rs`) or a Security
+    /// Hub custom-action event.
+    pub async fn handle_action_function(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> Result<Value, FirebreakError> {
+        if is_reminder_run(&event.payload) {
+            return self.handle_reminders(event).await;
+        }
+        if !Approval::is_approval(&event.payload) {
+            let report = self.handle_custom_action(event).await?;
+            return Ok(serde_json::to_value(report).unwrap_or_default());
+        }
+        let approval = self.read(&event, Approval::from_event)?;
+        let config = self.config.within(remaining(&event));
+        let (ec2, service, iam) = self.ports_for(&approval.incident).await;
+        let decided = decide(&approval, &config, &ec2, &service, &iam, &self.sns);
+        let report = Box::pin(decided).await?;
+        Ok(serde_json::to_value(report).unwrap_or_default())
+    }
+
+    /// The reminder schedule: every instance of the function's own account and region that has
+    /// waited too long for a human gets its one reminder.
+    async fn handle_reminders(&self, event: LambdaEvent<Value>) -> Result<Value, FirebreakError> {
+        let Some(after) = self.config.remind_after_minutes else {
+            return Ok(
+                serde_json::json!({ "reminded": [], "why": "FIREBREAK_REMIND_AFTER_MINUTES=never" }),
+            );
+        };
+        // arn:aws:lambda:<region>:<account>:function:<name>
+        let arn: Vec<&str> = event.context.invoked_function_arn.split(':').collect();
+        let (region, account) = (
+            arn.get(3).copied().unwrap_or_default(),
+            arn.get(4).copied().unwrap_or_default(),
+        );
+        let ec2 = self.clients.ec2_for(account, region).await;
+        let now = SystemClock.rfc3339();
+        let outcomes = remind(&ec2, &self.sns, after, &now, (account, region))
+            .await
+            .map_err(|e| FirebreakError::ActionFailed {
+                action: crate::reminder::EVENT_KEY,
+                failed: format!("could not list the instances waiting for a human: {e}"),
+            })?;
+        for o in &outcomes {
+            log_outcome("reminder", o);
+        }
+        Ok(serde_json::json!({ "reminded": outcomes }))
+    }
+
     /// Handles one Security Hub custom-action event: every finding on its own, a bounded number at
-    /// a time; each finding gets a note (and a workflow status) saying what was done.
+    /// a time; each finding gets a note (and a workflow status) saying what was done. The team is
+    /// told once: by the finding's own message, or by one digest for an event of many findings.
     pub async fn handle_custom_action(
         &self,
         event: LambdaEvent<Value>,
     ) -> Result<ActionReport, FirebreakError> {
         let parsed = self.read(&event, CustomActionEvent::from_event)?;
         let action = parsed.action;
-        let sns = &self.sns;
         let config = &self.config.within(remaining(&event));
-        let results: Vec<FindingResult> = futures::stream::iter(parsed.findings)
-            .map(|finding| async move {
-                match finding {
-                    Ok(incident) => {
-                        let (ec2, service, iam) = self.ports_for(&incident).await;
-                        let hub = incident
-                            .security_hub
-                            .as_ref()
-                            .map(|r| self.clients.securityhub_for(&r.region));
-                        respond_to_action(
-                            action,
-                            &incident,
-                            config,
-                            &ec2,
-                            &service,
-                            &iam,
-                            sns,
-                            hub.as_ref(),
-                        )
-                        .await
-                    }
-                    Err(r) => {
-                        rejected(action, &r, |region| self.clients.securityhub_for(region)).await
-                    }
-                }
-            })
-            .buffered(self.config.max_concurrent_findings)
-            .collect()
-            .await;
+        let results = match parsed.findings.len() {
+            0 | 1 => self.one_by_one(action, parsed.findings, config).await,
+            _ => self.with_digest(action, parsed.findings, config).await,
+        };
         let failed: Vec<String> = results
             .iter()
             .filter(|r| r.failed)
@@ -157,5 +194,92 @@ impl Responder {
             mode: self.config.mode,
             results,
         })
+    }
+
+    /// The Security Hub of a finding's region (its note and workflow), when it came from there.
+    fn hub_for(&self, incident: &Incident) -> Option<SecurityHub> {
+        (incident.security_hub.as_ref()).map(|r| self.clients.securityhub_for(&r.region))
+    }
+
+    /// Each finding carried out, noted and notified on its own.
+    async fn one_by_one(
+        &self,
+        action: CustomAction,
+        findings: Vec<Finding>,
+        config: &Config,
+    ) -> Vec<FindingResult> {
+        let sns = &self.sns;
+        futures::stream::iter(findings)
+            .map(|finding| async move {
+                match finding {
+                    Ok(incident) => {
+                        let (ec2, service, iam) = self.ports_for(&incident).await;
+                        let hub = self.hub_for(&incident);
+                        let (e, s, i, h) = (&ec2, &service, &iam, hub.as_ref());
+                        respond_to_action(action, &incident, config, e, s, i, sns, h).await
+                    }
+                    Err(r) => {
+                        rejected(action, &r, |region| self.clients.securityhub_for(region)).await
+                    }
+                }
+            })
+            .buffered(self.config.max_concurrent_findings)
+            .collect()
+            .await
+    }
+
+    /// Every finding carried out with its notification held; one digest published; then each
+    /// finding noted (NOTIFIED only once the digest is out).
+    async fn with_digest(
+        &self,
+        action: CustomAction,
+        findings: Vec<Finding>,
+        config: &Config,
+    ) -> Vec<FindingResult> {
+        let done: Vec<Result<Held, RejectedFinding>> = futures::stream::iter(findings)
+            .map(|finding| async move {
+                let incident = finding?;
+                let (ec2, service, iam) = self.ports_for(&incident).await;
+                let held = Collector::default();
+                let (report, _) = act(action, &incident, config, &ec2, &service, &iam, &held).await;
+                Ok((incident, report, held.take()))
+            })
+            .buffered(self.config.max_concurrent_findings)
+            .collect()
+            .await;
+        let entries: Vec<Entry> = (done.iter())
+            .map(|d| match d {
+                Ok((_, report, n)) => Entry::Done(report, n.as_ref()),
+                Err(r) => Entry::Rejected(r),
+            })
+            .collect();
+        let told: Vec<&str> = (done.iter().flatten())
+            .filter(|(_, _, n)| n.is_some())
+            .map(|(_, report, _)| report.finding_id.as_str())
+            .collect();
+        let published = match told.is_empty() {
+            true => Ok(String::new()),
+            false => {
+                let digest = digest(action, config.mode, &entries);
+                publish(&self.sns, &config.topic_arn, &digest, &told).await
+            }
+        };
+        let published = &published;
+        futures::stream::iter(done)
+            .map(|d| async move {
+                match d {
+                    Ok((incident, report, n)) => {
+                        let told = n.map_or(Ok(String::new()), |_| published.clone());
+                        let hub = self.hub_for(&incident);
+                        note(action, &incident, config, &report, &told, hub.as_ref()).await
+                    }
+                    Err(r) => {
+                        rejected(action, &r, |region| self.clients.securityhub_for(region)).await
+                    }
+                }
+            })
+            .buffered(self.config.max_concurrent_findings)
+            .collect()
+            .await
     }
 }

@@ -25,6 +25,7 @@ pub mod incident;
 pub mod permissions;
 pub mod plan;
 pub mod playbook;
+pub mod rules;
 
 // Ports, actions (one module per action with its undo) and the schedulers that run them.
 pub mod actions;
@@ -32,9 +33,15 @@ pub mod execute;
 pub mod ports;
 
 // Output and wiring.
+pub mod approval;
+pub mod approve;
 pub mod aws;
+pub mod chat;
 pub mod custom_action;
+pub mod digest;
 pub mod handler;
+pub mod metrics;
+pub mod reminder;
 pub mod report;
 pub mod responder;
 

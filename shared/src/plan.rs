@@ -44,6 +44,12 @@ pub enum Action {
         /// The instance.
         instance_id: String,
     },
+    /// Wait for a human: the instance tagged `awaiting-approval` (with the evidence protected by the
+    /// plan's other actions) and the team told how to approve or reject.
+    AwaitApproval {
+        /// The instance.
+        instance_id: String,
+    },
     /// Set exactly this long-term key of the user `Inactive` (not deleted: its id stays useful in CloudTrail).
     DeactivateAccessKey {
         /// The key's user.
@@ -98,6 +104,7 @@ impl Action {
             Action::ProtectEvidence { .. } => ActionKind::ProtectEvidence,
             Action::SnapshotVolumes { .. } => ActionKind::SnapshotVolumes,
             Action::TagInstance { .. } => ActionKind::TagInstance,
+            Action::AwaitApproval { .. } => ActionKind::AwaitApproval,
             Action::DeactivateAccessKey { .. } => ActionKind::DeactivateAccessKey,
             Action::RevokeUserSessions { .. } => ActionKind::RevokeUserSessions,
             Action::RemoveLoginProfile { .. } => ActionKind::RemoveLoginProfile,
@@ -123,6 +130,7 @@ impl Action {
             | Action::ProtectEvidence { instance_id }
             | Action::SnapshotVolumes { instance_id }
             | Action::TagInstance { instance_id }
+            | Action::AwaitApproval { instance_id }
             | Action::DetachInstanceProfile { instance_id }
             | Action::ReleaseInstance { instance_id } => instance_id,
             Action::DeactivateAccessKey { access_key_id, .. } => access_key_id,
@@ -150,6 +158,10 @@ pub struct Plan {
     pub reason: String,
     /// The actions, in order of intent (the executor runs what it can concurrently).
     pub actions: Vec<Action>,
+    /// The playbook rule that decided ("rule 4: crypto in prod accounts → ask"); `None` when no
+    /// playbook rule was consulted (an override, an analyst's action).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
 }
 
 impl Plan {
@@ -159,6 +171,7 @@ impl Plan {
             rule,
             reason,
             actions: vec![Action::Notify],
+            decided_by: None,
         }
     }
 

@@ -1,5 +1,10 @@
-//! The default playbook: which findings get which response. A table in code, so it is reviewed like
-//! code and its behaviour is covered by the tests below.
+//! What a finding gets: the overrides no playbook changes, then the response the team's playbook
+//! file decides (`rules.rs`; the default, `infra/playbooks/default.toml`, is the tables below, as
+//! `tests/playbook_equivalence.rs` proves), turned into a plan for the resource's kind: what
+//! `contain`, `evidence`, `ask`, `notify` and `ignore` mean for an instance and for credentials.
+//! Also the analysts' custom actions, which no playbook decides.
+//!
+//! The default playbook's tables:
 //!
 //! **Instances** (EC2 and Runtime findings, resource type `Instance`):
 //!
@@ -27,81 +32,137 @@
 //! default) is skipped, and so is an IAM user or role carrying that tag (read live by the executor);
 //! a console *sample* finding and an *archived* finding are notify-only (unless
 //! `FIREBREAK_ACT_ON_SAMPLE_FINDINGS=true`); resources Firebreak does not act on yet are notify-only.
-//! The threshold is `FIREBREAK_SEVERITY_THRESHOLD` (default 7, GuardDuty's HIGH).
+//! The threshold is `FIREBREAK_SEVERITY_THRESHOLD` (default 7, GuardDuty's HIGH): the file's
+//! `min_severity = "threshold"`.
 
 use crate::actions::registry::ActionKind;
 use crate::asff::CustomAction;
 use crate::config::Config;
-use crate::incident::{AccessKeyRef, Incident, Principal, Resource, ResourceRole};
+use crate::incident::{AccessKeyRef, Incident, Principal, Resource};
 use crate::plan::{Action, Plan};
+use crate::rules::Response;
 
-const COMPROMISE_FAMILIES: [&str; 5] = [
-    "Backdoor",
-    "CryptoCurrency",
-    "Trojan",
-    "Impact",
-    "Execution",
-];
-const ACTOR_FAMILIES: [&str; 1] = ["UnauthorizedAccess"];
-const INSTANCE_RESOURCES: [&str; 2] = ["EC2", "Runtime"];
-
-/// Families of IAM findings that mean the credentials are being abused.
-const CREDENTIAL_FAMILIES: [&str; 8] = [
-    "UnauthorizedAccess",
-    "CredentialAccess",
-    "Exfiltration",
-    "Impact",
-    "Persistence",
-    "PrivilegeEscalation",
-    "Discovery",
-    "Stealth",
-];
-
-/// Decides what to do about an incident.
+/// Decides what to do about an incident: the overrides no playbook changes, then the playbook's
+/// first matching rule (`rules.rs`), then what that response means for the resource's kind.
 pub fn plan(incident: &Incident, config: &Config) -> Plan {
-    let instance = match &incident.resource {
-        Resource::Instance(instance) => instance,
-        Resource::AccessKey(key) => return plan_credentials(incident, key, config),
-        Resource::Other { .. } => {
-            return Plan::notify_only(
-                "not-acted-on",
-                "Firebreak does not act on this resource type automatically".into(),
-            )
-        }
+    if let Some(p) = overrides(incident, config) {
+        return p;
+    }
+    let (response, decided) = match config.playbook.decide(incident, config.severity_threshold) {
+        Some(rule) => (rule.response, rule.describe()),
+        None => (Response::Notify, "no rule matched → notify".to_string()),
     };
-    if instance.tag(&config.exempt_tag) == Some("true") {
-        return Plan::notify_only(
-            "exempt",
-            format!("the instance is tagged {}=true", config.exempt_tag),
-        );
-    }
-    if let Some(p) = sample_or_archived(incident, config) {
-        return p;
-    }
-    let (family, resource_kind) = family_and_kind(&incident.finding_type);
-    let about_instance = INSTANCE_RESOURCES.contains(&resource_kind);
-    let compromise = about_instance
-        && (COMPROMISE_FAMILIES.contains(&family)
-            || (ACTOR_FAMILIES.contains(&family)
-                && incident.resource_role == Some(ResourceRole::Actor)));
-    if !compromise {
-        let reason = if about_instance && ACTOR_FAMILIES.contains(&family) {
-            "the instance is the target, not the actor".to_string()
-        } else {
-            format!("{family} findings are notify-only")
-        };
-        return Plan::notify_only("notify-only-family", reason);
-    }
-    if let Some(p) = below_threshold(incident, config) {
-        return p;
-    }
-    Plan {
-        rule: "quarantine-compromised-instance",
-        reason: format!(
-            "{family} finding of severity {} on the instance",
-            incident.severity
+    let mut plan = match &incident.resource {
+        _ if response == Response::Ignore => Plan {
+            rule: "ignore",
+            reason: "the playbook ignores it".into(),
+            actions: vec![],
+            decided_by: None,
+        },
+        Resource::Instance(instance) => {
+            plan_instance(incident, &instance.instance_id, response, config)
+        }
+        Resource::AccessKey(key) => plan_key(incident, key, response, config),
+        Resource::Other { .. } => Plan::notify_only(
+            "not-acted-on",
+            "Firebreak does not act on this resource type automatically".into(),
         ),
-        actions: quarantine(&instance.instance_id, Some(config)),
+    };
+    plan.reason = format!("{decided}: {}", plan.reason);
+    plan.decided_by = Some(decided);
+    plan
+}
+
+/// What no playbook decides: an exempt instance is left alone, a sample or archived finding only
+/// notifies, and a finding about Firebreak's own roles notifies loudly.
+fn overrides(incident: &Incident, config: &Config) -> Option<Plan> {
+    match &incident.resource {
+        Resource::Instance(i) if i.tag(&config.exempt_tag) == Some("true") => {
+            Some(Plan::notify_only(
+                "exempt",
+                format!("the instance is tagged {}=true", config.exempt_tag),
+            ))
+        }
+        Resource::AccessKey(key) => {
+            sample_or_archived(incident, config).or_else(|| protected(&key.principal(), config))
+        }
+        _ => sample_or_archived(incident, config),
+    }
+}
+
+/// An instance: the response's actions.
+fn plan_instance(incident: &Incident, id: &str, response: Response, config: &Config) -> Plan {
+    let (family, _) = family_and_kind(&incident.finding_type);
+    let about = format!(
+        "{family} finding of severity {} on the instance",
+        incident.severity
+    );
+    match response {
+        Response::Contain => Plan {
+            rule: "quarantine-compromised-instance",
+            reason: about,
+            actions: quarantine(id, Some(config)),
+            decided_by: None,
+        },
+        Response::Evidence => Plan {
+            rule: "preserve-evidence",
+            reason: format!("{about}: evidence only"),
+            actions: quarantine(id, None),
+            decided_by: None,
+        },
+        Response::Ask => Plan {
+            rule: ASK_RULE,
+            reason: format!("{about}: evidence now, containment once a human approves"),
+            actions: ask(id),
+            decided_by: None,
+        },
+        Response::Notify | Response::Ignore => Plan::notify_only(NOTIFY_RULE, about),
+    }
+}
+
+/// The rule of a finding the playbook only notifies about.
+pub const NOTIFY_RULE: &str = "notify-only";
+
+/// The rule of a response that waits for a human's approval.
+pub const ASK_RULE: &str = "ask-approval";
+
+/// Evidence now, the instance tagged as awaiting approval, the team told how to approve.
+fn ask(id: &str) -> Vec<Action> {
+    let mut actions = quarantine(id, None);
+    actions.insert(
+        0,
+        Action::AwaitApproval {
+            instance_id: id.to_string(),
+        },
+    );
+    actions
+}
+
+/// Credentials: `contain` is the credential rows below; nothing else changes them (`ask` tells
+/// the team to approve with FbRevoke; there is no evidence to preserve).
+fn plan_key(incident: &Incident, key: &AccessKeyRef, response: Response, config: &Config) -> Plan {
+    let (family, _) = family_and_kind(&incident.finding_type);
+    let acts = matches!(
+        key.principal(),
+        Principal::IamUser { .. } | Principal::Role { .. }
+    );
+    match response {
+        // Credentials IAM cannot restrict get the explanation of what to do by hand, whatever
+        // the response.
+        _ if !acts => credential_containment(incident, key, config),
+        Response::Contain => credential_containment(incident, key, config),
+        Response::Ask => Plan::notify_only(
+            NOTIFY_RULE,
+            format!(
+                "{family} finding about {}: awaiting approval. To contain the credentials, select \
+                 the finding in Security Hub and choose the custom action FbRevoke",
+                incident.resource_name()
+            ),
+        ),
+        _ => Plan::notify_only(
+            NOTIFY_RULE,
+            format!("{family} finding about {}", incident.resource_name()),
+        ),
     }
 }
 
@@ -123,23 +184,9 @@ fn sample_or_archived(incident: &Incident, config: &Config) -> Option<Plan> {
         .then(|| Plan::notify_only("archived", "the finding was archived".into()))
 }
 
-fn below_threshold(incident: &Incident, config: &Config) -> Option<Plan> {
-    (incident.severity < config.severity_threshold).then(|| {
-        Plan::notify_only(
-            "below-threshold",
-            format!(
-                "severity {} is below the containment threshold {}",
-                incident.severity, config.severity_threshold
-            ),
-        )
-    })
-}
-
-/// The credential rows of the playbook (see the module table).
-fn plan_credentials(incident: &Incident, key: &AccessKeyRef, config: &Config) -> Plan {
-    if let Some(p) = sample_or_archived(incident, config) {
-        return p;
-    }
+/// Containing credentials (the credential rows of the module table): IAM cannot restrict the root
+/// user, service-linked roles, Identity Center roles; a user's key and sessions, a role's sessions.
+fn credential_containment(incident: &Incident, key: &AccessKeyRef, config: &Config) -> Plan {
     let cannot = |reason: String| Plan::notify_only("cannot-revoke-principal", reason);
     let principal = match key.principal() {
         Principal::Root => return Plan::notify_only(
@@ -166,16 +213,7 @@ fn plan_credentials(incident: &Incident, key: &AccessKeyRef, config: &Config) ->
     if let Some(p) = protected(&principal, config) {
         return p;
     }
-    let (family, resource_kind) = family_and_kind(&incident.finding_type);
-    if resource_kind != "IAMUser" || !CREDENTIAL_FAMILIES.contains(&family) {
-        return Plan::notify_only(
-            "notify-only-family",
-            format!("{family} findings about credentials are notify-only"),
-        );
-    }
-    if let Some(p) = below_threshold(incident, config) {
-        return p;
-    }
+    let (family, _) = family_and_kind(&incident.finding_type);
     match principal {
         Principal::IamUser {
             user_name,
@@ -245,6 +283,7 @@ fn plan_user(
         rule: "revoke-user-credentials",
         reason,
         actions,
+        decided_by: None,
     }
 }
 
@@ -299,6 +338,7 @@ fn plan_role(
         rule,
         reason,
         actions,
+        decided_by: None,
     }
 }
 
@@ -320,6 +360,7 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
             }
         ),
         actions: vec![],
+        decided_by: None,
     };
     let exempt = instance.is_some_and(|i| i.tag(&config.exempt_tag) == Some("true"));
     let by_analyst = |rule: &'static str, what: &str| Plan {
@@ -329,6 +370,7 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
             action.id()
         ),
         actions: vec![],
+        decided_by: Some(format!("an analyst ({} in Security Hub)", action.id())),
     };
     match action {
         CustomAction::FbNotify => Plan {
@@ -426,20 +468,9 @@ fn instance_actions(
 /// FbRevoke: the playbook's credential rows, with the family and severity rows decided by the
 /// analyst: root and the principals IAM cannot restrict still only notify.
 fn plan_revoke(incident: &Incident, key: &AccessKeyRef, config: &Config) -> Plan {
-    let forced = Incident {
-        finding_type: match incident
-            .finding_type
-            .contains("/InstanceCredentialExfiltration")
-        {
-            true => incident.finding_type.clone(),
-            false => "UnauthorizedAccess:IAMUser/FirebreakAnalystRequest".into(),
-        },
-        severity: incident.severity.max(config.severity_threshold),
-        sample: false,
-        archived: false,
-        ..incident.clone()
-    };
-    let mut p = plan_credentials(&forced, key, config);
+    // The analyst decided: the family and severity rows do not apply; what IAM cannot restrict, and
+    // Firebreak's own roles, still only notify.
+    let mut p = credential_containment(incident, key, config);
     // The analyst's choice is the whole role: every session of it, not only the instance's.
     for a in &mut p.actions {
         if let Action::RevokeInstanceSessions { role_name, .. } = a {
@@ -469,7 +500,7 @@ fn plan_revoke(incident: &Incident, key: &AccessKeyRef, config: &Config) -> Plan
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incident::{InstanceRef, Source};
+    use crate::incident::{InstanceRef, ResourceRole, Source};
 
     fn incident(finding_type: &str, severity: f64, role: Option<ResourceRole>) -> Incident {
         Incident {
@@ -538,25 +569,22 @@ mod tests {
             rule(t, 8.0, Some(ResourceRole::Actor)),
             "quarantine-compromised-instance"
         );
-        assert_eq!(
-            rule(t, 8.0, Some(ResourceRole::Target)),
-            "notify-only-family"
-        );
-        assert_eq!(rule(t, 8.0, None), "notify-only-family");
+        assert_eq!(rule(t, 8.0, Some(ResourceRole::Target)), NOTIFY_RULE);
+        assert_eq!(rule(t, 8.0, None), NOTIFY_RULE);
     }
 
     #[test]
     fn recon_policy_low_severity_exempt_and_samples_only_notify() {
         assert_eq!(
             rule("Recon:EC2/PortProbeUnprotectedPort", 8.0, None),
-            "notify-only-family"
+            NOTIFY_RULE
         );
         assert_eq!(
             rule("Policy:IAMUser/RootCredentialUsage", 8.0, None),
-            "notify-only-family"
+            NOTIFY_RULE
         );
-        assert_eq!(rule("Backdoor:EC2/Spambot", 5.0, None), "below-threshold");
-        assert_eq!(rule("Backdoor:EC2/Spambot", 6.9, None), "below-threshold");
+        assert_eq!(rule("Backdoor:EC2/Spambot", 5.0, None), NOTIFY_RULE);
+        assert_eq!(rule("Backdoor:EC2/Spambot", 6.9, None), NOTIFY_RULE);
         let mut i = incident("Backdoor:EC2/Spambot", 8.0, None);
         if let Resource::Instance(inst) = &mut i.resource {
             inst.tags.push(("firebreak:exempt".into(), "true".into()));
@@ -661,7 +689,7 @@ mod tests {
             "alice",
         );
         assert!(!names(&plan(&high, &never)).contains(&"remove-login-profile"));
-        assert_eq!(plan(&medium, &c).rule, "below-threshold");
+        assert_eq!(plan(&medium, &c).rule, NOTIFY_RULE);
     }
 
     #[test]
@@ -752,7 +780,7 @@ mod tests {
                 &credential(t, 9.0, "AKIAIOSFODNN7EXAMPLE", "IAMUser", "alice"),
                 &c,
             );
-            assert_eq!(p.rule, "notify-only-family", "{t}");
+            assert_eq!(p.rule, NOTIFY_RULE, "{t}");
         }
     }
 }

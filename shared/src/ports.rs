@@ -141,6 +141,8 @@ pub trait InstancesPort: Sync {
     /// The instance now, or `None` when it no longer exists.
     async fn describe_instance(&self, instance_id: &str)
         -> Result<Option<InstanceFacts>, AwsError>;
+    /// The instances waiting for a human (status `awaiting-approval` or `needs-human`).
+    async fn waiting_for_a_human(&self) -> Result<Vec<InstanceFacts>, AwsError>;
     /// Every instance carrying the quarantine-start tag, with its value (the blast-radius cap).
     async fn quarantine_starts(&self) -> Result<Vec<(String, String)>, AwsError>;
     /// Adds or overwrites tags on the instance.
@@ -403,15 +405,69 @@ pub trait IamPorts: PrincipalsPort + UserCredentialsPort {}
 
 impl<T> IamPorts for T where T: PrincipalsPort + UserCredentialsPort {}
 
-/// A message for the team.
+/// A message for the team, in one form per kind of subscriber.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notification {
-    /// Under 100 characters, ASCII, one line.
+    /// Under 100 characters, ASCII, one line: the subject, and all an SMS subscriber gets.
     pub subject: String,
-    /// The text a person reads, then the structured JSON.
+    /// The text a person reads.
     pub body: String,
+    /// The structured report (JSON), for automation.
+    pub report: String,
+    /// The same message as an AWS Chatbot custom notification (JSON), for chat channels.
+    pub chat: String,
     /// Message attributes for subscription filter policies: (name, value, is_number).
     pub attributes: Vec<(String, String, bool)>,
+}
+
+/// SNS's limit on one message, in bytes.
+pub const SNS_MESSAGE_BYTES: usize = 262_144;
+/// Where the structured report starts in the e-mail.
+pub const REPORT_MARKER: &str = "--- structured report ---";
+
+impl Notification {
+    /// What an e-mail subscriber reads: the text, then the structured report.
+    pub fn email(&self) -> String {
+        format!("{}\n{REPORT_MARKER}\n{}\n", self.body, self.report)
+    }
+
+    /// The SNS message for `MessageStructure=json`, one key per protocol: `default` (chat
+    /// channels through Chatbot's HTTPS subscription, SQS, HTTP/S, `email-json`, …) the chat
+    /// notification, `email` the e-mail, `sms` the subject, `lambda` the structured report. Within
+    /// SNS's limit: an e-mail too long for it is cut at the end, with a note.
+    pub fn message_structure(&self) -> String {
+        let attributes: usize = (self.attributes.iter())
+            .map(|(name, value, _)| name.len() + value.len() + 16)
+            .sum();
+        let budget = SNS_MESSAGE_BYTES.saturating_sub(attributes + self.subject.len() + 1024);
+        let structure = |email: &str| {
+            serde_json::json!({
+                "default": self.chat,
+                "email": email,
+                "sms": self.subject,
+                "lambda": self.report,
+            })
+            .to_string()
+        };
+        let mut email = self.email();
+        let mut message = structure(&email);
+        for _ in 0..4 {
+            if message.len() <= budget {
+                break;
+            }
+            const CUT: &str = "\n[… cut here: SNS takes 256 KB per message]\n";
+            let keep = email
+                .len()
+                .saturating_sub(message.len() - budget + CUT.len());
+            let mut at = keep;
+            while !email.is_char_boundary(at) {
+                at -= 1;
+            }
+            email = format!("{}{CUT}", &email[..at]);
+            message = structure(&email);
+        }
+        message
+    }
 }
 
 /// Where notifications go.

@@ -6,6 +6,9 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::actions::registry::ActionKind;
+use crate::approval::{Approval, Decision};
+use crate::asff::CustomAction;
+use crate::chat::{self, ChatMetadata, ChatNotification};
 use crate::config::Mode;
 use crate::incident::Incident;
 use crate::outcome::{Execution, Outcome, Status};
@@ -38,6 +41,8 @@ pub enum Verdict {
     ReleaseFailed,
     /// The blast-radius cap held containment back: evidence only, a human must decide.
     NeedsHuman,
+    /// The playbook said `ask`: evidence preserved, containment waits for a human's approval.
+    AwaitingApproval,
 }
 
 impl Verdict {
@@ -54,6 +59,7 @@ impl Verdict {
             Verdict::Released => "RELEASED",
             Verdict::ReleaseFailed => "RELEASE FAILED",
             Verdict::NeedsHuman => "NEEDS A HUMAN",
+            Verdict::AwaitingApproval => "AWAITING APPROVAL",
         }
     }
 
@@ -101,6 +107,9 @@ pub struct Report {
     /// For a contained instance: which connections are cut, and by what.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connections: Option<String>,
+    /// Awaiting approval: how to approve or reject, one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approval: Vec<String>,
 }
 
 /// Security groups and network ACLs both held.
@@ -141,51 +150,52 @@ fn unrecorded(outcomes: &[Outcome]) -> Vec<String> {
         .collect()
 }
 
+/// The overall result of a plan carried out.
+fn verdict(plan: &Plan, mode: Mode, execution: &Execution) -> Verdict {
+    let outcomes = &execution.outcomes;
+    if mode == Mode::DryRun && plan.changes_resources() {
+        Verdict::DryRun
+    } else if execution.held_by_cap.is_some() || plan.rule == PROTECTED_RULE {
+        Verdict::NeedsHuman
+    } else if plan.actions.is_empty() {
+        Verdict::Skipped
+    } else if plan.has(ActionKind::ReleaseInstance) {
+        match execution.completed {
+            Some(true) => Verdict::Released,
+            Some(false) => Verdict::ReleaseFailed,
+            None => Verdict::Skipped,
+        }
+    } else if plan.changes_resources() && !plan.has_containment() {
+        let asked = |o: &Outcome| o.action == ActionKind::AwaitApproval && o.is_ok();
+        if outcomes.iter().any(|o| o.status == Status::Failed) {
+            Verdict::EvidenceFailed
+        } else if outcomes.iter().all(|o| o.status == Status::Skipped) {
+            Verdict::Skipped
+        } else if outcomes.iter().any(asked) {
+            Verdict::AwaitingApproval
+        } else {
+            Verdict::EvidencePreserved
+        }
+    } else if !plan.has_containment() {
+        Verdict::NotifiedOnly
+    } else {
+        match execution.completed {
+            Some(true) => Verdict::Contained,
+            Some(false) => Verdict::ContainmentFailed,
+            None => Verdict::Skipped,
+        }
+    }
+}
+
 impl Report {
     /// Builds the report of a handled incident.
     pub fn new(incident: &Incident, plan: Plan, mode: Mode, execution: Execution) -> Report {
-        let releasing = plan.has(ActionKind::ReleaseInstance);
-        let verdict = if mode == Mode::DryRun && plan.changes_resources() {
-            Verdict::DryRun
-        } else if execution.held_by_cap.is_some() || plan.rule == PROTECTED_RULE {
-            Verdict::NeedsHuman
-        } else if plan.actions.is_empty() {
-            Verdict::Skipped
-        } else if releasing {
-            match execution.completed {
-                Some(true) => Verdict::Released,
-                Some(false) => Verdict::ReleaseFailed,
-                None => Verdict::Skipped,
-            }
-        } else if plan.changes_resources() && !plan.has_containment() {
-            if execution
-                .outcomes
-                .iter()
-                .any(|o| o.status == Status::Failed)
-            {
-                Verdict::EvidenceFailed
-            } else if execution
-                .outcomes
-                .iter()
-                .all(|o| o.status == Status::Skipped)
-            {
-                Verdict::Skipped
-            } else {
-                Verdict::EvidencePreserved
-            }
-        } else if !plan.has_containment() {
-            Verdict::NotifiedOnly
-        } else {
-            match execution.completed {
-                Some(true) => Verdict::Contained,
-                Some(false) => Verdict::ContainmentFailed,
-                None => Verdict::Skipped,
-            }
-        };
+        let verdict = verdict(&plan, mode, &execution);
         let connections = connections(&plan, verdict, &execution.outcomes);
         let unrecorded = unrecorded(&execution.outcomes);
         Report {
             connections,
+            approval: Vec::new(),
             finding_id: incident.finding_id.clone(),
             finding_type: incident.finding_type.clone(),
             severity: incident.severity,
@@ -207,6 +217,28 @@ impl Report {
         }
     }
 
+    /// With the ways to approve or reject an `ask` (`function`: the one that takes the approval
+    /// event, `securityhub-action`); unchanged for any other verdict.
+    pub fn with_approval(mut self, incident: &Incident, function: Option<&str>) -> Report {
+        if self.verdict != Verdict::AwaitingApproval {
+            return self;
+        }
+        let mut lines = vec![
+            "Approve (contains the instance): select the finding in Security Hub and choose the \
+             custom action FbQuarantine."
+                .to_string(),
+            "Reject (lifts the evidence protection Firebreak set): choose FbRelease.".to_string(),
+        ];
+        if let Some(function) = function {
+            lines.push("Or from a shell, with your name in \"by\":".to_string());
+            for decision in [Decision::Approve, Decision::Reject] {
+                lines.push(Approval::command(function, incident, decision));
+            }
+        }
+        self.approval = lines;
+        self
+    }
+
     /// The failed steps, one line each.
     pub fn failures(&self) -> Vec<String> {
         self.outcomes
@@ -216,7 +248,7 @@ impl Report {
             .collect()
     }
 
-    /// The SNS message.
+    /// The SNS message: the text, the structured report and the chat notification.
     pub fn notification(&self, incident: &Incident) -> Notification {
         let subject = subject(&format!(
             "Firebreak {}: {} on {} (severity {})",
@@ -229,28 +261,99 @@ impl Report {
         self.write_found(&mut b, incident);
         self.write_outcomes(&mut b);
         self.write_undo(&mut b);
-        let _ = writeln!(b, "\n--- structured report ---");
-        let _ = writeln!(
-            b,
-            "{}",
-            serde_json::to_string_pretty(self).unwrap_or_default()
-        );
+        let chat = self.chat(incident, &b);
         Notification {
             subject,
             body: b,
+            report: serde_json::to_string_pretty(self).unwrap_or_default(),
+            chat,
             attributes: vec![
                 ("severity".into(), format!("{}", self.severity), true),
                 ("finding_type".into(), self.finding_type.clone(), false),
                 ("account".into(), self.account.clone(), false),
-                (
-                    "outcome".into(),
-                    serde_json::to_value(self.verdict)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default(),
-                    false,
+                ("outcome".into(), self.verdict.name(), false),
+            ],
+        }
+    }
+
+    /// The chat notification: the text as a code block, in the finding's thread.
+    fn chat(&self, incident: &Incident, text: &str) -> String {
+        let title = format!(
+            "{} Firebreak {}: {} on {} (severity {})",
+            self.verdict.emoji(),
+            self.verdict.word(),
+            chat::text(&self.finding_type),
+            chat::text(&self.resource),
+            self.severity
+        );
+        let context = [
+            ("findingId", self.finding_id.clone()),
+            ("findingType", self.finding_type.clone()),
+            ("severity", self.severity.to_string()),
+            ("verdict", self.verdict.name()),
+            ("resource", self.resource.clone()),
+            ("account", self.account.clone()),
+            ("region", self.region.clone()),
+            ("mode", self.mode.as_str().to_string()),
+        ];
+        let metadata = ChatMetadata {
+            thread_id: self.finding_id.clone(),
+            summary: format!(
+                "Firebreak {} {} in account {} ({}): {}",
+                self.verdict.word(),
+                chat::text(&self.resource),
+                chat::text(&self.account),
+                chat::text(&self.region),
+                chat::text(&self.finding_type)
+            ),
+            event_type: format!("firebreak-{}", self.verdict.name()),
+            related_resources: std::iter::once(self.resource.clone())
+                .chain(incident.finding_arn.clone())
+                .collect(),
+            additional_context: context.map(|(k, v)| (k.to_string(), v)).into(),
+            enable_custom_actions: true,
+        };
+        let mut n = ChatNotification::new(title, chat::block(text), metadata);
+        n.content.next_steps = self.next_steps();
+        n.content.keywords = [
+            self.verdict.word(),
+            self.finding_type.as_str(),
+            self.region.as_str(),
+        ]
+        .map(chat::text)
+        .to_vec();
+        n.to_json()
+    }
+
+    /// What the team does now, for the chat's next steps.
+    fn next_steps(&self) -> Vec<String> {
+        let resource = chat::code(&self.resource);
+        let finding = chat::code(&self.finding_id);
+        if self.verdict.is_failure() {
+            return vec![
+                format!("Act on {resource} by hand now: WHAT FAILED lists what did not complete"),
+                "A redelivery of the finding retries safely: every step is idempotent".into(),
+            ];
+        }
+        match self.verdict {
+            Verdict::NeedsHuman => vec![format!(
+                "Decide: choose {} on finding {finding} in Security Hub to contain {resource}",
+                CustomAction::FbQuarantine.id()
+            )],
+            Verdict::Contained if self.plan.has(ActionKind::IsolateInstance) => vec![
+                format!("Investigate {resource} from its evidence snapshots"),
+                format!(
+                    "After the investigation, choose {} on finding {finding} in Security Hub",
+                    CustomAction::FbRelease.id()
                 ),
             ],
+            Verdict::Contained => {
+                vec!["After the investigation, undo with the commands under HOW TO UNDO".into()]
+            }
+            Verdict::DryRun => {
+                vec!["Nothing was changed (dry run): the plan is under WHAT WAS DONE".into()]
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -326,8 +429,14 @@ impl Report {
         }
     }
 
-    /// HOW TO UNDO (credentials) or HOW TO RELEASE (a quarantine).
+    /// HOW TO UNDO (credentials) or HOW TO RELEASE (a quarantine); HOW TO DECIDE (an `ask`).
     fn write_undo(&self, b: &mut String) {
+        if !self.approval.is_empty() {
+            let _ = writeln!(b, "\nHOW TO DECIDE (approve or reject)");
+            for line in &self.approval {
+                let _ = writeln!(b, "  {line}");
+            }
+        }
         if !self.undo.is_empty() {
             let _ = writeln!(b, "\nHOW TO UNDO (after the investigation)");
             for u in &self.undo {
@@ -397,8 +506,29 @@ impl Report {
     }
 }
 
+impl Verdict {
+    /// The kebab-case name (as serialized): `contained`, `needs-human`, ….
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    }
+
+    /// The chat title's mark: something to act on, done, rehearsed, or for information.
+    pub fn emoji(self) -> &'static str {
+        match self {
+            v if v.is_failure() => "🚨",
+            Verdict::NeedsHuman => "🚨",
+            Verdict::Contained | Verdict::Released | Verdict::EvidencePreserved => "✅",
+            Verdict::DryRun => "🧪",
+            _ => "ℹ️",
+        }
+    }
+}
+
 /// SNS subjects: ASCII, one line, under 100 characters.
-fn subject(s: &str) -> String {
+pub fn subject(s: &str) -> String {
     let clean: String = s
         .chars()
         .map(|c| {
@@ -417,8 +547,128 @@ fn subject(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    use crate::config::Config;
+    use crate::outcome::Execution;
+    use crate::ports::REPORT_MARKER;
+    use serde_json::Value;
+
+    /// A contained C&C instance whose finding title an attacker wrote.
+    pub(crate) fn contained(title: &str) -> (Incident, Report) {
+        let event: Value = serde_json::from_str(include_str!(
+            "../../events/guardduty-backdoor-c2-instance.json"
+        ))
+        .unwrap();
+        let mut incident = Incident::from_event(&event).unwrap();
+        incident.title = Some(title.to_string());
+        let plan = crate::playbook::plan(&incident, &Config::for_tests());
+        let resource = incident.resource_name();
+        let execution = Execution {
+            outcomes: vec![Outcome::new(
+                ActionKind::IsolateInstance,
+                &resource,
+                Status::Succeeded,
+                "eni-1: sg-app → isolation",
+            )],
+            completed: Some(true),
+            ..Execution::default()
+        };
+        let report = Report::new(&incident, plan, Mode::Apply, execution);
+        (incident, report)
+    }
+
+    const HOSTILE: &str =
+        "Evil `code` <!channel> <@U1> @here *bold* _it_ ~s~ |x| [link](https://evil)\nsecond line";
+
+    #[test]
+    fn each_subscriber_gets_its_form_of_the_message() {
+        let (incident, report) = contained(HOSTILE);
+        assert_eq!(report.verdict, Verdict::Contained);
+        let n = report.notification(&incident);
+        // The e-mail is the text, then the structured report, as it always was.
+        let email = n.email();
+        assert!(email.starts_with("Firebreak CONTAINED i-"), "{email}");
+        let (text, json) = email.split_once(&format!("\n{REPORT_MARKER}\n")).unwrap();
+        assert_eq!(text, n.body);
+        let structured: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(structured["verdict"], "contained");
+        assert!(
+            n.body.contains(HOSTILE.lines().next().unwrap()),
+            "the e-mail keeps the title"
+        );
+        // One key per protocol; SNS requires "default" (a string).
+        let structure: Value = serde_json::from_str(&n.message_structure()).unwrap();
+        let keys: Vec<&str> = structure
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(keys, ["default", "email", "lambda", "sms"]);
+        assert_eq!(structure["default"], n.chat);
+        assert_eq!(structure["email"], email);
+        assert_eq!(structure["sms"], n.subject);
+        let automation: Value =
+            serde_json::from_str(structure["lambda"].as_str().unwrap()).unwrap();
+        assert_eq!(automation, structured);
+    }
+
+    #[test]
+    fn the_chat_notification_follows_chatbot_s_schema_in_the_finding_s_thread() {
+        let (incident, report) = contained(HOSTILE);
+        let chat: Value = serde_json::from_str(&report.notification(&incident).chat).unwrap();
+        assert_eq!(chat["version"], "1.0");
+        assert_eq!(chat["source"], "custom");
+        let content = &chat["content"];
+        assert_eq!(content["textType"], "client-markdown");
+        let title = content["title"].as_str().unwrap();
+        assert!(title.contains("CONTAINED") && title.contains("Backdoor:EC2/C&CActivity.B"));
+        let description = content["description"].as_str().unwrap();
+        assert!(description.starts_with("```\n") && description.ends_with("\n```"));
+        assert_eq!(description.matches("```").count(), 2, "{description}");
+        assert!(description.contains("Evil ˋcodeˋ ‹!channel› ‹@U1› ＠here *bold*"));
+        assert!(!description.contains('<') && !description.contains("@here"));
+        let steps: Vec<&str> = (content["nextSteps"].as_array().unwrap().iter())
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        assert!(steps.iter().any(|s| s.contains("FbRelease")), "{steps:?}");
+        assert!(content["keywords"].as_array().unwrap().len() >= 2);
+        let metadata = &chat["metadata"];
+        assert_eq!(metadata["threadId"], report.finding_id.as_str());
+        assert_eq!(metadata["eventType"], "firebreak-contained");
+        assert_eq!(
+            metadata["additionalContext"]["findingId"],
+            report.finding_id.as_str()
+        );
+        assert_eq!(metadata["additionalContext"]["verdict"], "contained");
+        assert_eq!(metadata["relatedResources"][0], report.resource.as_str());
+        assert!(metadata["summary"].as_str().unwrap().contains("CONTAINED"));
+    }
+
+    #[test]
+    fn a_hostile_finding_type_or_resource_cannot_format_the_title_or_summary() {
+        let (incident, mut report) = contained("t");
+        report.finding_type = "Evil:EC2/x*y_z`<!channel>\n@everyone [a](b)".into();
+        report.resource = "i-1|<@U1>".into();
+        let chat: Value = serde_json::from_str(&report.notification(&incident).chat).unwrap();
+        for text in [
+            &chat["content"]["title"],
+            &chat["metadata"]["summary"],
+            &chat["content"]["keywords"][1],
+        ] {
+            let text = text.as_str().unwrap();
+            // (Parentheses of Firebreak's own, "(severity 8)", are not a link without brackets.)
+            for c in ['*', '_', '`', '<', '>', '@', '\n', '[', ']', '|'] {
+                assert!(!text.contains(c), "{c:?} in {text}");
+            }
+            assert!(!text.contains("(b)"), "{text}");
+        }
+        // Identifiers in the next steps are code: copied as they are.
+        let steps = chat["content"]["nextSteps"].to_string();
+        assert!(steps.contains("`i-1|‹@U1›`"), "{steps}");
+    }
 
     #[test]
     fn subjects_are_short_ascii_single_lines() {

@@ -28,6 +28,16 @@ pub async fn respond<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     let cap = config.max_quarantines_per_hour;
     let (report, published) =
         carry_out(incident, plan, config, cap, ec2, service, iam, notifier).await;
+    answer(report, published)
+}
+
+/// The invocation's answer: the report, or the error that makes Lambda retry (containment failed;
+/// a step failed — every step is idempotent, the done ones report "already done"; the team could
+/// not be told).
+pub fn answer(
+    report: Report,
+    published: Result<String, AwsError>,
+) -> Result<Report, FirebreakError> {
     if report.verdict == Verdict::ContainmentFailed {
         return Err(FirebreakError::ContainmentFailed {
             finding_id: report.finding_id.clone(),
@@ -37,8 +47,6 @@ pub async fn respond<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     }
     let failures = report.failures();
     if !failures.is_empty() {
-        // Contained, but a step (evidence, tags) failed: fail the invocation so that it is
-        // retried; every step is idempotent, and the done ones report "already done".
         return Err(FirebreakError::StepsFailed {
             finding_id: report.finding_id.clone(),
             resource: report.resource.clone(),
@@ -67,6 +75,7 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     iam: &I,
     notifier: &N,
 ) -> (Report, Result<String, AwsError>) {
+    let started = std::time::Instant::now();
     info!(
         finding_id = %incident.finding_id,
         finding_type = %incident.finding_type,
@@ -81,7 +90,9 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
         log_outcome(&incident.finding_id, o);
     }
     let notify = plan.has(ActionKind::Notify);
-    let report = Report::new(incident, plan, config.mode, execution);
+    let report = Report::new(incident, plan, config.mode, execution)
+        .with_approval(incident, config.approval_function.as_deref());
+    crate::metrics::emit(incident, &report, &config.function_name, started.elapsed());
     let published = if notify {
         notifier.publish(&report.notification(incident)).await
     } else {
@@ -135,7 +146,8 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
     } else if let Some(Action::ReleaseInstance { instance_id }) =
         plan.find(ActionKind::ReleaseInstance)
     {
-        execute::release::run(ec2, service, instance_id, clock).await
+        let decided = plan.decided_by.as_deref();
+        execute::release::run(ec2, service, instance_id, clock, decided).await
     } else if incident.instance().is_some() {
         execute::instance::run(ec2, service, request, cap).await
     } else {

@@ -59,6 +59,13 @@ pub const ACL_DENIES: &str = "firebreak:acl-denies";
 pub const EVIDENCE: &str = "firebreak:evidence";
 /// The target groups and Elastic IPs taken away (`records::Service`; continued in `:2`, …).
 pub const OUT_OF_SERVICE: &str = "firebreak:out-of-service";
+/// Who decided an `ask` and how: `approved <time> by <who>` or `rejected <time> by <who>`.
+pub const DECISION: &str = "firebreak:decision";
+/// Since when the instance waits for a human (`awaiting-approval`, `needs-human`): the reminder's
+/// clock.
+pub const AWAITING_SINCE: &str = "firebreak:awaiting-since";
+/// When the one reminder was sent.
+pub const REMINDED_AT: &str = "firebreak:reminded-at";
 /// The default exemption tag (`FIREBREAK_EXEMPT_TAG`): `true` means never touched.
 pub const DEFAULT_EXEMPT: &str = "firebreak:exempt";
 
@@ -101,6 +108,9 @@ pub const ALL_KEYS: &[&str] = &[
     ACL_DENIES,
     EVIDENCE,
     OUT_OF_SERVICE,
+    DECISION,
+    AWAITING_SINCE,
+    REMINDED_AT,
     REMOVED_PROFILE,
     REMOVED_PROFILE_FINDING,
     RELEASED_AT,
@@ -133,6 +143,8 @@ pub mod status {
     pub const CONTAINMENT_FAILED: &str = "containment-failed";
     /// The blast-radius cap held isolation back.
     pub const NEEDS_HUMAN: &str = "needs-human";
+    /// The playbook said `ask`: evidence preserved, containment waits for a human's approval.
+    pub const AWAITING_APPROVAL: &str = "awaiting-approval";
     /// A user's credentials revoked.
     pub const CREDENTIALS_REVOKED: &str = "credentials-revoked";
     /// A role's sessions revoked.

@@ -177,10 +177,7 @@ fn credential_findings_name_their_principal_and_get_the_playbook_row_for_it() {
         }
     );
     // Medium severity (5): notify only under the default threshold of 7.
-    assert_eq!(
-        firebreak::playbook::plan(&tor, &config).rule,
-        "below-threshold"
-    );
+    assert_eq!(firebreak::playbook::plan(&tor, &config).rule, "notify-only");
 
     let anomalous =
         load("guardduty/pascalcase/credentialaccess-iamuser-anomalousbehavior__gdsoar.json");

@@ -144,6 +144,16 @@ fn throttled() -> AwsError {
 }
 
 impl InstancesPort for FakeEc2 {
+    async fn waiting_for_a_human(&self) -> Result<Vec<InstanceFacts>, AwsError> {
+        self.log("waiting".into());
+        let waiting = |f: &&InstanceFacts| {
+            matches!(
+                f.tag("firebreak:status"),
+                Some("awaiting-approval" | "needs-human")
+            )
+        };
+        Ok(self.facts.iter().filter(waiting).cloned().collect())
+    }
     async fn describe_instance(&self, _: &str) -> Result<Option<InstanceFacts>, AwsError> {
         self.log("describe".into());
         Ok(self.facts.clone())
@@ -466,8 +476,8 @@ async fn failed_isolation_notifies_then_returns_a_containment_error() {
     assert_eq!(sent.len(), 1);
     assert!(sent[0].subject.contains("CONTAINMENT FAILED"));
     assert!(
-        sent[0].body.contains("RequestLimitExceeded")
-            && sent[0].body.contains("NOT to the isolation group")
+        sent[0].email().contains("RequestLimitExceeded")
+            && sent[0].email().contains("NOT to the isolation group")
     );
     assert!(ec2.calls().iter().any(|c| c.contains("firebreak:status")));
 }
@@ -713,7 +723,7 @@ async fn a_leaked_user_key_is_cut_off_and_the_password_recorded_before_it_is_rem
     assert!(last > position(&calls, "delete-login"));
     // Nothing touched EC2, and the notification says how to undo each step.
     assert!(ec2.calls().is_empty(), "{:?}", ec2.calls());
-    let body = &sns.0.lock().unwrap()[0].body;
+    let body = &sns.0.lock().unwrap()[0].email();
     for undo in [
         "update-access-key --user-name alice --access-key-id AKIALEAKEDLEAKED0001 --status Active",
         "delete-user-policy --user-name alice --policy-name FirebreakRevokeOlderSessions",
@@ -872,7 +882,7 @@ async fn instance_credentials_revoke_the_role_and_detach_the_profile_after_recor
         .unwrap();
     assert!(policy.contains("\"ec2:SourceInstanceARN\":\"arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0\""));
     assert!(policy.contains("\"aws:userId\":\"AROAEXAMPLE:i-0123456789abcdef0\""));
-    let body = &sns.0.lock().unwrap()[0].body;
+    let body = &sns.0.lock().unwrap()[0].email();
     assert!(
         body.contains("WARNING") && body.contains("Only the sessions") && body.contains("FbRevoke"),
         "{body}"
@@ -912,6 +922,7 @@ async fn release_restores_everything_recorded_then_removes_the_records() {
         &NoEstate,
         "i-0123456789abcdef0",
         &FixedClock::at("2026-11-22T04:00:00Z"),
+        None,
     )
     .await;
     assert_eq!(r.completed, Some(true), "{:?}", r.outcomes);
@@ -956,6 +967,7 @@ async fn a_release_that_fails_keeps_the_records_for_a_retry() {
         &NoEstate,
         "i-0123456789abcdef0",
         &FixedClock::at("2026-11-22T04:00:00Z"),
+        None,
     )
     .await;
     assert_eq!(r.completed, Some(false));
@@ -1147,7 +1159,7 @@ async fn an_interface_that_cannot_be_isolated_is_put_back_into_its_own_groups() 
             "set eni-1 sg-app"
         ]
     );
-    let body = &sns.0.lock().unwrap()[0].body;
+    let body = &sns.0.lock().unwrap()[0].email();
     assert!(
         body.contains("put back into its own groups sg-app"),
         "{body}"
@@ -1188,7 +1200,7 @@ async fn a_stalled_isolation_ends_at_the_deadline_with_the_interface_put_back() 
         .filter(|c| c.starts_with("set eni-1"))
         .collect();
     assert_eq!(sets.last().map(String::as_str), Some("set eni-1 sg-app"));
-    let body = &sns.0.lock().unwrap()[0].body;
+    let body = &sns.0.lock().unwrap()[0].email();
     assert!(body.contains("deadline"), "{body}");
 }
 
@@ -1240,7 +1252,7 @@ async fn the_network_acl_entries_are_recorded_before_they_are_added_and_released
         Some(firebreak::report::CUT_BOTH)
     );
     assert!(sns.0.lock().unwrap()[0]
-        .body
+        .email()
         .contains("Connections: new and existing connections cut"));
 
     // A redelivery adds no entry, and release removes exactly those entries, then the record:
@@ -1269,6 +1281,7 @@ async fn the_network_acl_entries_are_recorded_before_they_are_added_and_released
             &NoEstate,
             "i-0123456789abcdef0",
             &FixedClock::at("2026-11-22T04:00:00Z"),
+            None,
         )
         .await;
         assert_eq!(r.completed, Some(true), "{:?}", r.outcomes);
@@ -1330,6 +1343,7 @@ async fn a_terminated_instance_s_release_still_removes_its_network_acl_entries()
         &NoEstate,
         "i-0123456789abcdef0",
         &FixedClock::at("2026-11-22T04:00:00Z"),
+        None,
     )
     .await;
     assert_eq!(r.completed, Some(true), "{:?}", r.outcomes);
@@ -1365,7 +1379,7 @@ async fn a_user_whose_exemption_cannot_be_read_is_not_touched_and_the_invocation
         "{:?}",
         iam.calls()
     );
-    let body = &sns.0.lock().unwrap()[0].body;
+    let body = &sns.0.lock().unwrap()[0].email();
     assert!(
         body.contains("is exempt") && body.contains("NOT acted on"),
         "{body}"
@@ -1389,7 +1403,7 @@ async fn a_spot_instance_is_contained_without_termination_protection_and_succeed
     assert!(
         calls.contains(&"snapshot".to_string()) && calls.contains(&"shutdown-stop".to_string())
     );
-    let body = &sns.0.lock().unwrap()[0].body;
+    let body = &sns.0.lock().unwrap()[0].email();
     assert!(body.contains("Spot instances"), "{body}");
 }
 
@@ -1429,7 +1443,7 @@ async fn an_instance_without_room_for_the_records_is_still_contained_and_protect
         "no network ACL entry without its record: {calls:?}"
     );
     assert_eq!(report.verdict, firebreak::report::Verdict::Contained);
-    let body = &sns.0.lock().unwrap()[0].body;
+    let body = &sns.0.lock().unwrap()[0].email();
     for want in [
         "NOT RECORDED on i-0123456789abcdef0 (isolate-instance): original groups: eni-1 was in sg-app",
         "termination protection was off",

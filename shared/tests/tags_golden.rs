@@ -31,6 +31,9 @@ fn every_key_and_name_is_pinned() {
         (tags::ACL_DENIES, "firebreak:acl-denies"),
         (tags::EVIDENCE, "firebreak:evidence"),
         (tags::OUT_OF_SERVICE, "firebreak:out-of-service"),
+        (tags::DECISION, "firebreak:decision"),
+        (tags::AWAITING_SINCE, "firebreak:awaiting-since"),
+        (tags::REMINDED_AT, "firebreak:reminded-at"),
         (tags::REMOVED_PROFILE, "firebreak:removed-instance-profile"),
         (
             tags::REMOVED_PROFILE_FINDING,
@@ -59,6 +62,7 @@ fn every_key_and_name_is_pinned() {
     assert_eq!(tags::status::QUARANTINED, "quarantined");
     assert_eq!(tags::status::CONTAINMENT_FAILED, "containment-failed");
     assert_eq!(tags::status::NEEDS_HUMAN, "needs-human");
+    assert_eq!(tags::status::AWAITING_APPROVAL, "awaiting-approval");
     assert_eq!(tags::status::CREDENTIALS_REVOKED, "credentials-revoked");
     assert_eq!(tags::status::SESSIONS_REVOKED, "sessions-revoked");
     assert_eq!(tags::status::REVOCATION_FAILED, "revocation-failed");

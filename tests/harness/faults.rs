@@ -1,6 +1,7 @@
 //! Test controls of the local AWS (`scripts/local_aws.py`, its `/_firebreak/faults` API): eventual
 //! consistency of new security groups in a VPC, injected faults on the way into a quarantine
-//! group, and failing IAM reads of one user or role.
+//! group, and failing IAM reads of one user or role; and what SNS sent an e-mail subscriber
+//! (`/_firebreak/sns/deliveries`, [`email_deliveries`]).
 //!
 //! Every test shares one local AWS, so a rule is keyed by an id of the test's own (use
 //! [`unique`](crate::fixtures::unique)) and stays installed until it is removed: hold a
@@ -205,4 +206,25 @@ fn send_blocking(method: &str, path: &str, body: &str) -> Result<(u16, String), 
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
     parse_response(&raw)
+}
+
+/// What the e-mail or email-json subscription `subscription_arn` was sent, in order: `message_id`,
+/// `subject`, `message` (the e-mail body SNS sends; the launcher records it, see `local_aws.py`).
+pub async fn email_deliveries(subscription_arn: &str) -> Vec<Value> {
+    let encoded: String = subscription_arn
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let path = format!("/_firebreak/sns/deliveries?subscription={encoded}");
+    let (status, body) = send("GET", &path, "").await;
+    expect_ok(
+        status,
+        &body,
+        "reading e-mail deliveries (restart an older local AWS)",
+    );
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    answer["deliveries"].as_array().cloned().unwrap_or_default()
 }

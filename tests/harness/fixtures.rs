@@ -45,6 +45,24 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// The text a person reads in a notification that reached a queue: the chat notification's
+/// description (a code block holding Firebreak's text, which escapes only backticks and angle
+/// brackets, so what the text says reads the same). Panics if the message is not a chat
+/// notification with a code-block description.
+pub fn readable(envelope: &Value) -> String {
+    let message = envelope["Message"].as_str().expect("an SNS envelope");
+    let chat: Value = serde_json::from_str(message)
+        .unwrap_or_else(|e| panic!("not a chat notification ({e}): {message}"));
+    let description = chat["content"]["description"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no content.description: {chat}"));
+    description
+        .strip_prefix("```\n")
+        .and_then(|d| d.strip_suffix("\n```"))
+        .unwrap_or_else(|| panic!("the description is not a code block: {description}"))
+        .to_string()
+}
+
 /// An EC2 filter with one value.
 pub fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
@@ -571,8 +589,26 @@ impl Aws {
         (topic_arn, queue_url)
     }
 
+    /// An e-mail subscription of `topic` (moto confirms it at once): its ARN, whose deliveries
+    /// `faults::email_deliveries` reads back.
+    pub async fn email_subscription(&self, topic_arn: &str, protocol: &str) -> String {
+        self.sns
+            .subscribe()
+            .topic_arn(topic_arn)
+            .protocol(protocol)
+            .endpoint(format!("{}@example.com", unique("team")))
+            .return_subscription_arn(true)
+            .send()
+            .await
+            .unwrap()
+            .subscription_arn()
+            .unwrap()
+            .to_string()
+    }
+
     /// The SNS envelopes (`Subject`, `Message`, `MessageAttributes`) that reached the queue, waiting
-    /// up to `wait` for at least `at_least` of them.
+    /// up to `wait` for at least `at_least` of them. `Message` is the chat notification (the
+    /// structure's `default`); [`readable`] is the text it carries.
     pub async fn messages(&self, queue_url: &str, at_least: usize, wait: Duration) -> Vec<Value> {
         let start = Instant::now();
         let mut got = Vec::new();

@@ -7,7 +7,8 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = Config::from_env()?;
+    // A configuration or playbook that cannot be used stops the function here, saying why.
+    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "start-up"))?;
     let clients = AwsClients::from_env(&config).await;
     let responder = Responder::new(config, clients);
     let responder = &responder;

@@ -27,6 +27,8 @@ pub enum ActionKind {
     SnapshotVolumes,
     /// The instance tagged with the finding, the status and the time of containment.
     TagInstance,
+    /// Waiting for a human's approval (the instance tagged `awaiting-approval`).
+    AwaitApproval,
     /// Exactly the leaked long-term key set `Inactive`.
     DeactivateAccessKey,
     /// The user's sessions issued before the response denied.
@@ -89,7 +91,7 @@ pub const REGISTRY: &[ActionSpec] = &[
             "ec2:ModifyNetworkInterfaceAttribute",
             "ec2:CreateTags",
         ],
-        tags: &[tags::QUARANTINE_STARTED, tags::ORIGINAL_GROUPS],
+        tags: &[tags::ISOLATION],
         undo_permissions: &[
             "ec2:DescribeSecurityGroups",
             "ec2:ModifyNetworkInterfaceAttribute",
@@ -108,7 +110,7 @@ pub const REGISTRY: &[ActionSpec] = &[
             "ec2:CreateNetworkAclEntry",
             "ec2:CreateTags",
         ],
-        tags: &[tags::NETWORK_ACL],
+        tags: &[tags::ACL_DENIES],
         undo_permissions: &[
             "ec2:DescribeNetworkAcls",
             "ec2:DeleteNetworkAclEntry",
@@ -130,7 +132,7 @@ pub const REGISTRY: &[ActionSpec] = &[
             "ec2:DisassociateAddress",
             "ec2:CreateTags",
         ],
-        tags: &[tags::AUTO_SCALING, tags::TARGET, tags::EIP],
+        tags: &[tags::AUTO_SCALING, tags::OUT_OF_SERVICE],
         undo_permissions: &[
             "autoscaling:DescribeAutoScalingInstances",
             "autoscaling:ExitStandby",
@@ -150,11 +152,7 @@ pub const REGISTRY: &[ActionSpec] = &[
             "ec2:ModifyInstanceAttribute",
             "ec2:CreateTags",
         ],
-        tags: &[
-            tags::SET_TERMINATION_PROTECTION,
-            tags::SHUTDOWN_BEHAVIOUR,
-            tags::KEPT_VOLUMES,
-        ],
+        tags: &[tags::EVIDENCE],
         undo_permissions: &["ec2:ModifyInstanceAttribute", "ec2:DeleteTags"],
     },
     ActionSpec {
@@ -181,6 +179,21 @@ pub const REGISTRY: &[ActionSpec] = &[
         contains: false,
         permissions: EC2_TAGS,
         tags: &[tags::FINDING, tags::STATUS, tags::CONTAINED_AT],
+        undo_permissions: EC2_UNTAG,
+    },
+    ActionSpec {
+        kind: AwaitApproval,
+        name: "await-approval",
+        contains: false,
+        // The status tag (written with tag-instance's call), on a decision who decided, and the
+        // reminder: the waiting instances listed, the one reminder recorded.
+        permissions: &["ec2:DescribeInstances", "ec2:CreateTags"],
+        tags: &[
+            tags::STATUS,
+            tags::DECISION,
+            tags::AWAITING_SINCE,
+            tags::REMINDED_AT,
+        ],
         undo_permissions: EC2_UNTAG,
     },
     ActionSpec {
@@ -311,6 +324,7 @@ impl ActionKind {
             TakeOutOfService,
             ProtectEvidence,
             TagInstance,
+            AwaitApproval,
             DetachInstanceProfile,
         ]
         .into_iter()

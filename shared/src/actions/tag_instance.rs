@@ -3,6 +3,7 @@
 //! those tags and the start of the quarantine.
 
 use crate::actions::registry::ActionKind;
+use crate::approval::tag_safe;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{InstanceFacts, InstancesPort};
 use crate::records::{new_keys, Budget};
@@ -21,6 +22,8 @@ pub enum Ending {
     HeldByCap,
     /// No isolation was attempted (evidence only).
     NotAttempted,
+    /// The playbook asked a human first: evidence only, until someone approves.
+    AwaitingApproval,
 }
 
 /// The tags to add: the finding unless one is recorded, and the status (with the time of
@@ -30,8 +33,16 @@ pub fn tags_after(
     finding_id: &str,
     ending: Ending,
     contained_at: &str,
+    decided_by: Option<&str>,
 ) -> Vec<(String, String)> {
     let mut add = Vec::new();
+    // A human approved what the playbook asked about: who, and when.
+    if let (Ending::Contained, Some(status::AWAITING_APPROVAL), Some(who)) =
+        (ending, facts.tag(tags::STATUS), decided_by)
+    {
+        let decision = format!("approved {contained_at} by {}", tag_safe(who));
+        add.push(tags::pair(tags::DECISION, decision));
+    }
     if facts.tag(tags::FINDING).is_none() {
         add.push(tags::pair(tags::FINDING, finding_id));
     }
@@ -43,7 +54,21 @@ pub fn tags_after(
         }
         Ending::Failed => add.push(tags::pair(tags::STATUS, status::CONTAINMENT_FAILED)),
         Ending::HeldByCap => add.push(tags::pair(tags::STATUS, status::NEEDS_HUMAN)),
+        // Never over a quarantine a human already approved (a redelivery of the finding).
+        Ending::AwaitingApproval => match facts.tag(tags::STATUS) {
+            None | Some(status::NEEDS_HUMAN) => {
+                add.push(tags::pair(tags::STATUS, status::AWAITING_APPROVAL))
+            }
+            Some(_) => {}
+        },
         Ending::NotAttempted => {}
+    }
+    // A human is waited for from now on (the reminder's clock), unless already.
+    let waits = add.iter().any(|(k, v)| {
+        k == tags::STATUS && (v == status::NEEDS_HUMAN || v == status::AWAITING_APPROVAL)
+    });
+    if waits && facts.tag(tags::AWAITING_SINCE).is_none() {
+        add.push(tags::pair(tags::AWAITING_SINCE, contained_at));
     }
     add
 }
@@ -56,10 +81,11 @@ pub async fn tag_instance<E: InstancesPort>(
     finding_id: &str,
     ending: Ending,
     contained_at: &str,
+    decided_by: Option<&str>,
     budget: &Budget,
 ) -> Outcome {
     let id = facts.instance_id.as_str();
-    let mut add = tags_after(facts, finding_id, ending, contained_at);
+    let mut add = tags_after(facts, finding_id, ending, contained_at, decided_by);
     if add.is_empty() {
         return Outcome::new(ACTION, id, Status::AlreadyDone, "already tagged");
     }
@@ -95,6 +121,8 @@ pub fn quarantine_tags(facts: &InstanceFacts) -> Vec<String> {
         tags::CONTAINED_AT,
         tags::FINDING,
         tags::QUARANTINE_STARTED,
+        tags::AWAITING_SINCE,
+        tags::REMINDED_AT,
     ]
     .into_iter()
     .filter(|k| facts.tag(k).is_some())

@@ -65,6 +65,43 @@ fn interface_facts(n: &InstanceNetworkInterface) -> InterfaceFacts {
     }
 }
 
+/// What Firebreak reads of an instance.
+fn facts_of(i: &aws_sdk_ec2::types::Instance) -> InstanceFacts {
+    let mut interfaces: Vec<_> = i.network_interfaces().to_vec();
+    interfaces.sort_by_key(|n| n.attachment().and_then(|a| a.device_index()).unwrap_or(0));
+    InstanceFacts {
+        instance_id: i.instance_id().unwrap_or_default().to_string(),
+        state: i
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_default(),
+        interfaces: interfaces.iter().map(interface_facts).collect(),
+        volumes: i
+            .block_device_mappings()
+            .iter()
+            .filter_map(|b| {
+                Some(VolumeFacts {
+                    volume_id: b.ebs()?.volume_id()?.to_string(),
+                    device_name: b.device_name()?.to_string(),
+                    delete_on_termination: b.ebs()?.delete_on_termination().unwrap_or(false),
+                })
+            })
+            .collect(),
+        spot: i.instance_lifecycle() == Some(&InstanceLifecycleType::Spot),
+        tags: i
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect(),
+    }
+}
+
 impl InstancesPort for Ec2 {
     async fn describe_instance(
         &self,
@@ -91,39 +128,28 @@ impl InstancesPort for Ec2 {
         else {
             return Ok(None);
         };
-        let mut interfaces: Vec<_> = i.network_interfaces().to_vec();
-        interfaces.sort_by_key(|n| n.attachment().and_then(|a| a.device_index()).unwrap_or(0));
-        Ok(Some(InstanceFacts {
-            instance_id: instance_id.to_string(),
-            state: i
-                .state()
-                .and_then(|s| s.name())
-                .map(|n| n.as_str().to_string())
-                .unwrap_or_default(),
-            interfaces: interfaces.iter().map(interface_facts).collect(),
-            volumes: i
-                .block_device_mappings()
-                .iter()
-                .filter_map(|b| {
-                    Some(VolumeFacts {
-                        volume_id: b.ebs()?.volume_id()?.to_string(),
-                        device_name: b.device_name()?.to_string(),
-                        delete_on_termination: b.ebs()?.delete_on_termination().unwrap_or(false),
-                    })
-                })
-                .collect(),
-            spot: i.instance_lifecycle() == Some(&InstanceLifecycleType::Spot),
-            tags: i
-                .tags()
-                .iter()
-                .filter_map(|t| {
-                    Some((
-                        t.key()?.to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    ))
-                })
-                .collect(),
-        }))
+        Ok(Some(facts_of(i)))
+    }
+
+    async fn waiting_for_a_human(&self) -> Result<Vec<InstanceFacts>, AwsError> {
+        let statuses = [tags::status::AWAITING_APPROVAL, tags::status::NEEDS_HUMAN];
+        let mut found = Vec::new();
+        let mut pages = self
+            .0
+            .describe_instances()
+            .filters(filter(&format!("tag:{}", tags::STATUS), &statuses))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page?;
+            found.extend(
+                page.reservations()
+                    .iter()
+                    .flat_map(|r| r.instances())
+                    .map(facts_of),
+            );
+        }
+        Ok(found)
     }
 
     async fn quarantine_starts(&self) -> Result<Vec<(String, String)>, AwsError> {

@@ -34,7 +34,9 @@ impl Notifier for Sns {
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(&n.subject)
-            .message(&n.body)
+            // One text per protocol: chat, e-mail, SMS, automation (`Notification::message_structure`).
+            .message_structure("json")
+            .message(n.message_structure())
             .set_message_attributes(Some(attributes))
             .send()
             .await?;

@@ -453,16 +453,58 @@ async fn preserve<E: Ec2Ports>(ec2: &E, r: Request<'_>, at: Here<'_>, result: &m
     result.outcomes.extend(protected);
     result.outcomes.extend(snapped);
     if r.plan.has(ActionKind::TagInstance) {
+        let asked = r.plan.has(ActionKind::AwaitApproval);
         let ending = match (result.completed, &result.held_by_cap) {
             (Some(true), _) => Ending::Contained,
             (Some(false), _) => Ending::Failed,
             (None, Some(_)) => Ending::HeldByCap,
+            (None, None) if asked => Ending::AwaitingApproval,
             (None, None) => Ending::NotAttempted,
         };
         let finding = &r.incident.finding_id;
-        let outcome =
-            tag_instance::tag_instance(ec2, facts, finding, ending, &contained_at, at.budget).await;
+        let decided = r.plan.decided_by.as_deref();
+        let outcome = tag_instance::tag_instance(
+            ec2,
+            facts,
+            finding,
+            ending,
+            &contained_at,
+            decided,
+            at.budget,
+        )
+        .await;
+        if asked {
+            result.outcomes.push(awaiting(facts, &outcome));
+        }
         result.outcomes.push(outcome);
+    }
+}
+
+/// The `await-approval` step: the instance waits for a human (or a human already decided).
+fn awaiting(facts: &InstanceFacts, tagged: &Outcome) -> Outcome {
+    let id = facts.instance_id.as_str();
+    let kind = ActionKind::AwaitApproval;
+    match facts.tag(tags::STATUS) {
+        Some(tags::status::AWAITING_APPROVAL) => {
+            Outcome::new(kind, id, Status::AlreadyDone, "still awaiting approval")
+        }
+        Some(s) if s != tags::status::NEEDS_HUMAN => Outcome::new(
+            kind,
+            id,
+            Status::Skipped,
+            format!("not asked again: the instance is {s}"),
+        ),
+        _ if !tagged.is_ok() => Outcome::refused(
+            kind,
+            id,
+            "could not mark the instance as awaiting approval (see tag-instance)",
+        ),
+        _ => Outcome::new(
+            kind,
+            id,
+            Status::Succeeded,
+            "awaiting approval: evidence preserved, not isolated",
+        ),
     }
 }
 

@@ -8,6 +8,7 @@
 
 use crate::actions::registry::ActionKind;
 use crate::actions::{evidence, isolate, network_acl, out_of_service, profile, tag_instance};
+use crate::approval::tag_safe;
 use crate::clock::Clock;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::ports::{Ec2Ports, InstanceFacts, InstancesPort, ServicePorts};
@@ -17,11 +18,14 @@ use crate::tags;
 const RELEASE: ActionKind = ActionKind::ReleaseInstance;
 
 /// Restores a quarantined instance. `completed` in the result means "released".
+/// `decided_by`: who asked for the release (recorded as a rejection when the instance was
+/// awaiting approval).
 pub async fn run<E: Ec2Ports, S: ServicePorts>(
     ec2: &E,
     service: &S,
     instance_id: &str,
     clock: &dyn Clock,
+    decided_by: Option<&str>,
 ) -> Execution {
     let id = instance_id;
     let facts = match ec2.describe_instance(id).await {
@@ -54,7 +58,16 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
         }
     };
     let (outcomes, remove, released) = undo_all(ec2, service, &facts).await;
-    let outcomes = clear_records(ec2, &facts, outcomes, remove, &clock.rfc3339()).await;
+    let now = clock.rfc3339();
+    let mut mark = vec![tags::pair(tags::RELEASED_AT, &now)];
+    if facts.tag(tags::STATUS) == Some(tags::status::AWAITING_APPROVAL) {
+        let who = tag_safe(decided_by.unwrap_or("FbRelease"));
+        mark.push(tags::pair(
+            tags::DECISION,
+            format!("rejected {now} by {who}"),
+        ));
+    }
+    let outcomes = clear_records(ec2, &facts, outcomes, remove, mark).await;
     Execution {
         completed: Some(released),
         outcomes,
@@ -114,7 +127,7 @@ async fn clear_records<E: InstancesPort>(
     facts: &InstanceFacts,
     mut outcomes: Vec<Outcome>,
     remove: Vec<String>,
-    now: &str,
+    mark: Vec<(String, String)>,
 ) -> Vec<Outcome> {
     let id = facts.instance_id.as_str();
     if remove.is_empty() {
@@ -129,19 +142,15 @@ async fn clear_records<E: InstancesPort>(
         return outcomes;
     }
     let untag = ec2.untag_instance(id, &remove).await;
-    let mark = ec2
-        .tag_instance(id, &[tags::pair(tags::RELEASED_AT, now)])
-        .await;
+    let marked: Vec<&str> = mark.iter().map(|(k, _)| k.as_str()).collect();
+    let marked = marked.join(", ");
+    let mark = ec2.tag_instance(id, &mark).await;
     outcomes.push(match untag.and(mark) {
         Ok(()) => Outcome::new(
             RELEASE,
             id,
             Status::Succeeded,
-            format!(
-                "removed tags {}; tagged {}",
-                remove.join(", "),
-                tags::RELEASED_AT
-            ),
+            format!("removed tags {}; tagged {marked}", remove.join(", ")),
         ),
         Err(e) => Outcome::failed(RELEASE, id, "could not update the tags", &e),
     });

@@ -1,0 +1,421 @@
+//! The team's playbook through the real binaries, state read back from the local AWS: a custom
+//! playbook (an account-scoped `ask`, a tag-scoped `ignore`, a glob `contain`) decides as written;
+//! `ask` leaves the instance un-isolated, snapshotted, protected and `awaiting-approval`, and the
+//! approval command from the response then contains it and records who decided; a rejection lifts
+//! the protection; an invalid playbook stops the function at start-up naming the rule.
+
+use std::time::Duration;
+
+use firebreak::incident::tag_value as tag;
+use firebreak_tests::fixtures::{guardduty_event_with, unique, Aws};
+use firebreak_tests::{Function, Invocation, ACCOUNT};
+use serde_json::{json, Value};
+
+const PLAYBOOK: &str = r#"
+version = 1
+
+[[rule]]
+name = "crypto in prod accounts"
+finding_types = ["CryptoCurrency:EC2/*"]
+accounts = ["123456789012"]
+response = "ask"
+
+[[rule]]
+name = "sandbox noise"
+tags = { environment = "sandbox" }
+response = "ignore"
+
+[[rule]]
+name = "any backdoor"
+finding_types = ["Backdoor:*"]
+min_severity = 5.0
+response = "contain"
+
+[[rule]]
+name = "everything else"
+response = "notify"
+"#;
+
+fn playbook_file(text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("{}.toml", unique("playbook")));
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+struct Instance {
+    id: String,
+    app: String,
+}
+
+async fn instance(aws: &Aws, cidr: &str, tags: &[(&str, &str)]) -> Instance {
+    let (vpc, subnet) = aws.vpc(cidr).await;
+    let app = aws.app_group(&vpc).await;
+    let id = aws
+        .instance(&subnet, std::slice::from_ref(&app), tags)
+        .await;
+    Instance { id, app }
+}
+
+async fn event(
+    aws: &Aws,
+    i: &Instance,
+    finding: &str,
+    finding_type: &str,
+    tags: &[(&str, &str)],
+) -> Value {
+    let interfaces = aws.finding_interfaces(&i.id).await;
+    let mut e = guardduty_event_with(finding, finding_type, 8.0, &i.id, interfaces, "ACTOR");
+    let tags: Vec<Value> = tags
+        .iter()
+        .map(|(k, v)| json!({"key": k, "value": v}))
+        .collect();
+    e["detail"]["resource"]["instanceDetails"]["tags"] = json!(tags);
+    e
+}
+
+async fn groups(aws: &Aws, id: &str) -> Vec<String> {
+    aws.interfaces(id)
+        .await
+        .into_iter()
+        .flat_map(|(_, _, g)| g)
+        .collect()
+}
+
+async fn termination_protection(aws: &Aws, id: &str) -> bool {
+    let attr = aws
+        .ec2
+        .describe_instance_attribute()
+        .instance_id(id)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+        .send()
+        .await
+        .unwrap();
+    attr.disable_api_termination().and_then(|v| v.value()) == Some(true)
+}
+
+/// `guardduty-responder` with this playbook, naming the approval function in its notifications.
+async fn responder(topic: &str, playbook: &str) -> Function {
+    Function::start(
+        "guardduty-responder",
+        &[
+            ("FIREBREAK_TOPIC_ARN", topic),
+            ("FIREBREAK_PLAYBOOK_FILE", playbook),
+            (
+                "FIREBREAK_APPROVAL_FUNCTION",
+                "firebreak-securityhub-action",
+            ),
+        ],
+    )
+    .await
+}
+
+/// The approval event inside the ready command (`--payload '…'`), with a name in `by`.
+fn approval_event(report: &Value, decision: &str, by: &str) -> Value {
+    let lines = report["approval"].as_array().expect("approval lines");
+    let command = lines
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|l| {
+            l.contains("aws lambda invoke") && l.contains(&format!("\"decision\":\"{decision}\""))
+        })
+        .expect("a ready command");
+    let payload = command
+        .split("--payload '")
+        .nth(1)
+        .unwrap()
+        .split("' ")
+        .next()
+        .unwrap();
+    let mut event: Value = serde_json::from_str(payload).unwrap();
+    event["firebreak-approval"]["by"] = json!(by);
+    event
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_playbook_decides_as_written_and_an_approval_then_contains() {
+    let aws = Aws::new().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let file = playbook_file(PLAYBOOK);
+    let responder = responder(&topic, &file).await;
+    let crypto = instance(&aws, "10.120.0.0/16", &[]).await;
+    let sandbox = instance(&aws, "10.121.0.0/16", &[("environment", "sandbox")]).await;
+    let backdoor = instance(&aws, "10.122.0.0/16", &[]).await;
+
+    // Account-scoped ask: evidence, no isolation, awaiting approval.
+    let asked = unique("crypto");
+    let e = event(
+        &aws,
+        &crypto,
+        &asked,
+        "CryptoCurrency:EC2/BitcoinTool.B",
+        &[],
+    )
+    .await;
+    let report = responder.invoke(&e).await.unwrap();
+    assert_eq!(report["verdict"], "awaiting-approval", "{report}");
+    assert_eq!(
+        report["plan"]["decided_by"],
+        "rule 1: crypto in prod accounts → ask"
+    );
+    assert_eq!(
+        groups(&aws, &crypto.id).await,
+        vec![crypto.app.clone()],
+        "not isolated"
+    );
+    assert!(termination_protection(&aws, &crypto.id).await);
+    assert!(
+        !aws.finding_snapshots(&asked).await.is_empty(),
+        "snapshotted"
+    );
+    let tags = aws.tags(&crypto.id).await;
+    assert_eq!(tag(&tags, "firebreak:status"), Some("awaiting-approval"));
+
+    // Tag-scoped ignore: nothing touched, nothing sent.
+    let ignored = unique("sandbox");
+    let e = event(
+        &aws,
+        &sandbox,
+        &ignored,
+        "Backdoor:EC2/C&CActivity.B",
+        &[("environment", "sandbox")],
+    )
+    .await;
+    let report = responder.invoke(&e).await.unwrap();
+    assert_eq!(
+        report["plan"]["decided_by"],
+        "rule 2: sandbox noise → ignore"
+    );
+    assert_eq!(groups(&aws, &sandbox.id).await, vec![sandbox.app.clone()]);
+    assert!(aws.finding_snapshots(&ignored).await.is_empty());
+    assert!(!aws
+        .tags(&sandbox.id)
+        .await
+        .iter()
+        .any(|(k, _)| k.starts_with("firebreak:")));
+
+    // Glob contain.
+    let contained = unique("backdoor");
+    let e = event(&aws, &backdoor, &contained, "Backdoor:EC2/Spambot", &[]).await;
+    let report = responder.invoke(&e).await.unwrap();
+    assert_eq!(report["verdict"], "contained", "{report}");
+    assert_eq!(
+        report["plan"]["decided_by"],
+        "rule 3: any backdoor → contain"
+    );
+    assert_ne!(groups(&aws, &backdoor.id).await, vec![backdoor.app.clone()]);
+
+    // Two messages (ask, contain), none for the ignored finding; the ask names the rule.
+    let messages = aws.messages(&queue, 3, Duration::from_secs(5)).await;
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    let all = serde_json::to_string(&messages).unwrap();
+    assert!(
+        all.contains("crypto in prod accounts") && all.contains(&asked),
+        "{all}"
+    );
+    assert!(!all.contains(&ignored), "the ignored finding was notified");
+
+    // The approval, with the command from the response: contained, and who decided is recorded.
+    let e = event(
+        &aws,
+        &crypto,
+        &asked,
+        "CryptoCurrency:EC2/BitcoinTool.B",
+        &[],
+    )
+    .await;
+    let report = responder.invoke(&e).await.unwrap();
+    assert_eq!(
+        report["verdict"], "awaiting-approval",
+        "a redelivery still waits: {report}"
+    );
+    let approver = Function::start("securityhub-action", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
+    let approved = approver
+        .invoke(&approval_event(&report, "approve", "alice"))
+        .await
+        .unwrap();
+    assert_eq!(approved["verdict"], "contained", "{approved}");
+    let after = groups(&aws, &crypto.id).await;
+    assert_eq!(after.len(), 1);
+    assert_ne!(
+        after,
+        vec![crypto.app.clone()],
+        "isolated after the approval"
+    );
+    let tags = aws.tags(&crypto.id).await;
+    assert_eq!(tag(&tags, "firebreak:status"), Some("quarantined"));
+    let decision = tag(&tags, "firebreak:decision").unwrap_or_default();
+    assert!(
+        decision.starts_with("approved ") && decision.contains("by alice"),
+        "{decision}"
+    );
+
+    // A redelivery of the finding after the approval does not ask again.
+    let again = responder.invoke(&e).await.unwrap();
+    assert_ne!(again["verdict"], "awaiting-approval", "{again}");
+    assert_eq!(
+        tag(&aws.tags(&crypto.id).await, "firebreak:status"),
+        Some("quarantined")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejection_lifts_the_evidence_protection_and_records_who_decided() {
+    let aws = Aws::new().await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let file = playbook_file(PLAYBOOK);
+    let responder = responder(&topic, &file).await;
+    let crypto = instance(&aws, "10.123.0.0/16", &[]).await;
+    let finding = unique("crypto");
+    let e = event(
+        &aws,
+        &crypto,
+        &finding,
+        "CryptoCurrency:EC2/BitcoinTool.B",
+        &[],
+    )
+    .await;
+    let report = responder.invoke(&e).await.unwrap();
+    assert!(termination_protection(&aws, &crypto.id).await);
+    let decider = Function::start("securityhub-action", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
+    let rejected = decider
+        .invoke(&approval_event(&report, "reject", "bob"))
+        .await
+        .unwrap();
+    assert_eq!(rejected["verdict"], "released", "{rejected}");
+    assert!(
+        !termination_protection(&aws, &crypto.id).await,
+        "protection lifted"
+    );
+    assert_eq!(groups(&aws, &crypto.id).await, vec![crypto.app.clone()]);
+    let tags = aws.tags(&crypto.id).await;
+    assert_eq!(tag(&tags, "firebreak:status"), None);
+    let decision = tag(&tags, "firebreak:decision").unwrap_or_default();
+    assert!(
+        decision.starts_with("rejected ") && decision.contains("by bob"),
+        "{decision}"
+    );
+    assert!(
+        !aws.finding_snapshots(&finding).await.is_empty(),
+        "evidence is kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_playbook_stops_the_function_at_start_up_naming_the_rule() {
+    let broken = PLAYBOOK.replace("response = \"ignore\"", "response = \"shrug\"");
+    let file = playbook_file(&broken);
+    let mut f = Function::start(
+        "guardduty-responder",
+        &[
+            (
+                "FIREBREAK_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:t",
+            ),
+            ("FIREBREAK_PLAYBOOK_FILE", &file),
+        ],
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while f.is_alive() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !f.is_alive(),
+        "the function must not start with an invalid playbook"
+    );
+    let logs = f.logs().join("\n");
+    assert!(
+        logs.contains("rule 2 (\\\"sandbox noise\\\")")
+            || logs.contains("rule 2 (\"sandbox noise\")"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("unknown response") && logs.contains("shrug"),
+        "{logs}"
+    );
+    let _ = ACCOUNT;
+    let _: Option<Invocation> = None;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_that_never_comes_is_reminded_once() {
+    let aws = Aws::new().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let file = playbook_file(PLAYBOOK);
+    let responder = Function::start(
+        "guardduty-responder",
+        &[
+            ("FIREBREAK_TOPIC_ARN", &topic),
+            ("FIREBREAK_PLAYBOOK_FILE", &file),
+        ],
+    )
+    .await;
+    let waiting = instance(&aws, "10.124.0.0/16", &[]).await;
+    let fresh = instance(&aws, "10.125.0.0/16", &[]).await;
+    for (i, name) in [(&waiting, "old-ask"), (&fresh, "new-ask")] {
+        let e = event(
+            &aws,
+            i,
+            &unique(name),
+            "CryptoCurrency:EC2/BitcoinTool.B",
+            &[],
+        )
+        .await;
+        assert_eq!(
+            responder.invoke(&e).await.unwrap()["verdict"],
+            "awaiting-approval"
+        );
+    }
+    let tags = aws.tags(&waiting.id).await;
+    assert!(tag(&tags, "firebreak:awaiting-since").is_some(), "{tags:?}");
+    // Two hours pass for the first one (its clock is its tag).
+    aws.ec2
+        .create_tags()
+        .resources(&waiting.id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("firebreak:awaiting-since")
+                .value("2020-01-01T00:00:00Z")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let before = aws.messages(&queue, 2, Duration::from_secs(5)).await.len();
+    assert_eq!(before, 2);
+
+    let schedule = Function::start(
+        "securityhub-action",
+        &[
+            ("FIREBREAK_TOPIC_ARN", &topic),
+            ("FIREBREAK_REMIND_AFTER_MINUTES", "60"),
+        ],
+    )
+    .await;
+    for run in 0..2 {
+        let got = schedule
+            .invoke(&json!({"firebreak-reminders": {}}))
+            .await
+            .unwrap();
+        let mine: Vec<&Value> = got["reminded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["resource"] == waiting.id.as_str() || o["resource"] == fresh.id.as_str())
+            .collect();
+        match run {
+            0 => assert_eq!(mine.len(), 1, "only the overdue one, once: {got}"),
+            _ => assert!(mine.is_empty(), "never twice: {got}"),
+        }
+    }
+    let tags = aws.tags(&waiting.id).await;
+    assert!(tag(&tags, "firebreak:reminded-at").is_some());
+    assert!(tag(&aws.tags(&fresh.id).await, "firebreak:reminded-at").is_none());
+    let messages = aws.messages(&queue, 1, Duration::from_secs(5)).await;
+    assert_eq!(messages.len(), 1, "one reminder: {messages:?}");
+    let text = serde_json::to_string(&messages[0]).unwrap();
+    assert!(
+        text.contains("REMINDER") && text.contains(&waiting.id),
+        "{text}"
+    );
+}
