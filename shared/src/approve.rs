@@ -7,7 +7,7 @@ use crate::error::FirebreakError;
 use crate::playbook::plan_for_action;
 use crate::ports::{Ec2Ports, IamPorts, Notifier, ServicePorts};
 use crate::report::Report;
-use crate::responder::{answer, carry_out};
+use crate::responder::{answer, carry_out, Trigger};
 
 /// Carries out a decision: an approval is the analyst's quarantine (never capped: a human
 /// decided), a rejection the release; the instance records who decided. A step that failed fails
@@ -27,7 +27,16 @@ pub async fn decide<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     let incident = &approval.incident;
     let mut plan = plan_for_action(action, incident, config);
     plan.decided_by = Some(format!("{} (approval command)", approval.by));
-    let (report, published) =
-        carry_out(incident, plan, config, None, ec2, service, iam, notifier).await;
+    let (report, published) = carry_out(
+        incident,
+        plan,
+        config,
+        Trigger::Human,
+        ec2,
+        service,
+        iam,
+        notifier,
+    )
+    .await;
     answer(report, published)
 }

@@ -151,6 +151,59 @@ impl CustomActionEvent {
     }
 }
 
+/// The detail-type of Security Hub's events for findings it imported or updated (in the
+/// aggregation region, every linked region's).
+pub const IMPORTED: &str = "Security Hub Findings - Imported";
+
+/// An imported-findings event: each GuardDuty finding parsed or rejected on its own (findings of
+/// other products are rejected: Firebreak responds to GuardDuty's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedEvent {
+    /// Each finding, in order.
+    pub findings: Vec<Result<Incident, RejectedFinding>>,
+}
+
+impl ImportedEvent {
+    /// Whether the event is Security Hub's imported-findings event (to route it).
+    pub fn is_imported(event: &Value) -> bool {
+        event.get("detail-type").and_then(Value::as_str) == Some(IMPORTED)
+    }
+
+    /// Parses an EventBridge event (`detail-type: "Security Hub Findings - Imported"`).
+    pub fn from_event(event: &Value) -> Result<ImportedEvent, ParseError> {
+        let envelope = eventbridge_envelope(event, IMPORTED, "aws.securityhub")?;
+        let findings = envelope
+            .get("detail")
+            .and_then(|d| d.get("findings"))
+            .and_then(Value::as_array)
+            .filter(|f| !f.is_empty())
+            .ok_or(ParseError::MissingField("detail.findings"))?;
+        let region = envelope
+            .get("region")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let parse = |f: &Value| {
+            let product_arn = opt_str(f, "ProductArn").unwrap_or_default();
+            let parsed = match from_guardduty(f, &product_arn) {
+                true => incident_from_asff(f, region),
+                false => Err(ParseError::InvalidField {
+                    field: "ProductArn",
+                    reason: format!("{product_arn:?}: only GuardDuty's findings are acted on"),
+                }),
+            };
+            parsed.map_err(|e| RejectedFinding {
+                id: opt_str(f, "Id"),
+                product_arn: opt_str(f, "ProductArn"),
+                error_type: e.error_type(),
+                reason: e.to_string(),
+            })
+        };
+        Ok(ImportedEvent {
+            findings: findings.iter().take(MAX_FINDINGS).map(parse).collect(),
+        })
+    }
+}
+
 /// True for findings GuardDuty produced.
 fn from_guardduty(finding: &Value, product_arn: &str) -> bool {
     product_arn.ends_with("/aws/guardduty")

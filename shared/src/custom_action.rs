@@ -14,7 +14,7 @@ use crate::plan::Action;
 use crate::playbook::plan_for_action;
 use crate::ports::{Ec2Ports, FindingsPort, IamPorts, Notifier, ServicePorts, Workflow};
 use crate::report::{Report, Verdict};
-use crate::responder::carry_out;
+use crate::responder::{carry_out, Trigger};
 
 /// One finding's result in a custom action.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -186,7 +186,17 @@ pub async fn act<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
 ) -> (Report, Result<String, AwsError>) {
     let plan = plan_for_action(action, incident, config);
     // An analyst's click is the human decision the blast-radius cap asks for: never capped.
-    carry_out(incident, plan, config, None, ec2, service, iam, notifier).await
+    carry_out(
+        incident,
+        plan,
+        config,
+        Trigger::Human,
+        ec2,
+        service,
+        iam,
+        notifier,
+    )
+    .await
 }
 
 /// Writes what was done on the finding (note, workflow) once the team was told, or not.

@@ -10,7 +10,7 @@ use tracing::{info, warn};
 
 use crate::approval::Approval;
 use crate::approve::decide;
-use crate::asff::{CustomAction, CustomActionEvent, RejectedFinding};
+use crate::asff::{CustomAction, CustomActionEvent, ImportedEvent, RejectedFinding};
 use crate::aws::autoscaling_elb::AutoScalingElb;
 use crate::aws::clients::AwsClients;
 use crate::aws::ec2::Ec2;
@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::custom_action::{act, note, rejected, respond_to_action, ActionReport, FindingResult};
 use crate::digest::{digest, publish, Collector, Entry};
 use crate::error::{FirebreakError, ParseError};
+use crate::imported::{respond_imported, Imported};
 use crate::incident::Incident;
 use crate::ports::Notification;
 use crate::reminder::{is_reminder_run, remind};
@@ -42,6 +43,41 @@ fn remaining(event: &LambdaEvent<Value>) -> Duration {
 type Finding = Result<Incident, RejectedFinding>;
 /// A finding carried out with its notification held for the digest.
 type Held = (Incident, Report, Option<Notification>);
+
+/// The function's own region (from its ARN: `arn:aws:lambda:<region>:<account>:function:<name>`).
+fn function_region(event: &LambdaEvent<Value>) -> &str {
+    event
+        .context
+        .invoked_function_arn
+        .split(':')
+        .nth(3)
+        .unwrap_or_default()
+}
+
+/// The answer to an imported-findings event: each finding's outcome; a finding that could not be
+/// handled (not a rejected one: those are logged) fails the invocation, to be retried.
+fn imported_answer(
+    results: Vec<(String, Result<Imported, String>)>,
+) -> Result<Value, FirebreakError> {
+    let failed: Vec<String> = results
+        .iter()
+        .filter_map(|(id, r)| r.as_ref().err().map(|e| format!("{id}: {e}")))
+        .collect();
+    for (id, r) in &results {
+        info!(finding_id = %id, outcome = ?r, "imported finding");
+    }
+    if !failed.is_empty() {
+        return Err(FirebreakError::ActionFailed {
+            action: crate::asff::IMPORTED,
+            failed: failed.join("; "),
+        });
+    }
+    let answers: Vec<Value> = results
+        .into_iter()
+        .map(|(id, r)| serde_json::json!({ "finding_id": id, "result": r.ok() }))
+        .collect();
+    Ok(serde_json::json!({ "findings": answers }))
+}
 
 /// The deployed responder: configuration and clients built once at start-up.
 pub struct Responder {
@@ -87,6 +123,43 @@ impl Responder {
             self.clients.service_for(account, region).await,
             self.clients.iam_for(account, region).await,
         )
+    }
+
+    /// Handles what `guardduty-responder` receives: a GuardDuty finding event, or Security Hub's
+    /// imported findings of other regions (`imported.rs`).
+    pub async fn handle_guardduty_function(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> Result<Value, FirebreakError> {
+        if !ImportedEvent::is_imported(&event.payload) {
+            let report = self.handle_guardduty(event).await?;
+            return Ok(serde_json::to_value(report).unwrap_or_default());
+        }
+        let parsed = self.read(&event, ImportedEvent::from_event)?;
+        let home = function_region(&event).to_string();
+        let config = &self.config.within(remaining(&event));
+        let home = home.as_str();
+        let results: Vec<(String, Result<Imported, String>)> =
+            futures::stream::iter(parsed.findings)
+                .map(|finding| async move {
+                    match finding {
+                        Ok(incident) => {
+                            let (ec2, service, iam) = self.ports_for(&incident).await;
+                            let ports = (&ec2, &service, &iam);
+                            let done = respond_imported(&incident, config, ports, &self.sns, home);
+                            let done = Box::pin(done).await.map_err(|e| e.to_string());
+                            (incident.finding_id, done)
+                        }
+                        Err(r) => {
+                            let id = r.id.clone().unwrap_or_default();
+                            (id, Ok(Imported::Rejected { reason: r.reason }))
+                        }
+                    }
+                })
+                .buffered(self.config.max_concurrent_findings)
+                .collect()
+                .await;
+        imported_answer(results)
     }
 
     /// Handles one GuardDuty EventBridge event.

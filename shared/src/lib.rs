@@ -40,6 +40,7 @@ pub mod chat;
 pub mod custom_action;
 pub mod digest;
 pub mod handler;
+pub mod imported;
 pub mod metrics;
 pub mod reminder;
 pub mod report;

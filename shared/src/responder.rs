@@ -25,9 +25,11 @@ pub async fn respond<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
 ) -> Result<Report, FirebreakError> {
     let plan = plan(incident, config);
     // GuardDuty's findings are acted on automatically: the blast-radius cap applies.
-    let cap = config.max_quarantines_per_hour;
+    let trigger = Trigger::Automatic {
+        cap: config.max_quarantines_per_hour,
+    };
     let (report, published) =
-        carry_out(incident, plan, config, cap, ec2, service, iam, notifier).await;
+        carry_out(incident, plan, config, trigger, ec2, service, iam, notifier).await;
     answer(report, published)
 }
 
@@ -62,14 +64,27 @@ pub fn answer(
     Ok(report)
 }
 
+/// Who set a response off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A finding, acted on automatically: at most `cap` quarantines per account, region and hour;
+    /// a delivery that changes nothing (a retry, GuardDuty's update of a finding already handled,
+    /// the same finding imported from another region) is logged and counted, not told again.
+    Automatic {
+        /// The blast-radius cap.
+        cap: Option<usize>,
+    },
+    /// A human (a custom action, an approval): never capped, always told.
+    Human,
+}
+
 /// Carries out a plan (or dry-runs it), notifies, logs; returns the report and the publication.
-/// `cap`: the blast-radius cap on automatic quarantines (`None` for an analyst's action).
 #[allow(clippy::too_many_arguments)]
 pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     incident: &Incident,
     plan: Plan,
     config: &Config,
-    cap: Option<usize>,
+    trigger: Trigger,
     ec2: &E,
     service: &S,
     iam: &I,
@@ -85,6 +100,10 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
         mode = config.mode.as_str(),
         "plan"
     );
+    let cap = match trigger {
+        Trigger::Automatic { cap } => cap,
+        Trigger::Human => None,
+    };
     let execution = execute(incident, &plan, config, cap, ec2, service, iam).await;
     for o in &execution.outcomes {
         log_outcome(&incident.finding_id, o);
@@ -93,13 +112,19 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     let report = Report::new(incident, plan, config.mode, execution)
         .with_approval(incident, config.approval_function.as_deref());
     crate::metrics::emit(incident, &report, &config.function_name, started.elapsed());
-    let published = if notify {
+    let told_before = trigger != Trigger::Human && crate::metrics::is_repeat(&report);
+    let published = if notify && !told_before {
         notifier.publish(&report.notification(incident)).await
     } else {
         Ok(String::new())
     };
+    if notify && told_before {
+        let why = "already handled, nothing changed: no second message";
+        let o = Outcome::new(ActionKind::Notify, &config.topic_arn, Status::Skipped, why);
+        log_outcome(&incident.finding_id, &o);
+    }
     match &published {
-        Ok(id) if notify => log_outcome(
+        Ok(id) if notify && !told_before => log_outcome(
             &incident.finding_id,
             &Outcome::new(
                 ActionKind::Notify,

@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let responder = Responder::new(config, clients);
     let responder = &responder;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        responder.handle_guardduty(event).await
+        responder.handle_guardduty_function(event).await
     }))
     .await
 }

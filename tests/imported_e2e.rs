@@ -1,0 +1,143 @@
+//! Every region from one deployment, through the real binary against the local AWS: a GuardDuty
+//! finding of another region, imported by Security Hub's cross-region aggregation, is contained in
+//! its own region; the same finding arriving natively as well, and Security Hub's re-imports of it,
+//! change nothing and send no second message; a finding of the function's own region is left to
+//! its native event.
+
+use std::time::Duration;
+
+use firebreak::incident::tag_value as tag;
+use firebreak_tests::fixtures::{asff_instance, guardduty_asff, guardduty_event, unique, Aws};
+use firebreak_tests::{Function, ACCOUNT};
+use serde_json::{json, Value};
+
+const C2: &str = "Backdoor:EC2/C&CActivity.B";
+
+/// Security Hub's event for findings it imported, in the aggregation region (us-east-1).
+fn imported_event(findings: &[Value]) -> Value {
+    json!({
+        "version": "0",
+        "id": unique("event"),
+        "detail-type": "Security Hub Findings - Imported",
+        "source": "aws.securityhub",
+        "account": ACCOUNT,
+        "time": "2026-11-30T03:05:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"findings": findings}
+    })
+}
+
+/// The ASFF of a GuardDuty finding about `instance` in `region`, as the aggregation region has it.
+fn asff_in(region: &str, finding: &str, instance: &str, vpc: &str) -> Value {
+    let mut f = guardduty_asff(finding, C2, 8.0, asff_instance(instance, vpc));
+    f["Id"] = json!(format!(
+        "arn:aws:guardduty:{region}:{ACCOUNT}:detector/d0e2e/finding/{finding}"
+    ));
+    f["ProductArn"] = json!(format!(
+        "arn:aws:securityhub:{region}::product/aws/guardduty"
+    ));
+    f["Region"] = json!(region);
+    f["Resources"][0]["Region"] = json!(region);
+    f["Resources"][0]["Id"] = json!(format!(
+        "arn:aws:ec2:{region}:{ACCOUNT}:instance/{instance}"
+    ));
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_finding_of_another_region_is_contained_there_once_and_told_once() {
+    let region = "eu-west-1";
+    let aws = Aws::in_region(region).await;
+    let home = Aws::new().await;
+    let (topic, queue) = home.topic_with_queue().await;
+    let (vpc, subnet) = aws.vpc("10.140.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let finding = unique("imported");
+    let responder =
+        Function::start("guardduty-responder", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
+
+    // The import: contained in eu-west-1, from the us-east-1 deployment.
+    let event = imported_event(&[asff_in(region, &finding, &instance, &vpc)]);
+    let got = responder.invoke(&event).await.unwrap();
+    assert_eq!(
+        got["findings"][0]["result"]["outcome"], "responded",
+        "{got}"
+    );
+    assert_eq!(
+        got["findings"][0]["result"]["verdict"], "contained",
+        "{got}"
+    );
+    let groups: Vec<String> = aws
+        .interfaces(&instance)
+        .await
+        .into_iter()
+        .flat_map(|(_, _, g)| g)
+        .collect();
+    assert_eq!(groups.len(), 1);
+    assert_ne!(groups, vec![app.clone()], "isolated in its own region");
+    let tags = aws.tags(&instance).await;
+    assert_eq!(tag(&tags, "firebreak:finding-id"), Some(finding.as_str()));
+    let volumes = aws.describe(&instance).await.block_device_mappings().len();
+    assert_eq!(aws.finding_snapshots(&finding).await.len(), volumes);
+
+    // Security Hub re-imports it (an update), and it arrives natively as well: nothing changes.
+    let again = responder.invoke(&event).await.unwrap();
+    assert_eq!(
+        again["findings"][0]["result"]["outcome"], "already-handled",
+        "{again}"
+    );
+    let enis: Vec<(String, String)> = aws
+        .interfaces(&instance)
+        .await
+        .into_iter()
+        .map(|(eni, vpc, _)| (eni, vpc))
+        .collect();
+    let mut native = guardduty_event(&finding, C2, 8.0, &instance, &enis, "ACTOR");
+    native["region"] = json!(region);
+    native["detail"]["region"] = json!(region);
+    let report = responder.invoke(&native).await.unwrap();
+    assert_eq!(report["verdict"], "contained", "{report}");
+    assert_eq!(
+        aws.finding_snapshots(&finding).await.len(),
+        volumes,
+        "one snapshot per volume"
+    );
+
+    // One message for the three deliveries.
+    let messages = home.messages(&queue, 3, Duration::from_secs(5)).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(serde_json::to_string(&messages[0])
+        .unwrap()
+        .contains(&instance));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_finding_of_the_function_s_own_region_is_left_to_its_native_event() {
+    let aws = Aws::new().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let (vpc, subnet) = aws.vpc("10.141.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let finding = unique("home");
+    let responder =
+        Function::start("guardduty-responder", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
+    let event = imported_event(&[asff_in("us-east-1", &finding, &instance, &vpc)]);
+    let got = responder.invoke(&event).await.unwrap();
+    assert_eq!(
+        got["findings"][0]["result"]["outcome"], "left-to-the-native-event",
+        "{got}"
+    );
+    let groups: Vec<String> = aws
+        .interfaces(&instance)
+        .await
+        .into_iter()
+        .flat_map(|(_, _, g)| g)
+        .collect();
+    assert_eq!(groups, vec![app], "untouched");
+    assert!(aws
+        .messages(&queue, 1, Duration::from_secs(2))
+        .await
+        .is_empty());
+}
