@@ -63,14 +63,83 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
             plan_instance(incident, &instance.instance_id, response, config)
         }
         Resource::AccessKey(key) => plan_key(incident, key, response, config),
-        Resource::Other { .. } => Plan::notify_only(
-            "not-acted-on",
-            "Firebreak does not act on this resource type automatically".into(),
-        ),
+        Resource::Other { resource_type } => {
+            Plan::notify_only("not-acted-on", not_acted_on(resource_type))
+        }
     };
     plan.reason = format!("{decided}: {}", plan.reason);
     plan.decided_by = Some(decided);
     plan
+}
+
+/// AWS's remediation guidance for each kind of resource GuardDuty reports that Firebreak does not
+/// act on yet (GuardDuty's resource type, or Security Hub's), in the GuardDuty user guide.
+const GUIDANCE: &[(&[&str], &str, &str)] = &[
+    (
+        &["S3Bucket", "AwsS3Bucket"],
+        "an S3 bucket",
+        "compromised-s3",
+    ),
+    (
+        &["S3Object", "AwsS3Object"],
+        "a malicious S3 object",
+        "compromised-s3object-malware-protection-gdu",
+    ),
+    (
+        &["EBSSnapshot", "AwsEc2Snapshot"],
+        "an EBS snapshot",
+        "compromised-snapshot",
+    ),
+    (&["EC2Image", "AwsEc2Image"], "an AMI", "compromised-ami"),
+    (
+        &["ECSCluster", "AwsEcsCluster", "AwsEcsTask"],
+        "an ECS cluster or task",
+        "compromised-ecs",
+    ),
+    (
+        &["EKSCluster", "AwsEksCluster"],
+        "a Kubernetes pod, container or cluster",
+        "guardduty-remediate-kubernetes",
+    ),
+    (
+        &["Container", "Container"],
+        "a standalone container",
+        "remediate-compromised-standalone-container",
+    ),
+    (
+        &[
+            "RDSDBInstance",
+            "RDSLimitlessDB",
+            "AwsRdsDbInstance",
+            "AwsRdsDbCluster",
+        ],
+        "a database",
+        "guardduty-remediate-compromised-database-rds",
+    ),
+    (
+        &["Lambda", "AwsLambdaFunction"],
+        "a Lambda function",
+        "remediate-lambda-protection-finding-types",
+    ),
+];
+
+/// Why a finding about another kind of resource only notifies, with AWS's guidance for it.
+fn not_acted_on(resource_type: &str) -> String {
+    let url = |page: &str| format!("https://docs.aws.amazon.com/guardduty/latest/ug/{page}.html");
+    match GUIDANCE
+        .iter()
+        .find(|(types, _, _)| types.contains(&resource_type))
+    {
+        Some((_, what, page)) => format!(
+            "Firebreak does not act on {what} automatically yet: follow AWS's guidance, {}",
+            url(page)
+        ),
+        None => format!(
+            "Firebreak does not act on this resource type automatically: see AWS's remediation \
+             guidance, {}",
+            url("guardduty_remediate")
+        ),
+    }
 }
 
 /// What no playbook decides: an exempt instance is left alone, a sample or archived finding only
@@ -532,6 +601,35 @@ mod tests {
             &Config::for_tests(),
         )
         .rule
+    }
+
+    #[test]
+    fn other_resources_notify_with_aws_s_guidance_for_them() {
+        let other = |t: &str| Incident {
+            resource: Resource::Other {
+                resource_type: t.into(),
+            },
+            ..incident("Execution:Lambda/MaliciousFile", 9.0, None)
+        };
+        let c = Config::for_tests();
+        for (t, page) in [
+            ("Lambda", "remediate-lambda-protection-finding-types.html"),
+            ("S3Bucket", "compromised-s3.html"),
+            (
+                "AwsS3Object",
+                "compromised-s3object-malware-protection-gdu.html",
+            ),
+            ("ECSCluster", "compromised-ecs.html"),
+            (
+                "RDSDBInstance",
+                "guardduty-remediate-compromised-database-rds.html",
+            ),
+            ("Starship", "guardduty_remediate.html"),
+        ] {
+            let p = plan(&other(t), &c);
+            assert_eq!(p.actions, vec![Action::Notify], "{t}");
+            assert!(p.reason.contains(page), "{t}: {}", p.reason);
+        }
     }
 
     #[test]
