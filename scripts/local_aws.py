@@ -1026,6 +1026,36 @@ class SnsDeliveries:
         return [payload]
 
 
+def patch_snapshot_permission_modifications():
+    """Real EC2: ModifySnapshotAttribute takes `CreateVolumePermission.Add/Remove` (what the SDKs'
+    typed form sends) as well as `OperationType` with `UserIds`/`GroupNames`; moto reads only the
+    second and answers the first with success, changing nothing."""
+    from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+
+    original = ElasticBlockStore.modify_snapshot_attribute
+
+    def modify_snapshot_attribute(self):
+        changes = self._get_param("CreateVolumePermission", {}) or {}
+        if not changes.get("Add") and not changes.get("Remove"):
+            return original(self)
+        snapshot_id = self._get_param("SnapshotId")
+        self.error_on_dryrun()
+        for op, entries in (("Add", changes.get("Add") or []), ("Remove", changes.get("Remove") or [])):
+            groups = [e["Group"] for e in entries if e.get("Group")]
+            users = [e["UserId"] for e in entries if e.get("UserId")]
+            change = {
+                "Add": self.ec2_backend.add_create_volume_permission,
+                "Remove": self.ec2_backend.remove_create_volume_permission,
+            }[op]
+            if groups or users:
+                change(snapshot_id, user_ids=users, groups=groups)
+        from moto.core.responses import EmptyResult
+
+        return EmptyResult()
+
+    ElasticBlockStore.modify_snapshot_attribute = modify_snapshot_attribute
+
+
 PATCHES = [
     patch_primary_eni_groups,
     patch_shutdown_behaviour_attribute,
@@ -1040,6 +1070,7 @@ PATCHES = [
     patch_iam_read_faults,
     patch_spot_termination_protection,
     patch_sns_publish,
+    patch_snapshot_permission_modifications,
 ]
 
 

@@ -1319,3 +1319,65 @@ async fn e_mail_subscribers_get_their_key_of_the_message_structure() {
     let queued = aws.messages(&queue, 1, Duration::from_secs(5)).await;
     assert_eq!(queued[0]["Message"], "for everyone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_s_typed_permission_changes_take_effect() {
+    use aws_sdk_ec2::types::{
+        CreateVolumePermission, CreateVolumePermissionModifications, PermissionGroup,
+        SnapshotAttributeName,
+    };
+    let aws = Aws::new().await;
+    let volume = aws
+        .ec2
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(1)
+        .send()
+        .await
+        .unwrap();
+    let snapshot = aws
+        .ec2
+        .create_snapshot()
+        .volume_id(volume.volume_id().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .snapshot_id()
+        .unwrap()
+        .to_string();
+    let permissions = || async {
+        let out = aws
+            .ec2
+            .describe_snapshot_attribute()
+            .snapshot_id(&snapshot)
+            .attribute(SnapshotAttributeName::CreateVolumePermission)
+            .send()
+            .await
+            .unwrap();
+        out.create_volume_permissions().len()
+    };
+    // The SDK's typed form (`CreateVolumePermission.Add`): moto accepts it and changes nothing.
+    let change = |add: bool| {
+        let perms = vec![
+            CreateVolumePermission::builder()
+                .group(PermissionGroup::All)
+                .build(),
+            CreateVolumePermission::builder()
+                .user_id("111122223333")
+                .build(),
+        ];
+        let mods = match add {
+            true => CreateVolumePermissionModifications::builder().set_add(Some(perms)),
+            false => CreateVolumePermissionModifications::builder().set_remove(Some(perms)),
+        };
+        aws.ec2
+            .modify_snapshot_attribute()
+            .snapshot_id(&snapshot)
+            .create_volume_permission(mods.build())
+            .send()
+    };
+    change(true).await.unwrap();
+    assert_eq!(permissions().await, 2, "public and one account");
+    change(false).await.unwrap();
+    assert_eq!(permissions().await, 0);
+}

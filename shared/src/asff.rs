@@ -12,7 +12,8 @@ use serde_json::Value;
 use crate::error::ParseError;
 use crate::incident::{
     eventbridge_envelope, is_access_key_id, is_iam_name, is_instance_id, opt_str, required_str,
-    AccessKeyRef, FindingRef, Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source,
+    AccessKeyRef, ArtifactRef, FindingRef, Incident, InstanceRef, InterfaceRef, Resource,
+    ResourceRole, Source,
 };
 
 /// The custom actions Firebreak answers, by action target id.
@@ -435,6 +436,10 @@ fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
             }
             "AwsIamUser" | "AwsIamRole" => return Ok(principal_resource(r, kind)),
             _ => {}
+        }
+        // An EBS snapshot or AMI, whatever Security Hub calls its type: by its ARN.
+        if let Some(a) = opt_str(r, "Id").as_deref().and_then(ArtifactRef::from_arn) {
+            return Ok(Resource::Artifact(a));
         }
     }
     Ok(Resource::Other {

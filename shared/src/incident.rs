@@ -203,11 +203,51 @@ pub enum Resource {
     Instance(InstanceRef),
     /// IAM credentials.
     AccessKey(AccessKeyRef),
+    /// An EBS snapshot or an AMI (found to carry malware, or shared).
+    Artifact(ArtifactRef),
     /// Anything Firebreak does not act on (S3 buckets, EKS clusters, RDS, …): notify only.
     Other {
         /// The finding's `resourceType`.
         resource_type: String,
     },
+}
+
+/// Which kind of artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactKind {
+    /// An EBS snapshot (`snap-…`): shared through `createVolumePermission`.
+    Snapshot,
+    /// An AMI (`ami-…`): shared through `launchPermission`.
+    Image,
+}
+
+/// An EBS snapshot or AMI a finding names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArtifactRef {
+    /// Snapshot or image.
+    pub kind: ArtifactKind,
+    /// `snap-…` or `ami-…`, validated.
+    pub id: String,
+}
+
+impl ArtifactRef {
+    /// From an EC2 snapshot or image ARN (`arn:aws:ec2:<region>::snapshot/snap-…`,
+    /// `…::image/ami-…`), or a bare id; `None` for anything else.
+    pub fn from_arn(arn: &str) -> Option<ArtifactRef> {
+        let id = arn.rsplit('/').next().unwrap_or(arn);
+        let hex =
+            |h: &str| (h.len() == 8 || h.len() == 17) && h.chars().all(|c| c.is_ascii_hexdigit());
+        let kind = match id.split_once('-') {
+            Some(("snap", h)) if hex(h) => ArtifactKind::Snapshot,
+            Some(("ami", h)) if hex(h) => ArtifactKind::Image,
+            _ => return None,
+        };
+        Some(ArtifactRef {
+            kind,
+            id: id.to_string(),
+        })
+    }
 }
 
 /// Where the incident came from.
@@ -265,6 +305,14 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// The snapshot or AMI, when the incident is about one.
+    pub fn artifact(&self) -> Option<&ArtifactRef> {
+        match &self.resource {
+            Resource::Artifact(a) => Some(a),
+            _ => None,
+        }
+    }
+
     /// The instance, if this incident is about one.
     pub fn instance(&self) -> Option<&InstanceRef> {
         match &self.resource {
@@ -293,6 +341,7 @@ impl Incident {
                     .or_else(|| k.user_name.clone())
                     .unwrap_or_else(|| "access key".into()),
             },
+            Resource::Artifact(a) => a.id.clone(),
             Resource::Other { resource_type } => resource_type.clone(),
         }
     }
@@ -402,10 +451,21 @@ fn guardduty_resource(d: &Value) -> Result<Resource, ParseError> {
         .get("resourceType")
         .and_then(Value::as_str)
         .ok_or(ParseError::MissingField("resource.resourceType"))?;
-    Ok(match resource_type {
-        "Instance" => Resource::Instance(instance(resource)?),
-        "AccessKey" => Resource::AccessKey(access_key(resource)?),
-        other => Resource::Other {
+    // A snapshot or AMI GuardDuty scanned (Malware Protection), whatever the type is called.
+    let artifact = [
+        ("ebsSnapshotDetails", "snapshotArn"),
+        ("ec2ImageDetails", "imageArn"),
+    ]
+    .iter()
+    .find_map(|(details, arn)| {
+        let arn = resource.get(details)?.get(arn)?.as_str()?;
+        ArtifactRef::from_arn(arn)
+    });
+    Ok(match (resource_type, artifact) {
+        ("Instance", _) => Resource::Instance(instance(resource)?),
+        ("AccessKey", _) => Resource::AccessKey(access_key(resource)?),
+        (_, Some(a)) => Resource::Artifact(a),
+        (other, None) => Resource::Other {
             resource_type: other.to_string(),
         },
     })

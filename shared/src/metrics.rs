@@ -271,9 +271,13 @@ pub fn response(plan: &Plan) -> &'static str {
 
 /// The `ResourceKind` dimension: `instance`, `access-key` (any IAM credentials) or `other`.
 pub fn resource_kind(incident: &Incident) -> &'static str {
-    match incident.resource {
+    match &incident.resource {
         Resource::Instance(_) => "instance",
         Resource::AccessKey(_) => "access-key",
+        Resource::Artifact(a) => match a.kind {
+            crate::incident::ArtifactKind::Snapshot => "snapshot",
+            crate::incident::ArtifactKind::Image => "image",
+        },
         Resource::Other { .. } => "other",
     }
 }

@@ -12,8 +12,12 @@ pub const MEMBER: &[&str] = &["sts:AssumeRole"];
 /// `guardduty-responder` takes every kind but releasing and updating Security Hub findings, which
 /// only analysts' custom actions (`securityhub-action`) do.
 pub fn kinds_of(binary: &str) -> Option<Vec<ActionKind>> {
-    let analysts_only =
-        |k: &ActionKind| matches!(k, ActionKind::ReleaseInstance | ActionKind::UpdateFinding);
+    let analysts_only = |k: &ActionKind| {
+        matches!(
+            k,
+            ActionKind::ReleaseInstance | ActionKind::RestoreSharing | ActionKind::UpdateFinding
+        )
+    };
     match binary {
         "guardduty-responder" => Some(ActionKind::all().filter(|k| !analysts_only(k)).collect()),
         "securityhub-action" => Some(ActionKind::all().collect()),
@@ -88,15 +92,21 @@ mod tests {
             "ec2:CreateTags",
             "ec2:DescribeAddresses",
             "ec2:DescribeIamInstanceProfileAssociations",
+            // unshare (snapshots and AMIs)
+            "ec2:DescribeImageAttribute",
+            "ec2:DescribeImages",
             "ec2:DescribeInstanceAttribute",
             "ec2:DescribeInstances",
             "ec2:DescribeNetworkAcls",
             "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSnapshotAttribute",
             "ec2:DescribeSnapshots",
             "ec2:DisassociateAddress",
             "ec2:DisassociateIamInstanceProfile",
+            "ec2:ModifyImageAttribute",
             "ec2:ModifyInstanceAttribute",
             "ec2:ModifyNetworkInterfaceAttribute",
+            "ec2:ModifySnapshotAttribute",
             "ec2:RevokeSecurityGroupEgress",
             "ec2:RevokeSecurityGroupIngress",
             "elasticloadbalancing:DeregisterTargets",

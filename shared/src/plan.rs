@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::actions::registry::ActionKind;
+use crate::incident::ArtifactKind;
 use crate::outcome::{Outcome, Status};
 
 /// One action Firebreak will take, with the resource it acts on. Its kind's declaration (name,
@@ -90,6 +91,21 @@ pub enum Action {
         /// The instance.
         instance_id: String,
     },
+    /// Remove every public and cross-account permission of an EBS snapshot or AMI (who had them
+    /// recorded on it first).
+    Unshare {
+        /// Snapshot or image.
+        kind: ArtifactKind,
+        /// `snap-…` or `ami-…`.
+        id: String,
+    },
+    /// Give back the permissions `unshare` recorded (the undo, `FbRelease`).
+    RestoreSharing {
+        /// Snapshot or image.
+        kind: ArtifactKind,
+        /// `snap-…` or `ami-…`.
+        id: String,
+    },
     /// Tell the team (SNS).
     Notify,
 }
@@ -112,6 +128,8 @@ impl Action {
             Action::RevokeInstanceSessions { .. } => ActionKind::RevokeInstanceSessions,
             Action::DetachInstanceProfile { .. } => ActionKind::DetachInstanceProfile,
             Action::ReleaseInstance { .. } => ActionKind::ReleaseInstance,
+            Action::Unshare { .. } => ActionKind::Unshare,
+            Action::RestoreSharing { .. } => ActionKind::RestoreSharing,
             Action::Notify => ActionKind::Notify,
         }
     }
@@ -139,6 +157,7 @@ impl Action {
             }
             Action::RevokeRoleSessions { role_name }
             | Action::RevokeInstanceSessions { role_name, .. } => role_name,
+            Action::Unshare { id, .. } | Action::RestoreSharing { id, .. } => id,
             Action::Notify => "",
         }
     }

@@ -38,7 +38,7 @@
 use crate::actions::registry::ActionKind;
 use crate::asff::CustomAction;
 use crate::config::Config;
-use crate::incident::{AccessKeyRef, Incident, Principal, Resource};
+use crate::incident::{AccessKeyRef, ArtifactKind, ArtifactRef, Incident, Principal, Resource};
 use crate::plan::{Action, Plan};
 use crate::rules::Response;
 
@@ -63,6 +63,7 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
             plan_instance(incident, &instance.instance_id, response, config)
         }
         Resource::AccessKey(key) => plan_key(incident, key, response, config),
+        Resource::Artifact(a) => plan_artifact(incident, a, response),
         Resource::Other { resource_type } => {
             Plan::notify_only("not-acted-on", not_acted_on(resource_type))
         }
@@ -70,6 +71,46 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
     plan.reason = format!("{decided}: {}", plan.reason);
     plan.decided_by = Some(decided);
     plan
+}
+
+/// An EBS snapshot or AMI: `contain` takes away every public and cross-account permission (AWS's
+/// guidance for a compromised snapshot or AMI: do not let others use it); nothing else changes it.
+fn plan_artifact(incident: &Incident, a: &ArtifactRef, response: Response) -> Plan {
+    let (family, _) = family_and_kind(&incident.finding_type);
+    let what = match a.kind {
+        ArtifactKind::Snapshot => "EBS snapshot",
+        ArtifactKind::Image => "AMI",
+    };
+    let about = format!("{family} finding about {what} {}", a.id);
+    match response {
+        Response::Contain => Plan {
+            rule: UNSHARE_RULE,
+            reason: format!("{about}: no one else may use it"),
+            actions: unshare(a),
+            decided_by: None,
+        },
+        Response::Ask => Plan::notify_only(
+            NOTIFY_RULE,
+            format!(
+                "{about}: awaiting approval. To stop sharing it, select the finding in Security \
+                 Hub and choose the custom action FbQuarantine"
+            ),
+        ),
+        _ => Plan::notify_only(NOTIFY_RULE, about),
+    }
+}
+
+/// The rule of a snapshot or AMI whose sharing is taken away.
+pub const UNSHARE_RULE: &str = "unshare-artifact";
+
+fn unshare(a: &ArtifactRef) -> Vec<Action> {
+    vec![
+        Action::Unshare {
+            kind: a.kind,
+            id: a.id.clone(),
+        },
+        Action::Notify,
+    ]
 }
 
 /// AWS's remediation guidance for each kind of resource GuardDuty reports that Firebreak does not
@@ -425,6 +466,7 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
             match &incident.resource {
                 Resource::Instance(_) => "an EC2 instance".to_string(),
                 Resource::AccessKey(_) => "IAM credentials".to_string(),
+                Resource::Artifact(a) => a.id.clone(),
                 Resource::Other { resource_type } => resource_type.clone(),
             }
         ),
@@ -446,6 +488,29 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
             actions: vec![Action::Notify],
             ..by_analyst("analyst-escalation", "escalation")
         },
+        CustomAction::FbQuarantine | CustomAction::FbRelease if incident.artifact().is_some() => {
+            let Some(a) = incident.artifact() else {
+                return not_applicable("snapshots and AMIs");
+            };
+            let (rule, what, actions) = match action {
+                CustomAction::FbQuarantine => ("analyst-unshare", "stop sharing", unshare(a)),
+                _ => (
+                    "analyst-restore-sharing",
+                    "restore sharing",
+                    vec![
+                        Action::RestoreSharing {
+                            kind: a.kind,
+                            id: a.id.clone(),
+                        },
+                        Action::Notify,
+                    ],
+                ),
+            };
+            Plan {
+                actions,
+                ..by_analyst(rule, what)
+            }
+        }
         CustomAction::FbQuarantine | CustomAction::FbSnapshot | CustomAction::FbRelease => {
             let Some(instance) = instance else {
                 return not_applicable("EC2 instances");

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::error::AwsError;
-use crate::incident::{distinct, tag_value, FindingRef};
+use crate::incident::{distinct, tag_value, ArtifactRef, FindingRef};
 
 /// A network interface as EC2 reports it now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -284,7 +284,8 @@ pub trait NetworkAclsPort: Sync {
 
 /// Everything the instance responses need from EC2.
 pub trait Ec2Ports:
-    InstancesPort
+    ArtifactsPort
+    + InstancesPort
     + QuarantineGroupsPort
     + InterfacesPort
     + NetworkAclsPort
@@ -294,8 +295,79 @@ pub trait Ec2Ports:
 {
 }
 
+/// Who, besides its owner, can use an EBS snapshot or AMI.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sharing {
+    /// Public (group `all`).
+    pub public: bool,
+    /// Other accounts.
+    pub accounts: Vec<String>,
+    /// Organizations (AMIs only).
+    pub organizations: Vec<String>,
+    /// Organizational units (AMIs only).
+    pub units: Vec<String>,
+}
+
+impl Sharing {
+    /// Shared with no one.
+    pub fn is_empty(&self) -> bool {
+        *self == Sharing::default()
+    }
+
+    /// Everything in `self` or `other`, once each.
+    pub fn union(&self, other: &Sharing) -> Sharing {
+        let merge = |a: &[String], b: &[String]| {
+            let mut v = a.to_vec();
+            v.extend(b.iter().filter(|x| !a.contains(x)).cloned());
+            v
+        };
+        Sharing {
+            public: self.public || other.public,
+            accounts: merge(&self.accounts, &other.accounts),
+            organizations: merge(&self.organizations, &other.organizations),
+            units: merge(&self.units, &other.units),
+        }
+    }
+
+    /// In words, for a notification.
+    pub fn describe(&self) -> String {
+        match self.is_empty() {
+            true => "no one".into(),
+            false => self.tokens().join(", "),
+        }
+    }
+}
+
+/// What a snapshot or AMI is now: who can use it, and its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactFacts {
+    /// Who can create volumes from it / launch it, besides its owner.
+    pub sharing: Sharing,
+    /// Its tags.
+    pub tags: Vec<(String, String)>,
+}
+
+/// EBS snapshots and AMIs: their sharing (`createVolumePermission`, `launchPermission`).
+pub trait ArtifactsPort: Sync {
+    /// The artifact now, `None` when it no longer exists.
+    async fn artifact(&self, a: &ArtifactRef) -> Result<Option<ArtifactFacts>, AwsError>;
+    /// Removes these permissions.
+    async fn unshare(&self, a: &ArtifactRef, who: &Sharing) -> Result<(), AwsError>;
+    /// Adds these permissions.
+    async fn share(&self, a: &ArtifactRef, who: &Sharing) -> Result<(), AwsError>;
+    /// Adds or overwrites tags on it.
+    async fn tag_artifact(
+        &self,
+        a: &ArtifactRef,
+        tags: &[(String, String)],
+    ) -> Result<(), AwsError>;
+    /// Removes these tag keys from it.
+    async fn untag_artifact(&self, a: &ArtifactRef, keys: &[String]) -> Result<(), AwsError>;
+}
+
 impl<T> Ec2Ports for T where
-    T: InstancesPort
+    T: ArtifactsPort
+        + InstancesPort
         + QuarantineGroupsPort
         + InterfacesPort
         + NetworkAclsPort

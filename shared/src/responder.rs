@@ -173,6 +173,11 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
     {
         let decided = plan.decided_by.as_deref();
         execute::release::run(ec2, service, instance_id, clock, decided).await
+    } else if let Some(a) = incident.artifact() {
+        match plan.has(ActionKind::RestoreSharing) {
+            true => execute::artifact::restore(ec2, a).await,
+            false => execute::artifact::unshare(ec2, a).await,
+        }
     } else if incident.instance().is_some() {
         execute::instance::run(ec2, service, request, cap).await
     } else {

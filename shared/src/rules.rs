@@ -19,7 +19,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::actions::registry::ActionKind;
-use crate::incident::{Incident, Resource, ResourceRole};
+use crate::incident::{ArtifactKind, Incident, Resource, ResourceRole};
 
 /// The built-in default playbook (`infra/playbooks/default.toml`).
 pub const DEFAULT: &str = include_str!("../../infra/playbooks/default.toml");
@@ -69,6 +69,10 @@ pub enum ResourceKind {
     Instance,
     /// IAM credentials (a key or a session).
     AccessKey,
+    /// An EBS snapshot.
+    Snapshot,
+    /// An AMI.
+    Image,
     /// Anything else.
     Other,
 }
@@ -79,15 +83,21 @@ impl ResourceKind {
         match self {
             ResourceKind::Instance => "instance",
             ResourceKind::AccessKey => "access-key",
+            ResourceKind::Snapshot => "snapshot",
+            ResourceKind::Image => "image",
             ResourceKind::Other => "other",
         }
     }
 
     /// The kind of an incident's resource.
     pub fn of(incident: &Incident) -> ResourceKind {
-        match incident.resource {
+        match &incident.resource {
             Resource::Instance(_) => ResourceKind::Instance,
             Resource::AccessKey(_) => ResourceKind::AccessKey,
+            Resource::Artifact(a) => match a.kind {
+                ArtifactKind::Snapshot => ResourceKind::Snapshot,
+                ArtifactKind::Image => ResourceKind::Image,
+            },
             Resource::Other { .. } => ResourceKind::Other,
         }
     }
@@ -382,11 +392,15 @@ fn validate(spec: RuleSpec, number: usize, threshold: f64) -> Result<Rule, Strin
             [
                 ResourceKind::Instance,
                 ResourceKind::AccessKey,
+                ResourceKind::Snapshot,
+                ResourceKind::Image,
                 ResourceKind::Other,
             ]
             .into_iter()
             .find(|k| k.name() == r)
-            .ok_or_else(|| format!("unknown resource {r:?} (instance, access-key or other)"))?,
+            .ok_or_else(|| {
+                format!("unknown resource {r:?} (instance, access-key, snapshot, image or other)")
+            })?,
         ),
     };
     let resource_role = match spec.resource_role.as_deref() {

@@ -76,6 +76,12 @@ pub const SNAPSHOT_INSTANCE: &str = "firebreak:instance-id";
 /// On an evidence snapshot: when it was taken.
 pub const SNAPSHOT_TAKEN_AT: &str = "firebreak:taken-at";
 
+// ---- snapshots and AMIs ----
+
+/// On an EBS snapshot or AMI: who could use it before Firebreak unshared it (`records::Sharing`;
+/// continued in `:2`, … when long).
+pub const SHARED_WITH: &str = "firebreak:shared-with";
+
 // ---- security groups ----
 
 /// Marks Firebreak's quarantine groups: [`GroupRole`].
@@ -117,6 +123,7 @@ pub const ALL_KEYS: &[&str] = &[
     DEFAULT_EXEMPT,
     SNAPSHOT_INSTANCE,
     SNAPSHOT_TAKEN_AT,
+    SHARED_WITH,
     GROUP_ROLE,
     REVOKED_BEFORE,
     DEACTIVATED_KEY,

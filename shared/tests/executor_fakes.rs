@@ -7,15 +7,16 @@ use firebreak::clock::FixedClock;
 use firebreak::config::Config;
 use firebreak::error::{AwsError, FirebreakError};
 use firebreak::incident::{
-    AccessKeyRef, Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source,
+    AccessKeyRef, ArtifactRef, Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source,
 };
 use firebreak::outcome::Status;
 use firebreak::ports::{
-    AccessKeyFacts, AclEntryFacts, AddressFacts, AddressesPort, AutoScalingPort, EvidencePort,
-    FoundGroups, GroupMembership, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort,
-    LoginProfileFacts, NetworkAclFacts, NetworkAclsPort, Notification, Notifier, PrincipalFacts,
-    PrincipalsPort, ProfileAssociation, ProfilesPort, QuarantineGroups, QuarantineGroupsPort,
-    Registration, SnapshotFacts, SnapshotsPort, TargetGroupsPort, UserCredentialsPort, VolumeFacts,
+    AccessKeyFacts, AclEntryFacts, AddressFacts, AddressesPort, ArtifactFacts, ArtifactsPort,
+    AutoScalingPort, EvidencePort, FoundGroups, GroupMembership, InstanceFacts, InstancesPort,
+    InterfaceFacts, InterfacesPort, LoginProfileFacts, NetworkAclFacts, NetworkAclsPort,
+    Notification, Notifier, PrincipalFacts, PrincipalsPort, ProfileAssociation, ProfilesPort,
+    QuarantineGroups, QuarantineGroupsPort, Registration, Sharing, SnapshotFacts, SnapshotsPort,
+    TargetGroupsPort, UserCredentialsPort, VolumeFacts,
 };
 use firebreak::records::Budget;
 
@@ -140,6 +141,28 @@ fn throttled() -> AwsError {
     AwsError {
         code: Some("RequestLimitExceeded".into()),
         message: "slow down".into(),
+    }
+}
+
+impl ArtifactsPort for FakeEc2 {
+    async fn artifact(&self, _: &ArtifactRef) -> Result<Option<ArtifactFacts>, AwsError> {
+        Ok(None)
+    }
+    async fn unshare(&self, a: &ArtifactRef, _: &Sharing) -> Result<(), AwsError> {
+        self.log(format!("unshare {}", a.id));
+        Ok(())
+    }
+    async fn share(&self, a: &ArtifactRef, _: &Sharing) -> Result<(), AwsError> {
+        self.log(format!("share {}", a.id));
+        Ok(())
+    }
+    async fn tag_artifact(&self, a: &ArtifactRef, _: &[(String, String)]) -> Result<(), AwsError> {
+        self.log(format!("tag {}", a.id));
+        Ok(())
+    }
+    async fn untag_artifact(&self, a: &ArtifactRef, _: &[String]) -> Result<(), AwsError> {
+        self.log(format!("untag {}", a.id));
+        Ok(())
     }
 }
 

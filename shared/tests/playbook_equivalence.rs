@@ -65,7 +65,8 @@ mod legacy {
         let instance = match &incident.resource {
             Resource::Instance(instance) => instance,
             Resource::AccessKey(key) => return plan_credentials(incident, key, config),
-            Resource::Other { .. } => {
+            // (Snapshots and AMIs were "other" resources then.)
+            _ => {
                 return Plan::notify_only(
                     "not-acted-on",
                     "Firebreak does not act on this resource type automatically".into(),
@@ -587,7 +588,7 @@ fn the_rule_that_decided_is_named() {
     let p = firebreak::playbook::plan(&instance("Recon:EC2/Portscan", 8.0, None), config);
     assert_eq!(
         p.decided_by.as_deref(),
-        Some("rule 4: everything else → notify")
+        Some("rule 6: everything else → notify")
     );
     assert_eq!(p.actions, vec![Action::Notify]);
     let _ = Principal::Root;

@@ -43,6 +43,7 @@ fn every_key_and_name_is_pinned() {
         (tags::DEFAULT_EXEMPT, "firebreak:exempt"),
         (tags::SNAPSHOT_INSTANCE, "firebreak:instance-id"),
         (tags::SNAPSHOT_TAKEN_AT, "firebreak:taken-at"),
+        (tags::SHARED_WITH, "firebreak:shared-with"),
         (tags::GROUP_ROLE, "firebreak:quarantine-role"),
         (tags::REVOKED_BEFORE, "firebreak:sessions-revoked-before"),
         (tags::DEACTIVATED_KEY, "firebreak:deactivated-key:"),

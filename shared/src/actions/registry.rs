@@ -46,6 +46,10 @@ pub enum ActionKind {
     ReleaseInstance,
     /// The user or role tagged with what was done (part of every credential response).
     TagPrincipal,
+    /// An EBS snapshot's or AMI's public and cross-account permissions removed (recorded first).
+    Unshare,
+    /// The permissions `unshare` recorded given back (its undo).
+    RestoreSharing,
     /// The team told (SNS).
     Notify,
     /// The Security Hub finding's note and workflow status (custom actions).
@@ -274,6 +278,40 @@ pub const REGISTRY: &[ActionSpec] = &[
         contains: false,
         permissions: &["iam:TagUser", "iam:TagRole"],
         tags: &[tags::STATUS, tags::REVOKED_BEFORE, tags::FINDING],
+        undo_permissions: &[],
+    },
+    ActionSpec {
+        kind: Unshare,
+        name: "unshare",
+        contains: true,
+        permissions: &[
+            "ec2:DescribeSnapshots",
+            "ec2:DescribeSnapshotAttribute",
+            "ec2:ModifySnapshotAttribute",
+            "ec2:DescribeImages",
+            "ec2:DescribeImageAttribute",
+            "ec2:ModifyImageAttribute",
+            "ec2:CreateTags",
+        ],
+        tags: &[tags::SHARED_WITH],
+        undo_permissions: &[
+            "ec2:ModifySnapshotAttribute",
+            "ec2:ModifyImageAttribute",
+            "ec2:DeleteTags",
+        ],
+    },
+    ActionSpec {
+        kind: RestoreSharing,
+        name: "restore-sharing",
+        contains: false,
+        permissions: &[
+            "ec2:DescribeSnapshots",
+            "ec2:DescribeImages",
+            "ec2:ModifySnapshotAttribute",
+            "ec2:ModifyImageAttribute",
+            "ec2:DeleteTags",
+        ],
+        tags: &[],
         undo_permissions: &[],
     },
     ActionSpec {

@@ -2,6 +2,7 @@
 //! per-(account, region) client factory. Adapters import ports and tags, never an action or a
 //! scheduler.
 
+pub mod artifacts;
 pub mod autoscaling_elb;
 pub mod clients;
 pub mod ec2;

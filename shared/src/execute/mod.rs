@@ -1,7 +1,9 @@
 //! The schedulers: each carries out one shape of plan as concurrent rounds of actions (the actions
 //! themselves are in `actions/`). `instance` quarantines an instance, `credentials` revokes a user's
-//! or a role's credentials, `release` runs the undos of an instance's quarantine.
+//! or a role's credentials, `release` runs the undos of an instance's quarantine, `artifact` unshares
+//! an EBS snapshot or AMI (and gives its sharing back).
 
+pub mod artifact;
 pub mod credentials;
 pub mod instance;
 pub mod release;

@@ -1,0 +1,113 @@
+//! Carries out a plan about an EBS snapshot or AMI: `unshare` (who could use it recorded on it
+//! first, then every public and cross-account permission removed) and its undo, `restore-sharing`
+//! (`FbRelease`: the recorded permissions given back, then the record removed).
+
+use crate::actions::registry::ActionKind;
+use crate::incident::ArtifactRef;
+use crate::outcome::{Execution, Outcome, Status};
+use crate::ports::{ArtifactFacts, ArtifactsPort, Sharing};
+use crate::records::{self, chunk_keys, Budget, Room};
+use crate::tags;
+
+fn ended(outcome: Outcome, completed: Option<bool>) -> Execution {
+    Execution {
+        outcomes: vec![outcome],
+        completed,
+        ..Execution::default()
+    }
+}
+
+/// The artifact now, or the execution that ends here (gone, unreadable).
+async fn read<E: ArtifactsPort>(
+    ec2: &E,
+    a: &ArtifactRef,
+    kind: ActionKind,
+) -> Result<ArtifactFacts, Execution> {
+    match ec2.artifact(a).await {
+        Ok(Some(f)) => Ok(f),
+        Ok(None) => Err(ended(
+            Outcome::new(kind, &a.id, Status::Skipped, "it no longer exists"),
+            None,
+        )),
+        Err(e) => Err(ended(
+            Outcome::failed(kind, &a.id, "could not read who may use it", &e),
+            Some(false),
+        )),
+    }
+}
+
+/// Removes every public and cross-account permission, recorded first. A record that cannot be
+/// written never keeps it shared: the permissions are removed and the notification says who had
+/// them, for a human to give back.
+pub async fn unshare<E: ArtifactsPort>(ec2: &E, a: &ArtifactRef) -> Execution {
+    let kind = ActionKind::Unshare;
+    let facts = match read(ec2, a, kind).await {
+        Ok(f) => f,
+        Err(ended) => return ended,
+    };
+    let id = a.id.as_str();
+    if facts.sharing.is_empty() {
+        let done = Outcome::new(kind, id, Status::AlreadyDone, "shared with no one");
+        return ended(done, Some(true));
+    }
+    let recorded = Sharing::read(&facts.tags);
+    let record = recorded.union(&facts.sharing);
+    let write = match record == recorded {
+        true => Vec::new(),
+        false => records::chunked(tags::SHARED_WITH, &record.tokens(), &facts.tags),
+    };
+    let unrecorded = match Budget::new(facts.tags.len(), 0).reserve(&facts.tags, write) {
+        Room::Nothing => None,
+        Room::Refused(no) => Some(no.to_string()),
+        Room::Write(w) => ec2.tag_artifact(a, &w).await.err().map(|e| e.to_string()),
+    };
+    let who = facts.sharing.describe();
+    let outcome = match ec2.unshare(a, &facts.sharing).await {
+        Ok(()) => Outcome::new(
+            kind,
+            id,
+            Status::Succeeded,
+            format!("no longer usable by {who}"),
+        ),
+        Err(e) => {
+            let failed = Outcome::failed(kind, id, "could not remove its permissions", &e);
+            return ended(failed, Some(false));
+        }
+    };
+    let outcome = match unrecorded {
+        Some(why) => outcome.unrecorded(format!("it was usable by {who}"), why),
+        None => outcome,
+    };
+    ended(outcome, Some(true))
+}
+
+/// The undo: the recorded permissions given back, then the record removed.
+pub async fn restore<E: ArtifactsPort>(ec2: &E, a: &ArtifactRef) -> Execution {
+    let kind = ActionKind::RestoreSharing;
+    let facts = match read(ec2, a, kind).await {
+        Ok(f) => f,
+        Err(ended) => return ended,
+    };
+    let id = a.id.as_str();
+    let recorded = Sharing::read(&facts.tags);
+    if recorded.is_empty() {
+        let done = Outcome::new(kind, id, Status::AlreadyDone, "no sharing recorded");
+        return ended(done, Some(true));
+    }
+    if let Err(e) = ec2.share(a, &recorded).await {
+        let failed = Outcome::failed(kind, id, "could not give its permissions back", &e);
+        return ended(failed, Some(false));
+    }
+    let keys = chunk_keys(&facts.tags, tags::SHARED_WITH);
+    let detail = format!("usable again by {}", recorded.describe());
+    match ec2.untag_artifact(a, &keys).await {
+        Ok(()) => ended(
+            Outcome::new(kind, id, Status::Succeeded, detail),
+            Some(true),
+        ),
+        Err(e) => ended(
+            Outcome::failed(kind, id, &format!("{detail}, but its record stays"), &e),
+            Some(false),
+        ),
+    }
+}
