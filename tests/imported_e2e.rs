@@ -135,7 +135,17 @@ async fn an_imported_finding_of_the_function_s_own_region_is_left_to_its_native_
         .into_iter()
         .flat_map(|(_, _, g)| g)
         .collect();
-    assert_eq!(groups, vec![app], "untouched");
+    assert_eq!(groups, vec![app.clone()], "untouched");
+
+    // A finding of another region that a human resolved (an FbRelease's note re-imports it) is
+    // not contained again.
+    let mut resolved = asff_in("eu-west-2", &unique("resolved"), &instance, &vpc);
+    resolved["Workflow"] = json!({"Status": "RESOLVED"});
+    let got = responder
+        .invoke(&imported_event(&[resolved]))
+        .await
+        .unwrap();
+    assert_eq!(got["findings"][0]["result"]["outcome"], "rejected", "{got}");
     assert!(aws
         .messages(&queue, 1, Duration::from_secs(2))
         .await

@@ -249,6 +249,19 @@ async fn a_custom_playbook_decides_as_written_and_an_approval_then_contains() {
         "{decision}"
     );
 
+    // A second decision is refused: the command decides only what is awaiting approval.
+    let again_decided = approver
+        .invoke(&approval_event(&report, "reject", "mallory"))
+        .await;
+    assert!(
+        matches!(&again_decided, Invocation::Error { error_type, .. } if error_type == "InvalidEvent.InvalidField"),
+        "{again_decided:?}"
+    );
+    assert_eq!(
+        tag(&aws.tags(&crypto.id).await, "firebreak:status"),
+        Some("quarantined")
+    );
+
     // A redelivery of the finding after the approval does not ask again.
     let again = responder.invoke(&e).await.unwrap();
     assert_ne!(again["verdict"], "awaiting-approval", "{again}");
@@ -334,7 +347,6 @@ async fn an_invalid_playbook_stops_the_function_at_start_up_naming_the_rule() {
         "{logs}"
     );
     let _ = ACCOUNT;
-    let _: Option<Invocation> = None;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,9 +420,11 @@ async fn an_approval_that_never_comes_is_reminded_once() {
             _ => assert!(mine.is_empty(), "never twice: {got}"),
         }
     }
-    let tags = aws.tags(&waiting.id).await;
-    assert!(tag(&tags, "firebreak:reminded-at").is_some());
-    assert!(tag(&aws.tags(&fresh.id).await, "firebreak:reminded-at").is_none());
+    let reminded = |tags: &[(String, String)]| {
+        tag(tags, "firebreak:awaiting-since").is_some_and(|v| v.ends_with(" reminded"))
+    };
+    assert!(reminded(&aws.tags(&waiting.id).await));
+    assert!(!reminded(&aws.tags(&fresh.id).await));
     let messages = aws.messages(&queue, 1, Duration::from_secs(5)).await;
     assert_eq!(messages.len(), 1, "one reminder: {messages:?}");
     let text = serde_json::to_string(&messages[0]).unwrap();

@@ -3,11 +3,42 @@
 use crate::approval::{Approval, Decision};
 use crate::asff::CustomAction;
 use crate::config::Config;
-use crate::error::FirebreakError;
+use crate::error::{FirebreakError, ParseError};
 use crate::playbook::plan_for_action;
 use crate::ports::{Ec2Ports, IamPorts, Notifier, ServicePorts};
 use crate::report::Report;
 use crate::responder::{answer, carry_out, Trigger};
+use crate::tags::{self, status};
+
+/// A decision is taken only about what is waiting for one: an instance that exists, tagged
+/// `awaiting-approval` for this very finding. Anything else (another instance, another finding,
+/// one already decided) is refused: the approval command is not a general quarantine or release
+/// (those are the custom actions, with Security Hub's permissions).
+async fn check<E: Ec2Ports>(approval: &Approval, ec2: &E) -> Result<(), FirebreakError> {
+    let incident = &approval.incident;
+    let id = incident
+        .instance()
+        .map(|i| i.instance_id.as_str())
+        .unwrap_or_default();
+    let refuse = |reason: String| {
+        FirebreakError::from(ParseError::InvalidField {
+            field: "firebreak-approval",
+            reason,
+        })
+    };
+    let facts = ec2
+        .describe_instance(id)
+        .await
+        .map_err(|e| refuse(format!("could not read {id}: {e}")))?
+        .ok_or_else(|| refuse(format!("{id} does not exist")))?;
+    let waiting = facts.tag(tags::STATUS) == Some(status::AWAITING_APPROVAL);
+    let same = facts.tag(tags::FINDING) == Some(incident.finding_id.as_str());
+    match (waiting, same) {
+        (true, true) => Ok(()),
+        (false, _) => Err(refuse(format!("{id} is not awaiting approval"))),
+        (true, false) => Err(refuse(format!("{id} awaits approval for another finding"))),
+    }
+}
 
 /// Carries out a decision: an approval is the analyst's quarantine (never capped: a human
 /// decided), a rejection the release; the instance records who decided. A step that failed fails
@@ -25,6 +56,7 @@ pub async fn decide<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
         Decision::Reject => CustomAction::FbRelease,
     };
     let incident = &approval.incident;
+    check(approval, ec2).await?;
     let mut plan = plan_for_action(action, incident, config);
     plan.decided_by = Some(format!("{} (approval command)", approval.by));
     let (report, published) = carry_out(

@@ -185,9 +185,20 @@ impl ImportedEvent {
             .unwrap_or_default();
         let parse = |f: &Value| {
             let product_arn = opt_str(f, "ProductArn").unwrap_or_default();
-            let parsed = match from_guardduty(f, &product_arn) {
-                true => incident_from_asff(f, region),
-                false => Err(ParseError::InvalidField {
+            // Only a finding nobody has handled: Security Hub re-imports a finding on every update,
+            // analysts' notes and FbRelease's RESOLVED included (a release must not re-contain).
+            let workflow = f
+                .get("Workflow")
+                .and_then(|w| w.get("Status"))
+                .and_then(Value::as_str)
+                .unwrap_or("NEW");
+            let parsed = match (from_guardduty(f, &product_arn), workflow) {
+                (true, "NEW") => incident_from_asff(f, region),
+                (true, other) => Err(ParseError::InvalidField {
+                    field: "Workflow.Status",
+                    reason: format!("{other}: a human has handled the finding"),
+                }),
+                (false, _) => Err(ParseError::InvalidField {
                     field: "ProductArn",
                     reason: format!("{product_arn:?}: only GuardDuty's findings are acted on"),
                 }),

@@ -15,10 +15,9 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::FirebreakError;
 use crate::incident::Incident;
-use crate::metrics::is_repeat;
 use crate::ports::{Ec2Ports, IamPorts, Notifier, ServicePorts};
 use crate::report::Verdict;
-use crate::responder::respond;
+use crate::responder::{changed_nothing, respond};
 
 /// What happened to one imported finding.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -52,7 +51,7 @@ pub async fn respond_imported<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Noti
         return Ok(Imported::LeftToTheNativeEvent);
     }
     let report = respond(incident, config, ec2, service, iam, notifier).await?;
-    if is_repeat(&report) {
+    if changed_nothing(&report) {
         return Ok(Imported::AlreadyHandled);
     }
     Ok(Imported::Responded {

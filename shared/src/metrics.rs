@@ -243,12 +243,14 @@ pub fn is_repeat(report: &Report) -> bool {
 }
 
 /// The steps that change something again on every delivery (a session revocation's later cutoff).
-fn rewrites_each_time(kind: ActionKind) -> bool {
+pub fn rewrites_each_time(kind: ActionKind) -> bool {
     matches!(
         kind,
         ActionKind::RevokeUserSessions
             | ActionKind::RevokeRoleSessions
             | ActionKind::RevokeInstanceSessions
+            // With the cutoff, the principal's record of it.
+            | ActionKind::TagPrincipal
     )
 }
 

@@ -79,6 +79,12 @@ pub fn chunked(base: &str, tokens: &[String], present: &Tags) -> Vec<(String, St
     out
 }
 
+/// The tags that count against EC2's limit: not the `aws:` ones AWS writes itself (Auto Scaling,
+/// CloudFormation, launch templates), which EC2 does not count.
+pub fn counted(tags: &Tags) -> usize {
+    tags.iter().filter(|(k, _)| !k.starts_with("aws:")).count()
+}
+
 /// How many of `write`'s keys the resource does not carry yet (what the write costs the budget).
 pub fn new_keys(present: &Tags, write: &[(String, String)]) -> usize {
     write
@@ -111,10 +117,11 @@ impl Isolation {
     /// The tokens of the record.
     pub fn tokens(&self) -> Vec<String> {
         let started = self.started.iter().map(|t| format!("started={t}"));
-        let groups = self
-            .groups
-            .iter()
-            .map(|(eni, gs)| format!("{eni}={}", gs.join("+")));
+        // At most 8 groups a token (an interface may have 16): every token fits a tag value.
+        let groups = self.groups.iter().flat_map(|(eni, gs)| {
+            gs.chunks(8)
+                .map(move |part| format!("{eni}={}", part.join("+")))
+        });
         started.chain(groups).collect()
     }
 
@@ -126,7 +133,11 @@ impl Isolation {
                 "started" => record.started = Some(v.to_string()),
                 eni => {
                     let groups = v.split('+').filter(|g| !g.is_empty()).map(String::from);
-                    record.groups.insert(eni.to_string(), groups.collect());
+                    record
+                        .groups
+                        .entry(eni.to_string())
+                        .or_default()
+                        .extend(groups);
                 }
             }
         }
@@ -259,8 +270,9 @@ impl Evidence {
         if let Some(s) = &self.shutdown {
             out.push(format!("shutdown={s}"));
         }
-        if !self.kept_volumes.is_empty() {
-            out.push(format!("volumes={}", self.kept_volumes.join("+")));
+        // At most 8 devices a token: every token fits a tag value.
+        for part in self.kept_volumes.chunks(8) {
+            out.push(format!("volumes={}", part.join("+")));
         }
         out
     }
@@ -273,7 +285,7 @@ impl Evidence {
                 None if t == TERMINATION_PROTECTION => record.termination_protection = true,
                 Some(("shutdown", s)) => record.shutdown = Some(s.to_string()),
                 Some(("volumes", v)) => {
-                    record.kept_volumes = v.split('+').map(String::from).collect();
+                    record.kept_volumes.extend(v.split('+').map(String::from));
                 }
                 _ => {}
             }
@@ -577,6 +589,29 @@ mod tests {
         assert_eq!(rewritten.len(), written.len());
         assert!(rewritten[1..].iter().all(|(_, v)| v.is_empty()));
         assert_eq!(Isolation::read(&rewritten), short);
+    }
+
+    #[test]
+    fn sixteen_groups_and_many_volumes_still_fit_tag_values() {
+        let mut r = Isolation::default();
+        let gs: Vec<String> = (0..16)
+            .map(|g| format!("sg-0123456789abcde{g:02}"))
+            .collect();
+        r.groups.insert("eni-0123456789abcdef0".into(), gs);
+        let w = chunked(tags::ISOLATION, &r.tokens(), &[]);
+        assert!(w.iter().all(|(_, v)| v.len() <= VALUE_LIMIT), "{w:?}");
+        assert_eq!(Isolation::read(&w), r);
+        let e = Evidence {
+            kept_volumes: (0..30).map(|n| format!("/dev/sd{n:02}x")).collect(),
+            ..Evidence::default()
+        };
+        let w = chunked(tags::EVIDENCE, &e.tokens(), &[]);
+        assert!(w.iter().all(|(_, v)| v.len() <= VALUE_LIMIT), "{w:?}");
+        assert_eq!(Evidence::read(&w), e);
+        assert_eq!(
+            counted(&tags(&[("aws:autoscaling:groupName", "g"), ("a", "b")])),
+            1
+        );
     }
 
     #[test]

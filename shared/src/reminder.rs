@@ -32,17 +32,44 @@ fn due(facts: &InstanceFacts, now: i64, after_minutes: u64) -> bool {
         facts.tag(tags::STATUS),
         Some(status::AWAITING_APPROVAL | status::NEEDS_HUMAN)
     );
-    let since = facts.tag(tags::AWAITING_SINCE).and_then(epoch_seconds);
-    waiting
-        && facts.tag(tags::REMINDED_AT).is_none()
-        && since.is_none_or(|t| now - t >= after_minutes as i64 * 60)
+    let since = facts
+        .tag(tags::AWAITING_SINCE)
+        .map(|v| (started(v), reminded(v)));
+    let reminded = facts.tag(tags::REMINDED_AT).is_some() || since.is_some_and(|(_, r)| r);
+    let since = since.and_then(|(s, _)| epoch_seconds(s));
+    waiting && !reminded && since.is_none_or(|t| now - t >= after_minutes as i64 * 60)
+}
+
+/// The start of the wait, in an `awaiting-since` value (`<time>`, or `<time> reminded`).
+fn started(value: &str) -> &str {
+    value.split_whitespace().next().unwrap_or_default()
+}
+
+/// Whether an `awaiting-since` value says the reminder was sent.
+fn reminded(value: &str) -> bool {
+    value.split_whitespace().any(|t| t == REMINDED)
+}
+
+const REMINDED: &str = "reminded";
+
+/// The tag that records the reminder: `awaiting-since` rewritten with ` reminded` (a key the
+/// instance already carries: it costs no tag, so a full instance is still reminded only once), or,
+/// on an instance without it, `reminded-at`.
+fn reminder_mark(facts: &InstanceFacts, now: &str) -> (String, String) {
+    match facts.tag(tags::AWAITING_SINCE) {
+        Some(v) => tags::pair(tags::AWAITING_SINCE, format!("{} {REMINDED}", started(v))),
+        None => tags::pair(tags::REMINDED_AT, now),
+    }
 }
 
 /// The reminder for one instance.
 fn message(facts: &InstanceFacts, account: &str, region: &str) -> Notification {
     let id = facts.instance_id.as_str();
     let state = facts.tag(tags::STATUS).unwrap_or_default();
-    let since = facts.tag(tags::AWAITING_SINCE).unwrap_or("an unknown time");
+    let since = facts
+        .tag(tags::AWAITING_SINCE)
+        .map(started)
+        .unwrap_or("an unknown time");
     let finding = facts.tag(tags::FINDING).unwrap_or("unknown");
     let (what, approve) = match state {
         status::AWAITING_APPROVAL => (
@@ -87,7 +114,7 @@ fn message(facts: &InstanceFacts, account: &str, region: &str) -> Notification {
     let report = json!({"reminder": {"instance": id, "status": state, "since": since,
                         "finding_id": finding, "account": account, "region": region}});
     Notification {
-        subject: subject.chars().take(99).collect(),
+        subject: crate::report::subject(&subject),
         body,
         report: report.to_string(),
         chat: chat.to_json(),
@@ -98,7 +125,9 @@ fn message(facts: &InstanceFacts, account: &str, region: &str) -> Notification {
     }
 }
 
-/// Reminds, once, every instance of the account and region that is due; one outcome each.
+/// Reminds, once, every instance of the account and region that is due; one outcome each. The
+/// reminder is recorded first: an instance whose mark cannot be written is not reminded (and says
+/// so in the log) rather than reminded every 15 minutes.
 pub async fn remind<E: InstancesPort, N: Notifier>(
     ec2: &E,
     notifier: &N,
@@ -114,14 +143,12 @@ pub async fn remind<E: InstancesPort, N: Notifier>(
     for facts in waiting.iter().filter(|f| due(f, now_s, after_minutes)) {
         let id = facts.instance_id.as_str();
         let kind = ActionKind::Notify;
-        let outcome = match notifier.publish(&message(facts, account, region)).await {
-            Err(e) => Outcome::failed(kind, id, "could not send the reminder", &e),
-            Ok(_) => match ec2
-                .tag_instance(id, &[tags::pair(tags::REMINDED_AT, now)])
-                .await
-            {
-                Ok(()) => Outcome::new(kind, id, Status::Succeeded, "reminded"),
-                Err(e) => Outcome::failed(kind, id, "reminded, but could not record it", &e),
+        let mark = [reminder_mark(facts, now)];
+        let outcome = match ec2.tag_instance(id, &mark).await {
+            Err(e) => Outcome::failed(kind, id, "could not record the reminder (not sent)", &e),
+            Ok(()) => match notifier.publish(&message(facts, account, region)).await {
+                Ok(_) => Outcome::new(kind, id, Status::Succeeded, "reminded"),
+                Err(e) => Outcome::failed(kind, id, "could not send the reminder", &e),
             },
         };
         outcomes.push(outcome);

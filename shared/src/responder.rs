@@ -112,7 +112,7 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     let report = Report::new(incident, plan, config.mode, execution)
         .with_approval(incident, config.approval_function.as_deref());
     crate::metrics::emit(incident, &report, &config.function_name, started.elapsed());
-    let told_before = trigger != Trigger::Human && crate::metrics::is_repeat(&report);
+    let told_before = trigger != Trigger::Human && changed_nothing(&report);
     let published = if notify && !told_before {
         notifier.publish(&report.notification(incident)).await
     } else {
@@ -141,6 +141,19 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     }
     info!(finding_id = %report.finding_id, resource = %report.resource, verdict = ?report.verdict, "done");
     (report, published)
+}
+
+/// A delivery of a finding already handled that changed nothing at all: a repeat (`metrics`) in
+/// which no step failed and none did anything but rewrite its own earlier work (a session
+/// revocation's later cutoff). Anything else — an Elastic IP re-attached and taken away again, an
+/// entry that could not be added back — is told.
+pub fn changed_nothing(report: &Report) -> bool {
+    let quiet = |o: &Outcome| match o.status {
+        Status::Failed => false,
+        Status::Succeeded => crate::metrics::rewrites_each_time(o.action),
+        _ => true,
+    };
+    crate::metrics::is_repeat(report) && report.outcomes.iter().all(quiet)
 }
 
 /// Carries out the plan with the scheduler its shape needs (or dry-runs it).

@@ -355,6 +355,22 @@ fn valid_glob(g: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || b":/._-!&*?".contains(&c))
 }
 
+/// A `resource` word.
+fn resource_kind(r: &str) -> Result<ResourceKind, String> {
+    [
+        ResourceKind::Instance,
+        ResourceKind::AccessKey,
+        ResourceKind::Snapshot,
+        ResourceKind::Image,
+        ResourceKind::Other,
+    ]
+    .into_iter()
+    .find(|k| k.name() == r)
+    .ok_or_else(|| {
+        format!("unknown resource {r:?} (instance, access-key, snapshot, image or other)")
+    })
+}
+
 fn validate(spec: RuleSpec, number: usize, threshold: f64) -> Result<Rule, String> {
     let response = Response::ALL
         .into_iter()
@@ -386,29 +402,20 @@ fn validate(spec: RuleSpec, number: usize, threshold: f64) -> Result<Rule, Strin
             "severity range {min}..{max_severity}: expected 0 ≤ min ≤ max ≤ 10"
         ));
     }
-    let resource = match spec.resource.as_deref() {
-        None => None,
-        Some(r) => Some(
-            [
-                ResourceKind::Instance,
-                ResourceKind::AccessKey,
-                ResourceKind::Snapshot,
-                ResourceKind::Image,
-                ResourceKind::Other,
-            ]
-            .into_iter()
-            .find(|k| k.name() == r)
-            .ok_or_else(|| {
-                format!("unknown resource {r:?} (instance, access-key, snapshot, image or other)")
-            })?,
-        ),
-    };
+    let resource = spec.resource.as_deref().map(resource_kind).transpose()?;
     let resource_role = match spec.resource_role.as_deref() {
         None => None,
         Some("actor") => Some(ResourceRole::Actor),
         Some("target") => Some(ResourceRole::Target),
         Some(r) => return Err(format!("unknown resource_role {r:?} (actor or target)")),
     };
+    if !spec.tags.is_empty() && resource.is_some_and(|r| r != ResourceKind::Instance) {
+        return Err(
+            "tags are the instance's, as the finding lists them: a rule with tags can only be \
+             about an instance (resource = \"instance\", or no resource)"
+                .to_string(),
+        );
+    }
     if let Some(bad) = spec
         .accounts
         .iter()

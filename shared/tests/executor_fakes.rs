@@ -1110,7 +1110,8 @@ async fn out_of_service_records_first_falls_back_to_detach_and_release_reads_the
         outcomes.iter().all(|o| o.status == Status::Succeeded),
         "{outcomes:?}"
     );
-    // The records are written before any change, and the fallback to detach is recorded after it.
+    // The records (the group's, then the rest, each a write of its own) are written before any
+    // change, and the fallback to detach is recorded after it.
     let tags: Vec<String> = ec2
         .calls()
         .into_iter()
@@ -1119,7 +1120,8 @@ async fn out_of_service_records_first_falls_back_to_detach_and_release_reads_the
     assert_eq!(
         tags,
         [
-            "tag firebreak:auto-scaling,firebreak:out-of-service",
+            "tag firebreak:auto-scaling",
+            "tag firebreak:out-of-service",
             "tag firebreak:auto-scaling"
         ]
     );

@@ -344,11 +344,30 @@ pub async fn restore_all<E: InterfacesPort + QuarantineGroupsPort>(
     facts: &InstanceFacts,
 ) -> (Vec<Outcome>, Vec<String>) {
     let recorded = Isolation::read(&facts.tags);
-    let outcomes = join_all(facts.interfaces.iter().map(|eni| {
+    let mut outcomes = join_all(facts.interfaces.iter().map(|eni| {
         let groups = recorded.groups.get(&eni.network_interface_id);
         restore_interface(ec2, eni, groups)
     }))
     .await;
+    // A recorded interface no longer attached keeps its record (and says so): it may still be in
+    // the isolation group, and its groups are known nowhere else.
+    let attached = |eni: &String| {
+        facts
+            .interfaces
+            .iter()
+            .any(|i| &i.network_interface_id == eni)
+    };
+    for (eni, groups) in recorded.groups.iter().filter(|(eni, _)| !attached(eni)) {
+        outcomes.push(Outcome::refused(
+            UNDO,
+            eni,
+            format!(
+                "no longer attached to {}: restore its groups by hand ({}); the record is kept",
+                facts.instance_id,
+                groups.join(" ")
+            ),
+        ));
+    }
     let done = match outcomes.iter().all(Outcome::is_ok) {
         true => Isolation::keys(&facts.tags),
         false => Vec::new(),

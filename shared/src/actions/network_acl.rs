@@ -165,29 +165,29 @@ pub fn plan_acl(
 /// one [`AclDenies`] record (empty when nothing changes).
 pub fn records(facts: &InstanceFacts, plans: &[AclPlan]) -> Vec<(String, String)> {
     let recorded = AclDenies::read(&facts.tags);
-    let same = |p: &AclPlan| {
-        let mut want = p.record.0.clone();
-        let mut have = recorded
-            .0
-            .get(&p.network_acl_id)
-            .cloned()
-            .unwrap_or_default()
-            .0;
-        want.sort();
-        have.sort();
-        want == have
-    };
-    if plans.iter().all(same) {
-        return Vec::new();
-    }
+    // What is recorded stays recorded (an address the instance no longer has, an entry now behind
+    // an allow): only a release removes it, so no entry Firebreak added outlives its record.
     let mut record = AclDenies::packed(&facts.tags);
+    let mut changed = false;
     for p in plans {
-        match p.record.0.is_empty() {
-            true => record.0.remove(&p.network_acl_id),
-            false => record.0.insert(p.network_acl_id.clone(), p.record.clone()),
-        };
+        let have = recorded.0.get(&p.network_acl_id);
+        let new: Vec<&AclEntryRecord> = p
+            .record
+            .0
+            .iter()
+            .filter(|e| !have.is_some_and(|h| h.0.contains(e)))
+            .collect();
+        if new.is_empty() {
+            continue;
+        }
+        let entries = &mut record.0.entry(p.network_acl_id.clone()).or_default().0;
+        entries.extend(new.into_iter().cloned());
+        changed = true;
     }
-    records::chunked(tags::ACL_DENIES, &record.tokens(), &facts.tags)
+    match changed {
+        true => records::chunked(tags::ACL_DENIES, &record.tokens(), &facts.tags),
+        false => Vec::new(),
+    }
 }
 
 /// Writes the record (in a call of its own: a failure here never costs the record of the original

@@ -107,16 +107,17 @@ async fn read<S: ServicePorts>(
 }
 
 /// The records of what will change: the Auto Scaling group in a tag of its own, the registrations
-/// and addresses in the [`Service`] record. What an earlier delivery recorded is kept.
-fn records(facts: &InstanceFacts, now: &InService) -> Vec<(String, String)> {
-    let mut write = Vec::new();
+/// and addresses in the [`Service`] record (each its own write: one that does not fit never costs
+/// the other). What an earlier delivery recorded is kept.
+fn records(facts: &InstanceFacts, now: &InService) -> [Vec<(String, String)>; 2] {
+    let mut group = Vec::new();
     if let Some(m) = &now.group {
         if facts.tag(tags::AUTO_SCALING).is_none() {
             let r = AutoScalingRecord {
                 group: m.group.clone(),
                 detached: false,
             };
-            write.push(tags::pair(tags::AUTO_SCALING, r.encode()));
+            group.push(tags::pair(tags::AUTO_SCALING, r.encode()));
         }
     }
     let recorded = Service::read(&facts.tags);
@@ -138,11 +139,29 @@ fn records(facts: &InstanceFacts, now: &InService) -> Vec<(String, String)> {
             changed = true;
         }
     }
-    if changed {
-        let tokens = record.tokens();
-        write.extend(records::chunked(tags::OUT_OF_SERVICE, &tokens, &facts.tags));
+    let service = match changed {
+        true => records::chunked(tags::OUT_OF_SERVICE, &record.tokens(), &facts.tags),
+        false => Vec::new(),
+    };
+    [group, service]
+}
+
+/// Writes one record within the budget; why it could not be, if it could not.
+async fn write_record<E: InstancesPort>(
+    ec2: &E,
+    facts: &InstanceFacts,
+    budget: &Budget,
+    write: Vec<(String, String)>,
+) -> Option<String> {
+    match budget.reserve(&facts.tags, write) {
+        Room::Nothing => None,
+        Room::Refused(no) => Some(no.to_string()),
+        Room::Write(w) => ec2
+            .tag_instance(&facts.instance_id, &w)
+            .await
+            .err()
+            .map(|e| e.to_string()),
     }
-    write
 }
 
 /// Takes the instance out of its group, target groups and Elastic IPs, each recorded first. A
@@ -168,19 +187,22 @@ pub async fn take_out_of_service<E: InstancesPort, S: ServicePorts>(
         }
         return outcomes;
     }
-    let unrecorded: Option<String> = match budget.reserve(&facts.tags, records(facts, &now)) {
-        Room::Nothing => None,
-        Room::Refused(no) => Some(no.to_string()),
-        Room::Write(w) => ec2.tag_instance(id, &w).await.err().map(|e| e.to_string()),
-    };
+    let [group_record, service_record] = records(facts, &now);
+    // Concurrently; the group's record takes its tag first (joined futures start in order).
+    let (group_lost, service_lost) = futures::join!(
+        write_record(ec2, facts, budget, group_record),
+        write_record(ec2, facts, budget, service_record)
+    );
     let recorded = Service::read(&facts.tags);
     // What this delivery meant to record and could not.
-    let lost = |new: bool| unrecorded.as_deref().filter(|_| new);
+    let lost = |new: bool| service_lost.as_deref().filter(|_| new);
 
     // The changes, concurrently.
     let auto_scaling = async {
         let m = now.group.as_ref()?;
-        let lost = lost(facts.tag(tags::AUTO_SCALING).is_none());
+        let lost = group_lost
+            .as_deref()
+            .filter(|_| facts.tag(tags::AUTO_SCALING).is_none());
         let outcome = leave_group(ec2, service, m, id, lost.is_none()).await;
         Some(noted(outcome, lost, || {
             format!(

@@ -6,7 +6,7 @@ use crate::actions::registry::ActionKind;
 use crate::approval::tag_safe;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{InstanceFacts, InstancesPort};
-use crate::records::{new_keys, Budget};
+use crate::records::{new_keys, Budget, Isolation};
 use crate::tags::{self, status};
 
 const ACTION: ActionKind = ActionKind::TagInstance;
@@ -53,14 +53,11 @@ pub fn tags_after(
             add.push(tags::pair(tags::CONTAINED_AT, contained_at));
         }
         Ending::Failed => add.push(tags::pair(tags::STATUS, status::CONTAINMENT_FAILED)),
+        // Never over a quarantine (a redelivery, another finding, an approval already given), nor
+        // on an instance whose quarantine started (its status tag may have been lost).
+        Ending::HeldByCap | Ending::AwaitingApproval if quarantined(facts) => {}
         Ending::HeldByCap => add.push(tags::pair(tags::STATUS, status::NEEDS_HUMAN)),
-        // Never over a quarantine a human already approved (a redelivery of the finding).
-        Ending::AwaitingApproval => match facts.tag(tags::STATUS) {
-            None | Some(status::NEEDS_HUMAN) => {
-                add.push(tags::pair(tags::STATUS, status::AWAITING_APPROVAL))
-            }
-            Some(_) => {}
-        },
+        Ending::AwaitingApproval => add.push(tags::pair(tags::STATUS, status::AWAITING_APPROVAL)),
         Ending::NotAttempted => {}
     }
     // A human is waited for from now on (the reminder's clock), unless already.
@@ -73,8 +70,20 @@ pub fn tags_after(
     add
 }
 
-/// Writes [`tags_after`]: the status and the finding from the budget's reserve for them, the time
-/// of containment only if a tag is left (it is in the notification and the finding note anyway).
+/// Whether the instance is, or is being, quarantined: a status other than waiting for a human, or
+/// a quarantine start recorded.
+fn quarantined(facts: &InstanceFacts) -> bool {
+    let waiting = matches!(
+        facts.tag(tags::STATUS),
+        None | Some(status::NEEDS_HUMAN | status::AWAITING_APPROVAL)
+    );
+    !waiting || Isolation::read(&facts.tags).started.is_some()
+}
+
+/// Writes [`tags_after`]: the status and the finding from the budget's reserve for them (what
+/// else goes with them — who decided, since when a human is waited for — only if it fits too), the
+/// time of containment only if a tag is left (it is in the notification and the finding note
+/// anyway).
 pub async fn tag_instance<E: InstancesPort>(
     ec2: &E,
     facts: &InstanceFacts,
@@ -91,16 +100,30 @@ pub async fn tag_instance<E: InstancesPort>(
     }
     let (time, markers): (Vec<_>, Vec<_>) =
         add.drain(..).partition(|(k, _)| k == tags::CONTAINED_AT);
-    if let Err(no) = budget.take_marker(new_keys(&facts.tags, &markers)) {
-        return Outcome::new(ACTION, id, Status::Skipped, format!("not tagged: {no}"));
-    }
-    add = markers;
     let mut left_out = String::new();
+    let markers = match budget.take_marker(new_keys(&facts.tags, &markers)) {
+        Ok(()) => markers,
+        Err(no) => {
+            let essential = |(k, _): &(String, String)| k == tags::STATUS || k == tags::FINDING;
+            let (kept, dropped): (Vec<_>, Vec<_>) = markers.into_iter().partition(essential);
+            if let Err(no) = budget.take_marker(new_keys(&facts.tags, &kept)) {
+                return Outcome::new(ACTION, id, Status::Skipped, format!("not tagged: {no}"));
+            }
+            let names: Vec<&str> = dropped.iter().map(|(k, _)| k.as_str()).collect();
+            left_out = format!("; {} not written ({no})", names.join(", "));
+            kept
+        }
+    };
+    add = markers;
     if !time.is_empty() {
         match budget.take(new_keys(&facts.tags, &time)) {
             Ok(()) => add.extend(time),
-            Err(no) => left_out = format!("; {} not written ({no})", tags::CONTAINED_AT),
+            Err(no) => left_out.push_str(&format!("; {} not written ({no})", tags::CONTAINED_AT)),
         }
+    }
+    if add.is_empty() {
+        let why = format!("nothing tagged{left_out}");
+        return Outcome::new(ACTION, id, Status::Skipped, why);
     }
     let names: Vec<&str> = add.iter().map(|(k, _)| k.as_str()).collect();
     match ec2.tag_instance(id, &add).await {

@@ -56,7 +56,8 @@ pub async fn unshare<E: ArtifactsPort>(ec2: &E, a: &ArtifactRef) -> Execution {
         true => Vec::new(),
         false => records::chunked(tags::SHARED_WITH, &record.tokens(), &facts.tags),
     };
-    let unrecorded = match Budget::new(facts.tags.len(), 0).reserve(&facts.tags, write) {
+    let unrecorded = match Budget::new(records::counted(&facts.tags), 0).reserve(&facts.tags, write)
+    {
         Room::Nothing => None,
         Room::Refused(no) => Some(no.to_string()),
         Room::Write(w) => ec2.tag_artifact(a, &w).await.err().map(|e| e.to_string()),

@@ -25,7 +25,7 @@ use crate::incident::InstanceRef;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::skip_all;
 use crate::ports::{Ec2Ports, FoundGroups, InstanceFacts, NetworkAclFacts, ServicePorts};
-use crate::records::{AclDenies, Budget, Isolation, Room};
+use crate::records::{self, AclDenies, Budget, Isolation, Room};
 use crate::tags;
 use tokio::time::Instant;
 
@@ -256,7 +256,7 @@ fn tag_budget(r: Request<'_>, facts: &InstanceFacts) -> Budget {
             .count(),
         false => 0,
     };
-    Budget::new(facts.tags.len(), markers)
+    Budget::new(records::counted(&facts.tags), markers)
 }
 
 /// Past the incident's deadline, what is left would not end before Lambda stops the function:
@@ -462,7 +462,12 @@ async fn preserve<E: Ec2Ports>(ec2: &E, r: Request<'_>, at: Here<'_>, result: &m
             (None, None) => Ending::NotAttempted,
         };
         let finding = &r.incident.finding_id;
-        let decided = r.plan.decided_by.as_deref();
+        // Who approved: only a human's plan (an analyst's action, an approval) records a decision.
+        let decided = r
+            .plan
+            .decided_by
+            .as_deref()
+            .filter(|_| r.plan.rule.starts_with("analyst-"));
         let outcome = tag_instance::tag_instance(
             ec2,
             facts,
