@@ -1056,6 +1056,21 @@ def patch_snapshot_permission_modifications():
     ElasticBlockStore.modify_snapshot_attribute = modify_snapshot_attribute
 
 
+def patch_network_acl_id_filter():
+    """Real EC2: DescribeNetworkAcls takes the `network-acl-id` filter (an ACL deleted since is simply
+    absent); moto answers it with a 500 (FilterNotImplementedError)."""
+    from moto.ec2.models.network_acls import NetworkAcl
+
+    original = NetworkAcl.get_filter_value
+
+    def get_filter_value(self, filter_name, method_name=None):
+        if filter_name == "network-acl-id":
+            return self.id
+        return original(self, filter_name, method_name)
+
+    NetworkAcl.get_filter_value = get_filter_value
+
+
 PATCHES = [
     patch_primary_eni_groups,
     patch_shutdown_behaviour_attribute,
@@ -1071,6 +1086,7 @@ PATCHES = [
     patch_spot_termination_protection,
     patch_sns_publish,
     patch_snapshot_permission_modifications,
+    patch_network_acl_id_filter,
 ]
 
 

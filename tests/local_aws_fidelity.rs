@@ -1381,3 +1381,30 @@ async fn a_snapshot_s_typed_permission_changes_take_effect() {
     change(false).await.unwrap();
     assert_eq!(permissions().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_acls_are_found_by_their_id_filter() {
+    let aws = Aws::new().await;
+    let (vpc, _) = aws.vpc("10.160.0.0/16").await;
+    let acl = network_acl(&aws, &vpc).await;
+    // A filter (not `NetworkAclIds`): an id that no longer exists is simply not found.
+    let out = aws
+        .ec2
+        .describe_network_acls()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("network-acl-id")
+                .values(&acl)
+                .values("acl-0123456789abcdef0")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("EC2 takes the network-acl-id filter");
+    let ids: Vec<&str> = out
+        .network_acls()
+        .iter()
+        .filter_map(|a| a.network_acl_id())
+        .collect();
+    assert_eq!(ids, vec![acl.as_str()]);
+}

@@ -265,6 +265,8 @@ pub struct NetworkAclFacts {
 pub trait NetworkAclsPort: Sync {
     /// Every network ACL of the VPC.
     async fn network_acls(&self, vpc_id: &str) -> Result<Vec<NetworkAclFacts>, AwsError>;
+    /// These network ACLs, those that still exist (a terminated instance no longer names its VPC).
+    async fn network_acls_by_id(&self, ids: &[String]) -> Result<Vec<NetworkAclFacts>, AwsError>;
     /// Adds a deny entry for `cidr`, all protocols, in one direction.
     async fn add_deny_entry(
         &self,

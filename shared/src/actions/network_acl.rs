@@ -297,17 +297,16 @@ pub async fn remove<E: NetworkAclsPort>(
     if recorded.0.is_empty() {
         return (Vec::new(), AclDenies::keys(&facts.tags));
     }
-    let described = acls_of(ec2, &facts.vpc_ids()).await;
-    let mut acls = Vec::new();
-    for (vpc, found) in described {
-        match found {
-            Ok(found) => acls.extend(found),
-            Err(e) => {
-                let failed = Outcome::failed(UNDO, &vpc, "could not read the network ACLs", &e);
-                return (vec![failed], Vec::new());
-            }
+    // By the recorded ids: a terminated instance may no longer name its interfaces or VPC.
+    let ids: Vec<String> = recorded.0.keys().cloned().collect();
+    let acls = match ec2.network_acls_by_id(&ids).await {
+        Ok(acls) => acls,
+        Err(e) => {
+            let failed =
+                Outcome::failed(UNDO, &ids.join(" "), "could not read the network ACLs", &e);
+            return (vec![failed], Vec::new());
         }
-    }
+    };
     let outcomes = join_all(recorded.0.iter().map(|(acl, record)| {
         let current = acls.iter().find(|a| &a.network_acl_id == acl);
         remove_from(ec2, acl, current, record)

@@ -41,6 +41,25 @@ impl NetworkAclsPort for Ec2 {
         Ok(acls)
     }
 
+    async fn network_acls_by_id(&self, ids: &[String]) -> Result<Vec<NetworkAclFacts>, AwsError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A filter, not `NetworkAclIds`: an ACL deleted since is simply absent, not an error.
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut acls = Vec::new();
+        let mut pages = self
+            .0
+            .describe_network_acls()
+            .filters(filter("network-acl-id", &ids))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            acls.extend(page?.network_acls().iter().map(acl_facts));
+        }
+        Ok(acls)
+    }
+
     async fn add_deny_entry(
         &self,
         network_acl_id: &str,
