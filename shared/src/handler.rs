@@ -44,14 +44,12 @@ type Finding = Result<Incident, RejectedFinding>;
 /// A finding carried out with its notification held for the digest.
 type Held = (Incident, Report, Option<Notification>);
 
-/// The function's own region (from its ARN: `arn:aws:lambda:<region>:<account>:function:<name>`).
-fn function_region(event: &LambdaEvent<Value>) -> &str {
-    event
-        .context
-        .invoked_function_arn
-        .split(':')
-        .nth(3)
-        .unwrap_or_default()
+/// The function's own region and account (from its ARN:
+/// `arn:aws:lambda:<region>:<account>:function:<name>`).
+fn function_home(event: &LambdaEvent<Value>) -> (&str, &str) {
+    let mut parts = event.context.invoked_function_arn.split(':').skip(3);
+    let region = parts.next().unwrap_or_default();
+    (region, parts.next().unwrap_or_default())
 }
 
 /// The answer to an imported-findings event: each finding's outcome; a finding that could not be
@@ -136,7 +134,7 @@ impl Responder {
             return Ok(serde_json::to_value(report).unwrap_or_default());
         }
         let parsed = self.read(&event, ImportedEvent::from_event)?;
-        let home = function_region(&event).to_string();
+        let home = function_home(&event).0.to_string();
         let config = &self.config.within(remaining(&event));
         let home = home.as_str();
         let results: Vec<(String, Result<Imported, String>)> =
@@ -204,12 +202,7 @@ impl Responder {
                 serde_json::json!({ "reminded": [], "why": "FIREBREAK_REMIND_AFTER_MINUTES=never" }),
             );
         };
-        // arn:aws:lambda:<region>:<account>:function:<name>
-        let arn: Vec<&str> = event.context.invoked_function_arn.split(':').collect();
-        let (region, account) = (
-            arn.get(3).copied().unwrap_or_default(),
-            arn.get(4).copied().unwrap_or_default(),
-        );
+        let (region, account) = function_home(&event);
         let ec2 = self.clients.ec2_for(account, region).await;
         let now = SystemClock.rfc3339();
         let outcomes = remind(&ec2, &self.sns, after, &now, (account, region))

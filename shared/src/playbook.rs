@@ -452,6 +452,12 @@ fn plan_role(
     }
 }
 
+/// Whether a human chose the plan (an analyst's custom action, or an approval, which is one): every
+/// rule [`plan_for_action`] names starts `analyst-`.
+pub fn decided_by_a_human(plan: &Plan) -> bool {
+    plan.rule.starts_with("analyst-")
+}
+
 /// What an analyst's Security Hub custom action does to one finding. The analyst has decided, so the
 /// family, severity, sample and archived rows do not apply; what never changes: exempt resources are
 /// left alone (instances here by the finding's tags, and live by the executor), and credentials IAM

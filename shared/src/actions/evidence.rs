@@ -77,17 +77,10 @@ pub async fn protect_evidence<E: EvidencePort + InstancesPort>(
     let before = Before::read(ec2, facts).await;
     let recorded = Evidence::read(&facts.tags);
     let record = before.record(&recorded);
+    // The whole record, in this version's format (what an earlier one recorded included).
     let write = match record == recorded {
         true => Vec::new(),
-        false => {
-            let mut packed = Evidence::packed(&facts.tags);
-            packed.termination_protection |= record.termination_protection;
-            packed.shutdown = packed.shutdown.or(record.shutdown.clone());
-            if packed.kept_volumes.is_empty() {
-                packed.kept_volumes = record.kept_volumes.clone();
-            }
-            records::chunked(tags::EVIDENCE, &packed.tokens(), &facts.tags)
-        }
+        false => records::chunked(tags::EVIDENCE, &record.tokens(), &facts.tags),
     };
     let unrecorded: Option<String> = match budget.reserve(&facts.tags, write) {
         Room::Nothing => None,

@@ -7,21 +7,10 @@ use aws_sdk_ec2::types::{
 };
 
 use crate::aws::ec2::Ec2;
-use crate::aws::sdk::ec2_tags;
+use crate::aws::sdk::{ec2_tags, tag_pairs};
 use crate::error::AwsError;
 use crate::incident::{ArtifactKind, ArtifactRef};
 use crate::ports::{ArtifactFacts, ArtifactsPort, Sharing};
-
-fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
-}
 
 /// `Ok(None)` for a not-found error.
 fn absent<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
@@ -58,7 +47,7 @@ impl Ec2 {
         }
         Ok(Some(ArtifactFacts {
             sharing,
-            tags: pairs(snapshot.tags()),
+            tags: tag_pairs(snapshot.tags()),
         }))
     }
 
@@ -92,7 +81,7 @@ impl Ec2 {
         }
         Ok(Some(ArtifactFacts {
             sharing,
-            tags: pairs(image.tags()),
+            tags: tag_pairs(image.tags()),
         }))
     }
 

@@ -7,7 +7,7 @@ use aws_sdk_ec2::types::{
     InstanceNetworkInterface, InstanceSpecification, ResourceType, Tag,
 };
 
-use crate::aws::sdk::{ec2_tags, filter, tag_spec};
+use crate::aws::sdk::{ec2_tags, filter, tag_pairs, tag_spec};
 use crate::error::AwsError;
 use crate::ports::{
     EvidencePort, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort, ProfileAssociation,
@@ -89,16 +89,7 @@ fn facts_of(i: &aws_sdk_ec2::types::Instance) -> InstanceFacts {
             })
             .collect(),
         spot: i.instance_lifecycle() == Some(&InstanceLifecycleType::Spot),
-        tags: i
-            .tags()
-            .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                ))
-            })
-            .collect(),
+        tags: tag_pairs(i.tags()),
     }
 }
 
@@ -164,16 +155,10 @@ impl InstancesPort for Ec2 {
             .send();
         while let Some(page) = pages.next().await {
             for i in page?.reservations().iter().flat_map(|r| r.instances()) {
-                let pairs: Vec<(String, String)> = i
-                    .tags()
-                    .iter()
-                    .map(|t| {
-                        let (k, v) = (t.key().unwrap_or_default(), t.value().unwrap_or_default());
-                        (k.to_string(), v.to_string())
-                    })
-                    .collect();
                 // A record without a readable start still counts (the cap errs towards a human).
-                let at = Isolation::read(&pairs).started.unwrap_or_default();
+                let at = Isolation::read(&tag_pairs(i.tags()))
+                    .started
+                    .unwrap_or_default();
                 if let Some(id) = i.instance_id() {
                     starts.push((id.to_string(), at));
                 }

@@ -51,6 +51,18 @@ pub fn tag_spec(kind: ResourceType, tags: &[(String, String)]) -> TagSpecificati
         .build()
 }
 
+/// EC2 tags as (key, value) pairs (a tag without a key is skipped, one without a value is empty).
+pub fn tag_pairs(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
 /// EC2 tags.
 pub fn ec2_tags(tags: &[(String, String)]) -> Vec<Tag> {
     tags.iter()

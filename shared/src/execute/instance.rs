@@ -24,6 +24,7 @@ use crate::execute::Request;
 use crate::incident::InstanceRef;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::skip_all;
+use crate::playbook::decided_by_a_human;
 use crate::ports::{Ec2Ports, FoundGroups, InstanceFacts, NetworkAclFacts, ServicePorts};
 use crate::records::{self, AclDenies, Budget, Isolation, Room};
 use crate::tags;
@@ -467,7 +468,7 @@ async fn preserve<E: Ec2Ports>(ec2: &E, r: Request<'_>, at: Here<'_>, result: &m
             .plan
             .decided_by
             .as_deref()
-            .filter(|_| r.plan.rule.starts_with("analyst-"));
+            .filter(|_| decided_by_a_human(r.plan));
         let outcome = tag_instance::tag_instance(
             ec2,
             facts,
