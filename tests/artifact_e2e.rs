@@ -94,24 +94,7 @@ async fn release(aws: &Aws, topic: &str, finding: &str, finding_type: &str, arn:
 async fn a_shared_snapshot_is_unshared_once_recorded_and_release_gives_the_same_sharing_back() {
     let aws = Aws::new().await;
     let (topic, queue) = aws.topic_with_queue().await;
-    let volume = aws
-        .ec2
-        .create_volume()
-        .availability_zone("us-east-1a")
-        .size(1)
-        .send()
-        .await
-        .unwrap();
-    let snapshot = aws
-        .ec2
-        .create_snapshot()
-        .volume_id(volume.volume_id().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .snapshot_id()
-        .unwrap()
-        .to_string();
+    let snapshot = aws.snapshot().await;
     let add = CreateVolumePermissionModifications::builder()
         .add(
             CreateVolumePermission::builder()

@@ -69,12 +69,7 @@ async fn an_imported_finding_of_another_region_is_contained_there_once_and_told_
         got["findings"][0]["result"]["verdict"], "contained",
         "{got}"
     );
-    let groups: Vec<String> = aws
-        .interfaces(&instance)
-        .await
-        .into_iter()
-        .flat_map(|(_, _, g)| g)
-        .collect();
+    let groups = aws.groups_of(&instance).await;
     assert_eq!(groups.len(), 1);
     assert_ne!(groups, vec![app.clone()], "isolated in its own region");
     let tags = aws.tags(&instance).await;
@@ -129,12 +124,7 @@ async fn an_imported_finding_of_the_function_s_own_region_is_left_to_its_native_
         got["findings"][0]["result"]["outcome"], "left-to-the-native-event",
         "{got}"
     );
-    let groups: Vec<String> = aws
-        .interfaces(&instance)
-        .await
-        .into_iter()
-        .flat_map(|(_, _, g)| g)
-        .collect();
+    let groups = aws.groups_of(&instance).await;
     assert_eq!(groups, vec![app.clone()], "untouched");
 
     // A finding of another region that a human resolved (an FbRelease's note re-imports it) is

@@ -1327,24 +1327,7 @@ async fn a_snapshot_s_typed_permission_changes_take_effect() {
         SnapshotAttributeName,
     };
     let aws = Aws::new().await;
-    let volume = aws
-        .ec2
-        .create_volume()
-        .availability_zone("us-east-1a")
-        .size(1)
-        .send()
-        .await
-        .unwrap();
-    let snapshot = aws
-        .ec2
-        .create_snapshot()
-        .volume_id(volume.volume_id().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .snapshot_id()
-        .unwrap()
-        .to_string();
+    let snapshot = aws.snapshot().await;
     let permissions = || async {
         let out = aws
             .ec2

@@ -309,38 +309,6 @@ async fn the_first_incident_in_a_new_vpc_is_contained_in_one_invocation_under_ev
     assert_eq!(s.aws.group_rules(&groups[0]).await, (s.vpc.clone(), 0, 0));
 }
 
-/// DeleteOnTermination of each volume, termination protection and the shutdown behaviour.
-async fn protection(aws: &Aws, instance: &str) -> (Vec<bool>, bool, String) {
-    use aws_sdk_ec2::types::InstanceAttributeName as Name;
-    let described = aws.describe(instance).await;
-    let deleted = described
-        .block_device_mappings()
-        .iter()
-        .map(|b| b.ebs().and_then(|e| e.delete_on_termination()) == Some(true))
-        .collect();
-    let attr = |name| {
-        aws.ec2
-            .describe_instance_attribute()
-            .instance_id(instance)
-            .attribute(name)
-            .send()
-    };
-    let termination = attr(Name::DisableApiTermination).await.unwrap();
-    let shutdown = attr(Name::InstanceInitiatedShutdownBehavior).await.unwrap();
-    (
-        deleted,
-        termination
-            .disable_api_termination()
-            .and_then(|v| v.value())
-            == Some(true),
-        shutdown
-            .instance_initiated_shutdown_behavior()
-            .and_then(|v| v.value())
-            .unwrap_or_default()
-            .to_string(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_with_44_tags_of_its_own_and_two_interfaces_is_contained_within_50_and_fully_released(
 ) {
@@ -362,8 +330,11 @@ async fn an_instance_with_44_tags_of_its_own_and_two_interfaces_is_contained_wit
     let interfaces = aws.interfaces(&instance).await;
     assert_eq!(interfaces.len(), 2);
     let acls_before = aws.acl_entries(&vpc).await;
-    let protection_before = protection(&aws, &instance).await;
-    assert!(!protection_before.1, "termination protection starts off");
+    let protection_before = aws.protection(&instance).await;
+    assert!(
+        !protection_before.termination_protection,
+        "termination protection starts off"
+    );
     // The local AWS refuses a 51st tag, as EC2 does.
     let too_many: Vec<aws_sdk_ec2::types::Tag> = (0..7)
         .map(|n| {
@@ -410,13 +381,16 @@ async fn an_instance_with_44_tags_of_its_own_and_two_interfaces_is_contained_wit
         assert_eq!(groups.len(), 1, "{eni}: {groups:?}");
         assert_ne!(groups[0], app, "{eni} still in its own group");
     }
-    let protected = protection(&aws, &instance).await;
-    assert!(protected.1, "termination protection on");
+    let protected = aws.protection(&instance).await;
     assert!(
-        protected.0.iter().all(|d| !d),
+        protected.termination_protection,
+        "termination protection on"
+    );
+    assert!(
+        protected.deleted_on_termination.iter().all(|d| !d),
         "volumes kept: {protected:?}"
     );
-    assert_eq!(protected.2, "stop");
+    assert_eq!(protected.shutdown_behaviour, "stop");
     let volumes = aws.describe(&instance).await.block_device_mappings().len();
     assert_eq!(aws.finding_snapshots(&finding).await.len(), volumes);
     assert!(aws.acl_entries(&vpc).await.len() > acls_before.len());
@@ -455,7 +429,7 @@ async fn an_instance_with_44_tags_of_its_own_and_two_interfaces_is_contained_wit
     assert!(matches!(got, Invocation::Response(_)), "{got:?}");
     assert_eq!(aws.interfaces(&instance).await, interfaces);
     assert_eq!(aws.acl_entries(&vpc).await, acls_before);
-    assert_eq!(protection(&aws, &instance).await, protection_before);
+    assert_eq!(aws.protection(&instance).await, protection_before);
     let mut left: Vec<String> = aws
         .tags(&instance)
         .await

@@ -73,26 +73,6 @@ async fn event(
     e
 }
 
-async fn groups(aws: &Aws, id: &str) -> Vec<String> {
-    aws.interfaces(id)
-        .await
-        .into_iter()
-        .flat_map(|(_, _, g)| g)
-        .collect()
-}
-
-async fn termination_protection(aws: &Aws, id: &str) -> bool {
-    let attr = aws
-        .ec2
-        .describe_instance_attribute()
-        .instance_id(id)
-        .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
-        .send()
-        .await
-        .unwrap();
-    attr.disable_api_termination().and_then(|v| v.value()) == Some(true)
-}
-
 /// `guardduty-responder` with this playbook, naming the approval function in its notifications.
 async fn responder(topic: &str, playbook: &str) -> Function {
     Function::start(
@@ -158,11 +138,11 @@ async fn a_custom_playbook_decides_as_written_and_an_approval_then_contains() {
         "rule 1: crypto in prod accounts → ask"
     );
     assert_eq!(
-        groups(&aws, &crypto.id).await,
+        aws.groups_of(&crypto.id).await,
         vec![crypto.app.clone()],
         "not isolated"
     );
-    assert!(termination_protection(&aws, &crypto.id).await);
+    assert!(aws.protection(&crypto.id).await.termination_protection);
     assert!(
         !aws.finding_snapshots(&asked).await.is_empty(),
         "snapshotted"
@@ -185,7 +165,7 @@ async fn a_custom_playbook_decides_as_written_and_an_approval_then_contains() {
         report["plan"]["decided_by"],
         "rule 2: sandbox noise → ignore"
     );
-    assert_eq!(groups(&aws, &sandbox.id).await, vec![sandbox.app.clone()]);
+    assert_eq!(aws.groups_of(&sandbox.id).await, vec![sandbox.app.clone()]);
     assert!(aws.finding_snapshots(&ignored).await.is_empty());
     assert!(!aws
         .tags(&sandbox.id)
@@ -202,7 +182,10 @@ async fn a_custom_playbook_decides_as_written_and_an_approval_then_contains() {
         report["plan"]["decided_by"],
         "rule 3: any backdoor → contain"
     );
-    assert_ne!(groups(&aws, &backdoor.id).await, vec![backdoor.app.clone()]);
+    assert_ne!(
+        aws.groups_of(&backdoor.id).await,
+        vec![backdoor.app.clone()]
+    );
 
     // Two messages (ask, contain), none for the ignored finding; the ask names the rule.
     let messages = aws.messages(&queue, 3, Duration::from_secs(5)).await;
@@ -234,7 +217,7 @@ async fn a_custom_playbook_decides_as_written_and_an_approval_then_contains() {
         .await
         .unwrap();
     assert_eq!(approved["verdict"], "contained", "{approved}");
-    let after = groups(&aws, &crypto.id).await;
+    let after = aws.groups_of(&crypto.id).await;
     assert_eq!(after.len(), 1);
     assert_ne!(
         after,
@@ -288,7 +271,7 @@ async fn a_rejection_lifts_the_evidence_protection_and_records_who_decided() {
     )
     .await;
     let report = responder.invoke(&e).await.unwrap();
-    assert!(termination_protection(&aws, &crypto.id).await);
+    assert!(aws.protection(&crypto.id).await.termination_protection);
     let decider = Function::start("securityhub-action", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
     let rejected = decider
         .invoke(&approval_event(&report, "reject", "bob"))
@@ -296,10 +279,10 @@ async fn a_rejection_lifts_the_evidence_protection_and_records_who_decided() {
         .unwrap();
     assert_eq!(rejected["verdict"], "released", "{rejected}");
     assert!(
-        !termination_protection(&aws, &crypto.id).await,
+        !aws.protection(&crypto.id).await.termination_protection,
         "protection lifted"
     );
-    assert_eq!(groups(&aws, &crypto.id).await, vec![crypto.app.clone()]);
+    assert_eq!(aws.groups_of(&crypto.id).await, vec![crypto.app.clone()]);
     let tags = aws.tags(&crypto.id).await;
     assert_eq!(tag(&tags, "firebreak:status"), None);
     let decision = tag(&tags, "firebreak:decision").unwrap_or_default();

@@ -58,19 +58,6 @@ async fn assert_isolated(aws: &Aws, instance: &str) {
     }
 }
 
-async fn termination_protection(aws: &Aws, instance: &str) -> bool {
-    aws.ec2
-        .describe_instance_attribute()
-        .instance_id(instance)
-        .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
-        .send()
-        .await
-        .unwrap()
-        .disable_api_termination()
-        .and_then(|v| v.value())
-        .unwrap_or(false)
-}
-
 fn id(finding: &Value) -> &str {
     finding["Id"].as_str().unwrap()
 }
@@ -116,7 +103,7 @@ async fn quarantine_two_findings_then_release_one() {
         .unwrap()
         .iter()
         .all(|r| r["verdict"] == "contained"));
-    assert!(termination_protection(&aws, &a.instance).await);
+    assert!(aws.protection(&a.instance).await.termination_protection);
     // AND the team is told once: one digest naming both (a second message would arrive by now)
     let told = aws.messages(&queue, 2, Duration::from_secs(3)).await;
     assert_eq!(told.len(), 1, "{told:?}");
@@ -141,31 +128,12 @@ async fn quarantine_two_findings_then_release_one() {
     // quarantine tags are gone, the snapshots are still there, and its finding is RESOLVED
     assert_eq!(answer["results"][0]["verdict"], "released", "{answer}");
     assert_eq!(aws.interfaces(&a.instance).await, a.before);
-    assert!(!termination_protection(&aws, &a.instance).await);
+    let protection = aws.protection(&a.instance).await;
+    assert!(!protection.termination_protection);
     // AND the shutdown behaviour and DeleteOnTermination are what they were (terminate; the root
     // volume deleted on termination, the data volume kept)
-    let shutdown = aws
-        .ec2
-        .describe_instance_attribute()
-        .instance_id(&a.instance)
-        .attribute(aws_sdk_ec2::types::InstanceAttributeName::InstanceInitiatedShutdownBehavior)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        shutdown
-            .instance_initiated_shutdown_behavior()
-            .and_then(|v| v.value()),
-        Some("terminate")
-    );
-    let deleted: Vec<bool> = aws
-        .describe(&a.instance)
-        .await
-        .block_device_mappings()
-        .iter()
-        .map(|b| b.ebs().unwrap().delete_on_termination().unwrap_or(false))
-        .collect();
-    assert_eq!(deleted, a.delete_on_termination);
+    assert_eq!(protection.shutdown_behaviour, "terminate");
+    assert_eq!(protection.deleted_on_termination, a.delete_on_termination);
     let tags = aws.tags(&a.instance).await;
     assert!(
         !tags

@@ -436,6 +436,18 @@ async fn respond_to(
     .await
 }
 
+/// `FbRelease` of the fake instance (no Auto Scaling, target group or Elastic IP), at a fixed time.
+async fn release(ec2: &FakeEc2) -> firebreak::outcome::Execution {
+    firebreak::execute::release::run(
+        ec2,
+        &NoEstate,
+        "i-0123456789abcdef0",
+        &FixedClock::at("2026-11-22T04:00:00Z"),
+        None,
+    )
+    .await
+}
+
 fn config() -> Config {
     Config::from_lookup(|k| {
         (k == "FIREBREAK_TOPIC_ARN").then(|| "arn:aws:sns:us-east-1:123456789012:t".into())
@@ -946,14 +958,7 @@ fn quarantined() -> FakeEc2 {
 #[tokio::test]
 async fn release_restores_everything_recorded_then_removes_the_records() {
     let ec2 = quarantined();
-    let r = firebreak::execute::release::run(
-        &ec2,
-        &NoEstate,
-        "i-0123456789abcdef0",
-        &FixedClock::at("2026-11-22T04:00:00Z"),
-        None,
-    )
-    .await;
+    let r = release(&ec2).await;
     assert_eq!(r.completed, Some(true), "{:?}", r.outcomes);
     let calls = ec2.calls();
     assert!(
@@ -991,14 +996,7 @@ async fn release_restores_everything_recorded_then_removes_the_records() {
 async fn a_release_that_fails_keeps_the_records_for_a_retry() {
     let mut ec2 = quarantined();
     ec2.fail_group = Some("sg-app".into());
-    let r = firebreak::execute::release::run(
-        &ec2,
-        &NoEstate,
-        "i-0123456789abcdef0",
-        &FixedClock::at("2026-11-22T04:00:00Z"),
-        None,
-    )
-    .await;
+    let r = release(&ec2).await;
     assert_eq!(r.completed, Some(false));
     let calls = ec2.calls();
     let untag = calls
@@ -1307,14 +1305,7 @@ async fn the_network_acl_entries_are_recorded_before_they_are_added_and_released
         }
         respond_to(&again, &FakeSns::default()).await.unwrap();
         assert!(!again.calls().iter().any(|c| c.starts_with("acl-deny")));
-        let r = firebreak::execute::release::run(
-            &again,
-            &NoEstate,
-            "i-0123456789abcdef0",
-            &FixedClock::at("2026-11-22T04:00:00Z"),
-            None,
-        )
-        .await;
+        let r = release(&again).await;
         assert_eq!(r.completed, Some(true), "{:?}", r.outcomes);
         let calls = again.calls();
         for e in &added {
@@ -1371,14 +1362,7 @@ async fn a_terminated_instance_s_release_still_removes_its_network_acl_entries()
             "i90=10.0.0.5/32".into(),
         )];
     }
-    let r = firebreak::execute::release::run(
-        &ec2,
-        &NoEstate,
-        "i-0123456789abcdef0",
-        &FixedClock::at("2026-11-22T04:00:00Z"),
-        None,
-    )
-    .await;
+    let r = release(&ec2).await;
     assert_eq!(r.completed, Some(true), "{:?}", r.outcomes);
     assert!(ec2
         .calls()

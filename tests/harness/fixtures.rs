@@ -31,6 +31,17 @@ pub struct Aws {
 }
 
 /// A unique suffix, so parallel tests never share names.
+/// An instance's evidence settings ([`Aws::protection`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Protection {
+    /// `DeleteOnTermination` of each volume.
+    pub deleted_on_termination: Vec<bool>,
+    /// Termination protection.
+    pub termination_protection: bool,
+    /// What an OS shutdown does.
+    pub shutdown_behaviour: String,
+}
+
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
@@ -491,6 +502,69 @@ impl Aws {
             .collect();
         enis.sort();
         enis
+    }
+
+    /// Every security group of every interface of the instance.
+    pub async fn groups_of(&self, instance_id: &str) -> Vec<String> {
+        self.interfaces(instance_id)
+            .await
+            .into_iter()
+            .flat_map(|(_, _, g)| g)
+            .collect()
+    }
+
+    /// The instance's evidence settings as EC2 reports them: `DeleteOnTermination` per volume,
+    /// termination protection, the shutdown behaviour.
+    pub async fn protection(&self, instance_id: &str) -> Protection {
+        use aws_sdk_ec2::types::InstanceAttributeName as Name;
+        let described = self.describe(instance_id).await;
+        let deleted_on_termination = described
+            .block_device_mappings()
+            .iter()
+            .map(|b| b.ebs().and_then(|e| e.delete_on_termination()) == Some(true))
+            .collect();
+        let attr = |name| {
+            self.ec2
+                .describe_instance_attribute()
+                .instance_id(instance_id)
+                .attribute(name)
+                .send()
+        };
+        let termination = attr(Name::DisableApiTermination).await.unwrap();
+        let shutdown = attr(Name::InstanceInitiatedShutdownBehavior).await.unwrap();
+        Protection {
+            deleted_on_termination,
+            termination_protection: termination
+                .disable_api_termination()
+                .and_then(|v| v.value())
+                == Some(true),
+            shutdown_behaviour: shutdown
+                .instance_initiated_shutdown_behavior()
+                .and_then(|v| v.value())
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
+    /// A 1 GiB volume's snapshot (`snap-…`).
+    pub async fn snapshot(&self) -> String {
+        let volume = self
+            .ec2
+            .create_volume()
+            .availability_zone(format!("{}a", self.region))
+            .size(1)
+            .send()
+            .await
+            .unwrap();
+        self.ec2
+            .create_snapshot()
+            .volume_id(volume.volume_id().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .snapshot_id()
+            .unwrap()
+            .to_string()
     }
 
     /// (ENI id, VPC id) of every interface of the instance: what a finding lists.
