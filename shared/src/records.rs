@@ -82,7 +82,8 @@ pub fn chunked(base: &str, tokens: &[String], present: &Tags) -> Vec<(String, St
 /// The tags that count against EC2's limit: not the `aws:` ones AWS writes itself (Auto Scaling,
 /// CloudFormation, launch templates), which EC2 does not count.
 pub fn counted(tags: &Tags) -> usize {
-    tags.iter().filter(|(k, _)| !k.starts_with("aws:")).count()
+    let reserved = |k: &str| k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"));
+    tags.iter().filter(|(k, _)| !reserved(k)).count()
 }
 
 /// How many of `write`'s keys the resource does not carry yet (what the write costs the budget).
@@ -609,7 +610,11 @@ mod tests {
         assert!(w.iter().all(|(_, v)| v.len() <= VALUE_LIMIT), "{w:?}");
         assert_eq!(Evidence::read(&w), e);
         assert_eq!(
-            counted(&tags(&[("aws:autoscaling:groupName", "g"), ("a", "b")])),
+            counted(&tags(&[
+                ("aws:autoscaling:groupName", "g"),
+                ("AWS:x", "y"),
+                ("a", "b")
+            ])),
             1
         );
     }
