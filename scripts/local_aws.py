@@ -94,11 +94,20 @@ whose RoleName is; each answers the error every time, in IAM's own XML error for
 <ErrorResponse> with the Type, Code and Message), with that HTTP status. A call that names another
 principal, or none (GetUser of the caller), and every other IAM call (writes included) go through.
 "message" is optional in both: "Injected fault" if absent.
+* Lambda functions. moto 5.2.5 leaves Concurrency out of GetFunction when the reserved concurrency
+  is 0 (it tests the number for truth), reports every function's VPC as a hard-coded vpc-123abc,
+  accepts any group or subnet id, and takes a second UpdateFunctionConfiguration at once. Real
+  Lambda reports Concurrency 0, the subnets' VPC, refuses unknown ids with
+  InvalidParameterValueException, and while an update is applied (LastUpdateStatus InProgress; a
+  VPC change provisions network interfaces) answers 409 ResourceConflictException (Lambda API
+  reference, UpdateFunctionConfiguration). We do the same, with a fixed window of
+  LOCAL_AWS_LAMBDA_UPDATE_SECONDS (default 1).
 """
 
 import argparse
 import inspect
 import json
+import os
 import signal
 import sys
 import threading
@@ -1071,6 +1080,108 @@ def patch_network_acl_id_filter():
     NetworkAcl.get_filter_value = get_filter_value
 
 
+# --- Lambda: reserved concurrency 0, VPC configuration, updates in progress -----------------------
+
+# Lambda API reference, UpdateFunctionConfiguration: "When you update a function, Lambda provisions
+# an instance of the function and its supporting resources ... LastUpdateStatus is InProgress"; an
+# update while one is in progress answers 409 ResourceConflictException ("An update is in progress
+# for resource"). A VPC change provisions Hyperplane ENIs and takes seconds to minutes; here a
+# fixed window (LOCAL_AWS_LAMBDA_UPDATE_SECONDS, default 1).
+LAMBDA_UPDATE_SECONDS = float(os.environ.get("LOCAL_AWS_LAMBDA_UPDATE_SECONDS", "1.0"))
+
+
+def patch_lambda_functions():
+    """GetFunction's Concurrency when it is 0; the VPC of a function's subnets (not moto's
+    hard-coded vpc-123abc), unknown groups and subnets refused; updates in progress."""
+    from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
+    from moto.awslambda.models import LambdaFunction
+    from moto.ec2.models import ec2_backends
+
+    class ResourceConflictException(LambdaClientError):
+        code = 409
+
+        def __init__(self, message):
+            super().__init__("ResourceConflictException", message)
+
+    get_code = LambdaFunction.get_code
+
+    def get_code_with_zero(self):
+        resp = get_code(self)
+        if self.reserved_concurrency is not None:
+            resp["Concurrency"] = {"ReservedConcurrentExecutions": int(self.reserved_concurrency)}
+        return resp
+
+    def vpc_config(self):
+        if not self._vpc_config:
+            return None
+        config = dict(self._vpc_config)
+        subnets = config.get("SubnetIds") or []
+        if subnets:
+            ec2 = ec2_backends[self.account_id][self.region]
+            config["VpcId"] = ec2.get_subnet(subnets[0]).vpc_id
+        return config
+
+    def in_progress(self):
+        started = getattr(self, "_firebreak_update_started", None)
+        return started is not None and time.monotonic() - started < LAMBDA_UPDATE_SECONDS
+
+    get_configuration = LambdaFunction.get_configuration
+
+    def get_configuration_in_progress(self, on_create=False):
+        config = get_configuration(self, on_create)
+        if not on_create and in_progress(self):
+            config["LastUpdateStatus"] = "InProgress"
+        return config
+
+    def check_vpc(self, vpc):
+        ec2 = ec2_backends[self.account_id][self.region]
+        subnets = vpc.get("SubnetIds") or []
+        groups = vpc.get("SecurityGroupIds") or []
+        if len(groups) > 5:
+            raise InvalidParameterValueException("A function can have at most 5 security groups.")
+        if subnets and not groups:
+            raise InvalidParameterValueException(
+                "SecurityGroupIds must be specified when SubnetIds are specified."
+            )
+        vpcs = set()
+        for subnet in subnets:
+            try:
+                vpcs.add(ec2.get_subnet(subnet).vpc_id)
+            except Exception:
+                raise InvalidParameterValueException(
+                    f"Error occurred while DescribeSubnets. EC2 Error Code: InvalidSubnetID.NotFound. "
+                    f"EC2 Error Message: The subnet ID '{subnet}' does not exist"
+                )
+        for group in groups:
+            sg = ec2.get_security_group_from_id(group)
+            if sg is None or (vpcs and sg.vpc_id not in vpcs):
+                raise InvalidParameterValueException(
+                    f"Error occurred while DescribeSecurityGroups. EC2 Error Code: "
+                    f"InvalidGroup.NotFound. EC2 Error Message: The security group '{group}' does not exist"
+                )
+
+    update_configuration = LambdaFunction.update_configuration
+
+    def update_configuration_in_progress(self, config_updates):
+        if in_progress(self):
+            raise ResourceConflictException(
+                "The operation cannot be performed at this time. An update is in progress for "
+                f"resource: {self.function_arn}"
+            )
+        if "VpcConfig" in config_updates:
+            check_vpc(self, config_updates["VpcConfig"])
+        result = update_configuration(self, config_updates)
+        self._firebreak_update_started = time.monotonic()
+        if isinstance(result, dict):
+            result["LastUpdateStatus"] = "InProgress"
+        return result
+
+    LambdaFunction.get_code = get_code_with_zero
+    LambdaFunction.vpc_config = property(vpc_config)
+    LambdaFunction.get_configuration = get_configuration_in_progress
+    LambdaFunction.update_configuration = update_configuration_in_progress
+
+
 PATCHES = [
     patch_primary_eni_groups,
     patch_shutdown_behaviour_attribute,
@@ -1087,6 +1198,7 @@ PATCHES = [
     patch_sns_publish,
     patch_snapshot_permission_modifications,
     patch_network_acl_id_filter,
+    patch_lambda_functions,
 ]
 
 

@@ -1391,3 +1391,68 @@ async fn network_acls_are_found_by_their_id_filter() {
         .collect();
     assert_eq!(ids, vec![acl.as_str()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_s_zero_concurrency_its_vpc_and_an_update_in_progress_are_as_lambda_reports_them(
+) {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.161.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let other = aws.app_group(&vpc).await;
+    let (name, _, _) = aws.lambda_function(&subnet, &app).await;
+    aws.lambda
+        .put_function_concurrency()
+        .function_name(&name)
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .unwrap();
+    let got = aws
+        .lambda
+        .get_function()
+        .function_name(&name)
+        .send()
+        .await
+        .unwrap();
+    // Plain moto leaves Concurrency out when it is 0 (it tests the number for truth).
+    assert_eq!(
+        got.concurrency()
+            .and_then(|c| c.reserved_concurrent_executions()),
+        Some(0)
+    );
+    // Plain moto answers a hard-coded vpc-123abc.
+    let config = got.configuration().unwrap().vpc_config().unwrap();
+    assert_eq!(config.vpc_id(), Some(vpc.as_str()));
+
+    let update = |groups: Vec<String>| {
+        let vpc_config = aws_sdk_lambda::types::VpcConfig::builder()
+            .subnet_ids(&subnet)
+            .set_security_group_ids(Some(groups))
+            .build();
+        aws.lambda
+            .update_function_configuration()
+            .function_name(&name)
+            .vpc_config(vpc_config)
+            .send()
+    };
+    let first = update(vec![other.clone()]).await.unwrap();
+    assert_eq!(
+        first.last_update_status().map(|s| s.as_str()),
+        Some("InProgress")
+    );
+    // Plain moto takes a second update at once; Lambda refuses it while the first is applied.
+    let second = update(vec![app.clone()]).await.unwrap_err();
+    assert_eq!(
+        aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&second),
+        Some("ResourceConflictException")
+    );
+    // And a group that does not exist is refused, as Lambda's check with EC2 does.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let unknown = update(vec!["sg-0123456789abcdef0".into()])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&unknown),
+        Some("InvalidParameterValueException")
+    );
+}

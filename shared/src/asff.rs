@@ -12,8 +12,8 @@ use serde_json::Value;
 use crate::error::ParseError;
 use crate::incident::{
     eventbridge_envelope, is_access_key_id, is_iam_name, is_instance_id, opt_str, required_str,
-    AccessKeyRef, ArtifactRef, FindingRef, Incident, InstanceRef, InterfaceRef, Resource,
-    ResourceRole, Source,
+    AccessKeyRef, ArtifactRef, FindingRef, FunctionRef, Incident, InstanceRef, InterfaceRef,
+    Resource, ResourceRole, Source,
 };
 
 /// The custom actions Firebreak answers, by action target id.
@@ -446,6 +446,18 @@ fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
                 ))
             }
             "AwsIamUser" | "AwsIamRole" => return Ok(principal_resource(r, kind)),
+            "AwsLambdaFunction" => {
+                let id = opt_str(r, "Id").unwrap_or_default();
+                let role = r
+                    .pointer("/Details/AwsLambdaFunction/Role")
+                    .and_then(Value::as_str);
+                return FunctionRef::from_arn(&id, role)
+                    .map(Resource::Function)
+                    .ok_or_else(|| ParseError::InvalidField {
+                        field: "Resources[].Id",
+                        reason: format!("{id:?} is not a Lambda function ARN"),
+                    });
+            }
             _ => {}
         }
         // An EBS snapshot or AMI, whatever Security Hub calls its type: by its ARN.

@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use crate::approval::Approval;
 use crate::approve::decide;
 use crate::asff::{CustomAction, CustomActionEvent, ImportedEvent, RejectedFinding};
-use crate::aws::autoscaling_elb::AutoScalingElb;
+use crate::aws::autoscaling_elb::Services;
 use crate::aws::clients::AwsClients;
 use crate::aws::ec2::Ec2;
 use crate::aws::iam::Iam;
@@ -114,7 +114,7 @@ impl Responder {
     }
 
     /// EC2, Auto Scaling / load balancing / addresses, and IAM in the incident's account and region.
-    async fn ports_for(&self, incident: &Incident) -> (Ec2, AutoScalingElb, Iam) {
+    async fn ports_for(&self, incident: &Incident) -> (Ec2, Services, Iam) {
         let (account, region) = (&incident.account, &incident.region);
         (
             self.clients.ec2_for(account, region).await,

@@ -205,6 +205,8 @@ pub enum Resource {
     AccessKey(AccessKeyRef),
     /// An EBS snapshot or an AMI (found to carry malware, or shared).
     Artifact(ArtifactRef),
+    /// A Lambda function (Lambda Protection findings).
+    Function(FunctionRef),
     /// Anything Firebreak does not act on (S3 buckets, EKS clusters, RDS, …): notify only.
     Other {
         /// The finding's `resourceType`.
@@ -246,6 +248,46 @@ impl ArtifactRef {
         Some(ArtifactRef {
             kind,
             id: id.to_string(),
+        })
+    }
+}
+
+/// A Lambda function a finding names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionRef {
+    /// `arn:<partition>:lambda:<region>:<account>:function:<name>` (unqualified).
+    pub arn: String,
+    /// The function's name, validated (`[A-Za-z0-9_-]{1,64}`).
+    pub name: String,
+    /// Its execution role's name, when the finding names it.
+    pub role_name: Option<String>,
+}
+
+impl FunctionRef {
+    /// From a function ARN (a version or alias qualifier is dropped); `None` for anything else.
+    pub fn from_arn(arn: &str, role: Option<&str>) -> Option<FunctionRef> {
+        let parts: Vec<&str> = arn.split(':').collect();
+        let (["arn", partition, "lambda", region, account, "function", name]
+        | ["arn", partition, "lambda", region, account, "function", name, _]) = parts.as_slice()
+        else {
+            return None;
+        };
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let account_ok = account.len() == 12 && account.chars().all(|c| c.is_ascii_digit());
+        if !valid || !account_ok || region.is_empty() {
+            return None;
+        }
+        Some(FunctionRef {
+            arn: format!("arn:{partition}:lambda:{region}:{account}:function:{name}"),
+            name: name.to_string(),
+            role_name: role
+                .map(|r| r.rsplit('/').next().unwrap_or(r))
+                .filter(|r| is_iam_name(r))
+                .map(String::from),
         })
     }
 }
@@ -313,6 +355,14 @@ impl Incident {
         }
     }
 
+    /// The Lambda function, when the incident is about one.
+    pub fn function(&self) -> Option<&FunctionRef> {
+        match &self.resource {
+            Resource::Function(f) => Some(f),
+            _ => None,
+        }
+    }
+
     /// The instance, if this incident is about one.
     pub fn instance(&self) -> Option<&InstanceRef> {
         match &self.resource {
@@ -342,6 +392,7 @@ impl Incident {
                     .unwrap_or_else(|| "access key".into()),
             },
             Resource::Artifact(a) => a.id.clone(),
+            Resource::Function(f) => f.name.clone(),
             Resource::Other { resource_type } => resource_type.clone(),
         }
     }
@@ -464,10 +515,27 @@ fn guardduty_resource(d: &Value) -> Result<Resource, ParseError> {
     Ok(match (resource_type, artifact) {
         ("Instance", _) => Resource::Instance(instance(resource)?),
         ("AccessKey", _) => Resource::AccessKey(access_key(resource)?),
+        ("Lambda", _) => Resource::Function(function(resource)?),
         (_, Some(a)) => Resource::Artifact(a),
         (other, None) => Resource::Other {
             resource_type: other.to_string(),
         },
+    })
+}
+
+/// `resource.lambdaDetails`: the function's ARN and its execution role.
+fn function(resource: &Value) -> Result<FunctionRef, ParseError> {
+    let details = resource
+        .get("lambdaDetails")
+        .ok_or(ParseError::MissingField("resource.lambdaDetails"))?;
+    let arn = opt_str(details, "functionArn").ok_or(ParseError::MissingField(
+        "resource.lambdaDetails.functionArn",
+    ))?;
+    FunctionRef::from_arn(&arn, opt_str(details, "role").as_deref()).ok_or_else(|| {
+        ParseError::InvalidField {
+            field: "resource.lambdaDetails.functionArn",
+            reason: format!("{arn:?} is not a Lambda function ARN"),
+        }
     })
 }
 

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 
 use crate::actions::registry::ActionKind;
 use crate::clock::{Clock, SystemClock};
-use crate::incident::{Incident, Resource};
+use crate::incident::Incident;
 use crate::outcome::{Outcome, Status};
 use crate::plan::Plan;
 use crate::playbook::PROTECTED_RULE;
@@ -249,6 +249,7 @@ pub fn rewrites_each_time(kind: ActionKind) -> bool {
         ActionKind::RevokeUserSessions
             | ActionKind::RevokeRoleSessions
             | ActionKind::RevokeInstanceSessions
+            | ActionKind::RevokeFunctionSessions
             // With the cutoff, the principal's record of it.
             | ActionKind::TagPrincipal
     )
@@ -256,7 +257,7 @@ pub fn rewrites_each_time(kind: ActionKind) -> bool {
 
 /// The `Response` dimension: what the plan set out to do, in one word.
 pub fn response(plan: &Plan) -> &'static str {
-    if plan.has(ActionKind::ReleaseInstance) {
+    if plan.has(ActionKind::ReleaseInstance) || plan.has(ActionKind::ReleaseFunction) {
         "release"
     } else if plan.has(ActionKind::AwaitApproval) {
         "ask"
@@ -271,17 +272,10 @@ pub fn response(plan: &Plan) -> &'static str {
     }
 }
 
-/// The `ResourceKind` dimension: `instance`, `access-key` (any IAM credentials) or `other`.
+/// The `ResourceKind` dimension: the playbook's word for the resource (`instance`, `access-key`,
+/// `snapshot`, `image`, `function`, `other`).
 pub fn resource_kind(incident: &Incident) -> &'static str {
-    match &incident.resource {
-        Resource::Instance(_) => "instance",
-        Resource::AccessKey(_) => "access-key",
-        Resource::Artifact(a) => match a.kind {
-            crate::incident::ArtifactKind::Snapshot => "snapshot",
-            crate::incident::ArtifactKind::Image => "image",
-        },
-        Resource::Other { .. } => "other",
-    }
+    crate::rules::ResourceKind::of(incident).name()
 }
 
 /// The verdict's kebab-case word (its serde name, as in the report and the SNS attribute).

@@ -15,7 +15,10 @@ pub fn kinds_of(binary: &str) -> Option<Vec<ActionKind>> {
     let analysts_only = |k: &ActionKind| {
         matches!(
             k,
-            ActionKind::ReleaseInstance | ActionKind::RestoreSharing | ActionKind::UpdateFinding
+            ActionKind::ReleaseInstance
+                | ActionKind::ReleaseFunction
+                | ActionKind::RestoreSharing
+                | ActionKind::UpdateFinding
         )
     };
     match binary {
@@ -28,7 +31,10 @@ pub fn kinds_of(binary: &str) -> Option<Vec<ActionKind>> {
 /// What one kind needs: its own IAM actions and, for a release, the undos of every kind it undoes.
 pub fn for_kind(kind: ActionKind) -> Vec<&'static str> {
     let mut parts: Vec<&[&'static str]> = vec![kind.spec().permissions];
-    if kind == ActionKind::ReleaseInstance {
+    if matches!(
+        kind,
+        ActionKind::ReleaseInstance | ActionKind::ReleaseFunction
+    ) {
         parts.extend(ActionKind::undone_by_release().map(|k| k.spec().undo_permissions));
     }
     union(&parts)
@@ -122,6 +128,16 @@ mod tests {
             "iam:TagRole",
             "iam:TagUser",
             "iam:UpdateAccessKey",
+            // Lambda functions (issue 15)
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcs",
+            "lambda:GetFunction",
+            "lambda:ListEventSourceMappings",
+            "lambda:ListTags",
+            "lambda:PutFunctionConcurrency",
+            "lambda:TagResource",
+            "lambda:UpdateEventSourceMapping",
+            "lambda:UpdateFunctionConfiguration",
         ];
         let release = [
             "autoscaling:AttachInstances",
@@ -132,6 +148,9 @@ mod tests {
             "ec2:DeleteTags",
             "elasticloadbalancing:RegisterTargets",
             "iam:PassRole",
+            "iam:DeleteRolePolicy",
+            "lambda:DeleteFunctionConcurrency",
+            "lambda:UntagResource",
         ];
         let notify = ["kms:Decrypt", "kms:GenerateDataKey", "sns:Publish"];
         let sorted = |parts: &[&[&'static str]]| union(parts);

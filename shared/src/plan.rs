@@ -106,6 +106,36 @@ pub enum Action {
         /// `snap-…` or `ami-…`.
         id: String,
     },
+    /// Stop new executions of a Lambda function: reserved concurrency 0 (the previous setting
+    /// recorded on the function first).
+    StopFunction {
+        /// The function's name.
+        function: String,
+    },
+    /// Disable the function's event source mappings (the enabled ones recorded first).
+    DisableEventSources {
+        /// The function's name.
+        function: String,
+    },
+    /// Move a function in a VPC to its VPC's isolation group (its groups recorded first).
+    IsolateFunction {
+        /// The function's name.
+        function: String,
+    },
+    /// Inline role policy denying the sessions the execution role issued to this function before
+    /// the response (`lambda:SourceFunctionArn`, `aws:TokenIssueTime`); its other users untouched.
+    RevokeFunctionSessions {
+        /// The execution role.
+        role_name: String,
+        /// The function's name.
+        function: String,
+    },
+    /// Undo a function's containment from its records: concurrency, event sources, VPC groups,
+    /// and the sessions policy.
+    ReleaseFunction {
+        /// The function's name.
+        function: String,
+    },
     /// Tell the team (SNS).
     Notify,
 }
@@ -130,6 +160,11 @@ impl Action {
             Action::ReleaseInstance { .. } => ActionKind::ReleaseInstance,
             Action::Unshare { .. } => ActionKind::Unshare,
             Action::RestoreSharing { .. } => ActionKind::RestoreSharing,
+            Action::StopFunction { .. } => ActionKind::StopFunction,
+            Action::DisableEventSources { .. } => ActionKind::DisableEventSources,
+            Action::IsolateFunction { .. } => ActionKind::IsolateFunction,
+            Action::RevokeFunctionSessions { .. } => ActionKind::RevokeFunctionSessions,
+            Action::ReleaseFunction { .. } => ActionKind::ReleaseFunction,
             Action::Notify => ActionKind::Notify,
         }
     }
@@ -158,6 +193,11 @@ impl Action {
             Action::RevokeRoleSessions { role_name }
             | Action::RevokeInstanceSessions { role_name, .. } => role_name,
             Action::Unshare { id, .. } | Action::RestoreSharing { id, .. } => id,
+            Action::StopFunction { function }
+            | Action::DisableEventSources { function }
+            | Action::IsolateFunction { function }
+            | Action::RevokeFunctionSessions { function, .. }
+            | Action::ReleaseFunction { function } => function,
             Action::Notify => "",
         }
     }

@@ -38,7 +38,9 @@
 use crate::actions::registry::ActionKind;
 use crate::asff::CustomAction;
 use crate::config::Config;
-use crate::incident::{AccessKeyRef, ArtifactKind, ArtifactRef, Incident, Principal, Resource};
+use crate::incident::{
+    AccessKeyRef, ArtifactKind, ArtifactRef, FunctionRef, Incident, Principal, Resource,
+};
 use crate::plan::{Action, Plan};
 use crate::rules::Response;
 
@@ -64,6 +66,7 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
         }
         Resource::AccessKey(key) => plan_key(incident, key, response, config),
         Resource::Artifact(a) => plan_artifact(incident, a, response),
+        Resource::Function(f) => plan_function(incident, f, response, config),
         Resource::Other { resource_type } => {
             Plan::notify_only("not-acted-on", not_acted_on(resource_type))
         }
@@ -98,6 +101,89 @@ fn plan_artifact(incident: &Incident, a: &ArtifactRef, response: Response) -> Pl
         ),
         _ => Plan::notify_only(NOTIFY_RULE, about),
     }
+}
+
+/// A Lambda function (AWS's guidance for a compromised function: stop its executions, cut its
+/// triggers and network, revoke what its role issued to it): `contain` does all four; `ask` tells
+/// the team how; anything else notifies. Firebreak's own functions and protected roles are never
+/// touched.
+fn plan_function(
+    incident: &Incident,
+    f: &FunctionRef,
+    response: Response,
+    config: &Config,
+) -> Plan {
+    let (family, _) = family_and_kind(&incident.finding_type);
+    let about = format!(
+        "{family} finding of severity {} on Lambda function {}",
+        incident.severity, f.name
+    );
+    if let Some(p) = own_function(f, config) {
+        return p;
+    }
+    match response {
+        Response::Contain => Plan {
+            rule: STOP_FUNCTION_RULE,
+            reason: about,
+            actions: stop_function(f),
+            decided_by: None,
+        },
+        Response::Ask => Plan::notify_only(
+            NOTIFY_RULE,
+            format!(
+                "{about}: awaiting approval. To stop it, select the finding in Security Hub and \
+                 choose the custom action FbQuarantine"
+            ),
+        ),
+        _ => Plan::notify_only(NOTIFY_RULE, about),
+    }
+}
+
+/// The rule of a Lambda function that is stopped.
+pub const STOP_FUNCTION_RULE: &str = "stop-compromised-function";
+
+/// Firebreak's own function, or one running as a protected role, is never stopped.
+fn own_function(f: &FunctionRef, config: &Config) -> Option<Plan> {
+    let own = !config.function_name.is_empty() && f.name == config.function_name;
+    let protected = f
+        .role_name
+        .as_deref()
+        .is_some_and(|r| config.is_protected(r));
+    (own || protected).then(|| {
+        Plan::notify_only(
+            PROTECTED_RULE,
+            format!(
+                "{} is Firebreak's own function or runs as a role listed in \
+                 FIREBREAK_PROTECTED_PRINCIPALS: stopping it would stop Firebreak. Firebreak did \
+                 NOT act; a human must contain it",
+                f.name
+            ),
+        )
+    })
+}
+
+/// Everything that stops a function: executions, triggers, network, its role's sessions.
+fn stop_function(f: &FunctionRef) -> Vec<Action> {
+    let function = || f.name.clone();
+    let mut actions = vec![
+        Action::StopFunction {
+            function: function(),
+        },
+        Action::DisableEventSources {
+            function: function(),
+        },
+        Action::IsolateFunction {
+            function: function(),
+        },
+    ];
+    if let Some(role_name) = &f.role_name {
+        actions.push(Action::RevokeFunctionSessions {
+            role_name: role_name.clone(),
+            function: function(),
+        });
+    }
+    actions.push(Action::Notify);
+    actions
 }
 
 /// The rule of a snapshot or AMI whose sharing is taken away.
@@ -473,6 +559,7 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
                 Resource::Instance(_) => "an EC2 instance".to_string(),
                 Resource::AccessKey(_) => "IAM credentials".to_string(),
                 Resource::Artifact(a) => a.id.clone(),
+                Resource::Function(f) => format!("Lambda function {}", f.name),
                 Resource::Other { resource_type } => resource_type.clone(),
             }
         ),
@@ -512,6 +599,19 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
                     ],
                 ),
             };
+            Plan {
+                actions,
+                ..by_analyst(rule, what)
+            }
+        }
+        CustomAction::FbQuarantine | CustomAction::FbRelease if incident.function().is_some() => {
+            let Some(f) = incident.function() else {
+                return not_applicable("Lambda functions");
+            };
+            if let Some(p) = own_function(f, config) {
+                return p;
+            }
+            let (rule, what, actions) = function_actions(action, f);
             Plan {
                 actions,
                 ..by_analyst(rule, what)
@@ -573,6 +673,26 @@ fn quarantine(id: &str, isolate: Option<&Config>) -> Vec<Action> {
         Action::Notify,
     ]);
     actions
+}
+
+/// FbQuarantine, FbRelease on a Lambda function: the rule, what was asked, the actions.
+fn function_actions(
+    action: CustomAction,
+    f: &FunctionRef,
+) -> (&'static str, &'static str, Vec<Action>) {
+    match action {
+        CustomAction::FbQuarantine => ("analyst-stop-function", "stop", stop_function(f)),
+        _ => (
+            "analyst-release-function",
+            "release",
+            vec![
+                Action::ReleaseFunction {
+                    function: f.name.clone(),
+                },
+                Action::Notify,
+            ],
+        ),
+    }
 }
 
 /// FbQuarantine, FbSnapshot, FbRelease on an instance: the rule, what was asked, the actions.

@@ -284,6 +284,74 @@ pub trait NetworkAclsPort: Sync {
     ) -> Result<(), AwsError>;
 }
 
+/// A Lambda function as it is now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionFacts {
+    /// Its unqualified ARN.
+    pub arn: String,
+    /// Its execution role's ARN.
+    pub role_arn: Option<String>,
+    /// Its reserved concurrency; `None` when it has none (it uses the account's pool).
+    pub reserved_concurrency: Option<i32>,
+    /// Its VPC configuration, when it is attached to a VPC.
+    pub vpc: Option<FunctionVpc>,
+    /// Its tags.
+    pub tags: Vec<(String, String)>,
+}
+
+/// A function's VPC configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionVpc {
+    /// The VPC.
+    pub vpc_id: String,
+    /// Its subnets.
+    pub subnets: Vec<String>,
+    /// Its security groups.
+    pub groups: Vec<String>,
+}
+
+/// One event source mapping of a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingFacts {
+    /// Its UUID.
+    pub uuid: String,
+    /// `Enabled`, `Enabling`, `Disabled`, `Disabling`, `Creating`, `Updating`, `Deleting`.
+    pub state: String,
+}
+
+impl MappingFacts {
+    /// True when it delivers events, or is about to.
+    pub fn delivers(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "Enabled" | "Enabling" | "Creating" | "Updating"
+        )
+    }
+}
+
+/// Lambda functions: concurrency, event source mappings, VPC configuration, tags.
+pub trait FunctionsPort: Sync {
+    /// The function now, `None` when it no longer exists.
+    async fn function(&self, name: &str) -> Result<Option<FunctionFacts>, AwsError>;
+    /// Its event source mappings.
+    async fn mappings(&self, name: &str) -> Result<Vec<MappingFacts>, AwsError>;
+    /// Sets its reserved concurrency (`None`: removes it, back to the account's pool).
+    async fn set_concurrency(&self, name: &str, reserved: Option<i32>) -> Result<(), AwsError>;
+    /// Enables or disables one event source mapping.
+    async fn set_mapping_enabled(&self, uuid: &str, enabled: bool) -> Result<(), AwsError>;
+    /// Replaces the security groups of its VPC configuration (same subnets).
+    async fn set_function_groups(
+        &self,
+        name: &str,
+        subnets: &[String],
+        groups: &[String],
+    ) -> Result<(), AwsError>;
+    /// Adds or overwrites tags on it (by ARN).
+    async fn tag_function(&self, arn: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
+    /// Removes these tag keys from it (by ARN).
+    async fn untag_function(&self, arn: &str, keys: &[String]) -> Result<(), AwsError>;
+}
+
 /// Everything the instance responses need from EC2.
 pub trait Ec2Ports:
     ArtifactsPort
@@ -428,9 +496,12 @@ pub trait AddressesPort: Sync {
 }
 
 /// What sends the instance traffic or would replace it: taking it out of service needs all three.
-pub trait ServicePorts: AutoScalingPort + TargetGroupsPort + AddressesPort {}
+pub trait ServicePorts: AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort {}
 
-impl<T> ServicePorts for T where T: AutoScalingPort + TargetGroupsPort + AddressesPort {}
+impl<T> ServicePorts for T where
+    T: AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort
+{
+}
 
 /// IAM users and roles: who they are, the deny policies and tags Firebreak writes on them.
 pub trait PrincipalsPort: Sync {
@@ -452,6 +523,8 @@ pub trait PrincipalsPort: Sync {
         policy_name: &str,
         document: &str,
     ) -> Result<(), AwsError>;
+    /// Deletes an inline policy of the role (`Ok` when it does not exist).
+    async fn delete_role_policy(&self, role_name: &str, policy_name: &str) -> Result<(), AwsError>;
     /// Adds or overwrites tags on the user.
     async fn tag_user(&self, user_name: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
     /// Adds or overwrites tags on the role.

@@ -159,7 +159,10 @@ fn verdict(plan: &Plan, mode: Mode, execution: &Execution) -> Verdict {
         Verdict::NeedsHuman
     } else if plan.actions.is_empty() {
         Verdict::Skipped
-    } else if plan.has(ActionKind::ReleaseInstance) || plan.has(ActionKind::RestoreSharing) {
+    } else if plan.has(ActionKind::ReleaseInstance)
+        || plan.has(ActionKind::ReleaseFunction)
+        || plan.has(ActionKind::RestoreSharing)
+    {
         match execution.completed {
             Some(true) => Verdict::Released,
             Some(false) => Verdict::ReleaseFailed,

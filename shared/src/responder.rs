@@ -186,6 +186,11 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
     {
         let decided = plan.decided_by.as_deref();
         execute::release::run(ec2, service, instance_id, clock, decided).await
+    } else if let Some(f) = incident.function() {
+        match plan.has(ActionKind::ReleaseFunction) {
+            true => execute::function::release(service, iam, f, clock).await,
+            false => execute::function::run(ec2, service, iam, request, f).await,
+        }
     } else if let Some(a) = incident.artifact() {
         match plan.has(ActionKind::RestoreSharing) {
             true => execute::artifact::restore(ec2, a).await,

@@ -25,14 +25,47 @@ where
     until_visible_with(&EVENTUAL_CONSISTENCY_WAITS, call).await
 }
 
-async fn until_visible_with<T, F, Fut>(waits: &[Duration], mut call: F) -> Result<T, AwsError>
+async fn until_visible_with<T, F, Fut>(waits: &[Duration], call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    again_while(waits, AwsError::is_not_found, call).await
+}
+
+/// The waits while a Lambda function's earlier update is in progress: 6.3 s in all.
+pub const UPDATE_IN_PROGRESS_WAITS: [Duration; 6] = [
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+    Duration::from_millis(800),
+    Duration::from_millis(1600),
+    Duration::from_millis(3200),
+];
+
+/// `call`, again after each wait while Lambda answers that an earlier update of the function is
+/// still in progress (`ResourceConflictException`, Lambda API reference, UpdateFunctionConfiguration).
+pub async fn until_settled<T, F, Fut>(call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    let conflict = |e: &AwsError| e.code.as_deref() == Some("ResourceConflictException");
+    again_while(&UPDATE_IN_PROGRESS_WAITS, conflict, call).await
+}
+
+async fn again_while<T, F, Fut>(
+    waits: &[Duration],
+    again: impl Fn(&AwsError) -> bool,
+    mut call: F,
+) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
 {
     for wait in waits.iter().copied() {
         match call().await {
-            Err(e) if e.is_not_found() => tokio::time::sleep(wait).await,
+            Err(e) if again(&e) => tokio::time::sleep(wait).await,
             done => return done,
         }
     }

@@ -73,6 +73,8 @@ pub enum ResourceKind {
     Snapshot,
     /// An AMI.
     Image,
+    /// A Lambda function.
+    Function,
     /// Anything else.
     Other,
 }
@@ -85,6 +87,7 @@ impl ResourceKind {
             ResourceKind::AccessKey => "access-key",
             ResourceKind::Snapshot => "snapshot",
             ResourceKind::Image => "image",
+            ResourceKind::Function => "function",
             ResourceKind::Other => "other",
         }
     }
@@ -98,6 +101,7 @@ impl ResourceKind {
                 ArtifactKind::Snapshot => ResourceKind::Snapshot,
                 ArtifactKind::Image => ResourceKind::Image,
             },
+            Resource::Function(_) => ResourceKind::Function,
             Resource::Other { .. } => ResourceKind::Other,
         }
     }
@@ -362,12 +366,13 @@ fn resource_kind(r: &str) -> Result<ResourceKind, String> {
         ResourceKind::AccessKey,
         ResourceKind::Snapshot,
         ResourceKind::Image,
+        ResourceKind::Function,
         ResourceKind::Other,
     ]
     .into_iter()
     .find(|k| k.name() == r)
     .ok_or_else(|| {
-        format!("unknown resource {r:?} (instance, access-key, snapshot, image or other)")
+        format!("unknown resource {r:?} (instance, access-key, snapshot, image, function or other)")
     })
 }
 

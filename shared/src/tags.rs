@@ -96,6 +96,15 @@ pub const DEACTIVATED_KEY: &str = "firebreak:deactivated-key:";
 /// The console password Firebreak removed ([`LoginProfileRecord`]).
 pub const LOGIN_PROFILE: &str = "firebreak:removed-login-profile";
 
+/// On a Lambda function: its reserved concurrency before Firebreak set it to 0 (`none`, or the
+/// number).
+pub const CONCURRENCY: &str = "firebreak:concurrency";
+/// On a Lambda function: the UUIDs of the event source mappings Firebreak disabled (packed,
+/// continued in `:2`, `:3`… past 256 characters).
+pub const EVENT_SOURCES: &str = "firebreak:event-sources";
+/// On a Lambda function in a VPC: its security groups before Firebreak isolated it (`<sg>+<sg>`).
+pub const VPC_GROUPS: &str = "firebreak:vpc-groups";
+
 /// Every key and key prefix, for the golden test and the README check.
 pub const ALL_KEYS: &[&str] = &[
     FINDING,
@@ -128,6 +137,9 @@ pub const ALL_KEYS: &[&str] = &[
     REVOKED_BEFORE,
     DEACTIVATED_KEY,
     LOGIN_PROFILE,
+    CONCURRENCY,
+    EVENT_SOURCES,
+    VPC_GROUPS,
 ];
 
 // ---- policies ----
@@ -140,6 +152,11 @@ pub const USER_REVOKE_POLICY: &str = "FirebreakRevokeOlderSessions";
 /// The inline role policy denying the sessions of the role issued to one instance.
 pub fn instance_revoke_policy(instance_id: &str) -> String {
     format!("FirebreakRevokeSessionsOf-{instance_id}")
+}
+
+/// The inline role policy denying the sessions of the role issued to one Lambda function.
+pub fn function_revoke_policy(function_name: &str) -> String {
+    format!("FirebreakRevokeSessionsOfFunction-{function_name}")
 }
 
 /// The values of [`STATUS`].
@@ -158,6 +175,8 @@ pub mod status {
     pub const SESSIONS_REVOKED: &str = "sessions-revoked";
     /// A revocation attempted and not complete.
     pub const REVOCATION_FAILED: &str = "revocation-failed";
+    /// A Lambda function stopped: no new executions, no event sources, no network.
+    pub const STOPPED: &str = "stopped";
 }
 
 /// The value of a `true` flag tag ([`SET_TERMINATION_PROTECTION`], the exemption tag).

@@ -12,11 +12,11 @@ use firebreak::incident::{
 use firebreak::outcome::Status;
 use firebreak::ports::{
     AccessKeyFacts, AclEntryFacts, AddressFacts, AddressesPort, ArtifactFacts, ArtifactsPort,
-    AutoScalingPort, EvidencePort, FoundGroups, GroupMembership, InstanceFacts, InstancesPort,
-    InterfaceFacts, InterfacesPort, LoginProfileFacts, NetworkAclFacts, NetworkAclsPort,
-    Notification, Notifier, PrincipalFacts, PrincipalsPort, ProfileAssociation, ProfilesPort,
-    QuarantineGroups, QuarantineGroupsPort, Registration, Sharing, SnapshotFacts, SnapshotsPort,
-    TargetGroupsPort, UserCredentialsPort, VolumeFacts,
+    AutoScalingPort, EvidencePort, FoundGroups, FunctionFacts, FunctionsPort, GroupMembership,
+    InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort, LoginProfileFacts, MappingFacts,
+    NetworkAclFacts, NetworkAclsPort, Notification, Notifier, PrincipalFacts, PrincipalsPort,
+    ProfileAssociation, ProfilesPort, QuarantineGroups, QuarantineGroupsPort, Registration,
+    Sharing, SnapshotFacts, SnapshotsPort, TargetGroupsPort, UserCredentialsPort, VolumeFacts,
 };
 use firebreak::records::Budget;
 
@@ -89,6 +89,43 @@ impl FakeEc2 {
 
 /// An instance in no Auto Scaling group, target group or Elastic IP.
 struct NoEstate;
+
+/// No Lambda function exists (these tests are about instances and credentials).
+macro_rules! no_functions {
+    ($t:ty) => {
+        impl FunctionsPort for $t {
+            async fn function(&self, _: &str) -> Result<Option<FunctionFacts>, AwsError> {
+                Ok(None)
+            }
+            async fn mappings(&self, _: &str) -> Result<Vec<MappingFacts>, AwsError> {
+                Ok(vec![])
+            }
+            async fn set_concurrency(&self, _: &str, _: Option<i32>) -> Result<(), AwsError> {
+                unreachable!("no function")
+            }
+            async fn set_mapping_enabled(&self, _: &str, _: bool) -> Result<(), AwsError> {
+                unreachable!("no function")
+            }
+            async fn set_function_groups(
+                &self,
+                _: &str,
+                _: &[String],
+                _: &[String],
+            ) -> Result<(), AwsError> {
+                unreachable!("no function")
+            }
+            async fn tag_function(&self, _: &str, _: &[(String, String)]) -> Result<(), AwsError> {
+                unreachable!("no function")
+            }
+            async fn untag_function(&self, _: &str, _: &[String]) -> Result<(), AwsError> {
+                unreachable!("no function")
+            }
+        }
+    };
+}
+
+no_functions!(NoEstate);
+no_functions!(ServingEstate);
 
 impl AutoScalingPort for NoEstate {
     async fn auto_scaling_group(&self, _: &str) -> Result<Option<GroupMembership>, AwsError> {
@@ -655,6 +692,10 @@ impl PrincipalsPort for FakeIam {
     }
     async fn put_role_policy(&self, _: &str, name: &str, doc: &str) -> Result<(), AwsError> {
         self.log(format!("put-role-policy {name} {doc}"));
+        Ok(())
+    }
+    async fn delete_role_policy(&self, _: &str, name: &str) -> Result<(), AwsError> {
+        self.log(format!("delete-role-policy {name}"));
         Ok(())
     }
     async fn tag_user(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {

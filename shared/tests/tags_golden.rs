@@ -48,6 +48,9 @@ fn every_key_and_name_is_pinned() {
         (tags::REVOKED_BEFORE, "firebreak:sessions-revoked-before"),
         (tags::DEACTIVATED_KEY, "firebreak:deactivated-key:"),
         (tags::LOGIN_PROFILE, "firebreak:removed-login-profile"),
+        (tags::CONCURRENCY, "firebreak:concurrency"),
+        (tags::EVENT_SOURCES, "firebreak:event-sources"),
+        (tags::VPC_GROUPS, "firebreak:vpc-groups"),
     ];
     assert_eq!(tags::ALL_KEYS.len(), pinned.len(), "a key is not pinned");
     for (key, want) in pinned {
@@ -55,6 +58,10 @@ fn every_key_and_name_is_pinned() {
         assert!(tags::ALL_KEYS.contains(&key), "{key} missing from ALL_KEYS");
     }
     assert_eq!(tags::ROLE_REVOKE_POLICY, "AWSRevokeOlderSessions");
+    assert_eq!(
+        tags::function_revoke_policy("fn-1"),
+        "FirebreakRevokeSessionsOfFunction-fn-1"
+    );
     assert_eq!(tags::USER_REVOKE_POLICY, "FirebreakRevokeOlderSessions");
     assert_eq!(
         tags::instance_revoke_policy("i-1"),

@@ -26,6 +26,10 @@ pub struct Aws {
     pub asg: aws_sdk_autoscaling::Client,
     /// Elastic Load Balancing v2.
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// Lambda.
+    pub lambda: aws_sdk_lambda::Client,
+    /// S3 (path-style addressing: the local AWS has no per-bucket host names).
+    pub s3: aws_sdk_s3::Client,
     /// The region of these clients.
     pub region: String,
 }
@@ -106,6 +110,12 @@ impl Aws {
             securityhub: aws_sdk_securityhub::Client::new(&conf),
             asg: aws_sdk_autoscaling::Client::new(&conf),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
+            lambda: aws_sdk_lambda::Client::new(&conf),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&conf)
+                    .force_path_style(true)
+                    .build(),
+            ),
         }
     }
 
@@ -877,6 +887,51 @@ impl Aws {
             .await
             .unwrap();
         (name, profile.instance_profile().unwrap().arn().to_string())
+    }
+
+    /// A Lambda function in `subnet` with `group` and an execution role of its own:
+    /// (name, ARN, role name). Its code is an empty archive: the local AWS never runs it.
+    pub async fn lambda_function(&self, subnet: &str, group: &str) -> (String, String, String) {
+        use aws_sdk_lambda::primitives::Blob;
+        use aws_sdk_lambda::types::{FunctionCode, Runtime, VpcConfig};
+        const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+        let role = unique("fn-role");
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+        let role_arn = self
+            .iam
+            .create_role()
+            .role_name(&role)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap()
+            .role()
+            .unwrap()
+            .arn()
+            .to_string();
+        let name = unique("orders");
+        let vpc = VpcConfig::builder()
+            .subnet_ids(subnet)
+            .security_group_ids(group)
+            .build();
+        let created = self
+            .lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(&role_arn)
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(EMPTY_ZIP))
+                    .build(),
+            )
+            .vpc_config(vpc)
+            .send()
+            .await
+            .unwrap();
+        (name, created.function_arn().unwrap().to_string(), role)
     }
 
     /// The role's inline policies and tags.

@@ -3,6 +3,7 @@
 
 pub mod access_key;
 pub mod evidence;
+pub mod function;
 pub mod isolate;
 pub mod login_profile;
 pub mod network_acl;

@@ -50,6 +50,16 @@ pub enum ActionKind {
     Unshare,
     /// The permissions `unshare` recorded given back (its undo).
     RestoreSharing,
+    /// A Lambda function's reserved concurrency set to 0 (the previous setting recorded first).
+    StopFunction,
+    /// A function's enabled event source mappings disabled (recorded first).
+    DisableEventSources,
+    /// A function in a VPC moved to the isolation group (its groups recorded first).
+    IsolateFunction,
+    /// The execution role's sessions issued to one function before the response denied.
+    RevokeFunctionSessions,
+    /// A function's containment undone from its records.
+    ReleaseFunction,
     /// The team told (SNS).
     Notify,
     /// The Security Hub finding's note and workflow status (custom actions).
@@ -315,6 +325,82 @@ pub const REGISTRY: &[ActionSpec] = &[
         undo_permissions: &[],
     },
     ActionSpec {
+        kind: StopFunction,
+        name: "stop-function",
+        contains: true,
+        permissions: &[
+            "lambda:GetFunction",
+            "lambda:ListTags",
+            "lambda:PutFunctionConcurrency",
+            "lambda:TagResource",
+        ],
+        tags: &[
+            tags::CONCURRENCY,
+            tags::FINDING,
+            tags::STATUS,
+            tags::CONTAINED_AT,
+        ],
+        undo_permissions: &[
+            "lambda:PutFunctionConcurrency",
+            "lambda:DeleteFunctionConcurrency",
+            "lambda:UntagResource",
+        ],
+    },
+    ActionSpec {
+        kind: DisableEventSources,
+        name: "disable-event-sources",
+        contains: true,
+        permissions: &[
+            "lambda:ListEventSourceMappings",
+            "lambda:UpdateEventSourceMapping",
+            "lambda:TagResource",
+        ],
+        tags: &[tags::EVENT_SOURCES],
+        undo_permissions: &["lambda:UpdateEventSourceMapping", "lambda:UntagResource"],
+    },
+    ActionSpec {
+        kind: IsolateFunction,
+        name: "isolate-function",
+        contains: true,
+        permissions: &[
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:TagResource",
+            "ec2:DescribeSecurityGroups",
+            "ec2:CreateSecurityGroup",
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupIngress",
+            "ec2:RevokeSecurityGroupEgress",
+            "ec2:CreateTags",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcs",
+        ],
+        tags: &[tags::VPC_GROUPS],
+        undo_permissions: &["lambda:UpdateFunctionConfiguration", "lambda:UntagResource"],
+    },
+    ActionSpec {
+        kind: RevokeFunctionSessions,
+        name: "revoke-function-sessions",
+        contains: true,
+        permissions: &["iam:GetRole", "iam:PutRolePolicy"],
+        tags: &[],
+        undo_permissions: &["iam:DeleteRolePolicy"],
+    },
+    ActionSpec {
+        kind: ReleaseFunction,
+        name: "release-function",
+        contains: false,
+        // Its own reads and the records' removal; the undos it runs are declared by their actions.
+        permissions: &[
+            "lambda:GetFunction",
+            "lambda:ListTags",
+            "lambda:TagResource",
+            "lambda:UntagResource",
+        ],
+        tags: &[tags::RELEASED_AT],
+        undo_permissions: &[],
+    },
+    ActionSpec {
         kind: Notify,
         name: "notify",
         contains: false,
@@ -364,6 +450,10 @@ impl ActionKind {
             TagInstance,
             AwaitApproval,
             DetachInstanceProfile,
+            StopFunction,
+            DisableEventSources,
+            IsolateFunction,
+            RevokeFunctionSessions,
         ]
         .into_iter()
     }

@@ -11,9 +11,12 @@ use crate::ports::{
     AddressFacts, AddressesPort, AutoScalingPort, GroupMembership, Registration, TargetGroupsPort,
 };
 
-/// Auto Scaling, Elastic Load Balancing v2 and EC2's Elastic IPs of one account and region.
+/// The services beside EC2 of one account and region: Auto Scaling, Elastic Load Balancing v2 and
+/// EC2's Elastic IPs (taking an instance out of service), and Lambda (`aws/lambda.rs`).
 #[derive(Clone)]
-pub struct AutoScalingElb {
+pub struct Services {
+    /// Lambda.
+    pub lambda: aws_sdk_lambda::Client,
     /// Auto Scaling.
     pub asg: aws_sdk_autoscaling::Client,
     /// Elastic Load Balancing v2.
@@ -23,7 +26,7 @@ pub struct AutoScalingElb {
 }
 
 /// Elastic IPs, through EC2.
-impl AddressesPort for AutoScalingElb {
+impl AddressesPort for Services {
     async fn addresses(&self, instance_id: &str) -> Result<Vec<AddressFacts>, AwsError> {
         let out = self
             .ec2
@@ -92,7 +95,7 @@ impl AddressesPort for AutoScalingElb {
     }
 }
 
-impl AutoScalingPort for AutoScalingElb {
+impl AutoScalingPort for Services {
     async fn auto_scaling_group(
         &self,
         instance_id: &str,
@@ -156,7 +159,7 @@ impl AutoScalingPort for AutoScalingElb {
     }
 }
 
-impl TargetGroupsPort for AutoScalingElb {
+impl TargetGroupsPort for Services {
     async fn registrations(
         &self,
         instance_id: &str,

@@ -8,7 +8,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::SharedCredentialsProvider;
 
-use crate::aws::autoscaling_elb::AutoScalingElb;
+use crate::aws::autoscaling_elb::Services;
 use crate::aws::ec2::Ec2;
 use crate::aws::iam::Iam;
 use crate::aws::securityhub::SecurityHub;
@@ -29,7 +29,7 @@ pub struct AwsClients {
     ec2: Mutex<HashMap<(String, String), aws_sdk_ec2::Client>>,
     iam: Mutex<HashMap<String, aws_sdk_iam::Client>>,
     securityhub: Mutex<HashMap<String, aws_sdk_securityhub::Client>>,
-    service: Mutex<HashMap<(String, String), AutoScalingElb>>,
+    service: Mutex<HashMap<(String, String), Services>>,
 }
 
 /// The role Firebreak assumes in member accounts.
@@ -210,12 +210,13 @@ impl AwsClients {
         Ec2(cached(&self.ec2, key, || aws_sdk_ec2::Client::new(&conf)))
     }
 
-    /// Auto Scaling, load balancers and Elastic IPs in the incident's account and region.
-    pub async fn service_for(&self, account: &str, region: &str) -> AutoScalingElb {
+    /// Auto Scaling, load balancers, Elastic IPs and Lambda in the incident's account and region.
+    pub async fn service_for(&self, account: &str, region: &str) -> Services {
         let conf = self.config_for(account, region).await;
         let ec2 = self.ec2_for(account, region).await;
         let key = (account.to_string(), region.to_string());
-        cached(&self.service, key, || AutoScalingElb {
+        cached(&self.service, key, || Services {
+            lambda: aws_sdk_lambda::Client::new(&conf),
             asg: aws_sdk_autoscaling::Client::new(&conf),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
             ec2,

@@ -98,6 +98,23 @@ impl PrincipalsPort for Iam {
         Ok(())
     }
 
+    async fn delete_role_policy(&self, role_name: &str, policy_name: &str) -> Result<(), AwsError> {
+        match self
+            .0
+            .delete_role_policy()
+            .role_name(role_name)
+            .policy_name(policy_name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => match AwsError::from(e) {
+                e if e.is_not_found() => Ok(()),
+                e => Err(e),
+            },
+        }
+    }
+
     async fn tag_user(&self, user_name: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
         self.0
             .tag_user()

@@ -7,6 +7,7 @@ pub mod autoscaling_elb;
 pub mod clients;
 pub mod ec2;
 pub mod iam;
+pub mod lambda;
 pub mod network_acls;
 pub mod sdk;
 pub mod security_groups;

@@ -5,6 +5,7 @@
 
 pub mod artifact;
 pub mod credentials;
+pub mod function;
 pub mod instance;
 pub mod release;
 
