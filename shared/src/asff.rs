@@ -12,8 +12,8 @@ use serde_json::Value;
 use crate::error::ParseError;
 use crate::incident::{
     eventbridge_envelope, is_access_key_id, is_iam_name, is_instance_id, opt_str, required_str,
-    AccessKeyRef, ArtifactRef, FindingRef, FunctionRef, Incident, InstanceRef, InterfaceRef,
-    Resource, ResourceRole, Source,
+    AccessKeyRef, ArtifactRef, BucketRef, FindingRef, FunctionRef, Incident, InstanceRef,
+    InterfaceRef, Resource, ResourceRole, Source,
 };
 
 /// The custom actions Firebreak answers, by action target id.
@@ -428,6 +428,9 @@ pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Inciden
 
 /// The first resource Firebreak acts on (an instance or credentials), else the first resource's type.
 fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
+    if let Some(b) = bucket_resource(resources) {
+        return Ok(Resource::Bucket(b));
+    }
     let instance = named_instance(resources);
     for r in resources {
         let kind = r.get("Type").and_then(Value::as_str).unwrap_or_default();
@@ -472,6 +475,22 @@ fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
             .unwrap_or("unknown")
             .to_string(),
     })
+}
+
+/// The S3 object or bucket a finding names (an object first), with the caller from its
+/// `AwsIamAccessKey` resource, when it names one.
+fn bucket_resource(resources: &[Value]) -> Option<BucketRef> {
+    let of_type = |t: &str| {
+        resources
+            .iter()
+            .find(|r| r.get("Type").and_then(Value::as_str) == Some(t))
+    };
+    let r = of_type("AwsS3Object").or_else(|| of_type("AwsS3Bucket"))?;
+    let caller = of_type("AwsIamAccessKey").and_then(|k| match access_key_resource(k, None) {
+        Resource::AccessKey(k) => Some(k),
+        _ => None,
+    });
+    BucketRef::from_arn(&opt_str(r, "Id")?, caller)
 }
 
 /// The instance the finding names: the first well-formed id of its `AwsEc2Instance` resources, or

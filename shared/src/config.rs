@@ -46,6 +46,9 @@ pub struct ConfigError {
 pub struct Config {
     /// `FIREBREAK_MODE`: `apply` (default) or `dry-run`.
     pub mode: Mode,
+    /// `FIREBREAK_MALWARE_READERS`: the role ARNs (`*` allowed) that may still read an S3 object
+    /// GuardDuty found malware in, once Firebreak's statement denies it to everyone else.
+    pub malware_readers: Vec<String>,
     /// `FIREBREAK_TOPIC_ARN`: where notifications go (required).
     pub topic_arn: String,
     /// `FIREBREAK_SEVERITY_THRESHOLD`: minimum severity for containment (default 7.0).
@@ -190,6 +193,27 @@ fn protected_principals(get: &impl Fn(&str) -> Option<String>, member_role: &str
     names
 }
 
+/// `FIREBREAK_MALWARE_READERS`: role ARNs, comma- or space-separated.
+fn malware_readers(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigError> {
+    let listed = get("FIREBREAK_MALWARE_READERS").unwrap_or_default();
+    let arns: Vec<String> = listed
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .map(String::from)
+        .collect();
+    match arns
+        .iter()
+        .find(|a| !(a.starts_with("arn:") && a.contains(":iam::")))
+    {
+        Some(bad) => Err(ConfigError {
+            name: "FIREBREAK_MALWARE_READERS",
+            value: bad.clone(),
+            reason: "expected IAM role ARNs".into(),
+        }),
+        None => Ok(arns),
+    }
+}
+
 /// `FIREBREAK_MEMBER_ROLE`.
 fn member_role(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     let member_role =
@@ -307,6 +331,7 @@ impl Config {
         let (call_timeout, operation_timeout, incident_timeout) = timeouts(&get)?;
         Ok(Config {
             mode,
+            malware_readers: malware_readers(&get)?,
             member_role: member_role.clone(),
             member_external_id,
             function_name,

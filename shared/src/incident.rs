@@ -207,6 +207,8 @@ pub enum Resource {
     Artifact(ArtifactRef),
     /// A Lambda function (Lambda Protection findings).
     Function(FunctionRef),
+    /// An S3 bucket, or an object in it (S3 Protection, Malware Protection for S3).
+    Bucket(BucketRef),
     /// Anything Firebreak does not act on (S3 buckets, EKS clusters, RDS, …): notify only.
     Other {
         /// The finding's `resourceType`.
@@ -248,6 +250,45 @@ impl ArtifactRef {
         Some(ArtifactRef {
             kind,
             id: id.to_string(),
+        })
+    }
+}
+
+/// An S3 bucket a finding names, the object when it is about one, and who called S3.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BucketRef {
+    /// The bucket's name, validated (3–63 of `a-z0-9.-`).
+    pub name: String,
+    /// The object's key, for a finding about an object (Malware Protection for S3).
+    pub object_key: Option<String>,
+    /// The credentials that made the calls, when the finding names them.
+    pub caller: Option<AccessKeyRef>,
+}
+
+impl BucketRef {
+    /// A bucket name as S3 allows it (general purpose buckets).
+    pub fn valid_name(name: &str) -> bool {
+        (3..=63).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+    }
+
+    /// From `arn:<partition>:s3:::<bucket>[/<key>]` or a bare name; `None` for anything else.
+    pub fn from_arn(arn: &str, caller: Option<AccessKeyRef>) -> Option<BucketRef> {
+        let path = match arn.split_once(":s3:::") {
+            Some((prefix, path)) if prefix.starts_with("arn:") => path,
+            Some(_) => return None,
+            None => arn,
+        };
+        let (name, key) = match path.split_once('/') {
+            Some((b, k)) if !k.is_empty() => (b, Some(k.to_string())),
+            _ => (path, None),
+        };
+        BucketRef::valid_name(name).then(|| BucketRef {
+            name: name.to_string(),
+            object_key: key,
+            caller,
         })
     }
 }
@@ -355,6 +396,14 @@ impl Incident {
         }
     }
 
+    /// The S3 bucket (or object), when the incident is about one.
+    pub fn bucket(&self) -> Option<&BucketRef> {
+        match &self.resource {
+            Resource::Bucket(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// The Lambda function, when the incident is about one.
     pub fn function(&self) -> Option<&FunctionRef> {
         match &self.resource {
@@ -393,6 +442,10 @@ impl Incident {
             },
             Resource::Artifact(a) => a.id.clone(),
             Resource::Function(f) => f.name.clone(),
+            Resource::Bucket(b) => match &b.object_key {
+                Some(key) => format!("s3://{}/{key}", b.name),
+                None => format!("s3://{}", b.name),
+            },
             Resource::Other { resource_type } => resource_type.clone(),
         }
     }
@@ -516,11 +569,37 @@ fn guardduty_resource(d: &Value) -> Result<Resource, ParseError> {
         ("Instance", _) => Resource::Instance(instance(resource)?),
         ("AccessKey", _) => Resource::AccessKey(access_key(resource)?),
         ("Lambda", _) => Resource::Function(function(resource)?),
+        ("S3Bucket" | "S3Object", _) => match bucket(resource) {
+            Some(b) => Resource::Bucket(b),
+            None => Resource::Other {
+                resource_type: resource_type.to_string(),
+            },
+        },
         (_, Some(a)) => Resource::Artifact(a),
         (other, None) => Resource::Other {
             resource_type: other.to_string(),
         },
     })
+}
+
+/// `resource.s3BucketDetails[0]`: the bucket, its first object (`s3ObjectDetails`) when the finding
+/// is about objects, and the caller (`accessKeyDetails`); `None` when it names no valid bucket.
+fn bucket(resource: &Value) -> Option<BucketRef> {
+    let first = resource.get("s3BucketDetails")?.as_array()?.first()?;
+    let name = opt_str(first, "name").or_else(|| {
+        opt_str(first, "arn").map(|a| a.rsplit(':').next().unwrap_or("").to_string())
+    })?;
+    let object_key = first
+        .get("s3ObjectDetails")
+        .and_then(Value::as_array)
+        .and_then(|o| o.first())
+        .and_then(|o| opt_str(o, "key"));
+    let caller = access_key(resource)
+        .ok()
+        .filter(|k| k.user_name.is_some() || k.access_key_id.is_some());
+    let mut b = BucketRef::from_arn(&name, caller)?;
+    b.object_key = object_key.or(b.object_key);
+    Some(b)
 }
 
 /// `resource.lambdaDetails`: the function's ARN and its execution role.

@@ -257,7 +257,10 @@ pub fn rewrites_each_time(kind: ActionKind) -> bool {
 
 /// The `Response` dimension: what the plan set out to do, in one word.
 pub fn response(plan: &Plan) -> &'static str {
-    if plan.has(ActionKind::ReleaseInstance) || plan.has(ActionKind::ReleaseFunction) {
+    if plan.has(ActionKind::ReleaseInstance)
+        || plan.has(ActionKind::ReleaseFunction)
+        || plan.has(ActionKind::ReleaseBucket)
+    {
         "release"
     } else if plan.has(ActionKind::AwaitApproval) {
         "ask"

@@ -17,6 +17,7 @@ pub fn kinds_of(binary: &str) -> Option<Vec<ActionKind>> {
             k,
             ActionKind::ReleaseInstance
                 | ActionKind::ReleaseFunction
+                | ActionKind::ReleaseBucket
                 | ActionKind::RestoreSharing
                 | ActionKind::UpdateFinding
         )
@@ -33,7 +34,7 @@ pub fn for_kind(kind: ActionKind) -> Vec<&'static str> {
     let mut parts: Vec<&[&'static str]> = vec![kind.spec().permissions];
     if matches!(
         kind,
-        ActionKind::ReleaseInstance | ActionKind::ReleaseFunction
+        ActionKind::ReleaseInstance | ActionKind::ReleaseFunction | ActionKind::ReleaseBucket
     ) {
         parts.extend(ActionKind::undone_by_release().map(|k| k.spec().undo_permissions));
     }
@@ -83,6 +84,27 @@ mod tests {
 
     /// The lists the functions were granted before the registry (a byte-for-byte check that the
     /// derivation changed no permission), plus the network ACL step's.
+    /// What issue 15's responses added: Lambda functions, S3 buckets and objects.
+    const BEYOND_INSTANCES: &[&str] = &[
+        // Lambda functions (issue 15)
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+        "lambda:GetFunction",
+        "lambda:ListEventSourceMappings",
+        "lambda:ListTags",
+        "lambda:PutFunctionConcurrency",
+        "lambda:TagResource",
+        "lambda:UpdateEventSourceMapping",
+        "lambda:UpdateFunctionConfiguration",
+        // S3 buckets and objects (issue 15)
+        "s3:GetBucketPolicy",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketTagging",
+        "s3:PutBucketPolicy",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketTagging",
+    ];
+
     #[test]
     fn the_derived_permissions_are_the_ones_granted_before_the_registry() {
         let quarantine_etc = [
@@ -128,17 +150,8 @@ mod tests {
             "iam:TagRole",
             "iam:TagUser",
             "iam:UpdateAccessKey",
-            // Lambda functions (issue 15)
-            "ec2:DescribeSubnets",
-            "ec2:DescribeVpcs",
-            "lambda:GetFunction",
-            "lambda:ListEventSourceMappings",
-            "lambda:ListTags",
-            "lambda:PutFunctionConcurrency",
-            "lambda:TagResource",
-            "lambda:UpdateEventSourceMapping",
-            "lambda:UpdateFunctionConfiguration",
         ];
+        let quarantine_etc = union(&[&quarantine_etc, BEYOND_INSTANCES]);
         let release = [
             "autoscaling:AttachInstances",
             "autoscaling:ExitStandby",
@@ -151,6 +164,7 @@ mod tests {
             "iam:DeleteRolePolicy",
             "lambda:DeleteFunctionConcurrency",
             "lambda:UntagResource",
+            "s3:DeleteBucketPolicy",
         ];
         let notify = ["kms:Decrypt", "kms:GenerateDataKey", "sns:Publish"];
         let sorted = |parts: &[&[&'static str]]| union(parts);

@@ -136,6 +136,26 @@ pub enum Action {
         /// The function's name.
         function: String,
     },
+    /// Turn all four of an S3 bucket's Block Public Access settings on (the previous ones recorded
+    /// on the bucket first).
+    BlockPublicAccess {
+        /// The bucket.
+        bucket: String,
+    },
+    /// Add the bucket-policy statement that denies reading the bucket's objects tagged
+    /// `GuardDutyMalwareScanStatus=THREATS_FOUND` (once per bucket, recorded).
+    DenyMalwareReads {
+        /// The bucket.
+        bucket: String,
+        /// The roles that may still read them (`FIREBREAK_MALWARE_READERS`).
+        readers: Vec<String>,
+    },
+    /// Undo a bucket's containment from its records: Block Public Access as it was, the malware
+    /// statement removed.
+    ReleaseBucket {
+        /// The bucket.
+        bucket: String,
+    },
     /// Tell the team (SNS).
     Notify,
 }
@@ -165,6 +185,9 @@ impl Action {
             Action::IsolateFunction { .. } => ActionKind::IsolateFunction,
             Action::RevokeFunctionSessions { .. } => ActionKind::RevokeFunctionSessions,
             Action::ReleaseFunction { .. } => ActionKind::ReleaseFunction,
+            Action::BlockPublicAccess { .. } => ActionKind::BlockPublicAccess,
+            Action::DenyMalwareReads { .. } => ActionKind::DenyMalwareReads,
+            Action::ReleaseBucket { .. } => ActionKind::ReleaseBucket,
             Action::Notify => ActionKind::Notify,
         }
     }
@@ -198,6 +221,9 @@ impl Action {
             | Action::IsolateFunction { function }
             | Action::RevokeFunctionSessions { function, .. }
             | Action::ReleaseFunction { function } => function,
+            Action::BlockPublicAccess { bucket }
+            | Action::DenyMalwareReads { bucket, .. }
+            | Action::ReleaseBucket { bucket } => bucket,
             Action::Notify => "",
         }
     }

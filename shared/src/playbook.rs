@@ -39,7 +39,7 @@ use crate::actions::registry::ActionKind;
 use crate::asff::CustomAction;
 use crate::config::Config;
 use crate::incident::{
-    AccessKeyRef, ArtifactKind, ArtifactRef, FunctionRef, Incident, Principal, Resource,
+    AccessKeyRef, ArtifactKind, ArtifactRef, BucketRef, FunctionRef, Incident, Principal, Resource,
 };
 use crate::plan::{Action, Plan};
 use crate::rules::Response;
@@ -67,6 +67,7 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
         Resource::AccessKey(key) => plan_key(incident, key, response, config),
         Resource::Artifact(a) => plan_artifact(incident, a, response),
         Resource::Function(f) => plan_function(incident, f, response, config),
+        Resource::Bucket(b) => plan_bucket(incident, b, response, config),
         Resource::Other { resource_type } => {
             Plan::notify_only("not-acted-on", not_acted_on(resource_type))
         }
@@ -136,6 +137,76 @@ fn plan_function(
             ),
         ),
         _ => Plan::notify_only(NOTIFY_RULE, about),
+    }
+}
+
+/// An S3 bucket or object (AWS's guidance: block public access, contain the credentials that were
+/// used; for malware, keep the object from being read): `contain` does that, `ask` tells the team
+/// how; anything else notifies.
+fn plan_bucket(incident: &Incident, b: &BucketRef, response: Response, config: &Config) -> Plan {
+    let (family, _) = family_and_kind(&incident.finding_type);
+    let about = format!(
+        "{family} finding of severity {} on {}",
+        incident.severity,
+        incident.resource_name()
+    );
+    match response {
+        Response::Contain => lock_bucket(b, about, config),
+        Response::Ask => Plan::notify_only(
+            NOTIFY_RULE,
+            format!(
+                "{about}: awaiting approval. To lock it, select the finding in Security Hub and \
+                 choose the custom action FbQuarantine"
+            ),
+        ),
+        _ => Plan::notify_only(NOTIFY_RULE, about),
+    }
+}
+
+/// The rule of a bucket that is locked (public access blocked, or malware made unreadable).
+pub const LOCK_BUCKET_RULE: &str = "lock-bucket";
+
+/// A malicious object: the statement that keeps it unread. A bucket: Block Public Access on, and
+/// the caller's sessions revoked when the finding names a user or role Firebreak may revoke.
+fn lock_bucket(b: &BucketRef, about: String, config: &Config) -> Plan {
+    let bucket = b.name.clone();
+    if b.object_key.is_some() {
+        return Plan {
+            rule: LOCK_BUCKET_RULE,
+            reason: format!("{about}: no one but the security roles may read it"),
+            actions: vec![
+                Action::DenyMalwareReads {
+                    bucket,
+                    readers: config.malware_readers.clone(),
+                },
+                Action::Notify,
+            ],
+            decided_by: None,
+        };
+    }
+    let mut actions = vec![Action::BlockPublicAccess { bucket }];
+    let mut reason = format!("{about}: no public access");
+    match b.caller.as_ref().map(AccessKeyRef::principal) {
+        Some(p) if protected(&p, config).is_some() => reason.push_str(
+            "; the caller is one of Firebreak's own or protected roles: a human must contain it",
+        ),
+        Some(Principal::IamUser { user_name, .. }) => {
+            reason.push_str(&format!("; the sessions of user {user_name} revoked"));
+            actions.push(Action::RevokeUserSessions { user_name });
+        }
+        Some(Principal::Role { role_name, .. }) => {
+            reason.push_str(&format!("; the sessions of role {role_name} revoked"));
+            actions.push(Action::RevokeRoleSessions { role_name });
+        }
+        Some(_) => reason.push_str("; the caller's credentials cannot be revoked by IAM policy"),
+        None => {}
+    }
+    actions.push(Action::Notify);
+    Plan {
+        rule: LOCK_BUCKET_RULE,
+        reason,
+        actions,
+        decided_by: None,
     }
 }
 
@@ -560,6 +631,7 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
                 Resource::AccessKey(_) => "IAM credentials".to_string(),
                 Resource::Artifact(a) => a.id.clone(),
                 Resource::Function(f) => format!("Lambda function {}", f.name),
+                Resource::Bucket(_) => incident.resource_name(),
                 Resource::Other { resource_type } => resource_type.clone(),
             }
         ),
@@ -581,40 +653,18 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
             actions: vec![Action::Notify],
             ..by_analyst("analyst-escalation", "escalation")
         },
-        CustomAction::FbQuarantine | CustomAction::FbRelease if incident.artifact().is_some() => {
-            let Some(a) = incident.artifact() else {
-                return not_applicable("snapshots and AMIs");
-            };
-            let (rule, what, actions) = match action {
-                CustomAction::FbQuarantine => ("analyst-unshare", "stop sharing", unshare(a)),
-                _ => (
-                    "analyst-restore-sharing",
-                    "restore sharing",
-                    vec![
-                        Action::RestoreSharing {
-                            kind: a.kind,
-                            id: a.id.clone(),
-                        },
-                        Action::Notify,
-                    ],
-                ),
-            };
-            Plan {
-                actions,
-                ..by_analyst(rule, what)
-            }
-        }
-        CustomAction::FbQuarantine | CustomAction::FbRelease if incident.function().is_some() => {
-            let Some(f) = incident.function() else {
-                return not_applicable("Lambda functions");
-            };
-            if let Some(p) = own_function(f, config) {
-                return p;
-            }
-            let (rule, what, actions) = function_actions(action, f);
-            Plan {
-                actions,
-                ..by_analyst(rule, what)
+        CustomAction::FbQuarantine | CustomAction::FbRelease
+            if matches!(
+                incident.resource,
+                Resource::Artifact(_) | Resource::Bucket(_) | Resource::Function(_)
+            ) =>
+        {
+            match beyond_instances(action, incident, config) {
+                Ok((rule, what, actions)) => Plan {
+                    actions,
+                    ..by_analyst(rule, what)
+                },
+                Err(refused) => refused,
             }
         }
         CustomAction::FbQuarantine | CustomAction::FbSnapshot | CustomAction::FbRelease => {
@@ -673,6 +723,47 @@ fn quarantine(id: &str, isolate: Option<&Config>) -> Vec<Action> {
         Action::Notify,
     ]);
     actions
+}
+
+/// FbQuarantine, FbRelease on a snapshot or AMI, a bucket or object, a Lambda function: the rule,
+/// what was asked, the actions; or the plan that refuses (Firebreak's own function).
+fn beyond_instances(
+    action: CustomAction,
+    incident: &Incident,
+    config: &Config,
+) -> Result<(&'static str, &'static str, Vec<Action>), Plan> {
+    let quarantine = action == CustomAction::FbQuarantine;
+    let release = |a: Action| vec![a, Action::Notify];
+    Ok(match &incident.resource {
+        Resource::Artifact(a) if quarantine => ("analyst-unshare", "stop sharing", unshare(a)),
+        Resource::Artifact(a) => (
+            "analyst-restore-sharing",
+            "restore sharing",
+            release(Action::RestoreSharing {
+                kind: a.kind,
+                id: a.id.clone(),
+            }),
+        ),
+        Resource::Bucket(b) if quarantine => (
+            "analyst-lock-bucket",
+            "lock",
+            lock_bucket(b, String::new(), config).actions,
+        ),
+        Resource::Bucket(b) => (
+            "analyst-release-bucket",
+            "release",
+            release(Action::ReleaseBucket {
+                bucket: b.name.clone(),
+            }),
+        ),
+        Resource::Function(f) => {
+            if let Some(p) = own_function(f, config) {
+                return Err(p);
+            }
+            function_actions(action, f)
+        }
+        _ => return Err(Plan::notify_only("not-applicable", "nothing to do".into())),
+    })
 }
 
 /// FbQuarantine, FbRelease on a Lambda function: the rule, what was asked, the actions.

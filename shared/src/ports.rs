@@ -352,6 +352,56 @@ pub trait FunctionsPort: Sync {
     async fn untag_function(&self, arn: &str, keys: &[String]) -> Result<(), AwsError>;
 }
 
+/// An S3 bucket's Block Public Access settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublicAccessBlock {
+    /// `BlockPublicAcls`.
+    pub block_acls: bool,
+    /// `IgnorePublicAcls`.
+    pub ignore_acls: bool,
+    /// `BlockPublicPolicy`.
+    pub block_policy: bool,
+    /// `RestrictPublicBuckets`.
+    pub restrict_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    /// All four on.
+    pub const ALL: PublicAccessBlock = PublicAccessBlock {
+        block_acls: true,
+        ignore_acls: true,
+        block_policy: true,
+        restrict_buckets: true,
+    };
+}
+
+/// S3 buckets: Block Public Access, the bucket policy, tags.
+pub trait BucketsPort: Sync {
+    /// The bucket's tags; `None` when the bucket does not exist.
+    async fn bucket_tags(&self, bucket: &str) -> Result<Option<Vec<(String, String)>>, AwsError>;
+    /// Replaces the bucket's whole tag set.
+    async fn put_bucket_tags(
+        &self,
+        bucket: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), AwsError>;
+    /// Its Block Public Access settings; `None` when it has none.
+    async fn public_access_block(
+        &self,
+        bucket: &str,
+    ) -> Result<Option<PublicAccessBlock>, AwsError>;
+    /// Sets them (`None`: removes the configuration).
+    async fn set_public_access_block(
+        &self,
+        bucket: &str,
+        settings: Option<PublicAccessBlock>,
+    ) -> Result<(), AwsError>;
+    /// Its bucket policy (JSON); `None` when it has none.
+    async fn bucket_policy(&self, bucket: &str) -> Result<Option<String>, AwsError>;
+    /// Sets it (`None`: deletes it).
+    async fn set_bucket_policy(&self, bucket: &str, policy: Option<&str>) -> Result<(), AwsError>;
+}
+
 /// Everything the instance responses need from EC2.
 pub trait Ec2Ports:
     ArtifactsPort
@@ -496,10 +546,13 @@ pub trait AddressesPort: Sync {
 }
 
 /// What sends the instance traffic or would replace it: taking it out of service needs all three.
-pub trait ServicePorts: AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort {}
+pub trait ServicePorts:
+    AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort
+{
+}
 
 impl<T> ServicePorts for T where
-    T: AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort
+    T: AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort
 {
 }
 

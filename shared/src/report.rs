@@ -161,6 +161,7 @@ fn verdict(plan: &Plan, mode: Mode, execution: &Execution) -> Verdict {
         Verdict::Skipped
     } else if plan.has(ActionKind::ReleaseInstance)
         || plan.has(ActionKind::ReleaseFunction)
+        || plan.has(ActionKind::ReleaseBucket)
         || plan.has(ActionKind::RestoreSharing)
     {
         match execution.completed {

@@ -186,6 +186,11 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
     {
         let decided = plan.decided_by.as_deref();
         execute::release::run(ec2, service, instance_id, clock, decided).await
+    } else if let Some(b) = incident.bucket() {
+        match plan.has(ActionKind::ReleaseBucket) {
+            true => execute::bucket::release(service, b, clock).await,
+            false => execute::bucket::run(service, iam, ec2, request, b).await,
+        }
     } else if let Some(f) = incident.function() {
         match plan.has(ActionKind::ReleaseFunction) {
             true => execute::function::release(service, iam, f, clock).await,

@@ -75,6 +75,10 @@ pub enum ResourceKind {
     Image,
     /// A Lambda function.
     Function,
+    /// An S3 bucket.
+    Bucket,
+    /// An object in an S3 bucket.
+    Object,
     /// Anything else.
     Other,
 }
@@ -88,6 +92,8 @@ impl ResourceKind {
             ResourceKind::Snapshot => "snapshot",
             ResourceKind::Image => "image",
             ResourceKind::Function => "function",
+            ResourceKind::Bucket => "bucket",
+            ResourceKind::Object => "object",
             ResourceKind::Other => "other",
         }
     }
@@ -102,6 +108,8 @@ impl ResourceKind {
                 ArtifactKind::Image => ResourceKind::Image,
             },
             Resource::Function(_) => ResourceKind::Function,
+            Resource::Bucket(b) if b.object_key.is_some() => ResourceKind::Object,
+            Resource::Bucket(_) => ResourceKind::Bucket,
             Resource::Other { .. } => ResourceKind::Other,
         }
     }
@@ -367,12 +375,14 @@ fn resource_kind(r: &str) -> Result<ResourceKind, String> {
         ResourceKind::Snapshot,
         ResourceKind::Image,
         ResourceKind::Function,
+        ResourceKind::Bucket,
+        ResourceKind::Object,
         ResourceKind::Other,
     ]
     .into_iter()
     .find(|k| k.name() == r)
     .ok_or_else(|| {
-        format!("unknown resource {r:?} (instance, access-key, snapshot, image, function or other)")
+        format!("unknown resource {r:?} (instance, access-key, snapshot, image, function, bucket, object or other)")
     })
 }
 

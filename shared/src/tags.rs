@@ -105,6 +105,13 @@ pub const EVENT_SOURCES: &str = "firebreak:event-sources";
 /// On a Lambda function in a VPC: its security groups before Firebreak isolated it (`<sg>+<sg>`).
 pub const VPC_GROUPS: &str = "firebreak:vpc-groups";
 
+/// On an S3 bucket: its Block Public Access configuration before Firebreak turned it all on
+/// (`none`, or `acls=<bool> ignore=<bool> policy=<bool> restrict=<bool>`).
+pub const PUBLIC_ACCESS_BLOCK: &str = "firebreak:public-access-block";
+/// On an S3 bucket: when Firebreak added its malware statement to the bucket policy, and whether
+/// the bucket had a policy before (`<time> policy=new|existing`).
+pub const MALWARE_DENY: &str = "firebreak:malware-deny";
+
 /// Every key and key prefix, for the golden test and the README check.
 pub const ALL_KEYS: &[&str] = &[
     FINDING,
@@ -140,7 +147,16 @@ pub const ALL_KEYS: &[&str] = &[
     CONCURRENCY,
     EVENT_SOURCES,
     VPC_GROUPS,
+    PUBLIC_ACCESS_BLOCK,
+    MALWARE_DENY,
 ];
+
+/// The `Sid` of the bucket-policy statement that denies reading objects GuardDuty found malware in.
+pub const MALWARE_STATEMENT: &str = "FirebreakDenyThreatsFound";
+/// The object tag GuardDuty Malware Protection for S3 writes, and its value for malware.
+pub const MALWARE_SCAN_TAG: &str = "GuardDutyMalwareScanStatus";
+/// See [`MALWARE_SCAN_TAG`].
+pub const THREATS_FOUND: &str = "THREATS_FOUND";
 
 // ---- policies ----
 

@@ -12,11 +12,12 @@ use firebreak::incident::{
 use firebreak::outcome::Status;
 use firebreak::ports::{
     AccessKeyFacts, AclEntryFacts, AddressFacts, AddressesPort, ArtifactFacts, ArtifactsPort,
-    AutoScalingPort, EvidencePort, FoundGroups, FunctionFacts, FunctionsPort, GroupMembership,
-    InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort, LoginProfileFacts, MappingFacts,
-    NetworkAclFacts, NetworkAclsPort, Notification, Notifier, PrincipalFacts, PrincipalsPort,
-    ProfileAssociation, ProfilesPort, QuarantineGroups, QuarantineGroupsPort, Registration,
-    Sharing, SnapshotFacts, SnapshotsPort, TargetGroupsPort, UserCredentialsPort, VolumeFacts,
+    AutoScalingPort, BucketsPort, EvidencePort, FoundGroups, FunctionFacts, FunctionsPort,
+    GroupMembership, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort,
+    LoginProfileFacts, MappingFacts, NetworkAclFacts, NetworkAclsPort, Notification, Notifier,
+    PrincipalFacts, PrincipalsPort, ProfileAssociation, ProfilesPort, PublicAccessBlock,
+    QuarantineGroups, QuarantineGroupsPort, Registration, Sharing, SnapshotFacts, SnapshotsPort,
+    TargetGroupsPort, UserCredentialsPort, VolumeFacts,
 };
 use firebreak::records::Budget;
 
@@ -124,6 +125,48 @@ macro_rules! no_functions {
     };
 }
 
+/// No S3 bucket exists either.
+macro_rules! no_buckets {
+    ($t:ty) => {
+        impl BucketsPort for $t {
+            async fn bucket_tags(
+                &self,
+                _: &str,
+            ) -> Result<Option<Vec<(String, String)>>, AwsError> {
+                Ok(None)
+            }
+            async fn put_bucket_tags(
+                &self,
+                _: &str,
+                _: &[(String, String)],
+            ) -> Result<(), AwsError> {
+                unreachable!("no bucket")
+            }
+            async fn public_access_block(
+                &self,
+                _: &str,
+            ) -> Result<Option<PublicAccessBlock>, AwsError> {
+                Ok(None)
+            }
+            async fn set_public_access_block(
+                &self,
+                _: &str,
+                _: Option<PublicAccessBlock>,
+            ) -> Result<(), AwsError> {
+                unreachable!("no bucket")
+            }
+            async fn bucket_policy(&self, _: &str) -> Result<Option<String>, AwsError> {
+                Ok(None)
+            }
+            async fn set_bucket_policy(&self, _: &str, _: Option<&str>) -> Result<(), AwsError> {
+                unreachable!("no bucket")
+            }
+        }
+    };
+}
+
+no_buckets!(NoEstate);
+no_buckets!(ServingEstate);
 no_functions!(NoEstate);
 no_functions!(ServingEstate);
 

@@ -51,6 +51,8 @@ fn every_key_and_name_is_pinned() {
         (tags::CONCURRENCY, "firebreak:concurrency"),
         (tags::EVENT_SOURCES, "firebreak:event-sources"),
         (tags::VPC_GROUPS, "firebreak:vpc-groups"),
+        (tags::PUBLIC_ACCESS_BLOCK, "firebreak:public-access-block"),
+        (tags::MALWARE_DENY, "firebreak:malware-deny"),
     ];
     assert_eq!(tags::ALL_KEYS.len(), pinned.len(), "a key is not pinned");
     for (key, want) in pinned {

@@ -2,6 +2,7 @@
 //! ports, tags, outcomes and the registry — never another action, a scheduler or an adapter.
 
 pub mod access_key;
+pub mod bucket;
 pub mod evidence;
 pub mod function;
 pub mod isolate;

@@ -60,6 +60,12 @@ pub enum ActionKind {
     RevokeFunctionSessions,
     /// A function's containment undone from its records.
     ReleaseFunction,
+    /// An S3 bucket's Block Public Access all on (the previous settings recorded first).
+    BlockPublicAccess,
+    /// The bucket-policy statement denying reads of objects GuardDuty found malware in.
+    DenyMalwareReads,
+    /// A bucket's containment undone from its records.
+    ReleaseBucket,
     /// The team told (SNS).
     Notify,
     /// The Security Hub finding's note and workflow status (custom actions).
@@ -401,6 +407,47 @@ pub const REGISTRY: &[ActionSpec] = &[
         undo_permissions: &[],
     },
     ActionSpec {
+        kind: BlockPublicAccess,
+        name: "block-public-access",
+        contains: true,
+        permissions: &[
+            "s3:GetBucketPublicAccessBlock",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:GetBucketTagging",
+            "s3:PutBucketTagging",
+        ],
+        tags: &[tags::PUBLIC_ACCESS_BLOCK, tags::FINDING],
+        // DeletePublicAccessBlock is authorized as s3:PutBucketPublicAccessBlock.
+        undo_permissions: &["s3:PutBucketPublicAccessBlock", "s3:PutBucketTagging"],
+    },
+    ActionSpec {
+        kind: DenyMalwareReads,
+        name: "deny-malware-reads",
+        contains: true,
+        permissions: &[
+            "s3:GetBucketPolicy",
+            "s3:PutBucketPolicy",
+            "s3:GetBucketTagging",
+            "s3:PutBucketTagging",
+        ],
+        tags: &[tags::MALWARE_DENY, tags::FINDING],
+        undo_permissions: &[
+            "s3:GetBucketPolicy",
+            "s3:PutBucketPolicy",
+            "s3:DeleteBucketPolicy",
+            "s3:PutBucketTagging",
+        ],
+    },
+    ActionSpec {
+        kind: ReleaseBucket,
+        name: "release-bucket",
+        contains: false,
+        // Its own reads and the records' removal; the undos it runs are declared by their actions.
+        permissions: &["s3:GetBucketTagging", "s3:PutBucketTagging"],
+        tags: &[tags::RELEASED_AT],
+        undo_permissions: &[],
+    },
+    ActionSpec {
         kind: Notify,
         name: "notify",
         contains: false,
@@ -454,6 +501,8 @@ impl ActionKind {
             DisableEventSources,
             IsolateFunction,
             RevokeFunctionSessions,
+            BlockPublicAccess,
+            DenyMalwareReads,
         ]
         .into_iter()
     }

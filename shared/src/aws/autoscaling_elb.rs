@@ -12,11 +12,14 @@ use crate::ports::{
 };
 
 /// The services beside EC2 of one account and region: Auto Scaling, Elastic Load Balancing v2 and
-/// EC2's Elastic IPs (taking an instance out of service), and Lambda (`aws/lambda.rs`).
+/// EC2's Elastic IPs (taking an instance out of service), Lambda (`aws/lambda.rs`) and S3
+/// (`aws/s3.rs`).
 #[derive(Clone)]
 pub struct Services {
     /// Lambda.
     pub lambda: aws_sdk_lambda::Client,
+    /// S3 (`aws/s3.rs`).
+    pub s3: aws_sdk_s3::Client,
     /// Auto Scaling.
     pub asg: aws_sdk_autoscaling::Client,
     /// Elastic Load Balancing v2.

@@ -217,6 +217,13 @@ impl AwsClients {
         let key = (account.to_string(), region.to_string());
         cached(&self.service, key, || Services {
             lambda: aws_sdk_lambda::Client::new(&conf),
+            // Path-style addressing behind a custom endpoint (VPC endpoints, emulators), which
+            // has no per-bucket host names; virtual-hosted otherwise, as S3 prefers.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&conf)
+                    .force_path_style(conf.endpoint_url().is_some())
+                    .build(),
+            ),
             asg: aws_sdk_autoscaling::Client::new(&conf),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
             ec2,

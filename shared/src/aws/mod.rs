@@ -9,6 +9,7 @@ pub mod ec2;
 pub mod iam;
 pub mod lambda;
 pub mod network_acls;
+pub mod s3;
 pub mod sdk;
 pub mod security_groups;
 pub mod securityhub;

@@ -8,7 +8,7 @@ use crate::actions::function;
 use crate::actions::registry::ActionKind;
 use crate::clock::Clock;
 use crate::error::AwsError;
-use crate::execute::Request;
+use crate::execute::{not_released, Request};
 use crate::incident::{tag_value, FunctionRef};
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::Action;
@@ -159,6 +159,17 @@ pub async fn run<E: QuarantineGroupsPort, S: FunctionsPort, I: PrincipalsPort>(
         }
     }
     // Round 4: the function's status.
+    conclude(s, &r, &facts, outcomes).await
+}
+
+/// Round 4: the function tagged with the finding and its status (`stopped`, or
+/// `containment-failed`), and when, on success.
+async fn conclude<S: FunctionsPort>(
+    s: &S,
+    r: &Request<'_>,
+    facts: &FunctionFacts,
+    outcomes: Vec<Outcome>,
+) -> Execution {
     let ok = outcomes.iter().all(Outcome::is_ok);
     let status = match ok {
         true => tags::status::STOPPED,
@@ -171,18 +182,14 @@ pub async fn run<E: QuarantineGroupsPort, S: FunctionsPort, I: PrincipalsPort>(
     if ok {
         marks.push((tags::CONTAINED_AT.to_string(), r.clock.rfc3339()));
     }
-    if let Err(e) = s.tag_function(&facts.arn, &marks).await {
-        let why = format!("its status tag could not be written: {e}");
-        return Execution {
-            warnings: vec![why],
-            completed: Some(ok),
-            outcomes,
-            ..Execution::default()
-        };
-    }
+    let warnings = match s.tag_function(&facts.arn, &marks).await {
+        Ok(()) => Vec::new(),
+        Err(e) => vec![format!("its status tag could not be written: {e}")],
+    };
     Execution {
         completed: Some(ok),
         outcomes,
+        warnings,
         ..Execution::default()
     }
 }
@@ -311,21 +318,7 @@ pub async fn release<S: FunctionsPort, I: PrincipalsPort>(
     let name = f.name.as_str();
     let facts = match s.function(name).await {
         Ok(Some(facts)) => facts,
-        Ok(None) => {
-            let gone = Outcome::new(kind, name, Status::Skipped, "it no longer exists");
-            return Execution {
-                outcomes: vec![gone],
-                ..Execution::default()
-            };
-        }
-        Err(e) => {
-            let failed = Outcome::failed(kind, name, "could not read the function", &e);
-            return Execution {
-                outcomes: vec![failed],
-                completed: Some(false),
-                ..Execution::default()
-            };
-        }
+        read => return not_released(kind, name, read.err()),
     };
     let role = facts
         .role_arn

@@ -1,9 +1,11 @@
 //! The schedulers: each carries out one shape of plan as concurrent rounds of actions (the actions
 //! themselves are in `actions/`). `instance` quarantines an instance, `credentials` revokes a user's
 //! or a role's credentials, `release` runs the undos of an instance's quarantine, `artifact` unshares
-//! an EBS snapshot or AMI (and gives its sharing back).
+//! an EBS snapshot or AMI (and gives its sharing back), `function` stops a Lambda function and
+//! `bucket` locks an S3 bucket or object (each with its release).
 
 pub mod artifact;
+pub mod bucket;
 pub mod credentials;
 pub mod function;
 pub mod instance;
@@ -11,8 +13,11 @@ pub mod release;
 
 use tokio::time::Instant;
 
+use crate::actions::registry::ActionKind;
 use crate::clock::Clock;
+use crate::error::AwsError;
 use crate::incident::Incident;
+use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::Plan;
 
 /// What every scheduler is given besides the ports.
@@ -28,4 +33,24 @@ pub struct Request<'a> {
     pub clock: &'a dyn Clock,
     /// When to stop waiting for AWS, put back what is half done, and report.
     pub deadline: Instant,
+}
+
+/// A release that ends at its first read: the resource is gone (`None`) or could not be read.
+pub fn not_released(kind: ActionKind, name: &str, error: Option<AwsError>) -> Execution {
+    match error {
+        None => Execution {
+            outcomes: vec![Outcome::new(
+                kind,
+                name,
+                Status::Skipped,
+                "it no longer exists",
+            )],
+            ..Execution::default()
+        },
+        Some(e) => Execution {
+            outcomes: vec![Outcome::failed(kind, name, "could not read it", &e)],
+            completed: Some(false),
+            ..Execution::default()
+        },
+    }
 }
