@@ -51,7 +51,13 @@ async fn block(aws: &Aws, bucket: &str) -> Option<[bool; 4]> {
 }
 
 async fn bucket_tag(aws: &Aws, bucket: &str, key: &str) -> Option<String> {
-    let out = aws.s3.get_bucket_tagging().bucket(bucket).send().await.ok()?;
+    let out = aws
+        .s3
+        .get_bucket_tagging()
+        .bucket(bucket)
+        .send()
+        .await
+        .ok()?;
     out.tag_set()
         .iter()
         .find(|t| t.key() == key)
@@ -59,7 +65,13 @@ async fn bucket_tag(aws: &Aws, bucket: &str, key: &str) -> Option<String> {
 }
 
 async fn policy(aws: &Aws, bucket: &str) -> Option<Value> {
-    let out = aws.s3.get_bucket_policy().bucket(bucket).send().await.ok()?;
+    let out = aws
+        .s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .ok()?;
     serde_json::from_str(out.policy()?).ok()
 }
 
@@ -109,11 +121,16 @@ async fn an_exfiltrated_bucket_is_blocked_its_caller_revoked_and_release_restore
     let f = Function::start("guardduty-responder", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
     for delivery in 0..2 {
         let report = f.invoke(&event).await.unwrap();
-        assert_eq!(report["verdict"], "contained", "delivery {delivery}: {report}");
+        assert_eq!(
+            report["verdict"], "contained",
+            "delivery {delivery}: {report}"
+        );
     }
     assert_eq!(block(&aws, &name).await, Some([true; 4]), "all on");
     assert_eq!(
-        bucket_tag(&aws, &name, "firebreak:public-access-block").await.as_deref(),
+        bucket_tag(&aws, &name, "firebreak:public-access-block")
+            .await
+            .as_deref(),
         Some("acls=true ignore=false policy=false restrict=false"),
         "the settings before, recorded once (not overwritten by the redelivery)"
     );
@@ -123,7 +140,11 @@ async fn an_exfiltrated_bucket_is_blocked_its_caller_revoked_and_release_restore
         .iter()
         .find(|(n, _)| n == "FirebreakRevokeOlderSessions")
         .map(|(_, doc)| doc.clone());
-    assert!(revoked.is_some(), "the caller's older sessions denied: {:?}", state.policies);
+    assert!(
+        revoked.is_some(),
+        "the caller's older sessions denied: {:?}",
+        state.policies
+    );
 
     release(
         &aws,
@@ -135,8 +156,13 @@ async fn an_exfiltrated_bucket_is_blocked_its_caller_revoked_and_release_restore
     )
     .await;
     assert_eq!(block(&aws, &name).await, Some([true, false, false, false]));
-    assert_eq!(bucket_tag(&aws, &name, "firebreak:public-access-block").await, None);
-    assert!(bucket_tag(&aws, &name, "firebreak:released-at").await.is_some());
+    assert_eq!(
+        bucket_tag(&aws, &name, "firebreak:public-access-block").await,
+        None
+    );
+    assert!(bucket_tag(&aws, &name, "firebreak:released-at")
+        .await
+        .is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,7 +194,10 @@ async fn a_malicious_object_s_bucket_gets_the_tag_based_deny_once_and_release_re
     let f = Function::start("guardduty-responder", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
     for delivery in 0..3 {
         let report = f.invoke(&event).await.unwrap();
-        assert_eq!(report["verdict"], "contained", "delivery {delivery}: {report}");
+        assert_eq!(
+            report["verdict"], "contained",
+            "delivery {delivery}: {report}"
+        );
     }
     let doc = policy(&aws, &name).await.expect("a policy");
     let statements = doc["Statement"].as_array().unwrap();
@@ -177,7 +206,11 @@ async fn a_malicious_object_s_bucket_gets_the_tag_based_deny_once_and_release_re
         .filter(|s| s["Sid"] == "FirebreakDenyThreatsFound")
         .collect();
     assert_eq!(ours.len(), 1, "once after three deliveries: {doc}");
-    assert_eq!(statements.len(), 2, "the bucket's own statement kept: {doc}");
+    assert_eq!(
+        statements.len(),
+        2,
+        "the bucket's own statement kept: {doc}"
+    );
     let deny = ours[0];
     assert_eq!(deny["Effect"], "Deny");
     assert_eq!(deny["Principal"], "*");
@@ -186,7 +219,9 @@ async fn a_malicious_object_s_bucket_gets_the_tag_based_deny_once_and_release_re
         deny["Condition"]["StringEquals"]["s3:ExistingObjectTag/GuardDutyMalwareScanStatus"],
         "THREATS_FOUND"
     );
-    assert!(bucket_tag(&aws, &name, "firebreak:malware-deny").await.is_some());
+    assert!(bucket_tag(&aws, &name, "firebreak:malware-deny")
+        .await
+        .is_some());
     let messages = aws.messages(&queue, 3, Duration::from_secs(5)).await;
     assert_eq!(messages.len(), 1, "told once");
 
@@ -199,6 +234,13 @@ async fn a_malicious_object_s_bucket_gets_the_tag_based_deny_once_and_release_re
                "Region": "us-east-1", "Partition": "aws"}),
     )
     .await;
-    assert_eq!(policy(&aws, &name).await, Some(own), "the bucket's own policy, as it was");
-    assert_eq!(bucket_tag(&aws, &name, "firebreak:malware-deny").await, None);
+    assert_eq!(
+        policy(&aws, &name).await,
+        Some(own),
+        "the bucket's own policy, as it was"
+    );
+    assert_eq!(
+        bucket_tag(&aws, &name, "firebreak:malware-deny").await,
+        None
+    );
 }

@@ -118,11 +118,17 @@ fn tally(entries: &[Entry]) -> String {
 
 /// The digest of a custom action's findings: one notification for all of them.
 pub fn digest(action: CustomAction, mode: Mode, entries: &[Entry]) -> Notification {
+    batch_digest(action.id(), "findings", mode, entries)
+}
+
+/// One notification for a batch: `label` (a custom action's id, `attack sequence <id>`) done
+/// on `entries` (`what` they are: findings, resources).
+pub fn batch_digest(label: &str, what: &str, mode: Mode, entries: &[Entry]) -> Notification {
+    let action = label;
     let tally = tally(entries);
     let n = entries.len();
     let headline = format!(
-        "Firebreak {} ({}) on {n} findings: {tally}.",
-        action.id(),
+        "Firebreak {label} ({}) on {n} {what}: {tally}.",
         mode.as_str()
     );
     let lines: Vec<String> = entries.iter().map(Entry::line).collect();
@@ -132,7 +138,7 @@ pub fn digest(action: CustomAction, mode: Mode, entries: &[Entry]) -> Notificati
     }
     details(&mut body, entries);
     Notification {
-        subject: subject(&format!("Firebreak {}: {n} findings, {tally}", action.id())),
+        subject: subject(&format!("Firebreak {label}: {n} {what}, {tally}")),
         report: structured(action, mode, entries),
         chat: chat_digest(action, mode, entries, &headline, &lines),
         attributes: attributes(entries),
@@ -170,7 +176,7 @@ fn details(body: &mut String, entries: &[Entry]) {
 }
 
 /// The structured digest: a summary of every finding, and as many full reports as fit.
-fn structured(action: CustomAction, mode: Mode, entries: &[Entry]) -> String {
+fn structured(action: &str, mode: Mode, entries: &[Entry]) -> String {
     let summaries: Vec<Value> = entries
         .iter()
         .map(|e| match e {
@@ -197,7 +203,7 @@ fn structured(action: CustomAction, mode: Mode, entries: &[Entry]) -> String {
         reports.push(full);
     }
     json!({
-        "action": action.id(), "mode": mode.as_str(), "findings": summaries,
+        "action": action, "mode": mode.as_str(), "findings": summaries,
         "reports": reports, "reports_left_out": left_out,
     })
     .to_string()
@@ -205,7 +211,7 @@ fn structured(action: CustomAction, mode: Mode, entries: &[Entry]) -> String {
 
 /// The digest for chat: the finding lines as a block, in the batch's own thread.
 fn chat_digest(
-    action: CustomAction,
+    action: &str,
     mode: Mode,
     entries: &[Entry],
     headline: &str,
@@ -232,7 +238,7 @@ fn chat_digest(
         event_type: "firebreak-digest".into(),
         related_resources: resources,
         additional_context: [
-            ("action", action.id().to_string()),
+            ("action", action.to_string()),
             ("mode", mode.as_str().to_string()),
             ("findings", entries.len().to_string()),
             ("needsAHand", urgent.to_string()),
@@ -250,7 +256,7 @@ fn chat_digest(
     n.content.next_steps.push(
         "Each finding's own report: the e-mail, and the finding's note in Security Hub".into(),
     );
-    n.content.keywords = vec![chat::text(action.id()), chat::text(mode.as_str())];
+    n.content.keywords = vec![chat::text(action), chat::text(mode.as_str())];
     n.to_json()
 }
 

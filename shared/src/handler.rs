@@ -29,6 +29,7 @@ use crate::reminder::{is_reminder_run, remind};
 use crate::report::Report;
 use crate::responder::log_outcome;
 use crate::responder::respond;
+use crate::sequence::{self, respond_sequence};
 
 /// The time Lambda leaves this invocation (its deadline is in milliseconds since the epoch).
 fn remaining(event: &LambdaEvent<Value>) -> Duration {
@@ -168,6 +169,11 @@ impl Responder {
         let incident = self.read(&event, Incident::from_event)?;
         let config = self.config.within(remaining(&event));
         let (ec2, service, iam) = self.ports_for(&incident).await;
+        if let Some(seq) = sequence::of(&incident) {
+            let ports = (&ec2, &service, &iam);
+            let done = respond_sequence(&incident, seq, &config, ports, &self.sns);
+            return Box::pin(done).await;
+        }
         // Boxed: the response is a deep nest of futures, too deep for the compiler to lay out inline
         // inside the runtime's.
         Box::pin(respond(&incident, &config, &ec2, &service, &iam, &self.sns)).await

@@ -209,6 +209,9 @@ pub enum Resource {
     Function(FunctionRef),
     /// An S3 bucket, or an object in it (S3 Protection, Malware Protection for S3).
     Bucket(BucketRef),
+    /// An attack sequence (GuardDuty Extended Threat Detection): the resources it lists that
+    /// Firebreak acts on, each answered by its own response, and the ones it does not.
+    Sequence(SequenceRef),
     /// Anything Firebreak does not act on (S3 buckets, EKS clusters, RDS, …): notify only.
     Other {
         /// The finding's `resourceType`.
@@ -291,6 +294,15 @@ impl BucketRef {
             caller,
         })
     }
+}
+
+/// The resources of an attack sequence (`service.detection.sequence.resources`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SequenceRef {
+    /// Instances, credentials and buckets, in the order the finding lists them.
+    pub members: Vec<Resource>,
+    /// The others, as `<resourceType> <uid>`: told, not acted on.
+    pub others: Vec<String>,
 }
 
 /// A Lambda function a finding names.
@@ -442,6 +454,10 @@ impl Incident {
             },
             Resource::Artifact(a) => a.id.clone(),
             Resource::Function(f) => f.name.clone(),
+            Resource::Sequence(s) => format!(
+                "attack sequence over {} resource(s)",
+                s.members.len() + s.others.len()
+            ),
             Resource::Bucket(b) => match &b.object_key {
                 Some(key) => format!("s3://{}/{key}", b.name),
                 None => format!("s3://{}", b.name),
@@ -569,6 +585,7 @@ fn guardduty_resource(d: &Value) -> Result<Resource, ParseError> {
         ("Instance", _) => Resource::Instance(instance(resource)?),
         ("AccessKey", _) => Resource::AccessKey(access_key(resource)?),
         ("Lambda", _) => Resource::Function(function(resource)?),
+        ("AttackSequence", _) => Resource::Sequence(sequence(d)),
         ("S3Bucket" | "S3Object", _) => match bucket(resource) {
             Some(b) => Resource::Bucket(b),
             None => Resource::Other {
@@ -580,6 +597,57 @@ fn guardduty_resource(d: &Value) -> Result<Resource, ParseError> {
             resource_type: other.to_string(),
         },
     })
+}
+
+/// `service.detection.sequence.resources[]` (GuardDuty API reference, `ResourceV2`): EC2 instances,
+/// access keys and S3 buckets become members (a `uid` may be an ARN or a bare id); the rest, and
+/// any member Firebreak cannot read, are listed as others.
+fn sequence(d: &Value) -> SequenceRef {
+    let resources = d
+        .pointer("/service/detection/sequence/resources")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut seq = SequenceRef {
+        members: Vec::new(),
+        others: Vec::new(),
+    };
+    for r in &resources {
+        let kind = opt_str(r, "resourceType").unwrap_or_default();
+        let uid = opt_str(r, "uid").unwrap_or_default();
+        let last = uid
+            .rsplit(['/', ':'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let member = match kind.as_str() {
+            "EC2_INSTANCE" if is_instance_id(&last) => Some(Resource::Instance(InstanceRef {
+                instance_id: last,
+                network_interfaces: Vec::new(),
+                tags: Vec::new(),
+                instance_profile_arn: None,
+            })),
+            "ACCESS_KEY" => {
+                let k = r.pointer("/data/accessKey").unwrap_or(&Value::Null);
+                Some(Resource::AccessKey(AccessKeyRef {
+                    access_key_id: Some(last).filter(|k| is_access_key_id(k)),
+                    principal_id: opt_str(k, "principalId"),
+                    user_name: opt_str(k, "userName"),
+                    user_type: opt_str(k, "userType"),
+                    instance_id: None,
+                    instance_profile_arn: None,
+                }))
+            }
+            "S3_BUCKET" => BucketRef::from_arn(&uid, None).map(Resource::Bucket),
+            _ => None,
+        };
+        match member {
+            Some(m) if !seq.members.contains(&m) => seq.members.push(m),
+            Some(_) => {}
+            None => seq.others.push(format!("{kind} {uid}")),
+        }
+    }
+    seq
 }
 
 /// `resource.s3BucketDetails[0]`: the bucket, its first object (`s3ObjectDetails`) when the finding

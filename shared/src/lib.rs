@@ -45,6 +45,7 @@ pub mod metrics;
 pub mod reminder;
 pub mod report;
 pub mod responder;
+pub mod sequence;
 
 pub use config::{Config, Mode};
 pub use error::{AwsError, FirebreakError, ParseError};

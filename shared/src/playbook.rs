@@ -68,6 +68,8 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
         Resource::Artifact(a) => plan_artifact(incident, a, response),
         Resource::Function(f) => plan_function(incident, f, response, config),
         Resource::Bucket(b) => plan_bucket(incident, b, response, config),
+        // Answered resource by resource (`sequence.rs`); a sequence itself changes nothing.
+        Resource::Sequence(_) => Plan::notify_only(NOTIFY_RULE, "an attack sequence".into()),
         Resource::Other { resource_type } => {
             Plan::notify_only("not-acted-on", not_acted_on(resource_type))
         }
@@ -631,7 +633,7 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
                 Resource::AccessKey(_) => "IAM credentials".to_string(),
                 Resource::Artifact(a) => a.id.clone(),
                 Resource::Function(f) => format!("Lambda function {}", f.name),
-                Resource::Bucket(_) => incident.resource_name(),
+                Resource::Bucket(_) | Resource::Sequence(_) => incident.resource_name(),
                 Resource::Other { resource_type } => resource_type.clone(),
             }
         ),

@@ -110,7 +110,7 @@ impl ResourceKind {
             Resource::Function(_) => ResourceKind::Function,
             Resource::Bucket(b) if b.object_key.is_some() => ResourceKind::Object,
             Resource::Bucket(_) => ResourceKind::Bucket,
-            Resource::Other { .. } => ResourceKind::Other,
+            Resource::Sequence(_) | Resource::Other { .. } => ResourceKind::Other,
         }
     }
 }
