@@ -260,7 +260,7 @@ impl ArtifactRef {
 /// An S3 bucket a finding names, the object when it is about one, and who called S3.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BucketRef {
-    /// The bucket's name, validated (3–63 of `a-z0-9.-`).
+    /// The bucket's name, validated ([`BucketRef::valid_name`]).
     pub name: String,
     /// The object's key, for a finding about an object (Malware Protection for S3).
     pub object_key: Option<String>,
@@ -269,12 +269,13 @@ pub struct BucketRef {
 }
 
 impl BucketRef {
-    /// A bucket name as S3 allows it (general purpose buckets).
+    /// A bucket name as S3 allows it: 3–63 of `a-z0-9.-` today; up to 255 with capitals and `_`
+    /// for the legacy buckets of us-east-1 (S3 User Guide, bucket naming rules).
     pub fn valid_name(name: &str) -> bool {
-        (3..=63).contains(&name.len())
+        (3..=255).contains(&name.len())
             && name
                 .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
     }
 
     /// From `arn:<partition>:s3:::<bucket>[/<key>]` or a bare name; `None` for anything else.
@@ -583,6 +584,12 @@ fn guardduty_resource(d: &Value) -> Result<Resource, ParseError> {
     });
     Ok(match (resource_type, artifact) {
         ("Instance", _) => Resource::Instance(instance(resource)?),
+        // A Runtime Monitoring finding on an EKS or ECS-on-EC2 node names the node instance: it is
+        // contained as an instance (its node group's Auto Scaling group included). A Fargate task
+        // names none, and is notified with the guidance for its kind.
+        ("EKSCluster" | "ECSCluster", _) if node_instance(resource) => {
+            Resource::Instance(instance(resource)?)
+        }
         ("AccessKey", _) => Resource::AccessKey(access_key(resource)?),
         ("Lambda", _) => Resource::Function(function(resource)?),
         ("AttackSequence", _) => Resource::Sequence(sequence(d)),
@@ -668,6 +675,14 @@ fn bucket(resource: &Value) -> Option<BucketRef> {
     let mut b = BucketRef::from_arn(&name, caller)?;
     b.object_key = object_key.or(b.object_key);
     Some(b)
+}
+
+/// True when a container finding names the EC2 node it ran on (`resource.instanceDetails.instanceId`).
+fn node_instance(resource: &Value) -> bool {
+    resource
+        .pointer("/instanceDetails/instanceId")
+        .and_then(Value::as_str)
+        .is_some_and(is_instance_id)
 }
 
 /// `resource.lambdaDetails`: the function's ARN and its execution role.

@@ -40,6 +40,7 @@ use crate::asff::CustomAction;
 use crate::config::Config;
 use crate::incident::{
     AccessKeyRef, ArtifactKind, ArtifactRef, BucketRef, FunctionRef, Incident, Principal, Resource,
+    SequenceRef,
 };
 use crate::plan::{Action, Plan};
 use crate::rules::Response;
@@ -68,8 +69,8 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
         Resource::Artifact(a) => plan_artifact(incident, a, response),
         Resource::Function(f) => plan_function(incident, f, response, config),
         Resource::Bucket(b) => plan_bucket(incident, b, response, config),
-        // Answered resource by resource (`sequence.rs`); a sequence itself changes nothing.
-        Resource::Sequence(_) => Plan::notify_only(NOTIFY_RULE, "an attack sequence".into()),
+        // Answered resource by resource (`sequence.rs` carries each member's plan out).
+        Resource::Sequence(seq) => return plan_sequence(incident, seq, config),
         Resource::Other { resource_type } => {
             Plan::notify_only("not-acted-on", not_acted_on(resource_type))
         }
@@ -210,6 +211,49 @@ fn lock_bucket(b: &BucketRef, about: String, config: &Config) -> Plan {
         actions,
         decided_by: None,
     }
+}
+
+/// An attack sequence: each member's own plan (the playbook decides for each resource, with the
+/// sequence's type and severity), one after the other, told once.
+fn plan_sequence(incident: &Incident, seq: &SequenceRef, config: &Config) -> Plan {
+    let mut actions = Vec::new();
+    for p in member_plans(incident, seq, config) {
+        actions.extend(p.actions.into_iter().filter(|a| *a != Action::Notify));
+    }
+    actions.push(Action::Notify);
+    Plan {
+        rule: SEQUENCE_RULE,
+        reason: format!(
+            "attack sequence over {} resource(s) Firebreak acts on ({} more it does not): each \
+             answered by its own response",
+            seq.members.len(),
+            seq.others.len()
+        ),
+        actions,
+        decided_by: None,
+    }
+}
+
+/// The rule of an attack sequence's plan.
+pub const SEQUENCE_RULE: &str = "attack-sequence";
+
+/// Each member of a sequence as an incident of its own, with its plan.
+pub fn member_plans(incident: &Incident, seq: &SequenceRef, config: &Config) -> Vec<Plan> {
+    member_incidents(incident, seq)
+        .iter()
+        .map(|sub| plan(sub, config))
+        .collect()
+}
+
+/// Each member of a sequence as an incident of its own (the sequence's finding, type, severity).
+pub fn member_incidents(incident: &Incident, seq: &SequenceRef) -> Vec<Incident> {
+    seq.members
+        .iter()
+        .map(|m| Incident {
+            resource: m.clone(),
+            ..incident.clone()
+        })
+        .collect()
 }
 
 /// The rule of a Lambda function that is stopped.

@@ -7,7 +7,7 @@ use crate::clock::SystemClock;
 use crate::config::{Config, Mode};
 use crate::error::{AwsError, FirebreakError};
 use crate::execute::{self, Request};
-use crate::incident::Incident;
+use crate::incident::{Incident, Resource};
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::{dry_run, Action, Plan};
 use crate::playbook::plan;
@@ -174,7 +174,8 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
         clock,
         deadline: config.incident_deadline(),
     };
-    if !plan.changes_resources() {
+    if !plan.changes_resources() || matches!(incident.resource, Resource::Sequence(_)) {
+        // A sequence is carried out member by member (`sequence.rs`), never as one plan.
         Execution::default()
     } else if config.mode == Mode::DryRun {
         Execution {

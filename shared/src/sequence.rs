@@ -10,7 +10,7 @@ use crate::error::{AwsError, FirebreakError};
 use crate::incident::{Incident, Resource, SequenceRef};
 use crate::outcome::Execution;
 use crate::plan::Plan;
-use crate::playbook::plan;
+use crate::playbook::{member_incidents, plan, SEQUENCE_RULE};
 use crate::ports::{Ec2Ports, IamPorts, Notification, Notifier, ServicePorts};
 use crate::report::Report;
 use crate::responder::{answer, carry_out, changed_nothing, log_outcome, Trigger};
@@ -33,11 +33,7 @@ pub async fn respond_sequence<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Noti
     };
     let mut done: Vec<(Report, Option<Notification>)> = Vec::new();
     // One at a time: members share an account's cap, and a quarantine's count must see the last.
-    for member in &seq.members {
-        let sub = Incident {
-            resource: member.clone(),
-            ..incident.clone()
-        };
+    for sub in member_incidents(incident, seq) {
         let held = Collector::default();
         let p = plan(&sub, config);
         let (report, _) = carry_out(&sub, p, config, trigger, ec2, service, iam, &held).await;
@@ -92,7 +88,7 @@ fn whole(
         ));
     }
     let plan = Plan {
-        rule: LABEL,
+        rule: SEQUENCE_RULE,
         reason: format!(
             "attack sequence over {} resource(s): each answered by its own response",
             seq.members.len()

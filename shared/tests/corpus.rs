@@ -5,7 +5,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
-use firebreak::incident::Resource;
+use firebreak::incident::{BucketRef, Resource};
 use firebreak::{Incident, ParseError};
 use serde_json::Value;
 
@@ -85,6 +85,12 @@ fn every_corpus_payload_parses_or_is_rejected_with_a_typed_error() {
                             }
                             assert!(k.access_key_id.is_some() && k.principal_id.is_some());
                             access_keys += 1;
+                        }
+                        (Resource::Bucket(b), "S3Bucket" | "S3Object") => {
+                            assert!(BucketRef::valid_name(&b.name), "{name}")
+                        }
+                        (Resource::Function(f), "Lambda") => {
+                            assert!(f.arn.contains(":function:"), "{name}")
                         }
                         (Resource::Other { resource_type }, other) => {
                             assert_eq!(resource_type, other, "{name}")
@@ -616,4 +622,29 @@ fn mutate_bytes(text: &mut String, rng: &mut Rng) {
         bytes[i] = b"{}[]\",:0\\ae-"[rng.below(12)];
     }
     *text = String::from_utf8_lossy(&bytes).into_owned();
+}
+
+#[test]
+fn s3_protection_findings_name_their_bucket_and_caller() {
+    // The corpus' other S3 payloads are GetFindings arrays, rejected as not an event.
+    let files = ["wrapped/pentest-s3-parrotlinux__gdars.json"];
+    for file in files {
+        let text = std::fs::read_to_string(corpus().join(file)).unwrap();
+        let incident = parse(file, &text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let Resource::Bucket(b) = &incident.resource else {
+            panic!("{file}: not a bucket: {:?}", incident.resource)
+        };
+        // GuardDuty's sample findings name the bucket `bucketName` (a legacy-style name).
+        assert_eq!(b.name, "bucketName", "{file}");
+        assert_eq!(b.object_key, None, "{file}");
+        let caller = b
+            .caller
+            .as_ref()
+            .unwrap_or_else(|| panic!("{file}: no caller"));
+        assert_eq!(
+            caller.user_name.as_deref(),
+            Some("GeneratedFindingUserName"),
+            "{file}"
+        );
+    }
 }

@@ -52,6 +52,48 @@ fn every_sample_event_gets_the_documented_response() {
     let (p, _) = decide("guardduty-root-credential-usage.json");
     assert_eq!(p.rule, "root-credentials");
     assert_eq!(actions(&p), ["notify"]);
+    // Beyond instances and keys (issue 15).
+    let (p, _) = decide("guardduty-lambda-backdoor.json");
+    assert_eq!(
+        actions(&p),
+        [
+            "stop-function",
+            "disable-event-sources",
+            "isolate-function",
+            "revoke-function-sessions",
+            "notify"
+        ]
+    );
+    let (p, i) = decide("guardduty-s3-exfiltration.json");
+    assert_eq!(i.resource_name(), "s3://example-data-bucket");
+    assert_eq!(
+        actions(&p),
+        ["block-public-access", "revoke-user-sessions", "notify"]
+    );
+    let (p, _) = decide("guardduty-s3-malicious-object.json");
+    assert_eq!(actions(&p), ["deny-malware-reads", "notify"]);
+    let (p, i) = decide("guardduty-attack-sequence.json");
+    assert_eq!(p.rule, "attack-sequence");
+    assert_eq!(i.resource_name(), "attack sequence over 4 resource(s)");
+    assert_eq!(
+        actions(&p),
+        [
+            "isolate-instance",
+            "deny-network-acl",
+            "take-out-of-service",
+            "protect-evidence",
+            "snapshot-volumes",
+            "tag-instance",
+            "deactivate-access-key",
+            "revoke-user-sessions",
+            "remove-login-profile",
+            "block-public-access",
+            "notify"
+        ]
+    );
+    let (p, i) = decide("guardduty-eks-node-runtime.json");
+    assert_eq!(i.resource_name(), "i-0123456789abcdef0");
+    assert_eq!(p.rule, "quarantine-compromised-instance");
     // Nothing in events/ is left untested.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events");
     let count = std::fs::read_dir(dir)
@@ -64,7 +106,7 @@ fn every_sample_event_gets_the_documented_response() {
                 .is_some_and(|x| x == "json")
         })
         .count();
-    assert_eq!(count, 10, "a new sample in events/ needs a line here");
+    assert_eq!(count, 15, "a new sample in events/ needs a line here");
 }
 
 #[test]

@@ -1,0 +1,85 @@
+//! Runtime Monitoring findings on container nodes, through the real binary against the local AWS:
+//! a finding on an EKS cluster that names the node instance contains the node with the instance
+//! response, its node group's Auto Scaling group included (AWS's runtime remediation guide: the
+//! node is an EC2 instance).
+
+use firebreak_tests::fixtures::{unique, Aws};
+use firebreak_tests::{Function, ACCOUNT};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_finding_on_an_eks_node_isolates_the_node_and_takes_it_out_of_its_node_group() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.180.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let target_group = aws.target_group(&vpc, 80).await;
+    // The node group: an Auto Scaling group of one node.
+    let (group, node) = aws
+        .auto_scaled_instance(&subnet, std::slice::from_ref(&app), &target_group)
+        .await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let finding = unique("eks");
+    let enis: Vec<serde_json::Value> = aws
+        .eni_vpcs(&node)
+        .await
+        .into_iter()
+        .map(|(eni, vpc)| {
+            json!({"networkInterfaceId": eni, "vpcId": vpc,
+            "securityGroups": [{"groupId": app}]})
+        })
+        .collect();
+    // Shape: GuardDuty API reference (`EksClusterDetails`, `KubernetesDetails`, `RuntimeDetails`)
+    // with the node in `instanceDetails`.
+    let event = json!({
+        "version": "0", "id": unique("event"), "detail-type": "GuardDuty Finding",
+        "source": "aws.guardduty", "account": ACCOUNT, "time": "2026-11-30T03:00:00Z",
+        "region": "us-east-1", "resources": [],
+        "detail": {
+            "schemaVersion": "2.0", "accountId": ACCOUNT, "region": "us-east-1", "partition": "aws",
+            "id": finding,
+            "arn": format!("arn:aws:guardduty:us-east-1:{ACCOUNT}:detector/d/finding/{finding}"),
+            "type": "Execution:Runtime/ReverseShell", "title": "reverse shell in a pod",
+            "description": "reverse shell", "severity": 8,
+            "createdAt": "2026-11-30T02:59:00.000Z", "updatedAt": "2026-11-30T03:00:00.000Z",
+            "resource": {
+                "resourceType": "EKSCluster",
+                "eksClusterDetails": {"name": "payments", "vpcId": vpc, "status": "ACTIVE",
+                    "arn": format!("arn:aws:eks:us-east-1:{ACCOUNT}:cluster/payments")},
+                "kubernetesDetails": {"kubernetesWorkloadDetails": {"name": "web-7d4b9",
+                    "type": "pods", "namespace": "default"}},
+                "instanceDetails": {"instanceId": node, "networkInterfaces": enis,
+                    "tags": [{"key": "eks:nodegroup-name", "value": group}]}
+            },
+            "service": {"serviceName": "guardduty", "count": 1, "archived": false,
+                        "resourceRole": "ACTOR", "featureName": "RuntimeMonitoring",
+                        "runtimeDetails": {"process": {"name": "bash"}}, "additionalInfo": {}}
+        }
+    });
+    let f = Function::start("guardduty-responder", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
+    let report = f.invoke(&event).await.unwrap();
+    assert_eq!(report["verdict"], "contained", "{report}");
+
+    for (eni, vpc, groups) in aws.interfaces(&node).await {
+        assert_eq!(groups.len(), 1, "{eni}: {groups:?}");
+        assert_eq!(
+            aws.group_rules(&groups[0]).await,
+            (vpc, 0, 0),
+            "{eni} isolated"
+        );
+    }
+    let state = aws
+        .asg
+        .describe_auto_scaling_instances()
+        .instance_ids(&node)
+        .send()
+        .await
+        .unwrap()
+        .auto_scaling_instances()
+        .first()
+        .and_then(|i| i.lifecycle_state().map(String::from));
+    assert_ne!(
+        state.as_deref(),
+        Some("InService"),
+        "out of its node group's service"
+    );
+}
