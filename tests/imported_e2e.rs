@@ -141,3 +141,80 @@ async fn an_imported_finding_of_the_function_s_own_region_is_left_to_its_native_
         .await
         .is_empty());
 }
+
+/// An imported finding of another product (`product`: `inspector`, `macie`) in the home region.
+fn other_product(product: &str, name: &str, types: &[&str], label: &str, resource: Value) -> Value {
+    json!({
+        "SchemaVersion": "2018-10-08",
+        "Id": format!("arn:aws:{product}:us-east-1:{ACCOUNT}:finding/{}", unique(product)),
+        "ProductArn": format!("arn:aws:securityhub:us-east-1::product/aws/{product}"),
+        "ProductName": name, "CompanyName": "Amazon", "Region": "us-east-1",
+        "GeneratorId": product, "AwsAccountId": ACCOUNT, "Types": types,
+        "CreatedAt": "2026-11-30T02:00:00.000Z", "UpdatedAt": "2026-11-30T03:00:00.000Z",
+        "Severity": {"Label": label}, "Title": "finding", "Description": "finding",
+        "ProductFields": {"aws/securityhub/ProductName": name},
+        "Resources": [resource], "RecordState": "ACTIVE", "Workflow": {"Status": "NEW"}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspector_s_exploitable_critical_vulnerability_asks_and_macie_s_public_bucket_is_blocked() {
+    let aws = Aws::new().await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let (vpc, subnet) = aws.vpc("10.190.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let mut inspector = other_product(
+        "inspector2",
+        "Inspector",
+        &["Software and Configuration Checks/Vulnerabilities/CVE"],
+        "CRITICAL",
+        json!({"Type": "AwsEc2Instance", "Region": "us-east-1", "Partition": "aws",
+               "Id": format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{instance}")}),
+    );
+    inspector["Vulnerabilities"] = json!([{"Id": "CVE-2021-44228", "ExploitAvailable": "YES",
+        "Cvss": [{"Version": "3.1", "BaseScore": 10.0,
+                  "BaseVector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"}]}]);
+    let bucket = unique("public").to_lowercase();
+    aws.s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let macie = other_product(
+        "macie",
+        "Macie",
+        &["Software and Configuration Checks/AWS Security Best Practices/Policy:IAMUser-S3BucketPublic"],
+        "HIGH",
+        json!({"Type": "AwsS3Bucket", "Region": "us-east-1", "Partition": "aws",
+               "Id": format!("arn:aws:s3:::{bucket}")}),
+    );
+    let responder =
+        Function::start("guardduty-responder", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
+    let got = responder
+        .invoke(&imported_event(&[inspector, macie]))
+        .await
+        .unwrap();
+    assert_eq!(got["findings"][0]["result"]["verdict"], "awaiting-approval", "{got}");
+    assert_eq!(got["findings"][1]["result"]["verdict"], "contained", "{got}");
+
+    // Inspector: evidence kept, the instance waiting for a human, not isolated.
+    let tags = aws.tags(&instance).await;
+    assert_eq!(tag(&tags, "firebreak:status"), Some("awaiting-approval"));
+    assert_eq!(aws.groups_of(&instance).await, vec![app]);
+    assert!(aws.protection(&instance).await.termination_protection);
+    // Macie: the bucket's Block Public Access all on.
+    let block = aws
+        .s3
+        .get_public_access_block()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let c = block.public_access_block_configuration().unwrap();
+    assert_eq!(
+        [
+            c.block_public_acls(),
+            c.ignore_public_acls(),
+            c.block_public_policy(),
+            c.restrict_public_buckets()
+        ],
+        [Some(true); 4]
+    );
+}

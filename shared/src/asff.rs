@@ -192,15 +192,23 @@ impl ImportedEvent {
                 .and_then(|w| w.get("Status"))
                 .and_then(Value::as_str)
                 .unwrap_or("NEW");
-            let parsed = match (from_guardduty(f, &product_arn), workflow) {
-                (true, "NEW") => incident_from_asff(f, region),
-                (true, other) => Err(ParseError::InvalidField {
+            let product = Product::of(f, &product_arn);
+            let parsed = match (product, workflow) {
+                (Some(_), other) if other != "NEW" => Err(ParseError::InvalidField {
                     field: "Workflow.Status",
                     reason: format!("{other}: a human has handled the finding"),
                 }),
-                (false, _) => Err(ParseError::InvalidField {
+                (Some(Product::GuardDuty), _) => incident_from_asff(f, region),
+                (Some(p), _) => incident_from_asff(f, region).map(|mut i| {
+                    i.finding_type = p.finding_type(f, &i);
+                    i
+                }),
+                (None, _) => Err(ParseError::InvalidField {
                     field: "ProductArn",
-                    reason: format!("{product_arn:?}: only GuardDuty's findings are acted on"),
+                    reason: format!(
+                        "{product_arn:?}: only GuardDuty's, Inspector's and Macie's findings are \
+                         acted on"
+                    ),
                 }),
             };
             parsed.map_err(|e| RejectedFinding {
@@ -216,14 +224,84 @@ impl ImportedEvent {
     }
 }
 
-/// True for findings GuardDuty produced.
-fn from_guardduty(finding: &Value, product_arn: &str) -> bool {
-    product_arn.ends_with("/aws/guardduty")
-        || finding
+/// The products whose imported findings Firebreak acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Product {
+    /// GuardDuty: the finding's own type.
+    GuardDuty,
+    /// Amazon Inspector: `Inspector:EC2/NetworkExploitableVulnerability` (an exploit exists and
+    /// the CVSS attack vector is the network) or `Inspector:<EC2|Other>/Vulnerability`.
+    Inspector,
+    /// Amazon Macie: `Macie:S3/<policy finding>` (`BucketPublic`, `BlockPublicAccessDisabled`, …)
+    /// or `Macie:S3/SensitiveData`.
+    Macie,
+}
+
+impl Product {
+    fn of(finding: &Value, product_arn: &str) -> Option<Product> {
+        let name = finding
             .get("ProductFields")
             .and_then(|p| p.get("aws/securityhub/ProductName"))
             .and_then(Value::as_str)
-            == Some("GuardDuty")
+            .unwrap_or_default();
+        let by = |suffix: &str, product: &str| product_arn.ends_with(suffix) || name == product;
+        if by("/aws/guardduty", "GuardDuty") {
+            Some(Product::GuardDuty)
+        } else if by("/aws/inspector", "Inspector") {
+            Some(Product::Inspector)
+        } else if by("/aws/macie", "Macie") {
+            Some(Product::Macie)
+        } else {
+            None
+        }
+    }
+
+    /// A GuardDuty-style type (`Family:Resource/Name`) the playbook's globs can match.
+    fn finding_type(self, f: &Value, incident: &Incident) -> String {
+        let types: Vec<&str> = f
+            .get("Types")
+            .and_then(Value::as_array)
+            .map(|t| t.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        match self {
+            Product::GuardDuty => incident.finding_type.clone(),
+            Product::Inspector => {
+                let on = match incident.resource {
+                    Resource::Instance(_) => "EC2",
+                    _ => "Other",
+                };
+                let vulns = f.get("Vulnerabilities").and_then(Value::as_array);
+                let exploitable = vulns.into_iter().flatten().any(|v| {
+                    let exploit = v.get("ExploitAvailable").and_then(Value::as_str) == Some("YES");
+                    let network = v
+                        .get("Cvss")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|c| c.get("BaseVector").and_then(Value::as_str))
+                        .any(|vector| vector.split('/').any(|part| part == "AV:N"));
+                    exploit && network
+                });
+                match exploitable {
+                    true => format!("Inspector:{on}/NetworkExploitableVulnerability"),
+                    false => format!("Inspector:{on}/Vulnerability"),
+                }
+            }
+            Product::Macie => {
+                // Macie's types end with its own finding type, `/` written `-`:
+                // `…/Policy:IAMUser-S3BucketPublic`.
+                let policy = types.iter().find_map(|t| {
+                    let last = t.rsplit('/').next()?;
+                    let name = last.strip_prefix("Policy:IAMUser-S3")?;
+                    name.chars().all(|c| c.is_ascii_alphanumeric()).then_some(name)
+                });
+                match policy {
+                    Some(name) => format!("Macie:S3/{name}"),
+                    None => "Macie:S3/SensitiveData".into(),
+                }
+            }
+        }
+    }
 }
 
 /// `…/UnauthorizedAccess:IAMUser-ConsoleLogin` → `UnauthorizedAccess:IAMUser/ConsoleLogin`.
@@ -375,7 +453,7 @@ pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Inciden
     let id = required_str(finding, "Id")?;
     let product_arn = required_str(finding, "ProductArn")?;
     let account = required_str(finding, "AwsAccountId")?;
-    let guardduty = from_guardduty(finding, &product_arn);
+    let guardduty = Product::of(finding, &product_arn) == Some(Product::GuardDuty);
     let finding_type = asff_finding_type(finding, guardduty)?;
     // GuardDuty's own finding id (the last segment of its ARN), so tags and snapshots are shared
     // with the native event; otherwise the ASFF id, shortened to fit a tag value if it must be.

@@ -47,7 +47,11 @@ pub async fn respond_imported<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Noti
     notifier: &N,
     home_region: &str,
 ) -> Result<Imported, FirebreakError> {
-    if incident.region == home_region {
+    // GuardDuty's own findings of this region arrive natively; Inspector's and Macie's only here.
+    let other_product = ["Inspector:", "Macie:"]
+        .iter()
+        .any(|p| incident.finding_type.starts_with(p));
+    if incident.region == home_region && !other_product {
         return Ok(Imported::LeftToTheNativeEvent);
     }
     let report = respond(incident, config, ec2, service, iam, notifier).await?;
