@@ -206,9 +206,21 @@ async fn a_malicious_object_s_bucket_gets_the_tag_based_deny_once_and_release_re
         .filter(|s| s["Sid"] == "FirebreakDenyThreatsFound")
         .collect();
     assert_eq!(ours.len(), 1, "once after three deliveries: {doc}");
+    // And the finding's own object, whether or not GuardDuty tags it.
+    let object: Vec<&Value> = statements
+        .iter()
+        .filter(|s| {
+            s["Sid"]
+                .as_str()
+                .is_some_and(|sid| sid.starts_with("FirebreakDenyObject"))
+        })
+        .collect();
+    assert_eq!(object.len(), 1, "once after three deliveries: {doc}");
+    assert_eq!(object[0]["Resource"], format!("arn:aws:s3:::{name}/{key}"));
+    assert_eq!(object[0]["Effect"], "Deny");
     assert_eq!(
         statements.len(),
-        2,
+        3,
         "the bucket's own statement kept: {doc}"
     );
     let deny = ours[0];

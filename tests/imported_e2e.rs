@@ -158,7 +158,8 @@ fn other_product(product: &str, name: &str, types: &[&str], label: &str, resourc
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inspector_s_exploitable_critical_vulnerability_asks_and_macie_s_public_bucket_is_blocked() {
+async fn inspector_s_exploitable_critical_vulnerability_asks_and_macie_s_public_bucket_is_blocked()
+{
     let aws = Aws::new().await;
     let (topic, _queue) = aws.topic_with_queue().await;
     let (vpc, subnet) = aws.vpc("10.190.0.0/16").await;
@@ -191,8 +192,14 @@ async fn inspector_s_exploitable_critical_vulnerability_asks_and_macie_s_public_
         .invoke(&imported_event(&[inspector, macie]))
         .await
         .unwrap();
-    assert_eq!(got["findings"][0]["result"]["verdict"], "awaiting-approval", "{got}");
-    assert_eq!(got["findings"][1]["result"]["verdict"], "contained", "{got}");
+    assert_eq!(
+        got["findings"][0]["result"]["verdict"], "awaiting-approval",
+        "{got}"
+    );
+    assert_eq!(
+        got["findings"][1]["result"]["verdict"], "contained",
+        "{got}"
+    );
 
     // Inspector: evidence kept, the instance waiting for a human, not isolated.
     let tags = aws.tags(&instance).await;

@@ -293,7 +293,9 @@ impl Product {
                 let policy = types.iter().find_map(|t| {
                     let last = t.rsplit('/').next()?;
                     let name = last.strip_prefix("Policy:IAMUser-S3")?;
-                    name.chars().all(|c| c.is_ascii_alphanumeric()).then_some(name)
+                    name.chars()
+                        .all(|c| c.is_ascii_alphanumeric())
+                        .then_some(name)
                 });
                 match policy {
                     Some(name) => format!("Macie:S3/{name}"),
@@ -506,7 +508,12 @@ pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Inciden
 
 /// The first resource Firebreak acts on (an instance or credentials), else the first resource's type.
 fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
-    if let Some(b) = bucket_resource(resources) {
+    // A finding about S3 (GuardDuty lists the bucket, then the caller's key): the bucket. One
+    // that names an instance as well is about the instance.
+    let names_instance = resources
+        .iter()
+        .any(|r| r.get("Type").and_then(Value::as_str) == Some("AwsEc2Instance"));
+    if let Some(b) = bucket_resource(resources).filter(|_| !names_instance) {
         return Ok(Resource::Bucket(b));
     }
     let instance = named_instance(resources);

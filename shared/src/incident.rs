@@ -286,7 +286,7 @@ impl BucketRef {
             None => arn,
         };
         let (name, key) = match path.split_once('/') {
-            Some((b, k)) if !k.is_empty() => (b, Some(k.to_string())),
+            Some((b, k)) if !k.is_empty() => (b, Some(object_key(k))),
             _ => (path, None),
         };
         BucketRef::valid_name(name).then(|| BucketRef {
@@ -593,7 +593,7 @@ fn guardduty_resource(d: &Value) -> Result<Resource, ParseError> {
         ("AccessKey", _) => Resource::AccessKey(access_key(resource)?),
         ("Lambda", _) => Resource::Function(function(resource)?),
         ("AttackSequence", _) => Resource::Sequence(sequence(d)),
-        ("S3Bucket" | "S3Object", _) => match bucket(resource) {
+        ("S3Bucket" | "S3Object", _) => match bucket(d, &account(d)) {
             Some(b) => Resource::Bucket(b),
             None => Resource::Other {
                 resource_type: resource_type.to_string(),
@@ -606,10 +606,16 @@ fn guardduty_resource(d: &Value) -> Result<Resource, ParseError> {
     })
 }
 
+/// The finding's account (`accountId`), empty when it names none.
+fn account(d: &Value) -> String {
+    opt_str(d, "accountId").unwrap_or_default()
+}
+
 /// `service.detection.sequence.resources[]` (GuardDuty API reference, `ResourceV2`): EC2 instances,
 /// access keys and S3 buckets become members (a `uid` may be an ARN or a bare id); the rest, and
 /// any member Firebreak cannot read, are listed as others.
 fn sequence(d: &Value) -> SequenceRef {
+    let (account, region) = (account(d), opt_str(d, "region").unwrap_or_default());
     let resources = d
         .pointer("/service/detection/sequence/resources")
         .and_then(Value::as_array)
@@ -622,12 +628,16 @@ fn sequence(d: &Value) -> SequenceRef {
     for r in &resources {
         let kind = opt_str(r, "resourceType").unwrap_or_default();
         let uid = opt_str(r, "uid").unwrap_or_default();
+        // A resource of another account or region is told, not acted on here by its name.
+        let elsewhere = opt_str(r, "accountId").is_some_and(|a| a != account)
+            || opt_str(r, "region").is_some_and(|g| !region.is_empty() && g != region);
         let last = uid
             .rsplit(['/', ':'])
             .next()
             .unwrap_or_default()
             .to_string();
         let member = match kind.as_str() {
+            _ if elsewhere => None,
             "EC2_INSTANCE" if is_instance_id(&last) => Some(Resource::Instance(InstanceRef {
                 instance_id: last,
                 network_interfaces: Vec::new(),
@@ -657,9 +667,23 @@ fn sequence(d: &Value) -> SequenceRef {
     seq
 }
 
+/// An object key as Firebreak keeps it: the attacker chose it, so control characters (a forged
+/// line in a notification) become `?`, and it is cut at S3's 1,024 bytes.
+fn object_key(key: &str) -> String {
+    let mut out = String::new();
+    for c in key.chars() {
+        if out.len() + c.len_utf8() > 1024 {
+            break;
+        }
+        out.push(if c.is_control() { '?' } else { c });
+    }
+    out
+}
+
 /// `resource.s3BucketDetails[0]`: the bucket, its first object (`s3ObjectDetails`) when the finding
 /// is about objects, and the caller (`accessKeyDetails`); `None` when it names no valid bucket.
-fn bucket(resource: &Value) -> Option<BucketRef> {
+fn bucket(d: &Value, account: &str) -> Option<BucketRef> {
+    let resource = d.get("resource")?;
     let first = resource.get("s3BucketDetails")?.as_array()?.first()?;
     let name = opt_str(first, "name").or_else(|| {
         opt_str(first, "arn").map(|a| a.rsplit(':').next().unwrap_or("").to_string())
@@ -669,11 +693,17 @@ fn bucket(resource: &Value) -> Option<BucketRef> {
         .and_then(Value::as_array)
         .and_then(|o| o.first())
         .and_then(|o| opt_str(o, "key"));
+    // A caller of another account (`remoteAccountDetails`) is not this account's to revoke: a
+    // same-named user or role here is someone else.
+    let remote = d
+        .pointer("/service/action/awsApiCallAction/remoteAccountDetails/accountId")
+        .and_then(Value::as_str)
+        .is_some_and(|a| a != account);
     let caller = access_key(resource)
         .ok()
-        .filter(|k| k.user_name.is_some() || k.access_key_id.is_some());
+        .filter(|k| !remote && (k.user_name.is_some() || k.access_key_id.is_some()));
     let mut b = BucketRef::from_arn(&name, caller)?;
-    b.object_key = object_key.or(b.object_key);
+    b.object_key = object_key.as_deref().map(self::object_key).or(b.object_key);
     Some(b)
 }
 

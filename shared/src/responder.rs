@@ -171,6 +171,7 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
         incident,
         plan,
         exempt_tag: &config.exempt_tag,
+        protected: &config.protected_principals,
         clock,
         deadline: config.incident_deadline(),
     };

@@ -12,7 +12,7 @@ use crate::outcome::Execution;
 use crate::plan::Plan;
 use crate::playbook::{member_incidents, plan, SEQUENCE_RULE};
 use crate::ports::{Ec2Ports, IamPorts, Notification, Notifier, ServicePorts};
-use crate::report::Report;
+use crate::report::{Report, Verdict};
 use crate::responder::{answer, carry_out, changed_nothing, log_outcome, Trigger};
 
 /// The label of a sequence's notification.
@@ -40,8 +40,11 @@ pub async fn respond_sequence<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Noti
         done.push((report, held.take()));
     }
     let report = whole(incident, seq, config, &done);
-    let quiet = done.iter().all(|(r, _)| changed_nothing(r));
-    let published = match quiet && !done.is_empty() {
+    // Told once, when there is news: nothing to say when every member's plan is silent (an
+    // `ignore` rule) or every member is a repeat that changed nothing.
+    let silent = done.iter().all(|(_, n)| n.is_none()) && seq.others.is_empty();
+    let quiet = !done.is_empty() && done.iter().all(|(r, _)| changed_nothing(r));
+    let published = match silent || quiet {
         true => Ok(String::new()),
         false => notifier.publish(&notification(seq, config, &done)).await,
     };
@@ -96,7 +99,29 @@ fn whole(
         actions,
         decided_by: None,
     };
-    Report::new(incident, plan, config.mode, execution)
+    let mut report = Report::new(incident, plan, config.mode, execution);
+    // The sequence's verdict is its most urgent member's: a failure, then one a human must
+    // decide about (held by the cap, awaiting approval), then contained.
+    if let Some(worst) = done
+        .iter()
+        .map(|(r, _)| r.verdict)
+        .min_by_key(|v| urgency(*v))
+    {
+        if urgency(worst) < urgency(report.verdict) {
+            report.verdict = worst;
+        }
+    }
+    report
+}
+
+/// How soon a human must look: lower is sooner.
+fn urgency(v: Verdict) -> u8 {
+    match v {
+        v if v.is_failure() => 0,
+        Verdict::NeedsHuman | Verdict::AwaitingApproval => 1,
+        Verdict::Contained => 2,
+        _ => 3,
+    }
 }
 
 /// One notification: a line per resource, each resource's own text, the ones not acted on.

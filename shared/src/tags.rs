@@ -153,6 +153,9 @@ pub const ALL_KEYS: &[&str] = &[
 
 /// The `Sid` of the bucket-policy statement that denies reading objects GuardDuty found malware in.
 pub const MALWARE_STATEMENT: &str = "FirebreakDenyThreatsFound";
+/// The `Sid` prefix of the statement that denies reading one object a finding named (followed by
+/// a hash of its key).
+pub const MALWARE_OBJECT_STATEMENT: &str = "FirebreakDenyObject";
 /// The object tag GuardDuty Malware Protection for S3 writes, and its value for malware.
 pub const MALWARE_SCAN_TAG: &str = "GuardDutyMalwareScanStatus";
 /// See [`MALWARE_SCAN_TAG`].

@@ -588,7 +588,7 @@ fn the_rule_that_decided_is_named() {
     let p = firebreak::playbook::plan(&instance("Recon:EC2/Portscan", 8.0, None), config);
     assert_eq!(
         p.decided_by.as_deref(),
-        Some("rule 10: everything else → notify")
+        Some("rule 12: everything else → notify")
     );
     assert_eq!(p.actions, vec![Action::Notify]);
     let _ = Principal::Root;

@@ -115,22 +115,61 @@ pub async fn restore_block<S: BucketsPort>(s: &S, bucket: &str, tags: &Tags) -> 
 
 // ---- deny-malware-reads ----
 
-/// The statement (GuardDuty User Guide, Malware Protection for S3, "Using tag-based access
-/// control"): no one but `readers` reads an object tagged `THREATS_FOUND`.
-pub fn malware_statement(partition: &str, bucket: &str, readers: &[String]) -> Value {
-    let mut condition = json!({
-        "StringEquals": {format!("s3:ExistingObjectTag/{}", tags::MALWARE_SCAN_TAG): tags::THREATS_FOUND}
-    });
-    if !readers.is_empty() {
-        condition["ArnNotLike"] = json!({"aws:PrincipalArn": readers});
+/// The statements (GuardDuty User Guide, Malware Protection for S3, "Using tag-based access
+/// control"): no one but `readers` reads an object tagged `THREATS_FOUND`; and, whether or not
+/// GuardDuty tags objects (tagging is optional, and a tag can be removed), no one but `readers`
+/// reads the finding's own object.
+pub fn malware_statements(
+    partition: &str,
+    bucket: &str,
+    key: Option<&str>,
+    readers: &[String],
+) -> Vec<Value> {
+    let deny = |sid: String, resource: String, tagged: bool| {
+        let mut condition = serde_json::Map::new();
+        if tagged {
+            let tag = format!("s3:ExistingObjectTag/{}", tags::MALWARE_SCAN_TAG);
+            condition.insert("StringEquals".into(), json!({ tag: tags::THREATS_FOUND }));
+        }
+        if !readers.is_empty() {
+            condition.insert("ArnNotLike".into(), json!({"aws:PrincipalArn": readers}));
+        }
+        let mut st = json!({
+            "Sid": sid,
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes"],
+            "Resource": resource,
+        });
+        if !condition.is_empty() {
+            st["Condition"] = Value::Object(condition);
+        }
+        st
+    };
+    let mut out = vec![deny(
+        tags::MALWARE_STATEMENT.to_string(),
+        format!("arn:{partition}:s3:::{bucket}/*"),
+        true,
+    )];
+    if let Some(key) = key {
+        // The key is the attacker's: its wildcards and `$` escaped as policy variables.
+        let escaped = key
+            .replace('$', "${$}")
+            .replace('*', "${*}")
+            .replace('?', "${?}");
+        out.push(deny(
+            format!("{}{:016x}", tags::MALWARE_OBJECT_STATEMENT, fnv1a(key)),
+            format!("arn:{partition}:s3:::{bucket}/{escaped}"),
+            false,
+        ));
     }
-    json!({
-        "Sid": tags::MALWARE_STATEMENT,
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes"],
-        "Resource": format!("arn:{partition}:s3:::{bucket}/*"),
-        "Condition": condition
+    out
+}
+
+/// FNV-1a, 64 bits: a short, stable id of an object key for its statement's `Sid`.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
@@ -142,23 +181,34 @@ fn statements(policy: &Value) -> Vec<Value> {
     }
 }
 
+/// One of Firebreak's malware statements (by `Sid`).
 fn is_ours(statement: &Value) -> bool {
-    statement["Sid"] == tags::MALWARE_STATEMENT
+    statement["Sid"].as_str().is_some_and(|sid| {
+        sid == tags::MALWARE_STATEMENT || sid.starts_with(tags::MALWARE_OBJECT_STATEMENT)
+    })
 }
 
-/// The policy with the statement added: `Ok(None)` when it is there already; `Err` when the
-/// policy cannot be read or would exceed S3's limit (nothing is written then).
-pub fn with_statement(policy: Option<&str>, statement: Value) -> Result<Option<String>, String> {
+/// The policy with the statements added (each once, by `Sid`): `Ok(None)` when all are there
+/// already; `Err` when the policy cannot be read or would exceed S3's limit (nothing is written).
+pub fn with_statement(policy: Option<&str>, add: Vec<Value>) -> Result<Option<String>, String> {
     let mut doc = match policy {
         None => json!({"Version": "2012-10-17", "Statement": []}),
         Some(p) => serde_json::from_str::<Value>(p)
             .map_err(|e| format!("its bucket policy is not JSON Firebreak can read ({e})"))?,
     };
+    if !doc.is_object() {
+        return Err("its bucket policy is not a JSON object".into());
+    }
     let mut list = statements(&doc);
-    if list.iter().any(is_ours) {
+    let before = list.len();
+    for st in add {
+        if !list.iter().any(|s| s["Sid"] == st["Sid"]) {
+            list.push(st);
+        }
+    }
+    if list.len() == before {
         return Ok(None);
     }
-    list.push(statement);
     doc["Statement"] = Value::Array(list);
     let text = doc.to_string();
     match text.len() > POLICY_LIMIT {
@@ -170,12 +220,12 @@ pub fn with_statement(policy: Option<&str>, statement: Value) -> Result<Option<S
     }
 }
 
-/// The statement added to the bucket policy (once).
+/// The statements added to the bucket policy (each once).
 pub async fn deny<S: BucketsPort>(
     s: &S,
     bucket: &str,
     policy: Option<&str>,
-    statement: Value,
+    statement: Vec<Value>,
 ) -> Outcome {
     let kind = ActionKind::DenyMalwareReads;
     let what = format!(
@@ -194,11 +244,10 @@ pub async fn deny<S: BucketsPort>(
     }
 }
 
-/// The undo: the statement removed (the policy deleted when nothing else is left in it);
-/// `None` when nothing is recorded.
-pub async fn remove_statement<S: BucketsPort>(s: &S, bucket: &str, tags: &Tags) -> Option<Outcome> {
+/// The undo: Firebreak's statements removed, found by `Sid` whether or not their record is
+/// there (the policy deleted when nothing else is left in it); `None` when there are none.
+pub async fn remove_statement<S: BucketsPort>(s: &S, bucket: &str) -> Option<Outcome> {
     let kind = ActionKind::DenyMalwareReads;
-    tag_value(tags, tags::MALWARE_DENY)?;
     let policy = match s.bucket_policy(bucket).await {
         Ok(p) => p,
         Err(e) => {
@@ -210,38 +259,64 @@ pub async fn remove_statement<S: BucketsPort>(s: &S, bucket: &str, tags: &Tags) 
             ))
         }
     };
-    let Some(doc) = policy.and_then(|p| serde_json::from_str::<Value>(&p).ok()) else {
-        return Some(Outcome::new(
-            kind,
-            bucket,
-            Status::AlreadyDone,
-            "no statement to remove",
-        ));
-    };
+    let mut doc = policy
+        .and_then(|p| serde_json::from_str::<Value>(&p).ok())
+        .filter(Value::is_object)?;
     let all = statements(&doc);
     let kept: Vec<Value> = all.iter().filter(|st| !is_ours(st)).cloned().collect();
     if kept.len() == all.len() {
-        return Some(Outcome::new(
-            kind,
-            bucket,
-            Status::AlreadyDone,
-            "no statement to remove",
-        ));
+        return None;
     }
-    let mut doc = doc;
-    doc["Statement"] = Value::Array(kept.clone());
-    let text = doc.to_string();
+    let removed = all.len() - kept.len();
     let written = match kept.is_empty() {
         true => s.set_bucket_policy(bucket, None).await,
-        false => s.set_bucket_policy(bucket, Some(&text)).await,
+        false => {
+            doc["Statement"] = Value::Array(kept);
+            s.set_bucket_policy(bucket, Some(&doc.to_string())).await
+        }
     };
     Some(match written {
         Ok(()) => Outcome::new(
             kind,
             bucket,
             Status::Succeeded,
-            format!("statement {} removed", tags::MALWARE_STATEMENT),
+            format!("{removed} statement(s) of Firebreak's removed"),
         ),
-        Err(e) => Outcome::failed(kind, bucket, "could not remove the statement", &e),
+        Err(e) => Outcome::failed(kind, bucket, "could not remove its statements", &e),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_added_once_escaped_and_never_to_a_policy_firebreak_cannot_read() {
+        let add = malware_statements("aws", "b", Some("in/*$x?.exe"), &[]);
+        assert_eq!(add.len(), 2);
+        assert_eq!(add[1]["Resource"], "arn:aws:s3:::b/in/${*}${$}x${?}.exe");
+        assert!(
+            add[1].get("Condition").is_none(),
+            "the object itself, unconditionally"
+        );
+        let once = with_statement(None, add.clone()).unwrap().unwrap();
+        assert_eq!(with_statement(Some(&once), add.clone()), Ok(None));
+        assert!(with_statement(Some("[1, 2]"), add.clone()).is_err());
+        assert!(with_statement(Some("not json"), add.clone()).is_err());
+        let huge = json!({"Statement": [{"Sid": "x".repeat(POLICY_LIMIT)}]}).to_string();
+        assert!(with_statement(Some(&huge), add).is_err());
+    }
+
+    #[test]
+    fn block_records_round_trip_and_an_odd_one_is_refused() {
+        let some = Some(PublicAccessBlock {
+            block_acls: true,
+            ..PublicAccessBlock::default()
+        });
+        for settings in [None, some, Some(PublicAccessBlock::ALL)] {
+            assert_eq!(parse_block_token(&block_token(settings)), Ok(settings));
+        }
+        assert!(parse_block_token("acls=true").is_err());
+        assert!(parse_block_token("acls=maybe ignore=true policy=true restrict=true").is_err());
+    }
 }

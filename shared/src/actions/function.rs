@@ -24,7 +24,9 @@ type Tags = [(String, String)];
 /// The concurrency record to write: the setting before Firebreak's (`none` or the number); nothing
 /// when one is recorded already (a redelivery keeps the first).
 pub fn concurrency_record(facts: &FunctionFacts) -> Vec<(String, String)> {
-    if tag_value(&facts.tags, tags::CONCURRENCY).is_some() {
+    // A function Firebreak already worked on (its status tag) without this record: what is there
+    // now may be Firebreak's own 0, never to be taken for the owner's setting.
+    if tag_value(&facts.tags, tags::CONCURRENCY).is_some() || touched(&facts.tags) {
         return Vec::new();
     }
     let before = match facts.reserved_concurrency {
@@ -60,15 +62,26 @@ pub async fn stop<S: FunctionsPort>(s: &S, name: &str, facts: &FunctionFacts) ->
     }
 }
 
+/// True when Firebreak has worked on the function (it carries Firebreak's status tag).
+pub fn touched(tags: &Tags) -> bool {
+    tag_value(tags, tags::STATUS).is_some()
+}
+
 /// The undo: the recorded concurrency back (`none`: the reservation removed); `None` when
-/// nothing is recorded.
+/// nothing is recorded and Firebreak never stopped it; refused when it did without a record.
 pub async fn restore_concurrency<S: FunctionsPort>(
     s: &S,
     name: &str,
     tags: &Tags,
 ) -> Option<Outcome> {
     let kind = ActionKind::StopFunction;
-    let recorded = tag_value(tags, tags::CONCURRENCY)?;
+    let Some(recorded) = tag_value(tags, tags::CONCURRENCY) else {
+        return touched(tags).then(|| {
+            let why =
+                "no record of its concurrency before Firebreak: left as it is (set it by hand)";
+            Outcome::refused(kind, name, why)
+        });
+    };
     let before = match recorded {
         "none" => None,
         n => match n.parse::<i32>() {
@@ -239,13 +252,21 @@ pub async fn restore_groups<S: FunctionsPort>(
     facts: &FunctionFacts,
 ) -> Option<Outcome> {
     let kind = ActionKind::IsolateFunction;
-    let recorded = tag_value(&facts.tags, tags::VPC_GROUPS)?;
-    let groups: Vec<String> = recorded
-        .split('+')
-        .filter(|g| g.starts_with("sg-"))
-        .map(String::from)
-        .collect();
-    let Some(vpc) = facts.vpc.as_ref().filter(|_| !groups.is_empty()) else {
+    let Some(recorded) = tag_value(&facts.tags, tags::VPC_GROUPS) else {
+        // Stopped by Firebreak, in a VPC, and no record: its groups are not known.
+        return (touched(&facts.tags) && facts.vpc.is_some()).then(|| {
+            let why = "no record of its security groups before Firebreak: left as they are \
+                       (set them by hand)";
+            Outcome::refused(kind, name, why)
+        });
+    };
+    let groups: Vec<String> = recorded.split('+').map(String::from).collect();
+    let readable = groups.iter().all(|g| g.starts_with("sg-"));
+    let Some(vpc) = facts
+        .vpc
+        .as_ref()
+        .filter(|_| readable && !groups.is_empty())
+    else {
         let why = format!("its VPC record {recorded:?} no longer applies: left as it is");
         return Some(Outcome::refused(kind, name, why));
     };

@@ -24,6 +24,14 @@ impl FunctionsPort for Services {
         let Some(config) = out.configuration() else {
             return Ok(None);
         };
+        // Without lambda:ListTags (an SCP, a permissions boundary) GetFunction leaves the tags
+        // out and says why: the exemption and the records cannot be read, so nothing is done.
+        if let Some(e) = out.tags_error() {
+            return Err(AwsError {
+                code: Some(e.error_code().to_string()),
+                message: format!("its tags could not be read: {}", e.message()),
+            });
+        }
         let vpc = config
             .vpc_config()
             .and_then(|v| {

@@ -64,7 +64,11 @@ pub async fn run<S: BucketsPort, I: IamPorts, E: InstancesPort + ProfilesPort>(
             }
         }
     };
-    let (mut done, caller) = futures::join!(contain(s, &r, b), caller);
+    // The bucket first: an exempt, gone or unreadable bucket stops the caller's revocation too.
+    let (mut done, caller) = match contain(s, &r, b).await {
+        Ok(done) => (done, caller.await),
+        Err(ended) => (ended, Execution::default()),
+    };
     done.completed = match (done.completed, caller.completed) {
         (Some(a), Some(b)) => Some(a && b),
         (a, b) => a.or(b),
@@ -144,7 +148,12 @@ async fn read<S: BucketsPort>(
 }
 
 /// The bucket's own rounds.
-async fn contain<S: BucketsPort>(s: &S, r: &Request<'_>, b: &BucketRef) -> Execution {
+/// `Err` when it ended at the read (gone, unreadable, exempt): nothing else is done then.
+async fn contain<S: BucketsPort>(
+    s: &S,
+    r: &Request<'_>,
+    b: &BucketRef,
+) -> Result<Execution, Execution> {
     let name = b.name.as_str();
     let block = r.plan.has(ActionKind::BlockPublicAccess);
     let readers = match r.plan.find(ActionKind::DenyMalwareReads) {
@@ -152,12 +161,12 @@ async fn contain<S: BucketsPort>(s: &S, r: &Request<'_>, b: &BucketRef) -> Execu
         _ => None,
     };
     if !block && readers.is_none() {
-        return Execution::default();
+        return Ok(Execution::default());
     }
     // Round 1: tags, settings, policy.
     let (tags, settings, policy) = match read(s, r, b, block, readers.is_some()).await {
         Ok(read) => read,
-        Err(ended) => return ended,
+        Err(ended) => return Err(ended),
     };
     // Round 2: the records (and the finding), in one tag set.
     let mut write = vec![(tags::FINDING.to_string(), r.incident.finding_id.clone())];
@@ -180,7 +189,9 @@ async fn contain<S: BucketsPort>(s: &S, r: &Request<'_>, b: &BucketRef) -> Execu
             .map(|e| e.to_string()),
     };
     // Round 3: the changes.
-    let statement = readers.map(|rd| bucket::malware_statement(&r.incident.partition, name, &rd));
+    let key = b.object_key.as_deref();
+    let statement =
+        readers.map(|rd| bucket::malware_statements(&r.incident.partition, name, key, &rd));
     let (blocked, denied) = futures::join!(
         async {
             match block {
@@ -205,15 +216,16 @@ async fn contain<S: BucketsPort>(s: &S, r: &Request<'_>, b: &BucketRef) -> Execu
             *o = o.clone().unrecorded(before, &why);
         }
     }
-    Execution {
+    Ok(Execution {
         completed: Some(outcomes.iter().all(Outcome::is_ok)),
         outcomes,
         ..Execution::default()
-    }
+    })
 }
 
-/// The undo (`FbRelease`): Block Public Access as recorded, the malware statement removed, then
-/// the records removed.
+/// The undo (`FbRelease`), of what the finding's kind did: for a bucket, Block Public Access as
+/// recorded; for an object, Firebreak's malware statements removed (a bucket locked for another
+/// finding stays locked); then the records removed.
 pub async fn release<S: BucketsPort>(s: &S, b: &BucketRef, clock: &dyn Clock) -> Execution {
     let kind = ActionKind::ReleaseBucket;
     let name = b.name.as_str();
@@ -221,16 +233,17 @@ pub async fn release<S: BucketsPort>(s: &S, b: &BucketRef, clock: &dyn Clock) ->
         Ok(Some(t)) => t,
         read => return not_released(kind, name, read.err()),
     };
-    let (blocked, denied) = futures::join!(
-        bucket::restore_block(s, name, &tags),
-        bucket::remove_statement(s, name, &tags)
-    );
+    let object = b.object_key.is_some();
+    let (blocked, denied) = match object {
+        false => (bucket::restore_block(s, name, &tags).await, None),
+        true => (None, bucket::remove_statement(s, name).await),
+    };
     let restored = |o: &Option<Outcome>| o.as_ref().is_none_or(Outcome::is_ok);
     let mut remove = Vec::new();
-    if restored(&blocked) {
+    if !object && restored(&blocked) {
         remove.push(tags::PUBLIC_ACCESS_BLOCK);
     }
-    if restored(&denied) {
+    if object && restored(&denied) {
         remove.push(tags::MALWARE_DENY);
     }
     let mut outcomes: Vec<Outcome> = [blocked, denied].into_iter().flatten().collect();

@@ -66,7 +66,22 @@ async fn read<S: FunctionsPort>(
         let why = format!("the function is tagged {}=true", r.exempt_tag);
         return Err(for_each_planned(r, f, Status::Skipped, &why));
     }
+    // The live execution role, not the finding's: Firebreak never stops a function running as one
+    // of its own (or a protected) role.
+    if let Some(role) = role_name(&facts).filter(|n| r.protected.iter().any(|p| p == n)) {
+        let why = format!(
+            "it runs as {role}, one of Firebreak's own or protected roles: NOT acted on; a human \
+             must contain it"
+        );
+        return Err(for_each_planned(r, f, Status::Skipped, &why));
+    }
     Ok((facts, mappings))
+}
+
+/// The name of the function's execution role, from its ARN.
+fn role_name(facts: &FunctionFacts) -> Option<&str> {
+    let arn = facts.role_arn.as_deref()?;
+    arn.rsplit('/').next().filter(|n| !n.is_empty())
 }
 
 /// The isolation group of the function's VPC, found (and put right) or made.
@@ -241,12 +256,15 @@ impl<S: FunctionsPort, I: PrincipalsPort> Changes<'_, S, I> {
                 )),
             }
         };
+        // The live execution role (the finding's may be stale or absent).
         let revoke = async {
-            match r.plan.find(ActionKind::RevokeFunctionSessions) {
-                Some(Action::RevokeFunctionSessions { role_name, .. }) => {
-                    Some(function::revoke(iam, role_name, name, &facts.arn, &cutoff).await)
-                }
+            let planned = match r.plan.find(ActionKind::RevokeFunctionSessions) {
+                Some(Action::RevokeFunctionSessions { role_name, .. }) => Some(role_name.as_str()),
                 _ => None,
+            };
+            match planned.map(|p| role_name(facts).unwrap_or(p)) {
+                Some(role) => Some(function::revoke(iam, role, name, &facts.arn, &cutoff).await),
+                None => None,
             }
         };
         let isolate = isolate_after_record(

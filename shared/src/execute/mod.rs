@@ -29,6 +29,9 @@ pub struct Request<'a> {
     pub plan: &'a Plan,
     /// The exemption tag (`FIREBREAK_EXEMPT_TAG`), read live on the resource.
     pub exempt_tag: &'a str,
+    /// The users and roles Firebreak never acts on (its own, `FIREBREAK_PROTECTED_PRINCIPALS`),
+    /// checked live where the resource names its role (a Lambda function's execution role).
+    pub protected: &'a [String],
     /// Where "now" comes from.
     pub clock: &'a dyn Clock,
     /// When to stop waiting for AWS, put back what is half done, and report.
