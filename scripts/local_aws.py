@@ -102,6 +102,9 @@ principal, or none (GetUser of the caller), and every other IAM call (writes inc
   VPC change provisions network interfaces) answers 409 ResourceConflictException (Lambda API
   reference, UpdateFunctionConfiguration). We do the same, with a fixed window of
   LOCAL_AWS_LAMBDA_UPDATE_SECONDS (default 1).
+* ECS tasks. moto 5.2.5 advances a task's status on every DescribeTasks, so a task nobody stopped
+  reads STOPPED after four reads. A real task runs until it is stopped; we make moto's progression
+  manual, so only StopTask stops one.
 """
 
 import argparse
@@ -1182,6 +1185,20 @@ def patch_lambda_functions():
     LambdaFunction.update_configuration = update_configuration_in_progress
 
 
+# --- ECS tasks: a running task runs until it is stopped ------------------------------------------
+
+
+def patch_ecs_tasks():
+    """moto 5.2.5 advances a task's status on every DescribeTasks (DEACTIVATING, STOPPING, ...,
+    STOPPED after four reads) while its desired status is still RUNNING, so a task nobody stopped
+    "stops itself". A real task runs until it is stopped (or exits). We make the progression
+    manual, so StopTask is the only way to STOPPED."""
+    from moto.moto_api import state_manager
+
+    state_manager.set_transition(
+        model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
+    )
+
 PATCHES = [
     patch_primary_eni_groups,
     patch_shutdown_behaviour_attribute,
@@ -1199,6 +1216,7 @@ PATCHES = [
     patch_snapshot_permission_modifications,
     patch_network_acl_id_filter,
     patch_lambda_functions,
+    patch_ecs_tasks,
 ]
 
 

@@ -209,6 +209,8 @@ pub enum Resource {
     Function(FunctionRef),
     /// An S3 bucket, or an object in it (S3 Protection, Malware Protection for S3).
     Bucket(BucketRef),
+    /// An ECS task that runs on no instance of the account (Fargate): Runtime Monitoring findings.
+    Task(TaskRef),
     /// An attack sequence (GuardDuty Extended Threat Detection): the resources it lists that
     /// Firebreak acts on, each answered by its own response, and the ones it does not.
     Sequence(SequenceRef),
@@ -293,6 +295,40 @@ impl BucketRef {
             name: name.to_string(),
             object_key: key,
             caller,
+        })
+    }
+}
+
+/// An ECS task a finding names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskRef {
+    /// Its cluster (ARN, or name).
+    pub cluster: String,
+    /// `arn:<partition>:ecs:<region>:<account>:task/<cluster>/<id>`, validated.
+    pub task_arn: String,
+}
+
+impl TaskRef {
+    /// From `resource.ecsClusterDetails` (`arn`/`name`, `taskDetails.arn`); `None` without a
+    /// well-formed task ARN.
+    pub fn from_details(details: &Value) -> Option<TaskRef> {
+        let task_arn = details.pointer("/taskDetails/arn")?.as_str()?;
+        let well_formed = task_arn.starts_with("arn:")
+            && task_arn.contains(":ecs:")
+            && task_arn.contains(":task/")
+            && task_arn.len() <= 512
+            && task_arn
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ":/-_.".contains(c));
+        let cluster = opt_str(details, "arn")
+            .or_else(|| opt_str(details, "name"))
+            .filter(|c| {
+                c.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ":/-_.".contains(c))
+            })?;
+        well_formed.then(|| TaskRef {
+            cluster,
+            task_arn: task_arn.to_string(),
         })
     }
 }
@@ -455,6 +491,12 @@ impl Incident {
             },
             Resource::Artifact(a) => a.id.clone(),
             Resource::Function(f) => f.name.clone(),
+            Resource::Task(t) => t
+                .task_arn
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
             Resource::Sequence(s) => format!(
                 "attack sequence over {} resource(s)",
                 s.members.len() + s.others.len()
@@ -590,6 +632,15 @@ fn guardduty_resource(d: &Value) -> Result<Resource, ParseError> {
         ("EKSCluster" | "ECSCluster", _) if node_instance(resource) => {
             Resource::Instance(instance(resource)?)
         }
+        ("ECSCluster", _) => match resource
+            .get("ecsClusterDetails")
+            .and_then(TaskRef::from_details)
+        {
+            Some(t) => Resource::Task(t),
+            None => Resource::Other {
+                resource_type: resource_type.to_string(),
+            },
+        },
         ("AccessKey", _) => Resource::AccessKey(access_key(resource)?),
         ("Lambda", _) => Resource::Function(function(resource)?),
         ("AttackSequence", _) => Resource::Sequence(sequence(d)),

@@ -82,9 +82,7 @@ pub fn is_read_only(action: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// The lists the functions were granted before the registry (a byte-for-byte check that the
-    /// derivation changed no permission), plus the network ACL step's.
-    /// What issue 15's responses added: Lambda functions, S3 buckets and objects.
+    /// What issue 15's responses added: Lambda functions, ECS tasks, S3 buckets and objects.
     const BEYOND_INSTANCES: &[&str] = &[
         // Lambda functions (issue 15)
         "ec2:DescribeSubnets",
@@ -96,6 +94,9 @@ mod tests {
         "lambda:TagResource",
         "lambda:UpdateEventSourceMapping",
         "lambda:UpdateFunctionConfiguration",
+        // ECS tasks (issue 15)
+        "ecs:DescribeTasks",
+        "ecs:StopTask",
         // S3 buckets and objects (issue 15)
         "s3:GetBucketPolicy",
         "s3:GetBucketPublicAccessBlock",
@@ -105,6 +106,8 @@ mod tests {
         "s3:PutBucketTagging",
     ];
 
+    /// The lists the functions were granted before the registry (a byte-for-byte check that the
+    /// derivation changed no permission), plus the network ACL step's.
     #[test]
     fn the_derived_permissions_are_the_ones_granted_before_the_registry() {
         let quarantine_etc = [

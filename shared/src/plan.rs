@@ -156,6 +156,14 @@ pub enum Action {
         /// The bucket.
         bucket: String,
     },
+    /// Stop an ECS task (Fargate): it cannot be started again, its service (if any) starts a new
+    /// one. Only when a playbook rule chooses `contain` for tasks.
+    StopTask {
+        /// Its cluster.
+        cluster: String,
+        /// The task's ARN.
+        task_arn: String,
+    },
     /// Tell the team (SNS).
     Notify,
 }
@@ -188,6 +196,7 @@ impl Action {
             Action::BlockPublicAccess { .. } => ActionKind::BlockPublicAccess,
             Action::DenyMalwareReads { .. } => ActionKind::DenyMalwareReads,
             Action::ReleaseBucket { .. } => ActionKind::ReleaseBucket,
+            Action::StopTask { .. } => ActionKind::StopTask,
             Action::Notify => ActionKind::Notify,
         }
     }
@@ -224,6 +233,7 @@ impl Action {
             Action::BlockPublicAccess { bucket }
             | Action::DenyMalwareReads { bucket, .. }
             | Action::ReleaseBucket { bucket } => bucket,
+            Action::StopTask { task_arn, .. } => task_arn,
             Action::Notify => "",
         }
     }

@@ -40,7 +40,7 @@ use crate::asff::CustomAction;
 use crate::config::Config;
 use crate::incident::{
     AccessKeyRef, ArtifactKind, ArtifactRef, BucketRef, FunctionRef, Incident, Principal, Resource,
-    SequenceRef,
+    SequenceRef, TaskRef,
 };
 use crate::plan::{Action, Plan};
 use crate::rules::Response;
@@ -69,6 +69,7 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
         Resource::Artifact(a) => plan_artifact(incident, a, response),
         Resource::Function(f) => plan_function(incident, f, response, config),
         Resource::Bucket(b) => plan_bucket(incident, b, response, config),
+        Resource::Task(t) => plan_task(incident, t, response),
         // Answered resource by resource (`sequence.rs` carries each member's plan out).
         Resource::Sequence(seq) => return plan_sequence(incident, seq, config),
         Resource::Other { resource_type } => {
@@ -255,6 +256,46 @@ pub fn member_incidents(incident: &Incident, seq: &SequenceRef) -> Vec<Incident>
         })
         .collect()
 }
+
+/// An ECS task on Fargate: `contain` stops it (a team's explicit choice: the default playbook
+/// only notifies); anything else notifies with the task, how to find its network interface, and
+/// AWS's guidance.
+fn plan_task(incident: &Incident, t: &TaskRef, response: Response) -> Plan {
+    let (family, _) = family_and_kind(&incident.finding_type);
+    let about = format!(
+        "{family} finding of severity {} on ECS task {} (cluster {})",
+        incident.severity, t.task_arn, t.cluster
+    );
+    match response {
+        Response::Contain => Plan {
+            rule: STOP_TASK_RULE,
+            reason: format!("{about}: stopped (the playbook chose to contain tasks)"),
+            actions: vec![
+                Action::StopTask {
+                    cluster: t.cluster.clone(),
+                    task_arn: t.task_arn.clone(),
+                },
+                Action::Notify,
+            ],
+            decided_by: None,
+        },
+        _ => Plan::notify_only(
+            NOTIFY_RULE,
+            format!(
+                "{about}. Its network interface: aws ecs describe-tasks --cluster {} --tasks {} \
+                 --query 'tasks[].attachments[].details'. {} To stop it, choose FbQuarantine on the \
+                 finding in Security Hub, or a playbook rule with resource = \"task\" and \
+                 response = \"contain\"",
+                t.cluster,
+                t.task_arn,
+                not_acted_on("ECSCluster")
+            ),
+        ),
+    }
+}
+
+/// The rule of an ECS task that is stopped.
+pub const STOP_TASK_RULE: &str = "stop-compromised-task";
 
 /// The rule of a Lambda function that is stopped.
 pub const STOP_FUNCTION_RULE: &str = "stop-compromised-function";
@@ -677,7 +718,9 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
                 Resource::AccessKey(_) => "IAM credentials".to_string(),
                 Resource::Artifact(a) => a.id.clone(),
                 Resource::Function(f) => format!("Lambda function {}", f.name),
-                Resource::Bucket(_) | Resource::Sequence(_) => incident.resource_name(),
+                Resource::Bucket(_) | Resource::Sequence(_) | Resource::Task(_) => {
+                    incident.resource_name()
+                }
                 Resource::Other { resource_type } => resource_type.clone(),
             }
         ),
@@ -702,7 +745,10 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
         CustomAction::FbQuarantine | CustomAction::FbRelease
             if matches!(
                 incident.resource,
-                Resource::Artifact(_) | Resource::Bucket(_) | Resource::Function(_)
+                Resource::Artifact(_)
+                    | Resource::Bucket(_)
+                    | Resource::Function(_)
+                    | Resource::Task(_)
             ) =>
         {
             match beyond_instances(action, incident, config) {
@@ -807,6 +853,24 @@ fn beyond_instances(
                 return Err(p);
             }
             function_actions(action, f)
+        }
+        Resource::Task(t) if quarantine => (
+            "analyst-stop-task",
+            "stop",
+            vec![
+                Action::StopTask {
+                    cluster: t.cluster.clone(),
+                    task_arn: t.task_arn.clone(),
+                },
+                Action::Notify,
+            ],
+        ),
+        Resource::Task(_) => {
+            return Err(Plan::notify_only(
+                "not-applicable",
+                "a stopped ECS task cannot be started again: run a new one (or let its service)"
+                    .into(),
+            ))
         }
         _ => return Err(Plan::notify_only("not-applicable", "nothing to do".into())),
     })

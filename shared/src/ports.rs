@@ -402,6 +402,25 @@ pub trait BucketsPort: Sync {
     async fn set_bucket_policy(&self, bucket: &str, policy: Option<&str>) -> Result<(), AwsError>;
 }
 
+/// An ECS task as it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskFacts {
+    /// `RUNNING`, `STOPPED`, …
+    pub last_status: String,
+    /// Its network interface (awsvpc), when it has one.
+    pub network_interface_id: Option<String>,
+    /// Its tags.
+    pub tags: Vec<(String, String)>,
+}
+
+/// ECS tasks.
+pub trait TasksPort: Sync {
+    /// The task now; `None` when ECS no longer knows it.
+    async fn task(&self, cluster: &str, task_arn: &str) -> Result<Option<TaskFacts>, AwsError>;
+    /// Stops it, with `reason` (shown in the console and DescribeTasks).
+    async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<(), AwsError>;
+}
+
 /// Everything the instance responses need from EC2.
 pub trait Ec2Ports:
     ArtifactsPort
@@ -547,12 +566,12 @@ pub trait AddressesPort: Sync {
 
 /// What sends the instance traffic or would replace it: taking it out of service needs all three.
 pub trait ServicePorts:
-    AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort
+    AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort + TasksPort
 {
 }
 
 impl<T> ServicePorts for T where
-    T: AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort
+    T: AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort + TasksPort
 {
 }
 

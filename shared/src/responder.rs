@@ -188,6 +188,8 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
     {
         let decided = plan.decided_by.as_deref();
         execute::release::run(ec2, service, instance_id, clock, decided).await
+    } else if let Resource::Task(t) = &incident.resource {
+        execute::task::stop(service, &request, t).await
     } else if let Some(b) = incident.bucket() {
         match plan.has(ActionKind::ReleaseBucket) {
             true => execute::bucket::release(service, b, clock).await,

@@ -79,6 +79,8 @@ pub enum ResourceKind {
     Bucket,
     /// An object in an S3 bucket.
     Object,
+    /// An ECS task on Fargate.
+    Task,
     /// Anything else.
     Other,
 }
@@ -94,6 +96,7 @@ impl ResourceKind {
             ResourceKind::Function => "function",
             ResourceKind::Bucket => "bucket",
             ResourceKind::Object => "object",
+            ResourceKind::Task => "task",
             ResourceKind::Other => "other",
         }
     }
@@ -110,6 +113,7 @@ impl ResourceKind {
             Resource::Function(_) => ResourceKind::Function,
             Resource::Bucket(b) if b.object_key.is_some() => ResourceKind::Object,
             Resource::Bucket(_) => ResourceKind::Bucket,
+            Resource::Task(_) => ResourceKind::Task,
             Resource::Sequence(_) | Resource::Other { .. } => ResourceKind::Other,
         }
     }
@@ -377,12 +381,13 @@ fn resource_kind(r: &str) -> Result<ResourceKind, String> {
         ResourceKind::Function,
         ResourceKind::Bucket,
         ResourceKind::Object,
+        ResourceKind::Task,
         ResourceKind::Other,
     ]
     .into_iter()
     .find(|k| k.name() == r)
     .ok_or_else(|| {
-        format!("unknown resource {r:?} (instance, access-key, snapshot, image, function, bucket, object or other)")
+        format!("unknown resource {r:?} (instance, access-key, snapshot, image, function, bucket, object, task or other)")
     })
 }
 

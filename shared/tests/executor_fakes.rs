@@ -17,7 +17,7 @@ use firebreak::ports::{
     LoginProfileFacts, MappingFacts, NetworkAclFacts, NetworkAclsPort, Notification, Notifier,
     PrincipalFacts, PrincipalsPort, ProfileAssociation, ProfilesPort, PublicAccessBlock,
     QuarantineGroups, QuarantineGroupsPort, Registration, Sharing, SnapshotFacts, SnapshotsPort,
-    TargetGroupsPort, UserCredentialsPort, VolumeFacts,
+    TargetGroupsPort, TaskFacts, TasksPort, UserCredentialsPort, VolumeFacts,
 };
 use firebreak::records::Budget;
 
@@ -165,6 +165,22 @@ macro_rules! no_buckets {
     };
 }
 
+/// No ECS task either.
+macro_rules! no_tasks {
+    ($t:ty) => {
+        impl TasksPort for $t {
+            async fn task(&self, _: &str, _: &str) -> Result<Option<TaskFacts>, AwsError> {
+                Ok(None)
+            }
+            async fn stop_task(&self, _: &str, _: &str, _: &str) -> Result<(), AwsError> {
+                unreachable!("no task")
+            }
+        }
+    };
+}
+
+no_tasks!(NoEstate);
+no_tasks!(ServingEstate);
 no_buckets!(NoEstate);
 no_buckets!(ServingEstate);
 no_functions!(NoEstate);

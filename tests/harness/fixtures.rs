@@ -28,6 +28,8 @@ pub struct Aws {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     /// Lambda.
     pub lambda: aws_sdk_lambda::Client,
+    /// ECS.
+    pub ecs: aws_sdk_ecs::Client,
     /// S3 (path-style addressing: the local AWS has no per-bucket host names).
     pub s3: aws_sdk_s3::Client,
     /// The region of these clients.
@@ -111,6 +113,7 @@ impl Aws {
             asg: aws_sdk_autoscaling::Client::new(&conf),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
             lambda: aws_sdk_lambda::Client::new(&conf),
+            ecs: aws_sdk_ecs::Client::new(&conf),
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(&conf)
                     .force_path_style(true)
@@ -932,6 +935,82 @@ impl Aws {
             .await
             .unwrap();
         (name, created.function_arn().unwrap().to_string(), role)
+    }
+
+    /// A running Fargate task in a VPC: (cluster ARN, task ARN).
+    pub async fn fargate_task(&self) -> (String, String) {
+        use aws_sdk_ecs::types::{
+            AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType,
+            NetworkConfiguration, NetworkMode,
+        };
+        let (aws, ecs) = (self, &self.ecs);
+        let (vpc, subnet) = aws.vpc("10.200.0.0/16").await;
+        // ECS names the task's interface by its DNS name: the VPC has them.
+        aws.ec2
+            .modify_vpc_attribute()
+            .vpc_id(&vpc)
+            .enable_dns_hostnames(
+                aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                    .value(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let group = aws.app_group(&vpc).await;
+        let cluster = ecs
+            .create_cluster()
+            .cluster_name(unique("payments"))
+            .send()
+            .await
+            .unwrap()
+            .cluster()
+            .unwrap()
+            .cluster_arn()
+            .unwrap()
+            .to_string();
+        let family = unique("web");
+        ecs.register_task_definition()
+            .family(&family)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("app")
+                    .image("public.ecr.aws/nginx/nginx:latest")
+                    .essential(true)
+                    .memory(512)
+                    .cpu(256)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let network = NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                AwsVpcConfiguration::builder()
+                    .subnets(subnet)
+                    .security_groups(group)
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        let task = ecs
+            .run_task()
+            .cluster(&cluster)
+            .task_definition(&family)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(network)
+            .send()
+            .await
+            .unwrap()
+            .tasks()[0]
+            .task_arn()
+            .unwrap()
+            .to_string();
+        (cluster, task)
     }
 
     /// The role's inline policies and tags.

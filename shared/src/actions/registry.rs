@@ -66,6 +66,8 @@ pub enum ActionKind {
     DenyMalwareReads,
     /// A bucket's containment undone from its records.
     ReleaseBucket,
+    /// An ECS task stopped (no undo: a stopped task is not started again).
+    StopTask,
     /// The team told (SNS).
     Notify,
     /// The Security Hub finding's note and workflow status (custom actions).
@@ -445,6 +447,14 @@ pub const REGISTRY: &[ActionSpec] = &[
         // Its own reads and the records' removal; the undos it runs are declared by their actions.
         permissions: &["s3:GetBucketTagging", "s3:PutBucketTagging"],
         tags: &[tags::RELEASED_AT],
+        undo_permissions: &[],
+    },
+    ActionSpec {
+        kind: StopTask,
+        name: "stop-task",
+        contains: true,
+        permissions: &["ecs:DescribeTasks", "ecs:StopTask"],
+        tags: &[],
         undo_permissions: &[],
     },
     ActionSpec {

@@ -20,6 +20,8 @@ pub struct Services {
     pub lambda: aws_sdk_lambda::Client,
     /// S3 (`aws/s3.rs`).
     pub s3: aws_sdk_s3::Client,
+    /// ECS (`aws/ecs.rs`).
+    pub ecs: aws_sdk_ecs::Client,
     /// Auto Scaling.
     pub asg: aws_sdk_autoscaling::Client,
     /// Elastic Load Balancing v2.

@@ -217,6 +217,7 @@ impl AwsClients {
         let key = (account.to_string(), region.to_string());
         cached(&self.service, key, || Services {
             lambda: aws_sdk_lambda::Client::new(&conf),
+            ecs: aws_sdk_ecs::Client::new(&conf),
             // Path-style addressing behind a custom endpoint (VPC endpoints, emulators), which
             // has no per-bucket host names; virtual-hosted otherwise, as S3 prefers.
             s3: aws_sdk_s3::Client::from_conf(

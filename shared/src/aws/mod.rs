@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod autoscaling_elb;
 pub mod clients;
 pub mod ec2;
+pub mod ecs;
 pub mod iam;
 pub mod lambda;
 pub mod network_acls;

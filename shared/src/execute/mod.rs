@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod function;
 pub mod instance;
 pub mod release;
+pub mod task;
 
 use tokio::time::Instant;
 
