@@ -13,7 +13,8 @@ of the template it `!Ref`s) and each role (inline policies, ManagedPolicyArns of
 anything else (an AWS managed policy, NotAction, an unresolvable Resource) is reported, not skipped.
 For every action a principal's Allow statements grant:
   * each resource type the reference lists, required or optional, is matched by a granted ARN
-    (tagging actions with no required type name the resource tagged: one type suffices);
+    (tagging actions, and ListTags*, with no required type name the one resource tagged or read:
+    one type suffices);
   * Resource "*" only where the reference lists no resource type, and an ARN never there; every
     ARN names a resource type of its statement's actions;
   * each condition key is valid for the action and, unless the operator is ...IfExists or Null, for
@@ -208,7 +209,10 @@ def check_principal(label, statements, resources):
             listed = ", ".join(list(rts)[:4]) + (", ..." if len(rts) > 4 else "")
             problems.append(f"{label} {action}: Resource \"*\" although the reference lists "
                             f"resource types ({listed})")
-        alternatives = priv["access_level"] == "Tagging" and not any(
+        # A tagging call, or one that lists a resource's tags, names one resource of one of its
+        # (all optional) types: granting the type Firebreak calls it on suffices.
+        lists_tags = action.split(":", 1)[-1].startswith("ListTags")
+        alternatives = (priv["access_level"] == "Tagging" or lists_tags) and not any(
             priv["resource_types"][rt]["required"] for rt in rts)
         if alternatives and not covered:
             problems.append(f"{label} {action}: none of its resource types granted")
