@@ -9,29 +9,19 @@ use aws_sdk_ec2::types::{
     CreateVolumePermission, CreateVolumePermissionModifications, ImageAttributeName,
     LaunchPermission, LaunchPermissionModifications, PermissionGroup, SnapshotAttributeName,
 };
-use firebreak_tests::fixtures::{custom_action_event, guardduty_asff, unique, Aws};
-use firebreak_tests::{Function, ACCOUNT};
+use firebreak_tests::fixtures::{
+    custom_action_event, guardduty_asff, guardduty_envelope, unique, Aws,
+};
+use firebreak_tests::Function;
 use serde_json::{json, Value};
 
 const OTHER: &str = "111122223333";
 
 /// A GuardDuty Malware Protection finding about a snapshot or AMI, as EventBridge delivers it.
 fn finding_event(finding: &str, finding_type: &str, details: Value) -> Value {
-    json!({
-        "version": "0", "id": unique("event"), "detail-type": "GuardDuty Finding",
-        "source": "aws.guardduty", "account": ACCOUNT, "time": "2026-11-30T03:00:00Z",
-        "region": "us-east-1", "resources": [],
-        "detail": {
-            "schemaVersion": "2.0", "accountId": ACCOUNT, "region": "us-east-1", "partition": "aws",
-            "id": finding,
-            "arn": format!("arn:aws:guardduty:us-east-1:{ACCOUNT}:detector/d/finding/{finding}"),
-            "type": finding_type, "title": "malware", "description": "malware", "severity": 8,
-            "createdAt": "2026-11-30T02:59:00.000Z", "updatedAt": "2026-11-30T03:00:00.000Z",
-            "resource": details,
-            "service": {"serviceName": "guardduty", "count": 1, "archived": false,
-                        "additionalInfo": {}}
-        }
-    })
+    let service = json!({"serviceName": "guardduty", "count": 1, "archived": false,
+                         "additionalInfo": {}});
+    guardduty_envelope(finding, finding_type, 8.0, "malware", details, service)
 }
 
 async fn snapshot_sharing(aws: &Aws, id: &str) -> (bool, Vec<String>) {

@@ -8,26 +8,16 @@
 use std::time::Duration;
 
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
-use firebreak_tests::fixtures::{custom_action_event, guardduty_asff, unique, Aws};
+use firebreak_tests::fixtures::{
+    custom_action_event, guardduty_asff, guardduty_envelope, unique, Aws,
+};
 use firebreak_tests::{Function, ACCOUNT};
 use serde_json::{json, Value};
 
 fn finding_event(finding: &str, finding_type: &str, resource: Value) -> Value {
-    json!({
-        "version": "0", "id": unique("event"), "detail-type": "GuardDuty Finding",
-        "source": "aws.guardduty", "account": ACCOUNT, "time": "2026-11-30T03:00:00Z",
-        "region": "us-east-1", "resources": [],
-        "detail": {
-            "schemaVersion": "2.0", "accountId": ACCOUNT, "region": "us-east-1", "partition": "aws",
-            "id": finding,
-            "arn": format!("arn:aws:guardduty:us-east-1:{ACCOUNT}:detector/d/finding/{finding}"),
-            "type": finding_type, "title": "s3", "description": "s3", "severity": 8,
-            "createdAt": "2026-11-30T02:59:00.000Z", "updatedAt": "2026-11-30T03:00:00.000Z",
-            "resource": resource,
-            "service": {"serviceName": "guardduty", "count": 1, "archived": false,
-                        "resourceRole": "TARGET", "additionalInfo": {}}
-        }
-    })
+    let service = json!({"serviceName": "guardduty", "count": 1, "archived": false,
+                         "resourceRole": "TARGET", "additionalInfo": {}});
+    guardduty_envelope(finding, finding_type, 8.0, "s3", resource, service)
 }
 
 async fn bucket(aws: &Aws) -> String {

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use firebreak_tests::fixtures::{custom_action_event, filter, guardduty_asff, unique, Aws};
+use firebreak_tests::fixtures::{
+    custom_action_event, guardduty_asff, guardduty_envelope, unique, Aws,
+};
 use firebreak_tests::{Function, ACCOUNT};
 use serde_json::{json, Value};
 
@@ -106,26 +108,14 @@ async fn mapping_state(aws: &Aws, uuid: &str) -> String {
 /// The Lambda Protection finding, as EventBridge delivers it (resource shape: GuardDuty API
 /// reference, `LambdaDetails`).
 fn finding_event(finding: &str, arn: &str, name: &str, role_arn: &str, vpc: &str) -> Value {
-    json!({
-        "version": "0", "id": unique("event"), "detail-type": "GuardDuty Finding",
-        "source": "aws.guardduty", "account": ACCOUNT, "time": "2026-11-30T03:00:00Z",
-        "region": "us-east-1", "resources": [],
-        "detail": {
-            "schemaVersion": "2.0", "accountId": ACCOUNT, "region": "us-east-1", "partition": "aws",
-            "id": finding,
-            "arn": format!("arn:aws:guardduty:us-east-1:{ACCOUNT}:detector/d/finding/{finding}"),
-            "type": "Backdoor:Lambda/C&CActivity.B", "title": "C&C from a function",
-            "description": "c2", "severity": 8,
-            "createdAt": "2026-11-30T02:59:00.000Z", "updatedAt": "2026-11-30T03:00:00.000Z",
-            "resource": {"resourceType": "Lambda", "lambdaDetails": {
-                "functionArn": arn, "functionName": name, "functionVersion": "$LATEST",
-                "revisionId": "r1", "role": role_arn,
-                "vpcConfig": {"vpcId": vpc, "subnetIds": [], "securityGroups": []},
-                "tags": []}},
-            "service": {"serviceName": "guardduty", "count": 1, "archived": false,
-                        "resourceRole": "ACTOR", "additionalInfo": {}}
-        }
-    })
+    let resource = json!({"resourceType": "Lambda", "lambdaDetails": {
+        "functionArn": arn, "functionName": name, "functionVersion": "$LATEST",
+        "revisionId": "r1", "role": role_arn,
+        "vpcConfig": {"vpcId": vpc, "subnetIds": [], "securityGroups": []}, "tags": []}});
+    let service = json!({"serviceName": "guardduty", "count": 1, "archived": false,
+                         "resourceRole": "ACTOR", "additionalInfo": {}});
+    let c2 = "Backdoor:Lambda/C&CActivity.B";
+    guardduty_envelope(finding, c2, 8.0, "C&C from a function", resource, service)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,18 +137,7 @@ async fn a_compromised_function_is_stopped_cut_off_and_isolated_and_release_rest
             "delivery {delivery}: {report}"
         );
     }
-    let isolation = aws
-        .ec2
-        .describe_security_groups()
-        .filters(filter("vpc-id", &vpc))
-        .filters(filter("tag:firebreak:quarantine-role", "isolation"))
-        .send()
-        .await
-        .unwrap()
-        .security_groups()[0]
-        .group_id()
-        .unwrap()
-        .to_string();
+    let isolation = aws.isolation_group(&vpc).await;
     let (concurrency, groups, tags) = state(&aws, &name).await;
     assert_eq!(concurrency, Some(0), "no new executions");
     assert_eq!(groups, vec![isolation], "in the isolation group");

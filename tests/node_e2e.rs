@@ -3,7 +3,7 @@
 //! response, its node group's Auto Scaling group included (AWS's runtime remediation guide: the
 //! node is an EC2 instance).
 
-use firebreak_tests::fixtures::{unique, Aws};
+use firebreak_tests::fixtures::{guardduty_envelope, unique, Aws};
 use firebreak_tests::{Function, ACCOUNT};
 use serde_json::json;
 
@@ -30,31 +30,27 @@ async fn a_runtime_finding_on_an_eks_node_isolates_the_node_and_takes_it_out_of_
         .collect();
     // Shape: GuardDuty API reference (`EksClusterDetails`, `KubernetesDetails`, `RuntimeDetails`)
     // with the node in `instanceDetails`.
-    let event = json!({
-        "version": "0", "id": unique("event"), "detail-type": "GuardDuty Finding",
-        "source": "aws.guardduty", "account": ACCOUNT, "time": "2026-11-30T03:00:00Z",
-        "region": "us-east-1", "resources": [],
-        "detail": {
-            "schemaVersion": "2.0", "accountId": ACCOUNT, "region": "us-east-1", "partition": "aws",
-            "id": finding,
-            "arn": format!("arn:aws:guardduty:us-east-1:{ACCOUNT}:detector/d/finding/{finding}"),
-            "type": "Execution:Runtime/ReverseShell", "title": "reverse shell in a pod",
-            "description": "reverse shell", "severity": 8,
-            "createdAt": "2026-11-30T02:59:00.000Z", "updatedAt": "2026-11-30T03:00:00.000Z",
-            "resource": {
-                "resourceType": "EKSCluster",
-                "eksClusterDetails": {"name": "payments", "vpcId": vpc, "status": "ACTIVE",
-                    "arn": format!("arn:aws:eks:us-east-1:{ACCOUNT}:cluster/payments")},
-                "kubernetesDetails": {"kubernetesWorkloadDetails": {"name": "web-7d4b9",
-                    "type": "pods", "namespace": "default"}},
-                "instanceDetails": {"instanceId": node, "networkInterfaces": enis,
-                    "tags": [{"key": "eks:nodegroup-name", "value": group}]}
-            },
-            "service": {"serviceName": "guardduty", "count": 1, "archived": false,
-                        "resourceRole": "ACTOR", "featureName": "RuntimeMonitoring",
-                        "runtimeDetails": {"process": {"name": "bash"}}, "additionalInfo": {}}
-        }
+    let resource = json!({
+        "resourceType": "EKSCluster",
+        "eksClusterDetails": {"name": "payments", "vpcId": vpc, "status": "ACTIVE",
+            "arn": format!("arn:aws:eks:us-east-1:{ACCOUNT}:cluster/payments")},
+        "kubernetesDetails": {"kubernetesWorkloadDetails": {"name": "web-7d4b9",
+            "type": "pods", "namespace": "default"}},
+        "instanceDetails": {"instanceId": node, "networkInterfaces": enis,
+            "tags": [{"key": "eks:nodegroup-name", "value": group}]}
     });
+    let service = json!({"serviceName": "guardduty", "count": 1, "archived": false,
+                         "resourceRole": "ACTOR", "featureName": "RuntimeMonitoring",
+                         "runtimeDetails": {"process": {"name": "bash"}}, "additionalInfo": {}});
+    let shell = "Execution:Runtime/ReverseShell";
+    let event = guardduty_envelope(
+        &finding,
+        shell,
+        8.0,
+        "reverse shell in a pod",
+        resource,
+        service,
+    );
     let f = Function::start("guardduty-responder", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
     let report = f.invoke(&event).await.unwrap();
     assert_eq!(report["verdict"], "contained", "{report}");

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use firebreak_tests::fixtures::{filter, unique, Aws};
+use firebreak_tests::fixtures::{guardduty_envelope, unique, Aws};
 use firebreak_tests::{Function, ACCOUNT};
 use serde_json::{json, Value};
 
@@ -28,23 +28,17 @@ fn sequence_event(finding: &str, instance: &str, user: &str, key: &str) -> Value
         "lastSeenAt": 1764471540, "count": 1});
     let sequence = json!({"uid": unique("seq"), "description": "sequence", "signals": [signal],
         "resources": resources});
-    json!({
-        "version": "0", "id": unique("event"), "detail-type": "GuardDuty Finding",
-        "source": "aws.guardduty", "account": ACCOUNT, "time": "2026-11-30T03:00:00Z",
-        "region": "us-east-1", "resources": [],
-        "detail": {
-            "schemaVersion": "2.0", "accountId": ACCOUNT, "region": "us-east-1", "partition": "aws",
-            "id": finding,
-            "arn": format!("arn:aws:guardduty:us-east-1:{ACCOUNT}:detector/d/finding/{finding}"),
-            "type": "AttackSequence:IAM/CompromisedCredentials",
-            "title": "Potential credential compromise", "description": "sequence", "severity": 9,
-            "createdAt": "2026-11-30T02:59:00.000Z", "updatedAt": "2026-11-30T03:00:00.000Z",
-            "resource": {"resourceType": "AttackSequence"},
-            "service": {"serviceName": "guardduty", "count": 1, "archived": false,
-                "featureName": "Correlation", "resourceRole": "TARGET", "additionalInfo": {},
-                "detection": {"sequence": sequence}}
-        }
-    })
+    let service = json!({"serviceName": "guardduty", "count": 1, "archived": false,
+        "featureName": "Correlation", "resourceRole": "TARGET", "additionalInfo": {},
+        "detection": {"sequence": sequence}});
+    guardduty_envelope(
+        finding,
+        "AttackSequence:IAM/CompromisedCredentials",
+        9.0,
+        "Potential credential compromise",
+        json!({"resourceType": "AttackSequence"}),
+        service,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,18 +62,7 @@ async fn an_attack_sequence_contains_each_resource_and_tells_the_team_once() {
     }
 
     // The instance: quarantined by the instance response.
-    let isolation = aws
-        .ec2
-        .describe_security_groups()
-        .filters(filter("vpc-id", &vpc))
-        .filters(filter("tag:firebreak:quarantine-role", "isolation"))
-        .send()
-        .await
-        .unwrap()
-        .security_groups()[0]
-        .group_id()
-        .unwrap()
-        .to_string();
+    let isolation = aws.isolation_group(&vpc).await;
     assert_eq!(aws.groups_of(&instance).await, vec![isolation]);
     let tags = aws.tags(&instance).await;
     let status = tags.iter().find(|(k, _)| k == "firebreak:status");

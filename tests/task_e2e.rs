@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use firebreak_tests::fixtures::{readable, unique, Aws};
-use firebreak_tests::{Function, ACCOUNT};
+use firebreak_tests::fixtures::{guardduty_envelope, readable, unique, Aws};
+use firebreak_tests::Function;
 use serde_json::{json, Value};
 
 async fn last_status(ecs: &aws_sdk_ecs::Client, cluster: &str, task: &str) -> String {
@@ -25,26 +25,15 @@ async fn last_status(ecs: &aws_sdk_ecs::Client, cluster: &str, task: &str) -> St
 /// A Runtime Monitoring finding on a Fargate task (shape: GuardDuty API reference,
 /// `EcsClusterDetails` / `EcsTaskDetails`; no instance).
 fn finding_event(finding: &str, cluster: &str, task: &str) -> Value {
-    json!({
-        "version": "0", "id": unique("event"), "detail-type": "GuardDuty Finding",
-        "source": "aws.guardduty", "account": ACCOUNT, "time": "2026-11-30T03:00:00Z",
-        "region": "us-east-1", "resources": [],
-        "detail": {
-            "schemaVersion": "2.0", "accountId": ACCOUNT, "region": "us-east-1", "partition": "aws",
-            "id": finding,
-            "arn": format!("arn:aws:guardduty:us-east-1:{ACCOUNT}:detector/d/finding/{finding}"),
-            "type": "CryptoCurrency:Runtime/BitcoinTool.B", "title": "miner in a task",
-            "description": "miner", "severity": 8,
-            "createdAt": "2026-11-30T02:59:00.000Z", "updatedAt": "2026-11-30T03:00:00.000Z",
-            "resource": {"resourceType": "ECSCluster", "ecsClusterDetails": {
-                "name": cluster.rsplit('/').next().unwrap(), "arn": cluster, "status": "ACTIVE",
-                "taskDetails": {"arn": task, "definitionArn": "td", "version": "1",
-                                "launchType": "FARGATE", "containers": []}}},
-            "service": {"serviceName": "guardduty", "count": 1, "archived": false,
-                        "resourceRole": "ACTOR", "featureName": "RuntimeMonitoring",
-                        "additionalInfo": {}}
-        }
-    })
+    let resource = json!({"resourceType": "ECSCluster", "ecsClusterDetails": {
+        "name": cluster.rsplit('/').next().unwrap(), "arn": cluster, "status": "ACTIVE",
+        "taskDetails": {"arn": task, "definitionArn": "td", "version": "1",
+                        "launchType": "FARGATE", "containers": []}}});
+    let service = json!({"serviceName": "guardduty", "count": 1, "archived": false,
+                         "resourceRole": "ACTOR", "featureName": "RuntimeMonitoring",
+                         "additionalInfo": {}});
+    let miner = "CryptoCurrency:Runtime/BitcoinTool.B";
+    guardduty_envelope(finding, miner, 8.0, "miner in a task", resource, service)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1013,6 +1013,22 @@ impl Aws {
         (cluster, task)
     }
 
+    /// The VPC's isolation group (Firebreak's, found by its tag).
+    pub async fn isolation_group(&self, vpc_id: &str) -> String {
+        self.ec2
+            .describe_security_groups()
+            .filters(filter("vpc-id", vpc_id))
+            .filters(filter("tag:firebreak:quarantine-role", "isolation"))
+            .send()
+            .await
+            .unwrap()
+            .security_groups()
+            .first()
+            .and_then(|g| g.group_id())
+            .expect("the VPC has an isolation group")
+            .to_string()
+    }
+
     /// The role's inline policies and tags.
     pub async fn role_state(&self, role: &str) -> RoleState {
         let names = self
@@ -1280,7 +1296,7 @@ impl Aws {
 }
 
 /// A GuardDuty finding event as EventBridge delivers it (camelCase `detail`), about `resource`.
-fn guardduty_envelope(
+pub fn guardduty_envelope(
     finding_id: &str,
     finding_type: &str,
     severity: f64,

@@ -8,7 +8,7 @@ use crate::actions::bucket;
 use crate::actions::registry::ActionKind;
 use crate::clock::Clock;
 use crate::error::AwsError;
-use crate::execute::{credentials, not_released, Request};
+use crate::execute::{credentials, each_planned, not_released, Request};
 use crate::incident::{tag_value, BucketRef};
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::{Action, Plan};
@@ -27,6 +27,14 @@ fn merged(present: &Tags, write: &[(String, String)]) -> Tags {
         .collect();
     out.extend(write.iter().filter(|(_, v)| !v.is_empty()).cloned());
     out
+}
+
+/// The bucket's own actions (the caller's revocation is the credentials scheduler's).
+fn of_the_bucket(k: ActionKind) -> bool {
+    matches!(
+        k,
+        ActionKind::BlockPublicAccess | ActionKind::DenyMalwareReads
+    )
 }
 
 /// Contains the bucket (and revokes the caller's sessions, when the plan says so).
@@ -79,26 +87,6 @@ pub async fn run<S: BucketsPort, I: IamPorts, E: InstancesPort + ProfilesPort>(
     done
 }
 
-fn ended(r: &Request<'_>, b: &BucketRef, status: Status, why: &str) -> Execution {
-    let outcomes = r
-        .plan
-        .actions
-        .iter()
-        .filter(|a| {
-            matches!(
-                a,
-                Action::BlockPublicAccess { .. } | Action::DenyMalwareReads { .. }
-            )
-        })
-        .map(|a| Outcome::new(a.kind(), &b.name, status, why))
-        .collect();
-    Execution {
-        outcomes,
-        completed: (status == Status::Failed).then_some(false),
-        ..Execution::default()
-    }
-}
-
 /// Round 1: the bucket's tags, and its settings and policy when the plan changes them; or the
 /// execution that ends there (gone, unreadable, exempt).
 async fn read<S: BucketsPort>(
@@ -125,21 +113,36 @@ async fn read<S: BucketsPort>(
         }
     );
     let unreadable = |e: AwsError| {
-        ended(
+        each_planned(
             r,
-            b,
+            &b.name,
+            of_the_bucket,
             Status::Failed,
             &format!("could not read the bucket: {e}"),
         )
     };
     let tags = match tags {
         Ok(Some(t)) => t,
-        Ok(None) => return Err(ended(r, b, Status::Skipped, "the bucket no longer exists")),
+        Ok(None) => {
+            return Err(each_planned(
+                r,
+                &b.name,
+                of_the_bucket,
+                Status::Skipped,
+                "the bucket no longer exists",
+            ))
+        }
         Err(e) => return Err(unreadable(e)),
     };
     if tag_value(&tags, r.exempt_tag) == Some("true") {
         let why = format!("the bucket is tagged {}=true", r.exempt_tag);
-        return Err(ended(r, b, Status::Skipped, &why));
+        return Err(each_planned(
+            r,
+            &b.name,
+            of_the_bucket,
+            Status::Skipped,
+            &why,
+        ));
     }
     match (settings, policy) {
         (Ok(settings), Ok(policy)) => Ok((tags, settings, policy)),

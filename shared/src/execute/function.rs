@@ -8,7 +8,7 @@ use crate::actions::function;
 use crate::actions::registry::ActionKind;
 use crate::clock::Clock;
 use crate::error::AwsError;
-use crate::execute::{not_released, Request};
+use crate::execute::{each_planned, not_released, Request};
 use crate::incident::{tag_value, FunctionRef};
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::Action;
@@ -18,20 +18,8 @@ use crate::ports::{
 use crate::records::{self, Budget, Room};
 use crate::tags;
 
-/// The function's planned actions (not the notification), each answered the same way.
-fn for_each_planned(r: &Request<'_>, f: &FunctionRef, status: Status, why: &str) -> Execution {
-    let outcomes = r
-        .plan
-        .actions
-        .iter()
-        .filter(|a| a.kind() != ActionKind::Notify)
-        .map(|a| Outcome::new(a.kind(), &f.name, status, why))
-        .collect();
-    Execution {
-        outcomes,
-        completed: (status == Status::Failed).then_some(false),
-        ..Execution::default()
-    }
+fn not_notify(k: ActionKind) -> bool {
+    k != ActionKind::Notify
 }
 
 /// The function now and its mappings, or the execution that ends here (gone, unreadable, exempt).
@@ -50,21 +38,17 @@ async fn read<S: FunctionsPort>(
     let facts = match facts {
         Ok(Some(facts)) => facts,
         Ok(None) => {
-            return Err(for_each_planned(
-                r,
-                f,
-                Status::Skipped,
-                "it no longer exists",
-            ))
+            let gone = "it no longer exists";
+            return Err(each_planned(r, &f.name, not_notify, Status::Skipped, gone));
         }
         Err(e) => {
             let why = format!("could not read the function: {e}");
-            return Err(for_each_planned(r, f, Status::Failed, &why));
+            return Err(each_planned(r, &f.name, not_notify, Status::Failed, &why));
         }
     };
     if tag_value(&facts.tags, r.exempt_tag) == Some("true") {
         let why = format!("the function is tagged {}=true", r.exempt_tag);
-        return Err(for_each_planned(r, f, Status::Skipped, &why));
+        return Err(each_planned(r, &f.name, not_notify, Status::Skipped, &why));
     }
     // The live execution role, not the finding's: Firebreak never stops a function running as one
     // of its own (or a protected) role.
@@ -73,7 +57,7 @@ async fn read<S: FunctionsPort>(
             "it runs as {role}, one of Firebreak's own or protected roles: NOT acted on; a human \
              must contain it"
         );
-        return Err(for_each_planned(r, f, Status::Skipped, &why));
+        return Err(each_planned(r, &f.name, not_notify, Status::Skipped, &why));
     }
     Ok((facts, mappings))
 }

@@ -58,3 +58,26 @@ pub fn not_released(kind: ActionKind, name: &str, error: Option<AwsError>) -> Ex
         },
     }
 }
+
+/// The plan's actions that `mine` selects, each answered the same way on `resource`: a response
+/// that ends at its first read (gone, unreadable, exempt).
+pub fn each_planned(
+    r: &Request<'_>,
+    resource: &str,
+    mine: impl Fn(ActionKind) -> bool,
+    status: Status,
+    why: &str,
+) -> Execution {
+    let outcomes = r
+        .plan
+        .actions
+        .iter()
+        .filter(|a| mine(a.kind()))
+        .map(|a| Outcome::new(a.kind(), resource, status, why))
+        .collect();
+    Execution {
+        outcomes,
+        completed: (status == Status::Failed).then_some(false),
+        ..Execution::default()
+    }
+}
