@@ -9,9 +9,7 @@ use aws_sdk_ec2::types::{
     CreateVolumePermission, CreateVolumePermissionModifications, ImageAttributeName,
     LaunchPermission, LaunchPermissionModifications, PermissionGroup, SnapshotAttributeName,
 };
-use firebreak_tests::fixtures::{
-    custom_action_event, guardduty_asff, guardduty_envelope, unique, Aws,
-};
+use firebreak_tests::fixtures::{guardduty_envelope, unique, Aws};
 use firebreak_tests::Function;
 use serde_json::{json, Value};
 
@@ -68,16 +66,9 @@ async fn image_sharing(aws: &Aws, id: &str) -> (bool, Vec<String>) {
 
 /// FbRelease on the finding as Security Hub has it (the resource named by its ARN).
 async fn release(aws: &Aws, topic: &str, finding: &str, finding_type: &str, arn: &str) {
-    let mut asff = guardduty_asff(finding, finding_type, 8.0, json!({}));
-    asff["Resources"] =
-        json!([{"Type": "Other", "Id": arn, "Region": "us-east-1", "Partition": "aws"}]);
-    aws.import_findings(std::slice::from_ref(&asff)).await;
-    let f = Function::start("securityhub-action", &[("FIREBREAK_TOPIC_ARN", topic)]).await;
-    let got = f
-        .invoke(&custom_action_event("FbRelease", &[asff]))
-        .await
-        .unwrap();
-    assert_eq!(got["results"][0]["verdict"], "released", "{got}");
+    let resource = json!({"Type": "Other", "Id": arn, "Region": "us-east-1", "Partition": "aws"});
+    let got = aws.fb_release(topic, finding, finding_type, resource).await;
+    assert_eq!(got["verdict"], "released", "{got}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,9 +8,7 @@
 use std::time::Duration;
 
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
-use firebreak_tests::fixtures::{
-    custom_action_event, guardduty_asff, guardduty_envelope, unique, Aws,
-};
+use firebreak_tests::fixtures::{guardduty_envelope, unique, Aws};
 use firebreak_tests::{Function, ACCOUNT};
 use serde_json::{json, Value};
 
@@ -67,15 +65,8 @@ async fn policy(aws: &Aws, bucket: &str) -> Option<Value> {
 
 /// FbRelease on the finding as Security Hub has it.
 async fn release(aws: &Aws, topic: &str, finding: &str, finding_type: &str, resource: Value) {
-    let mut asff = guardduty_asff(finding, finding_type, 8.0, json!({}));
-    asff["Resources"] = json!([resource]);
-    aws.import_findings(std::slice::from_ref(&asff)).await;
-    let f = Function::start("securityhub-action", &[("FIREBREAK_TOPIC_ARN", topic)]).await;
-    let got = f
-        .invoke(&custom_action_event("FbRelease", &[asff]))
-        .await
-        .unwrap();
-    assert_eq!(got["results"][0]["verdict"], "released", "{got}");
+    let got = aws.fb_release(topic, finding, finding_type, resource).await;
+    assert_eq!(got["verdict"], "released", "{got}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

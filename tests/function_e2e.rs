@@ -6,9 +6,7 @@
 
 use std::time::Duration;
 
-use firebreak_tests::fixtures::{
-    custom_action_event, guardduty_asff, guardduty_envelope, unique, Aws,
-};
+use firebreak_tests::fixtures::{guardduty_envelope, unique, Aws};
 use firebreak_tests::{Function, ACCOUNT};
 use serde_json::{json, Value};
 
@@ -178,16 +176,11 @@ async fn a_compromised_function_is_stopped_cut_off_and_isolated_and_release_rest
 
     // FbRelease on the finding as Security Hub has it: right away, while Lambda is still applying
     // the VPC change (the local AWS answers ResourceConflictException for a moment, as Lambda does).
-    let mut asff = guardduty_asff(&finding, "Backdoor:Lambda/C&CActivity.B", 8.0, json!({}));
-    asff["Resources"] = json!([{"Type": "AwsLambdaFunction", "Id": arn, "Region": "us-east-1",
-        "Partition": "aws", "Details": {"AwsLambdaFunction": {"Role": role_arn}}}]);
-    aws.import_findings(std::slice::from_ref(&asff)).await;
-    let sh = Function::start("securityhub-action", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
-    let got = sh
-        .invoke(&custom_action_event("FbRelease", &[asff]))
-        .await
-        .unwrap();
-    assert_eq!(got["results"][0]["verdict"], "released", "{got}");
+    let resource = json!({"Type": "AwsLambdaFunction", "Id": arn, "Region": "us-east-1",
+        "Partition": "aws", "Details": {"AwsLambdaFunction": {"Role": role_arn}}});
+    let c2 = "Backdoor:Lambda/C&CActivity.B";
+    let got = aws.fb_release(&topic, &finding, c2, resource).await;
+    assert_eq!(got["verdict"], "released", "{got}");
     let (concurrency, groups, tags) = state(&aws, &name).await;
     assert_eq!(concurrency, Some(5));
     assert_eq!(groups, vec![app]);

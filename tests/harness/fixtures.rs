@@ -1013,6 +1013,27 @@ impl Aws {
         (cluster, task)
     }
 
+    /// `FbRelease` on a GuardDuty finding as Security Hub has it, about `resource` (an ASFF
+    /// resource), through `securityhub-action`: the finding's result (its `verdict`, …).
+    pub async fn fb_release(
+        &self,
+        topic: &str,
+        finding: &str,
+        finding_type: &str,
+        resource: Value,
+    ) -> Value {
+        let mut asff = guardduty_asff(finding, finding_type, 8.0, json!({}));
+        asff["Resources"] = json!([resource]);
+        self.import_findings(std::slice::from_ref(&asff)).await;
+        let f =
+            crate::Function::start("securityhub-action", &[("FIREBREAK_TOPIC_ARN", topic)]).await;
+        let got = f
+            .invoke(&custom_action_event("FbRelease", &[asff]))
+            .await
+            .unwrap();
+        got["results"][0].clone()
+    }
+
     /// The VPC's isolation group (Firebreak's, found by its tag).
     pub async fn isolation_group(&self, vpc_id: &str) -> String {
         self.ec2

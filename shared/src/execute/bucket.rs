@@ -8,7 +8,7 @@ use crate::actions::bucket;
 use crate::actions::registry::ActionKind;
 use crate::clock::Clock;
 use crate::error::AwsError;
-use crate::execute::{credentials, each_planned, not_released, Request};
+use crate::execute::{credentials, each_planned, not_released, released, Request};
 use crate::incident::{tag_value, BucketRef};
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::{Action, Plan};
@@ -249,7 +249,7 @@ pub async fn release<S: BucketsPort>(s: &S, b: &BucketRef, clock: &dyn Clock) ->
     if object && restored(&denied) {
         remove.push(tags::MALWARE_DENY);
     }
-    let mut outcomes: Vec<Outcome> = [blocked, denied].into_iter().flatten().collect();
+    let outcomes: Vec<Outcome> = [blocked, denied].into_iter().flatten().collect();
     let ok = outcomes.iter().all(Outcome::is_ok);
     if ok {
         remove.push(tags::FINDING);
@@ -262,18 +262,5 @@ pub async fn release<S: BucketsPort>(s: &S, b: &BucketRef, clock: &dyn Clock) ->
         write.push((tags::RELEASED_AT.to_string(), clock.rfc3339()));
     }
     let written = s.put_bucket_tags(name, &merged(&tags, &write)).await;
-    outcomes.push(match (ok, written) {
-        (true, Ok(())) => Outcome::new(kind, name, Status::Succeeded, "released; records removed"),
-        (false, _) => Outcome::refused(
-            kind,
-            name,
-            "not all of it could be given back: its records stay",
-        ),
-        (true, Err(e)) => Outcome::failed(kind, name, "given back, but its records stay", &e),
-    });
-    Execution {
-        completed: Some(outcomes.iter().all(Outcome::is_ok)),
-        outcomes,
-        ..Execution::default()
-    }
+    released(kind, name, outcomes, written)
 }

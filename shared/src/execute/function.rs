@@ -8,7 +8,7 @@ use crate::actions::function;
 use crate::actions::registry::ActionKind;
 use crate::clock::Clock;
 use crate::error::AwsError;
-use crate::execute::{each_planned, not_released, Request};
+use crate::execute::{each_planned, not_released, released, Request};
 use crate::incident::{tag_value, FunctionRef};
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::Action;
@@ -349,7 +349,7 @@ pub async fn release<S: FunctionsPort, I: PrincipalsPort>(
     if restored(&groups) {
         keys.push(tags::VPC_GROUPS.to_string());
     }
-    let mut outcomes: Vec<Outcome> = [concurrency, sources, groups, policy]
+    let outcomes: Vec<Outcome> = [concurrency, sources, groups, policy]
         .into_iter()
         .flatten()
         .collect();
@@ -359,23 +359,10 @@ pub async fn release<S: FunctionsPort, I: PrincipalsPort>(
     }
     keys.retain(|k| tag_value(&facts.tags, k).is_some());
     let untagged = s.untag_function(&facts.arn, &keys).await;
-    let released = [(tags::RELEASED_AT.to_string(), clock.rfc3339())];
+    let released_at = [(tags::RELEASED_AT.to_string(), clock.rfc3339())];
     let tagged = match (ok, untagged) {
-        (true, Ok(())) => s.tag_function(&facts.arn, &released).await,
+        (true, Ok(())) => s.tag_function(&facts.arn, &released_at).await,
         (_, u) => u,
     };
-    outcomes.push(match (ok, tagged) {
-        (true, Ok(())) => Outcome::new(kind, name, Status::Succeeded, "released; records removed"),
-        (false, _) => Outcome::refused(
-            kind,
-            name,
-            "not all of it could be given back: its records stay",
-        ),
-        (true, Err(e)) => Outcome::failed(kind, name, "given back, but its records stay", &e),
-    });
-    Execution {
-        completed: Some(outcomes.iter().all(Outcome::is_ok)),
-        outcomes,
-        ..Execution::default()
-    }
+    released(kind, name, outcomes, tagged)
 }

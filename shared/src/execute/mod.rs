@@ -81,3 +81,28 @@ pub fn each_planned(
         ..Execution::default()
     }
 }
+
+/// A release's conclusion: `outcomes` of its undos, then its own step — the records removed
+/// (`records`: how that went) only when every undo succeeded; otherwise they stay, for a retry.
+pub fn released(
+    kind: ActionKind,
+    name: &str,
+    mut outcomes: Vec<Outcome>,
+    records: Result<(), AwsError>,
+) -> Execution {
+    let undone = outcomes.iter().all(Outcome::is_ok);
+    outcomes.push(match (undone, records) {
+        (true, Ok(())) => Outcome::new(kind, name, Status::Succeeded, "released; records removed"),
+        (false, _) => Outcome::refused(
+            kind,
+            name,
+            "not all of it could be given back: its records stay",
+        ),
+        (true, Err(e)) => Outcome::failed(kind, name, "given back, but its records stay", &e),
+    });
+    Execution {
+        completed: Some(outcomes.iter().all(Outcome::is_ok)),
+        outcomes,
+        ..Execution::default()
+    }
+}
