@@ -354,3 +354,103 @@ pub async fn unrevoke<I: PrincipalsPort>(iam: &I, role: &str, name: &str) -> Out
         Err(e) => Outcome::failed(kind, name, &format!("could not remove {policy}"), &e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Records the calls; every call succeeds.
+    #[derive(Default)]
+    struct Calls(Mutex<Vec<String>>);
+
+    impl FunctionsPort for Calls {
+        async fn function(&self, _: &str) -> Result<Option<FunctionFacts>, AwsError> {
+            Ok(None)
+        }
+        async fn mappings(&self, _: &str) -> Result<Vec<MappingFacts>, AwsError> {
+            Ok(vec![])
+        }
+        async fn set_concurrency(&self, _: &str, n: Option<i32>) -> Result<(), AwsError> {
+            self.0.lock().unwrap().push(format!("concurrency {n:?}"));
+            Ok(())
+        }
+        async fn set_mapping_enabled(&self, uuid: &str, on: bool) -> Result<(), AwsError> {
+            self.0.lock().unwrap().push(format!("mapping {uuid} {on}"));
+            Ok(())
+        }
+        async fn set_function_groups(
+            &self,
+            _: &str,
+            _: &[String],
+            groups: &[String],
+        ) -> Result<(), AwsError> {
+            self.0.lock().unwrap().push(format!("groups {groups:?}"));
+            Ok(())
+        }
+        async fn tag_function(&self, _: &str, _: &[(String, String)]) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn untag_function(&self, _: &str, _: &[String]) -> Result<(), AwsError> {
+            Ok(())
+        }
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn stopped_in_a_vpc(tags: Vec<(String, String)>) -> FunctionFacts {
+        FunctionFacts {
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
+            role_arn: None,
+            reserved_concurrency: Some(0),
+            vpc: Some(FunctionVpc {
+                vpc_id: "vpc-1".into(),
+                subnets: vec!["subnet-1".into()],
+                groups: vec!["sg-iso".into()],
+            }),
+            tags,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_function_stopped_without_its_records_is_left_stopped_never_released_blind() {
+        // Firebreak's status is there, its records are not (their write failed): what the
+        // function has now is Firebreak's, and must not be taken for its owner's.
+        let facts = stopped_in_a_vpc(tags(&[(tags::STATUS, tags::status::STOPPED)]));
+        assert!(
+            concurrency_record(&facts).is_empty(),
+            "0 is never recorded as the owner's"
+        );
+        let s = Calls::default();
+        let c = restore_concurrency(&s, "f", &facts.tags).await.unwrap();
+        let g = restore_groups(&s, "f", &facts).await.unwrap();
+        assert_eq!((c.status, g.status), (Status::Failed, Status::Failed));
+        assert!(s.0.lock().unwrap().is_empty(), "nothing changed");
+
+        // An unreadable group record is refused whole, never applied in part.
+        let facts = stopped_in_a_vpc(tags(&[
+            (tags::STATUS, tags::status::STOPPED),
+            (tags::CONCURRENCY, "5"),
+            (tags::VPC_GROUPS, "sg-1+drop table"),
+        ]));
+        assert_eq!(
+            restore_groups(&s, "f", &facts).await.unwrap().status,
+            Status::Failed
+        );
+        let c = restore_concurrency(&s, "f", &facts.tags).await.unwrap();
+        assert_eq!(c.status, Status::Succeeded);
+        assert_eq!(*s.0.lock().unwrap(), vec!["concurrency Some(5)"]);
+
+        // A function Firebreak never touched has nothing to release.
+        let untouched = stopped_in_a_vpc(vec![]);
+        assert!(restore_concurrency(&s, "f", &untouched.tags)
+            .await
+            .is_none());
+        assert!(restore_groups(&s, "f", &untouched).await.is_none());
+    }
+}
