@@ -125,8 +125,9 @@ pub enum Action {
     /// Inline role policy denying the sessions the execution role issued to this function before
     /// the response (`lambda:SourceFunctionArn`, `aws:TokenIssueTime`); its other users untouched.
     RevokeFunctionSessions {
-        /// The execution role.
-        role_name: String,
+        /// The execution role the finding names; `None` when it names none. The executor revokes
+        /// on the live execution role (`GetFunction`) either way.
+        role_name: Option<String>,
         /// The function's name.
         function: String,
     },

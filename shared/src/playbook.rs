@@ -334,12 +334,10 @@ fn stop_function(f: &FunctionRef) -> Vec<Action> {
             function: function(),
         },
     ];
-    if let Some(role_name) = &f.role_name {
-        actions.push(Action::RevokeFunctionSessions {
-            role_name: role_name.clone(),
-            function: function(),
-        });
-    }
+    actions.push(Action::RevokeFunctionSessions {
+        role_name: f.role_name.clone(),
+        function: function(),
+    });
     actions.push(Action::Notify);
     actions
 }

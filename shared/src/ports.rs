@@ -308,6 +308,8 @@ pub struct FunctionVpc {
     pub subnets: Vec<String>,
     /// Its security groups.
     pub groups: Vec<String>,
+    /// `Ipv6AllowedForDualStack`, kept as it is when the groups change.
+    pub ipv6_dual_stack: Option<bool>,
 }
 
 /// One event source mapping of a function.
@@ -339,11 +341,11 @@ pub trait FunctionsPort: Sync {
     async fn set_concurrency(&self, name: &str, reserved: Option<i32>) -> Result<(), AwsError>;
     /// Enables or disables one event source mapping.
     async fn set_mapping_enabled(&self, uuid: &str, enabled: bool) -> Result<(), AwsError>;
-    /// Replaces the security groups of its VPC configuration (same subnets).
+    /// Replaces the security groups of its VPC configuration (its subnets and IPv6 setting kept).
     async fn set_function_groups(
         &self,
         name: &str,
-        subnets: &[String],
+        vpc: &FunctionVpc,
         groups: &[String],
     ) -> Result<(), AwsError>;
     /// Adds or overwrites tags on it (by ARN).

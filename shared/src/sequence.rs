@@ -4,11 +4,12 @@
 //! blast-radius cap; the team is told once, in one notification that lists what was done to which
 //! resource (and which resources Firebreak does not act on).
 
+use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::digest::{batch_digest, Collector, Entry};
 use crate::error::{AwsError, FirebreakError};
 use crate::incident::{Incident, Resource, SequenceRef};
-use crate::outcome::Execution;
+use crate::outcome::{Execution, Outcome};
 use crate::plan::Plan;
 use crate::playbook::{member_incidents, plan, SEQUENCE_RULE};
 use crate::ports::{Ec2Ports, IamPorts, Notification, Notifier, ServicePorts};
@@ -33,9 +34,16 @@ pub async fn respond_sequence<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Noti
     };
     let mut done: Vec<(Report, Option<Notification>)> = Vec::new();
     // One at a time: members share an account's cap, and a quarantine's count must see the last.
+    // A member not reached before the invocation's deadline fails the invocation, so that Lambda's
+    // retry answers it (the members done are `already-done` then).
     for sub in member_incidents(incident, seq) {
         let held = Collector::default();
         let p = plan(&sub, config);
+        if out_of_time(config) {
+            let report = not_reached(&sub, p, config);
+            done.push((report, None));
+            continue;
+        }
         let (report, _) = carry_out(&sub, p, config, trigger, ec2, service, iam, &held).await;
         done.push((report, held.take()));
     }
@@ -49,8 +57,8 @@ pub async fn respond_sequence<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Noti
         false => notifier.publish(&notification(seq, config, &done)).await,
     };
     if let Err(e) = &published {
-        let o = crate::outcome::Outcome::failed(
-            crate::actions::registry::ActionKind::Notify,
+        let o = Outcome::failed(
+            ActionKind::Notify,
             &config.topic_arn,
             "the sequence's notification was not published",
             e,
@@ -58,6 +66,33 @@ pub async fn respond_sequence<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Noti
         log_outcome(&incident.finding_id, &o);
     }
     answer(report, published.map_err(|e: AwsError| e))
+}
+
+/// True when too little of the invocation is left to start another member's response.
+fn out_of_time(config: &Config) -> bool {
+    let margin = std::time::Duration::from_secs(5);
+    config
+        .invocation_deadline
+        .is_some_and(|d| tokio::time::Instant::now() + margin >= d)
+}
+
+/// A member the invocation had no time for: each planned step failed as "not reached".
+fn not_reached(sub: &Incident, p: Plan, config: &Config) -> Report {
+    let outcomes = p
+        .actions
+        .iter()
+        .filter(|a| a.kind() != ActionKind::Notify)
+        .map(|a| {
+            let why = "not reached before the invocation's deadline: the retry answers it";
+            Outcome::refused(a.kind(), a.resource(), why)
+        })
+        .collect();
+    let execution = Execution {
+        outcomes,
+        completed: Some(false),
+        ..Execution::default()
+    };
+    Report::new(sub, p, config.mode, execution)
 }
 
 /// The sequence's report: every member's plan and outcomes.

@@ -7,13 +7,14 @@ use firebreak::clock::FixedClock;
 use firebreak::config::Config;
 use firebreak::error::{AwsError, FirebreakError};
 use firebreak::incident::{
-    AccessKeyRef, ArtifactRef, Incident, InstanceRef, InterfaceRef, Resource, ResourceRole, Source,
+    AccessKeyRef, ArtifactRef, Incident, InstanceRef, InterfaceRef, Resource, ResourceRole,
+    SequenceRef, Source,
 };
 use firebreak::outcome::Status;
 use firebreak::ports::{
     AccessKeyFacts, AclEntryFacts, AddressFacts, AddressesPort, ArtifactFacts, ArtifactsPort,
-    AutoScalingPort, BucketsPort, EvidencePort, FoundGroups, FunctionFacts, FunctionsPort,
-    GroupMembership, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort,
+    AutoScalingPort, BucketsPort, EvidencePort, FoundGroups, FunctionFacts, FunctionVpc,
+    FunctionsPort, GroupMembership, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort,
     LoginProfileFacts, MappingFacts, NetworkAclFacts, NetworkAclsPort, Notification, Notifier,
     PrincipalFacts, PrincipalsPort, ProfileAssociation, ProfilesPort, PublicAccessBlock,
     QuarantineGroups, QuarantineGroupsPort, Registration, Sharing, SnapshotFacts, SnapshotsPort,
@@ -110,7 +111,7 @@ macro_rules! no_functions {
             async fn set_function_groups(
                 &self,
                 _: &str,
-                _: &[String],
+                _: &FunctionVpc,
                 _: &[String],
             ) -> Result<(), AwsError> {
                 unreachable!("no function")
@@ -1569,4 +1570,69 @@ async fn an_instance_without_room_for_the_records_is_still_contained_and_protect
     ] {
         assert!(body.contains(want), "{want} not in\n{body}");
     }
+}
+
+/// An attack sequence over an instance and a user's key.
+fn sequence() -> Incident {
+    let member = incident().resource;
+    let key = Resource::AccessKey(AccessKeyRef {
+        access_key_id: Some("AKIALEAKEDLEAKED0001".into()),
+        principal_id: Some("AIDAEXAMPLE".into()),
+        user_name: Some("alice".into()),
+        user_type: Some("IAMUser".into()),
+        instance_id: None,
+        instance_profile_arn: None,
+    });
+    Incident {
+        finding_type: "AttackSequence:IAM/CompromisedCredentials".into(),
+        severity: 9.0,
+        resource: Resource::Sequence(SequenceRef {
+            members: vec![member, key],
+            others: vec!["EKS_CLUSTER arn:aws:eks:us-east-1:123456789012:cluster/c".into()],
+        }),
+        ..incident()
+    }
+}
+
+#[tokio::test]
+async fn a_sequence_contains_each_member_and_tells_once_and_one_out_of_time_fails_for_a_retry() {
+    let (ec2, iam, sns) = (
+        FakeEc2::new(vec!["sg-app".into()]),
+        FakeIam::default(),
+        FakeSns::default(),
+    );
+    let seq = sequence();
+    let Resource::Sequence(members) = &seq.resource else {
+        unreachable!()
+    };
+    let ports = (&ec2, &NoEstate, &iam);
+    let report = firebreak::sequence::respond_sequence(&seq, members, &config(), ports, &sns)
+        .await
+        .unwrap();
+    assert_eq!(report.verdict, firebreak::report::Verdict::Contained);
+    assert!(ec2.calls().contains(&"set eni-1 sg-iso".to_string()));
+    assert!(iam.calls().iter().any(|c| c.starts_with("put-user-policy")));
+    let told = sns.0.lock().unwrap().clone();
+    assert_eq!(told.len(), 1, "one notification for the sequence");
+    assert!(told[0].body.contains("NOT ACTED ON"), "{}", told[0].body);
+
+    // No time left in the invocation: nothing is started, the invocation fails to be retried.
+    let (ec2, iam, sns) = (
+        FakeEc2::new(vec!["sg-app".into()]),
+        FakeIam::default(),
+        FakeSns::default(),
+    );
+    let late = config().within(std::time::Duration::ZERO);
+    let ports = (&ec2, &NoEstate, &iam);
+    let got = firebreak::sequence::respond_sequence(&seq, members, &late, ports, &sns).await;
+    assert!(
+        matches!(got, Err(FirebreakError::ContainmentFailed { .. })),
+        "{got:?}"
+    );
+    assert!(
+        !ec2.calls().iter().any(|c| c.starts_with("set ")),
+        "{:?}",
+        ec2.calls()
+    );
+    assert!(iam.calls().is_empty(), "{:?}", iam.calls());
 }

@@ -229,7 +229,7 @@ pub async fn isolate<S: FunctionsPort>(
         return Outcome::new(kind, name, Status::AlreadyDone, "in the isolation group");
     }
     let isolation_only = [isolation.to_string()];
-    let moved = until_settled(|| s.set_function_groups(name, &vpc.subnets, &isolation_only)).await;
+    let moved = until_settled(|| s.set_function_groups(name, vpc, &isolation_only)).await;
     match moved {
         Ok(()) => Outcome::new(
             kind,
@@ -278,7 +278,7 @@ pub async fn restore_groups<S: FunctionsPort>(
             "in its groups",
         ));
     }
-    let moved = until_settled(|| s.set_function_groups(name, &vpc.subnets, &groups)).await;
+    let moved = until_settled(|| s.set_function_groups(name, vpc, &groups)).await;
     Some(match moved {
         Ok(()) => Outcome::new(
             kind,
@@ -382,7 +382,7 @@ mod tests {
         async fn set_function_groups(
             &self,
             _: &str,
-            _: &[String],
+            _: &FunctionVpc,
             groups: &[String],
         ) -> Result<(), AwsError> {
             self.0.lock().unwrap().push(format!("groups {groups:?}"));
@@ -412,6 +412,7 @@ mod tests {
                 vpc_id: "vpc-1".into(),
                 subnets: vec!["subnet-1".into()],
                 groups: vec!["sg-iso".into()],
+                ipv6_dual_stack: None,
             }),
             tags,
         }

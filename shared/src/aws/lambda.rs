@@ -39,6 +39,7 @@ impl FunctionsPort for Services {
                     vpc_id: v.vpc_id().filter(|id| !id.is_empty())?.to_string(),
                     subnets: v.subnet_ids().to_vec(),
                     groups: v.security_group_ids().to_vec(),
+                    ipv6_dual_stack: v.ipv6_allowed_for_dual_stack(),
                 })
             })
             .filter(|v| !v.subnets.is_empty());
@@ -121,12 +122,13 @@ impl FunctionsPort for Services {
     async fn set_function_groups(
         &self,
         name: &str,
-        subnets: &[String],
+        now: &FunctionVpc,
         groups: &[String],
     ) -> Result<(), AwsError> {
         let vpc = VpcConfig::builder()
-            .set_subnet_ids(Some(subnets.to_vec()))
+            .set_subnet_ids(Some(now.subnets.clone()))
             .set_security_group_ids(Some(groups.to_vec()))
+            .set_ipv6_allowed_for_dual_stack(now.ipv6_dual_stack)
             .build();
         self.lambda
             .update_function_configuration()

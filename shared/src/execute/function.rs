@@ -242,13 +242,22 @@ impl<S: FunctionsPort, I: PrincipalsPort> Changes<'_, S, I> {
         };
         // The live execution role (the finding's may be stale or absent).
         let revoke = async {
-            let planned = match r.plan.find(ActionKind::RevokeFunctionSessions) {
-                Some(Action::RevokeFunctionSessions { role_name, .. }) => Some(role_name.as_str()),
+            let named = match r.plan.find(ActionKind::RevokeFunctionSessions) {
+                Some(Action::RevokeFunctionSessions { role_name, .. }) => Some(role_name),
                 _ => None,
             };
-            match planned.map(|p| role_name(facts).unwrap_or(p)) {
-                Some(role) => Some(function::revoke(iam, role, name, &facts.arn, &cutoff).await),
+            let kind = ActionKind::RevokeFunctionSessions;
+            match named.map(|n| role_name(facts).or(n.as_deref())) {
                 None => None,
+                Some(Some(role)) => {
+                    Some(function::revoke(iam, role, name, &facts.arn, &cutoff).await)
+                }
+                Some(None) => Some(Outcome::refused(
+                    kind,
+                    name,
+                    "neither the finding nor Lambda names its execution role: its sessions are \
+                     NOT revoked",
+                )),
             }
         };
         let isolate = isolate_after_record(
