@@ -1461,19 +1461,7 @@ async fn a_function_s_zero_concurrency_its_vpc_and_an_update_in_progress_are_as_
 async fn a_task_runs_until_it_is_stopped() {
     let aws = Aws::new().await;
     let (cluster, task) = aws.fargate_task().await;
-    let status = || async {
-        aws.ecs
-            .describe_tasks()
-            .cluster(&cluster)
-            .tasks(&task)
-            .send()
-            .await
-            .unwrap()
-            .tasks()[0]
-            .last_status()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let status = || aws.task_status(&cluster, &task);
     // Plain moto moves the task on at every read: STOPPED after four.
     for read in 0..6 {
         assert_eq!(status().await, "RUNNING", "read {read}");

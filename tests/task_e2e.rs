@@ -9,19 +9,6 @@ use firebreak_tests::fixtures::{guardduty_envelope, readable, unique, Aws};
 use firebreak_tests::Function;
 use serde_json::{json, Value};
 
-async fn last_status(ecs: &aws_sdk_ecs::Client, cluster: &str, task: &str) -> String {
-    ecs.describe_tasks()
-        .cluster(cluster)
-        .tasks(task)
-        .send()
-        .await
-        .unwrap()
-        .tasks()[0]
-        .last_status()
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// A Runtime Monitoring finding on a Fargate task (shape: GuardDuty API reference,
 /// `EcsClusterDetails` / `EcsTaskDetails`; no instance).
 fn finding_event(finding: &str, cluster: &str, task: &str) -> Value {
@@ -54,7 +41,7 @@ async fn a_fargate_task_is_notified_by_default_and_stopped_only_when_the_playboo
         text.contains(&task) && text.contains("describe-tasks"),
         "{text}"
     );
-    assert_eq!(last_status(&ecs, &cluster, &task).await, "RUNNING");
+    assert_eq!(aws.task_status(&cluster, &task).await, "RUNNING");
 
     // The team's choice: contain tasks.
     let path = std::env::temp_dir().join(format!("{}.toml", unique("playbook")));
@@ -79,7 +66,7 @@ async fn a_fargate_task_is_notified_by_default_and_stopped_only_when_the_playboo
             "delivery {delivery}: {report}"
         );
     }
-    assert_eq!(last_status(&ecs, &cluster, &task).await, "STOPPED");
+    assert_eq!(aws.task_status(&cluster, &task).await, "STOPPED");
     let stopped = ecs
         .describe_tasks()
         .cluster(&cluster)

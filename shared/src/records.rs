@@ -542,6 +542,28 @@ impl Budget {
     }
 }
 
+impl Budget {
+    /// Reserves room for `write` on a resource carrying `present` and, when there is some, writes
+    /// it with `tag`: `None` when recorded (or nothing was new), else why it was not.
+    pub async fn record<F, Fut, E>(
+        &self,
+        present: &Tags,
+        write: Vec<(String, String)>,
+        tag: F,
+    ) -> Option<String>
+    where
+        F: FnOnce(Vec<(String, String)>) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        match self.reserve(present, write) {
+            Room::Nothing => None,
+            Room::Refused(no) => Some(no.to_string()),
+            Room::Write(w) => tag(w).await.err().map(|e| e.to_string()),
+        }
+    }
+}
+
 /// What [`Budget::reserve`] decided for a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Room {

@@ -1034,6 +1034,21 @@ impl Aws {
         got["results"][0].clone()
     }
 
+    /// An ECS task's `lastStatus`.
+    pub async fn task_status(&self, cluster: &str, task: &str) -> String {
+        self.ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .tasks(task)
+            .send()
+            .await
+            .unwrap()
+            .tasks()[0]
+            .last_status()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// The VPC's isolation group (Firebreak's, found by its tag).
     pub async fn isolation_group(&self, vpc_id: &str) -> String {
         self.ec2

@@ -9,7 +9,7 @@ use crate::actions::registry::ActionKind;
 use crate::error::AwsError;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{EvidencePort, InstanceFacts, InstancesPort};
-use crate::records::{self, Budget, Evidence, Room};
+use crate::records::{self, Budget, Evidence};
 use crate::tags;
 
 const ACTION: ActionKind = ActionKind::ProtectEvidence;
@@ -82,11 +82,11 @@ pub async fn protect_evidence<E: EvidencePort + InstancesPort>(
         true => Vec::new(),
         false => records::chunked(tags::EVIDENCE, &record.tokens(), &facts.tags),
     };
-    let unrecorded: Option<String> = match budget.reserve(&facts.tags, write) {
-        Room::Nothing => None,
-        Room::Refused(no) => Some(no.to_string()),
-        Room::Write(w) => ec2.tag_instance(id, &w).await.err().map(|e| e.to_string()),
-    };
+    let unrecorded = budget
+        .record(&facts.tags, write, |w| async move {
+            ec2.tag_instance(id, &w).await
+        })
+        .await;
     // What only this delivery would have recorded is what a failed record leaves unrecorded.
     let new = |has: bool, had: bool| has && !had;
     let why = |changed: bool| unrecorded.as_deref().filter(|_| changed);

@@ -17,7 +17,7 @@ use crate::ports::{
     AddressFacts, AddressesPort, AutoScalingPort, GroupMembership, InstanceFacts, InstancesPort,
     Registration, ServicePorts, TargetGroupsPort,
 };
-use crate::records::{self, Budget, Room, Service};
+use crate::records::{self, Budget, Service};
 use crate::tags::{self, AutoScalingRecord, EipRecord, TargetRecord};
 
 const ACTION: ActionKind = ActionKind::TakeOutOfService;
@@ -153,15 +153,12 @@ async fn write_record<E: InstancesPort>(
     budget: &Budget,
     write: Vec<(String, String)>,
 ) -> Option<String> {
-    match budget.reserve(&facts.tags, write) {
-        Room::Nothing => None,
-        Room::Refused(no) => Some(no.to_string()),
-        Room::Write(w) => ec2
-            .tag_instance(&facts.instance_id, &w)
-            .await
-            .err()
-            .map(|e| e.to_string()),
-    }
+    let id = facts.instance_id.as_str();
+    budget
+        .record(&facts.tags, write, |w| async move {
+            ec2.tag_instance(id, &w).await
+        })
+        .await
 }
 
 /// Takes the instance out of its group, target groups and Elastic IPs, each recorded first. A

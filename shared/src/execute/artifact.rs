@@ -6,7 +6,7 @@ use crate::actions::registry::ActionKind;
 use crate::incident::ArtifactRef;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::ports::{ArtifactFacts, ArtifactsPort, Sharing};
-use crate::records::{self, chunk_keys, Budget, Room};
+use crate::records::{self, chunk_keys, Budget};
 use crate::tags;
 
 fn ended(outcome: Outcome, completed: Option<bool>) -> Execution {
@@ -56,12 +56,11 @@ pub async fn unshare<E: ArtifactsPort>(ec2: &E, a: &ArtifactRef) -> Execution {
         true => Vec::new(),
         false => records::chunked(tags::SHARED_WITH, &record.tokens(), &facts.tags),
     };
-    let unrecorded = match Budget::new(records::counted(&facts.tags), 0).reserve(&facts.tags, write)
-    {
-        Room::Nothing => None,
-        Room::Refused(no) => Some(no.to_string()),
-        Room::Write(w) => ec2.tag_artifact(a, &w).await.err().map(|e| e.to_string()),
-    };
+    let unrecorded = Budget::new(records::counted(&facts.tags), 0)
+        .record(&facts.tags, write, |w| async move {
+            ec2.tag_artifact(a, &w).await
+        })
+        .await;
     let who = facts.sharing.describe();
     let outcome = match ec2.unshare(a, &facts.sharing).await {
         Ok(()) => Outcome::new(

@@ -13,7 +13,7 @@ use crate::incident::{tag_value, BucketRef};
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::{Action, Plan};
 use crate::ports::{BucketsPort, IamPorts, InstancesPort, ProfilesPort, PublicAccessBlock};
-use crate::records::{self, Budget, Room};
+use crate::records::{self, Budget};
 use crate::tags;
 
 type Tags = Vec<(String, String)>;
@@ -182,15 +182,12 @@ async fn contain<S: BucketsPort>(
         write.push((tags::MALWARE_DENY.to_string(), value));
     }
     let budget = Budget::new(records::counted(&tags), 0);
-    let unrecorded = match budget.reserve(&tags, write) {
-        Room::Nothing => None,
-        Room::Refused(no) => Some(no.to_string()),
-        Room::Write(w) => s
-            .put_bucket_tags(name, &merged(&tags, &w))
-            .await
-            .err()
-            .map(|e| e.to_string()),
-    };
+    let present = &tags;
+    let unrecorded = budget
+        .record(present, write, |w| async move {
+            s.put_bucket_tags(name, &merged(present, &w)).await
+        })
+        .await;
     // Round 3: the changes.
     let key = b.object_key.as_deref();
     let statement =

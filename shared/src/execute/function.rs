@@ -15,7 +15,7 @@ use crate::plan::Action;
 use crate::ports::{
     FunctionFacts, FunctionVpc, FunctionsPort, MappingFacts, PrincipalsPort, QuarantineGroupsPort,
 };
-use crate::records::{self, Budget, Room};
+use crate::records::{self, Budget};
 use crate::tags;
 
 fn not_notify(k: ActionKind) -> bool {
@@ -90,15 +90,12 @@ async fn record<S: FunctionsPort>(
     budget: &Budget,
     write: Vec<(String, String)>,
 ) -> Option<String> {
-    match budget.reserve(&facts.tags, write) {
-        Room::Nothing => None,
-        Room::Refused(no) => Some(no.to_string()),
-        Room::Write(w) => s
-            .tag_function(&facts.arn, &w)
-            .await
-            .err()
-            .map(|e| e.to_string()),
-    }
+    let arn = facts.arn.as_str();
+    budget
+        .record(&facts.tags, write, |w| async move {
+            s.tag_function(arn, &w).await
+        })
+        .await
 }
 
 /// Contains a Lambda function (the plan's function actions, in four rounds).
