@@ -123,12 +123,20 @@ async fn a_shared_snapshot_is_unshared_once_recorded_and_release_gives_the_same_
         .snapshots()[0]
         .tags()
         .to_vec();
-    let record = tags
+    let pairs: Vec<(String, String)> = tags
         .iter()
-        .find(|t| t.key() == Some("firebreak:shared-with"))
-        .and_then(|t| t.value())
-        .unwrap_or_default()
-        .to_string();
+        .map(|t| {
+            (
+                t.key().unwrap().into(),
+                t.value().unwrap_or_default().into(),
+            )
+        })
+        .collect();
+    let record = firebreak_tests::fixtures::unsealed(&snapshot, pairs)
+        .into_iter()
+        .find(|(k, _)| k == "firebreak:shared-with")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
     assert_eq!(record, format!("all account={OTHER}"));
     let messages = aws.messages(&queue, 3, Duration::from_secs(5)).await;
     assert_eq!(messages.len(), 1, "told once");

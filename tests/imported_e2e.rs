@@ -147,7 +147,11 @@ fn other_product(product: &str, name: &str, types: &[&str], label: &str, resourc
     json!({
         "SchemaVersion": "2018-10-08",
         "Id": format!("arn:aws:{product}:us-east-1:{ACCOUNT}:finding/{}", unique(product)),
-        "ProductArn": format!("arn:aws:securityhub:us-east-1::product/aws/{product}"),
+        // AWS's own product ARN (Inspector's is `inspector` for Amazon Inspector v2's findings too).
+        "ProductArn": format!(
+            "arn:aws:securityhub:us-east-1::product/aws/{}",
+            product.trim_end_matches('2')
+        ),
         "ProductName": name, "CompanyName": "Amazon", "Region": "us-east-1",
         "GeneratorId": product, "AwsAccountId": ACCOUNT, "Types": types,
         "CreatedAt": "2026-11-30T02:00:00.000Z", "UpdatedAt": "2026-11-30T03:00:00.000Z",

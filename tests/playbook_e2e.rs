@@ -370,7 +370,12 @@ async fn an_approval_that_never_comes_is_reminded_once() {
         .tags(
             aws_sdk_ec2::types::Tag::builder()
                 .key("firebreak:awaiting-since")
-                .value("2020-01-01T00:00:00Z")
+                .value(firebreak_tests::fixtures::sealed(
+                    &waiting.id,
+                    "old-ask",
+                    "firebreak:awaiting-since",
+                    "2020-01-01T00:00:00Z",
+                ))
                 .build(),
         )
         .send()

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::error::ParseError;
 use crate::incident::{Incident, InstanceRef, Resource, Source};
+use crate::shell::{self, Command};
 
 /// The key of an approval event.
 pub const EVENT_KEY: &str = "firebreak-approval";
@@ -143,16 +144,17 @@ impl Approval {
         }})
     }
 
-    /// The ready command that sends the decision to `function` (securityhub-action).
+    /// The ready command that sends the decision to `function` (securityhub-action); not printed
+    /// when `function` is not a Lambda function name. The payload is the approval event, one
+    /// single-quoted word whatever the finding's fields hold.
     pub fn command(function: &str, incident: &Incident, decision: Decision) -> String {
-        // Single-quoted for a POSIX shell: a `'` inside is closed, escaped and reopened.
-        let payload = Approval::event(incident, decision)
-            .to_string()
-            .replace('\'', "'\\''");
-        format!(
-            "aws lambda invoke --function-name {function} --cli-binary-format raw-in-base64-out \
-             --payload '{payload}' /dev/stdout"
-        )
+        let payload = Approval::event(incident, decision).to_string();
+        Command::new("aws lambda invoke")
+            .arg("--function-name", shell::LAMBDA_FUNCTION, function)
+            .words("--cli-binary-format raw-in-base64-out")
+            .data("--payload", &payload)
+            .words("/dev/stdout")
+            .or_note(|c| c)
     }
 }
 
@@ -202,5 +204,41 @@ mod tests {
         assert!(c.contains("Odd'\\''Type"), "{c}");
         assert_eq!(tag_safe("alice <a@x.org>\n`rm`"), "alice a@x.orgrm");
         assert_eq!(tag_safe("  "), "unnamed");
+    }
+
+    #[test]
+    fn hostile_finding_fields_stay_inside_the_payload_s_quotes_and_a_bad_function_is_not_printed() {
+        use crate::shell::testing::{assert_pasteable, HOSTILE};
+        let ordinary = format!(
+            "  {}\n",
+            Approval::command("fb-action", &incident(), Decision::Approve)
+        );
+        assert!(ordinary.starts_with(
+            "  aws lambda invoke --function-name fb-action --cli-binary-format raw-in-base64-out \
+             --payload '{"
+        ));
+        assert!(ordinary.ends_with("}' /dev/stdout\n"), "{ordinary}");
+        for hostile in HOSTILE {
+            let mut i = incident();
+            i.finding_id = hostile.to_string();
+            i.finding_type = format!("Backdoor:EC2/{hostile}");
+            i.account = hostile.to_string();
+            i.region = hostile.to_string();
+            i.partition = hostile.to_string();
+            if let Resource::Instance(r) = &mut i.resource {
+                r.instance_id = hostile.to_string();
+            }
+            for decision in [Decision::Approve, Decision::Reject] {
+                let c = format!("  {}\n", Approval::command("fb-action", &i, decision));
+                assert!(
+                    c.starts_with("  aws lambda invoke --function-name fb-action "),
+                    "{c}"
+                );
+                assert_pasteable(&c, &ordinary);
+            }
+            let c = Approval::command(hostile, &incident(), Decision::Approve);
+            assert!(c.starts_with("(not printed: "), "{c}");
+            assert_pasteable(&format!("  {c}\n"), &ordinary);
+        }
     }
 }

@@ -15,6 +15,7 @@ use crate::incident::{
     AccessKeyRef, ArtifactRef, BucketRef, FindingRef, FunctionRef, Incident, InstanceRef,
     InterfaceRef, Resource, ResourceRole, Source,
 };
+use crate::shell;
 
 /// The custom actions Firebreak answers, by action target id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -192,18 +193,18 @@ impl ImportedEvent {
                 .and_then(|w| w.get("Status"))
                 .and_then(Value::as_str)
                 .unwrap_or("NEW");
-            let product = Product::of(f, &product_arn);
-            let parsed = match (product, workflow) {
-                (Some(_), other) if other != "NEW" => Err(ParseError::InvalidField {
+            let parsed = match Product::of(f, &product_arn).map(|p| (p, workflow)) {
+                Err(e) => Err(e),
+                Ok((Some(_), other)) if other != "NEW" => Err(ParseError::InvalidField {
                     field: "Workflow.Status",
                     reason: format!("{other}: a human has handled the finding"),
                 }),
-                (Some(Product::GuardDuty), _) => incident_from_asff(f, region),
-                (Some(p), _) => incident_from_asff(f, region).map(|mut i| {
+                Ok((Some(Product::GuardDuty), _)) => incident_from_asff(f, region),
+                Ok((Some(p), _)) => incident_from_asff(f, region).map(|mut i| {
                     i.finding_type = p.finding_type(f, &i);
                     i
                 }),
-                (None, _) => Err(ParseError::InvalidField {
+                Ok((None, _)) => Err(ParseError::InvalidField {
                     field: "ProductArn",
                     reason: format!(
                         "{product_arn:?}: only GuardDuty's, Inspector's and Macie's findings are \
@@ -237,22 +238,61 @@ enum Product {
     Macie,
 }
 
+/// Each product: its id in AWS's product ARN (`product/aws/<id>`) and the name Security Hub gives it
+/// (`ProductFields["aws/securityhub/ProductName"]`).
+const PRODUCTS: [(Product, &str, &str); 3] = [
+    (Product::GuardDuty, "guardduty", "GuardDuty"),
+    (Product::Inspector, "inspector", "Inspector"),
+    (Product::Macie, "macie", "Macie"),
+];
+
+/// The `<id>` of an AWS product ARN: exactly
+/// `arn:<aws|aws-cn|aws-us-gov>:securityhub:<region>::product/aws/<id>`, the account part empty.
+/// The region is the one of the Security Hub that received the finding (`regions` reads it as the
+/// hub's), not necessarily the finding's `Region`, which many findings omit: it is only checked to
+/// be a region code.
+fn aws_product(product_arn: &str) -> Option<&str> {
+    let parts: Vec<&str> = product_arn.split(':').collect();
+    let ["arn", partition, "securityhub", region, "", resource] = parts[..] else {
+        return None;
+    };
+    let partition = matches!(partition, "aws" | "aws-cn" | "aws-us-gov");
+    (partition && shell::region(region))
+        .then(|| resource.strip_prefix("product/aws/"))
+        .flatten()
+}
+
 impl Product {
-    fn of(finding: &Value, product_arn: &str) -> Option<Product> {
+    /// The product of the finding, recognised by its `ProductArn` alone (the one field AWS
+    /// controls: Security Hub accepts a finding only under a product ARN the importer may use):
+    /// `Ok(None)` for any other product (Security Hub's controls, a partner's, a custom
+    /// integration's). An ARN shaped like one of the three that is not exactly AWS's
+    /// (`product/<account>/…`, an account in the account part, another partition), or a
+    /// `ProductFields["aws/securityhub/ProductName"]` (which the importer writes) claiming one of
+    /// them under another product's ARN, is an `InvalidField` of `ProductArn`.
+    fn of(finding: &Value, product_arn: &str) -> Result<Option<Product>, ParseError> {
+        let id = aws_product(product_arn);
+        if let Some((product, _, _)) = PRODUCTS.iter().find(|(_, p, _)| id == Some(*p)) {
+            return Ok(Some(*product));
+        }
         let name = finding
             .get("ProductFields")
             .and_then(|p| p.get("aws/securityhub/ProductName"))
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let by = |suffix: &str, product: &str| product_arn.ends_with(suffix) || name == product;
-        if by("/aws/guardduty", "GuardDuty") {
-            Some(Product::GuardDuty)
-        } else if by("/aws/inspector", "Inspector") {
-            Some(Product::Inspector)
-        } else if by("/aws/macie", "Macie") {
-            Some(Product::Macie)
-        } else {
-            None
+        let claimed = PRODUCTS.iter().find(|(_, id, product_name)| {
+            product_arn.ends_with(&format!("/aws/{id}")) || name == *product_name
+        });
+        match claimed {
+            Some((_, id, product_name)) => Err(ParseError::InvalidField {
+                field: "ProductArn",
+                reason: format!(
+                    "{product_arn:?} is not AWS's {product_name} product \
+                     (arn:<partition>:securityhub:<region>::product/aws/{id}): the finding is not \
+                     trusted as {product_name}'s"
+                ),
+            }),
+            None => Ok(None),
         }
     }
 
@@ -455,7 +495,7 @@ pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Inciden
     let id = required_str(finding, "Id")?;
     let product_arn = required_str(finding, "ProductArn")?;
     let account = required_str(finding, "AwsAccountId")?;
-    let guardduty = Product::of(finding, &product_arn) == Some(Product::GuardDuty);
+    let guardduty = Product::of(finding, &product_arn)? == Some(Product::GuardDuty);
     let finding_type = asff_finding_type(finding, guardduty)?;
     // GuardDuty's own finding id (the last segment of its ARN), so tags and snapshots are shared
     // with the native event; otherwise the ASFF id, shortened to fit a tag value if it must be.
@@ -777,6 +817,89 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.error_type(), "InvalidEvent.UnknownAction");
         assert!(err.to_string().contains("FbNuke"));
+    }
+
+    fn imported(findings: Value) -> Vec<Result<Incident, RejectedFinding>> {
+        let event = json!({"version": "0", "id": "e", "detail-type": IMPORTED,
+               "source": "aws.securityhub", "account": "123456789012", "region": "us-east-1",
+               "time": "2026-11-22T03:00:00Z", "resources": [], "detail": {"findings": findings}});
+        ImportedEvent::from_event(&event).unwrap().findings
+    }
+
+    /// A finding whose `ProductArn` is `arn`, its `ProductName` field saying GuardDuty.
+    fn claiming_guardduty(arn: &str) -> Value {
+        let mut f = gd_instance_finding();
+        f["ProductArn"] = json!(arn);
+        f["ProductFields"]["aws/securityhub/ProductName"] = json!("GuardDuty");
+        f
+    }
+
+    #[test]
+    fn a_product_is_recognised_by_aws_s_own_product_arn_only() {
+        // Genuine, in every partition; the region is the receiving hub's.
+        for arn in [
+            "arn:aws:securityhub:us-east-1::product/aws/guardduty",
+            "arn:aws:securityhub:eu-west-1::product/aws/guardduty",
+            "arn:aws-cn:securityhub:cn-north-1::product/aws/guardduty",
+            "arn:aws-us-gov:securityhub:us-gov-west-1::product/aws/guardduty",
+        ] {
+            let f = claiming_guardduty(arn);
+            assert_eq!(Product::of(&f, arn), Ok(Some(Product::GuardDuty)), "{arn}");
+            let i = imported(json!([f]))[0].clone().unwrap();
+            assert_eq!(i.finding_type, "Backdoor:EC2/C&CActivity.B!DNS");
+        }
+        let inspector = "arn:aws:securityhub:eu-central-1::product/aws/inspector";
+        assert_eq!(
+            Product::of(&json!({}), inspector),
+            Ok(Some(Product::Inspector))
+        );
+        let macie = "arn:aws:securityhub:us-east-1::product/aws/macie";
+        assert_eq!(Product::of(&json!({}), macie), Ok(Some(Product::Macie)));
+
+        // A third party's (or a custom integration's) product that says it is GuardDuty, AWS's
+        // product path with an account, another partition, a malformed region: rejected, typed.
+        for arn in [
+            "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default",
+            "arn:aws:securityhub:us-east-1:123456789012:product/aws/guardduty",
+            "arn:aws:securityhub:us-east-1::product/123456789012/guardduty",
+            "arn:evil:securityhub:us-east-1::product/aws/guardduty",
+            "arn:aws:securityhub:us-east-1`id`::product/aws/guardduty",
+            "arn:aws:securityhub:us-east-1::product/aws/guardduty:x",
+            "x/aws/guardduty",
+        ] {
+            for findings in [
+                imported(json!([claiming_guardduty(arn)])),
+                CustomActionEvent::from_event(&event(
+                    "FbQuarantine",
+                    json!([claiming_guardduty(arn)]),
+                ))
+                .unwrap()
+                .findings,
+            ] {
+                let rejected = findings[0].clone().unwrap_err();
+                assert_eq!(rejected.error_type, "InvalidEvent.InvalidField", "{arn}");
+                assert!(
+                    rejected.reason.starts_with("invalid field ProductArn: "),
+                    "{rejected:?}"
+                );
+                assert_eq!(rejected.product_arn.as_deref(), Some(arn));
+            }
+        }
+
+        // Another product that claims nothing: not acted on when imported (as before), a
+        // Security Hub finding of its own when an analyst chooses a custom action on it.
+        let mut other = gd_instance_finding();
+        other["ProductArn"] = json!("arn:aws:securityhub:us-east-1::product/aws/securityhub");
+        other["Types"] = json!(["Software and Configuration Checks/AWS Security Best Practices"]);
+        let rejected = imported(json!([other.clone()]))[0].clone().unwrap_err();
+        assert!(rejected
+            .reason
+            .contains("only GuardDuty's, Inspector's and Macie's"));
+        let i = incident_from_asff(&other, "us-east-1").unwrap();
+        assert_eq!(
+            i.finding_type,
+            "Software and Configuration Checks/AWS Security Best Practices"
+        );
     }
 
     #[test]

@@ -107,6 +107,10 @@ pub struct Config {
     /// `FIREBREAK_PLAYBOOK_FILE`: the playbook (a TOML file read once at start-up; unset: the
     /// built-in default, `infra/playbooks/default.toml`).
     pub playbook: Rules,
+    /// `FIREBREAK_RECORD_KEY_SECRET`: the Secrets Manager secret (ARN or name) holding the key that
+    /// seals Firebreak's records (`seal.rs`). Unset: every response fails, as nothing recorded can
+    /// be trusted or written (`RecordKeyUnavailable`).
+    pub record_key_secret: Option<String>,
 }
 
 /// What an invocation keeps of Lambda's deadline to put back what is half done (one call, at most
@@ -355,6 +359,7 @@ impl Config {
                 source: String::new(),
                 rules: Vec::new(),
             },
+            record_key_secret: text(&get, "FIREBREAK_RECORD_KEY_SECRET"),
         })
     }
 

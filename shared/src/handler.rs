@@ -1,6 +1,7 @@
 //! The deployed responder: configuration and clients built once at start-up, and one handler per
 //! function (`guardduty-responder`, `securityhub-action`).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
@@ -15,6 +16,7 @@ use crate::aws::autoscaling_elb::Services;
 use crate::aws::clients::AwsClients;
 use crate::aws::ec2::Ec2;
 use crate::aws::iam::Iam;
+use crate::aws::secrets::key_source;
 use crate::aws::securityhub::SecurityHub;
 use crate::aws::sns::Sns;
 use crate::clock::{Clock, SystemClock};
@@ -29,6 +31,7 @@ use crate::reminder::{is_reminder_run, remind};
 use crate::report::Report;
 use crate::responder::log_outcome;
 use crate::responder::respond;
+use crate::seal::{KeySource, Seal};
 use crate::sequence::{self, respond_sequence};
 
 /// The time Lambda leaves this invocation (its deadline is in milliseconds since the epoch).
@@ -83,6 +86,8 @@ pub struct Responder {
     config: Config,
     clients: AwsClients,
     sns: Sns,
+    /// The key that seals records, fetched once (the fetch starts with the responder).
+    keys: Arc<KeySource>,
 }
 
 impl Responder {
@@ -94,11 +99,33 @@ impl Responder {
             &config.function_name,
         );
         let sns = clients.sns_for_topic(&config.topic_arn);
+        let keys = key_source(clients.secrets(), config.record_key_secret.clone());
+        let keys = Arc::new(keys);
+        // Started now, awaited where a record is first read or written: on a cold start the fetch
+        // runs beside the first event's first round trip, not before it.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let early = keys.clone();
+            runtime.spawn(async move {
+                if let Err(e) = early.keys().await {
+                    warn!(error = %e, "record key");
+                }
+            });
+        }
         Responder {
             config,
             clients,
             sns,
+            keys,
         }
+    }
+
+    /// Sealing for `incident`'s records.
+    fn seal(&self, incident: &Incident) -> Seal {
+        Seal::new(
+            self.keys.clone(),
+            &incident.finding_id,
+            &self.config.exempt_tag,
+        )
     }
 
     /// Parses the event (a rejection is logged), learning the function's own account on the way.
@@ -117,8 +144,9 @@ impl Responder {
     /// EC2, Auto Scaling / load balancing / addresses, and IAM in the incident's account and region.
     async fn ports_for(&self, incident: &Incident) -> (Ec2, Services, Iam) {
         let (account, region) = (&incident.account, &incident.region);
+        let ec2 = self.clients.ec2_for(account, region).await;
         (
-            self.clients.ec2_for(account, region).await,
+            ec2.sealed(self.seal(incident)),
             self.clients.service_for(account, region).await,
             self.clients.iam_for(account, region).await,
         )
@@ -209,7 +237,9 @@ impl Responder {
             );
         };
         let (region, account) = function_home(&event);
-        let ec2 = self.clients.ec2_for(account, region).await;
+        // The reminder's own tag is bound to no finding: it is a marker, never a record.
+        let seal = Seal::new(self.keys.clone(), "", &self.config.exempt_tag);
+        let ec2 = self.clients.ec2_for(account, region).await.sealed(seal);
         let now = SystemClock.rfc3339();
         let outcomes = remind(&ec2, &self.sns, after, &now, (account, region))
             .await

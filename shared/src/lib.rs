@@ -14,6 +14,8 @@ pub mod error;
 pub mod outcome;
 pub mod records;
 pub mod retry;
+pub mod seal;
+pub mod shell;
 pub mod tags;
 
 // Input: configuration and the typed incident parsed from an event.

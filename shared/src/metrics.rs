@@ -38,6 +38,9 @@ pub const CAP_HOLDS: &str = "CapHolds";
 pub const APPROVALS_PENDING: &str = "ApprovalsPending";
 /// Metric (Count): steps, by action and outcome.
 pub const ACTIONS: &str = "Actions";
+/// Count: a response that found `firebreak:*` records whose seal does not verify (`seal.rs`),
+/// redeliveries included.
+pub const TAMPERING: &str = "Tampering";
 /// Metric (Count): steps that ended with an AWS error, by error code.
 pub const AWS_ERRORS: &str = "AwsErrors";
 
@@ -154,11 +157,18 @@ fn incident_document(
         m.insert(name.into(), json!(1));
         (name, COUNT)
     };
+    let tampered = report
+        .warnings
+        .iter()
+        .any(|w| w.starts_with(crate::seal::TAMPERING));
     if is_repeat(report) {
-        let repeat = count(&mut m, REDELIVERIES);
+        let mut metrics = vec![count(&mut m, REDELIVERIES)];
+        if tampered {
+            metrics.push(count(&mut m, TAMPERING));
+        }
         let only = Directive {
             dimensions: vec![BY_FUNCTION],
-            metrics: vec![repeat],
+            metrics,
         };
         return document(timestamp_ms, &[only], m);
     }
@@ -180,6 +190,9 @@ fn incident_document(
     }
     if awaiting_approval(report.verdict) {
         own.push(count(&mut m, APPROVALS_PENDING));
+    }
+    if tampered {
+        own.push(count(&mut m, TAMPERING));
     }
     if !own.is_empty() {
         directives.push(Directive {

@@ -8,6 +8,10 @@ use crate::actions::registry::{ActionKind, REGISTRY};
 /// Acting in a member account: its Firebreak role (`aws::clients::AwsClients`).
 pub const MEMBER: &[&str] = &["sts:AssumeRole"];
 
+/// Reading the key that seals records (`aws::secrets`): the secret, decrypted through Secrets
+/// Manager with the template's KMS key.
+pub const RECORD_KEY: &[&str] = &["kms:Decrypt", "secretsmanager:GetSecretValue"];
+
 /// The kinds of action a function takes, by binary name; `None` for an unknown function.
 /// `guardduty-responder` takes every kind but releasing and updating Security Hub findings, which
 /// only analysts' custom actions (`securityhub-action`) do.
@@ -47,6 +51,7 @@ pub fn for_function(binary: &str) -> Option<Vec<&'static str>> {
     let per_kind: Vec<Vec<&'static str>> = kinds.iter().map(|k| for_kind(*k)).collect();
     let mut parts: Vec<&[&'static str]> = per_kind.iter().map(Vec::as_slice).collect();
     parts.push(MEMBER);
+    parts.push(RECORD_KEY);
     Some(union(&parts))
 }
 
@@ -173,7 +178,7 @@ mod tests {
         let sorted = |parts: &[&[&'static str]]| union(parts);
         assert_eq!(
             for_function("guardduty-responder").unwrap(),
-            sorted(&[&quarantine_etc, &notify, MEMBER])
+            sorted(&[&quarantine_etc, &notify, MEMBER, RECORD_KEY])
         );
         assert_eq!(
             for_function("securityhub-action").unwrap(),
@@ -182,6 +187,7 @@ mod tests {
                 &release,
                 &notify,
                 MEMBER,
+                RECORD_KEY,
                 &["securityhub:BatchUpdateFindings"]
             ])
         );

@@ -44,6 +44,7 @@ use crate::incident::{
 };
 use crate::plan::{Action, Plan};
 use crate::rules::Response;
+use crate::shell::{self, Command};
 
 /// Decides what to do about an incident: the overrides no playbook changes, then the playbook's
 /// first matching rule (`rules.rs`), then what that response means for the resource's kind.
@@ -264,7 +265,9 @@ fn plan_task(incident: &Incident, t: &TaskRef, response: Response) -> Plan {
     let (family, _) = family_and_kind(&incident.finding_type);
     let about = format!(
         "{family} finding of severity {} on ECS task {} (cluster {})",
-        incident.severity, t.task_arn, t.cluster
+        incident.severity,
+        shell::shown(&t.task_arn),
+        shell::shown(&t.cluster)
     );
     match response {
         Response::Contain => Plan {
@@ -282,12 +285,14 @@ fn plan_task(incident: &Incident, t: &TaskRef, response: Response) -> Plan {
         _ => Plan::notify_only(
             NOTIFY_RULE,
             format!(
-                "{about}. Its network interface: aws ecs describe-tasks --cluster {} --tasks {} \
-                 --query 'tasks[].attachments[].details'. {} To stop it, choose FbQuarantine on the \
+                "{about}. Its network interface: {}. {} To stop it, choose FbQuarantine on the \
                  finding in Security Hub, or a playbook rule with resource = \"task\" and \
                  response = \"contain\"",
-                t.cluster,
-                t.task_arn,
+                Command::new("aws ecs describe-tasks")
+                    .arg("--cluster", shell::ECS_CLUSTER, &t.cluster)
+                    .arg("--tasks", shell::ECS_TASK, &t.task_arn)
+                    .words("--query 'tasks[].attachments[].details'")
+                    .or_note(|c| c),
                 not_acted_on("ECSCluster")
             ),
         ),
@@ -982,6 +987,43 @@ mod tests {
                 instance_profile_arn: None,
             }),
             security_hub: None,
+        }
+    }
+
+    #[test]
+    fn the_task_command_prints_only_a_valid_cluster_and_task() {
+        use crate::shell::testing::{assert_pasteable, HOSTILE};
+        let reason = |cluster: &str, task_arn: &str| {
+            let t = TaskRef {
+                cluster: cluster.into(),
+                task_arn: task_arn.into(),
+            };
+            let i = Incident {
+                resource: Resource::Task(t.clone()),
+                ..incident("CryptoCurrency:Runtime/BitcoinTool.B", 8.0, None)
+            };
+            plan_task(&i, &t, Response::Notify).reason
+        };
+        let (cluster, task) = (
+            "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+            "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef",
+        );
+        let ordinary = reason(cluster, task);
+        assert!(
+            ordinary.contains(&format!(
+                "Its network interface: aws ecs describe-tasks --cluster {cluster} --tasks {task} \
+                 --query 'tasks[].attachments[].details'. Firebreak"
+            )),
+            "{ordinary}"
+        );
+        for hostile in HOSTILE {
+            for text in [reason(hostile, task), reason(cluster, hostile)] {
+                assert!(
+                    text.contains("Its network interface: (not printed: "),
+                    "{text}"
+                );
+                assert_pasteable(&text, &ordinary);
+            }
         }
     }
 

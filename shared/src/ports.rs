@@ -43,10 +43,19 @@ pub struct InstanceFacts {
     pub interfaces: Vec<InterfaceFacts>,
     /// Every attached EBS volume.
     pub volumes: Vec<VolumeFacts>,
-    /// Tags (key, value).
+    /// Tags (key, value): others' as they are, Firebreak's only where their seal verifies
+    /// (`seal.rs`), without it.
     pub tags: Vec<(String, String)>,
     /// A Spot instance (EC2 refuses termination protection for those).
     pub spot: bool,
+    /// Firebreak's tags that carry no seal (written by a version before sealing): trusted only by
+    /// a release that checks the facts they describe.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub legacy: Vec<(String, String)>,
+    /// The keys of `firebreak:*` tags whose seal does not verify: never acted on, reported as
+    /// tampering.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forged: Vec<String>,
 }
 
 impl InstanceFacts {
@@ -162,6 +171,9 @@ pub trait QuarantineGroupsPort: Sync {
     /// Finds them as [`find_quarantine_groups`](Self::find_quarantine_groups) does, and puts their
     /// rules right if someone changed them, in the same round. Creates nothing.
     async fn reconcile_quarantine_groups(&self, vpc_id: &str) -> Result<FoundGroups, AwsError>;
+    /// The VPC of each of these groups that exists, `(group, vpc)` (a release checks recorded
+    /// groups against the facts).
+    async fn group_vpcs(&self, group_ids: &[String]) -> Result<Vec<(String, String)>, AwsError>;
     /// Creates the groups `found` lacks (with their rules); returns both.
     async fn create_quarantine_groups(
         &self,
@@ -484,8 +496,12 @@ impl Sharing {
 pub struct ArtifactFacts {
     /// Who can create volumes from it / launch it, besides its owner.
     pub sharing: Sharing,
-    /// Its tags.
+    /// Its tags (Firebreak's only where their seal verifies, as on [`InstanceFacts::tags`]).
     pub tags: Vec<(String, String)>,
+    /// Firebreak's tags that carry no seal (an earlier version's): never restored from.
+    pub legacy: Vec<(String, String)>,
+    /// The keys of `firebreak:*` tags whose seal does not verify.
+    pub forged: Vec<String>,
 }
 
 /// EBS snapshots and AMIs: their sharing (`createVolumePermission`, `launchPermission`).

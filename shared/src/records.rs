@@ -54,14 +54,18 @@ fn read_tokens<'a>(tags: &'a Tags, base: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// The tags that store `tokens` under `base`: tokens packed in order, each tag within
-/// [`VALUE_LIMIT`] (a token is never split); a tag left by a longer earlier version of the record is
-/// emptied.
+/// What a record's tag value may hold: [`VALUE_LIMIT`] less the seal every `firebreak:*` value
+/// carries (`seal.rs`).
+pub const CONTENT_LIMIT: usize = VALUE_LIMIT - crate::seal::SEAL_LEN;
+
+/// The tags that store `tokens` under `base`: tokens packed in order, each tag's content within
+/// [`CONTENT_LIMIT`] (a token is never split); a tag left by a longer earlier version of the record
+/// is emptied.
 pub fn chunked(base: &str, tokens: &[String], present: &Tags) -> Vec<(String, String)> {
     let mut values: Vec<String> = Vec::new();
     for t in tokens {
         match values.last_mut() {
-            Some(v) if v.len() + 1 + t.len() <= VALUE_LIMIT => {
+            Some(v) if v.len() + 1 + t.len() <= CONTENT_LIMIT => {
                 v.push(' ');
                 v.push_str(t);
             }

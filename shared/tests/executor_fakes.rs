@@ -57,6 +57,8 @@ impl FakeEc2 {
                 }],
                 tags: vec![],
                 spot: false,
+                legacy: vec![],
+                forged: vec![],
             }),
             fail_group: None,
             groups_exist: true,
@@ -300,6 +302,17 @@ impl QuarantineGroupsPort for FakeEc2 {
     async fn reconcile_quarantine_groups(&self, vpc: &str) -> Result<FoundGroups, AwsError> {
         self.log(format!("find-groups {vpc}"));
         self.groups(vpc)
+    }
+    /// Every group is in the fake's one VPC but those named `sg-elsewhere…`.
+    async fn group_vpcs(&self, ids: &[String]) -> Result<Vec<(String, String)>, AwsError> {
+        let vpc = |g: &String| match g.starts_with("sg-elsewhere") {
+            true => "vpc-2",
+            false => "vpc-1",
+        };
+        Ok(ids
+            .iter()
+            .map(|g| (g.clone(), vpc(g).to_string()))
+            .collect())
     }
     async fn create_quarantine_groups(
         &self,

@@ -607,7 +607,14 @@ impl Aws {
     }
 
     /// The instance's tags as (key, value).
+    /// The instance's tags as Firebreak reads them: a `firebreak:*` value whose seal verifies
+    /// (the e2e record key, on this instance) without its seal; any other value as it is.
     pub async fn tags(&self, instance_id: &str) -> Vec<(String, String)> {
+        unsealed(instance_id, self.raw_tags(instance_id).await)
+    }
+
+    /// The instance's tags exactly as EC2 holds them.
+    pub async fn raw_tags(&self, instance_id: &str) -> Vec<(String, String)> {
         self.describe(instance_id)
             .await
             .tags()
@@ -1437,4 +1444,25 @@ pub fn guardduty_event(
         interfaces,
         resource_role,
     )
+}
+
+/// `value` sealed as Firebreak seals `key` on `resource` for finding `finding_id` (the e2e record
+/// key): what Firebreak would have written there earlier.
+pub fn sealed(resource: &str, finding_id: &str, key: &str, value: &str) -> String {
+    let keys = firebreak::seal::Keyring::new(crate::RECORD_KEY, &[]).unwrap();
+    keys.seal(resource, finding_id, key, value)
+}
+
+/// `tags` of `resource` with every seal that verifies (the e2e record key) taken off.
+pub fn unsealed(resource: &str, tags: Vec<(String, String)>) -> Vec<(String, String)> {
+    let keys = firebreak::seal::Keyring::new(crate::RECORD_KEY, &[]).unwrap();
+    tags.into_iter()
+        .map(|(k, v)| match keys.open(resource, &k, &v) {
+            firebreak::seal::Opened::Sealed { content, .. } => {
+                let content = content.to_string();
+                (k, content)
+            }
+            _ => (k, v),
+        })
+        .collect()
 }

@@ -25,6 +25,35 @@ pub const REGION: &str = "us-east-1";
 /// moto's default account.
 pub const ACCOUNT: &str = "123456789012";
 
+/// The key that seals the binaries' records in the local AWS (the secret the template creates in
+/// a deployment: `RecordKey`).
+pub const RECORD_KEY: &str = "e2e-record-key-0123456789abcdef0123456789abcdef";
+/// Its secret's name.
+pub const RECORD_KEY_SECRET: &str = "firebreak-record-key";
+
+/// The record key's secret in the local AWS, created by the first test that needs it (every test
+/// binary shares one local AWS: a secret another created is used as it is).
+pub async fn record_key_secret() -> &'static str {
+    static CREATED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    CREATED
+        .get_or_init(|| async {
+            let sm = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
+            let value = serde_json::json!({ "key": RECORD_KEY }).to_string();
+            let created = sm
+                .create_secret()
+                .name(RECORD_KEY_SECRET)
+                .secret_string(value)
+                .send()
+                .await;
+            if let Err(e) = created {
+                let e = e.into_service_error();
+                assert!(e.is_resource_exists_exception(), "record key secret: {e:?}");
+            }
+        })
+        .await;
+    RECORD_KEY_SECRET
+}
+
 /// The local AWS endpoint; the tests are meaningless without it, so its absence is a failure.
 pub fn endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
@@ -198,6 +227,7 @@ impl Function {
             // The tests quarantine dozens of instances of one account within the hour: the
             // blast-radius cap would hold them back. Its own test sets it.
             .env("FIREBREAK_MAX_QUARANTINES_PER_HOUR", "unlimited")
+            .env("FIREBREAK_RECORD_KEY_SECRET", record_key_secret().await)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);

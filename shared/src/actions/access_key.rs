@@ -6,6 +6,7 @@ use crate::actions::registry::ActionKind;
 use crate::error::AwsError;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{AccessKeyFacts, UserCredentialsPort};
+use crate::shell::{self, Command};
 
 const ACTION: ActionKind = ActionKind::DeactivateAccessKey;
 
@@ -46,8 +47,9 @@ pub async fn deactivate<I: UserCredentialsPort>(
 
 /// The command that undoes it, for the notification.
 pub fn undo_command(user: &str, key: &str) -> String {
-    format!(
-        "aws iam update-access-key --user-name {user} --access-key-id {key} --status Active   \
-         (better: create a new key for the user and delete {key})"
-    )
+    Command::new("aws iam update-access-key")
+        .arg("--user-name", shell::IAM_USER, user)
+        .arg("--access-key-id", shell::ACCESS_KEY, key)
+        .words("--status Active")
+        .or_note(|c| format!("{c}   (better: create a new key for the user and delete {key})"))
 }

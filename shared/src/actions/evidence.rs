@@ -10,6 +10,7 @@ use crate::error::AwsError;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{EvidencePort, InstanceFacts, InstancesPort};
 use crate::records::{self, Budget, Evidence};
+use crate::shell::{self, Command};
 use crate::tags;
 
 const ACTION: ActionKind = ActionKind::ProtectEvidence;
@@ -149,15 +150,36 @@ async fn termination_protection<E: EvidencePort>(
         }
     };
     match unrecorded {
-        Some(why) => outcome.unrecorded(
-            format!(
-                "termination protection was off (aws ec2 modify-instance-attribute \
-                 --instance-id {id} --no-disable-api-termination)"
-            ),
-            why,
-        ),
+        Some(why) => outcome.unrecorded(protection_was_off(id), why),
         None => outcome,
     }
+}
+
+/// The termination protection before, and the command that puts it back, for a human.
+fn protection_was_off(id: &str) -> String {
+    let put_back = Command::new("aws ec2 modify-instance-attribute")
+        .arg("--instance-id", shell::INSTANCE, id)
+        .words("--no-disable-api-termination");
+    format!(
+        "termination protection was off {}",
+        put_back.or_note(|c| format!("({c})"))
+    )
+}
+
+/// The shutdown behaviour before, and the command that puts it back, for a human.
+fn shutdown_was(id: &str, before: &str) -> String {
+    let put_back = Command::new("aws ec2 modify-instance-attribute")
+        .arg("--instance-id", shell::INSTANCE, id)
+        .arg(
+            "--instance-initiated-shutdown-behavior",
+            shell::SHUTDOWN_BEHAVIOUR,
+            before,
+        );
+    format!(
+        "the shutdown behaviour was {} {}",
+        shell::shown(before),
+        put_back.or_note(|c| format!("({c})"))
+    )
 }
 
 /// Shutdown behaviour `stop`.
@@ -180,13 +202,7 @@ async fn shutdown_stops<E: EvidencePort>(
         Err(e) => return Outcome::failed(ACTION, id, "could not set shutdown behaviour", &e),
     };
     match unrecorded {
-        Some(why) => outcome.unrecorded(
-            format!(
-                "the shutdown behaviour was {before} (aws ec2 modify-instance-attribute \
-                 --instance-id {id} --instance-initiated-shutdown-behavior {before})"
-            ),
-            why,
-        ),
+        Some(why) => outcome.unrecorded(shutdown_was(id, &before), why),
         None => outcome,
     }
 }
@@ -287,4 +303,37 @@ pub async fn restore<E: EvidencePort>(
         false => Vec::new(),
     };
     (outcomes, done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::testing::{assert_pasteable, HOSTILE};
+
+    #[test]
+    fn the_state_before_prints_only_a_valid_instance_and_behaviour() {
+        let id = "i-0123456789abcdef0";
+        let ordinary = protection_was_off(id);
+        assert_eq!(
+            ordinary,
+            "termination protection was off (aws ec2 modify-instance-attribute --instance-id \
+             i-0123456789abcdef0 --no-disable-api-termination)"
+        );
+        let shutdown = shutdown_was(id, "terminate");
+        assert_eq!(
+            shutdown,
+            "the shutdown behaviour was terminate (aws ec2 modify-instance-attribute \
+             --instance-id i-0123456789abcdef0 --instance-initiated-shutdown-behavior terminate)"
+        );
+        for hostile in HOSTILE {
+            for (text, like) in [
+                (protection_was_off(hostile), &ordinary),
+                (shutdown_was(hostile, "terminate"), &shutdown),
+                (shutdown_was(id, hostile), &shutdown),
+            ] {
+                assert!(text.contains(" (not printed: "), "{text}");
+                assert_pasteable(&text, like);
+            }
+        }
+    }
 }

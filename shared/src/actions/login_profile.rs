@@ -6,6 +6,7 @@ use crate::actions::registry::ActionKind;
 use crate::error::AwsError;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{LoginProfileFacts, PrincipalFacts, PrincipalsPort, UserCredentialsPort};
+use crate::shell::{self, Command};
 use crate::tags::{self, LoginProfileRecord};
 
 const ACTION: ActionKind = ActionKind::RemoveLoginProfile;
@@ -82,12 +83,13 @@ pub fn undo_command(user: &str, existing: Option<&LoginProfileFacts>) -> String 
         .map(|p| {
             format!(
                 "; it existed since {}, reset required: {}",
-                p.created, p.password_reset_required
+                shell::shown(&p.created),
+                p.password_reset_required
             )
         })
         .unwrap_or_default();
-    format!(
-        "aws iam create-login-profile --user-name {user} --password-reset-required --password '<new temporary password>'   \
-         (the old password cannot be restored{was})"
-    )
+    Command::new("aws iam create-login-profile")
+        .arg("--user-name", shell::IAM_USER, user)
+        .words("--password-reset-required --password '<new temporary password>'")
+        .or_note(|c| format!("{c}   (the old password cannot be restored{was})"))
 }

@@ -18,6 +18,7 @@ use crate::ports::{
     Registration, ServicePorts, TargetGroupsPort,
 };
 use crate::records::{self, Budget, Service};
+use crate::shell::{self, Command};
 use crate::tags::{self, AutoScalingRecord, EipRecord, TargetRecord};
 
 const ACTION: ActionKind = ActionKind::TakeOutOfService;
@@ -201,13 +202,7 @@ pub async fn take_out_of_service<E: InstancesPort, S: ServicePorts>(
             .as_deref()
             .filter(|_| facts.tag(tags::AUTO_SCALING).is_none());
         let outcome = leave_group(ec2, service, m, id, lost.is_none()).await;
-        Some(noted(outcome, lost, || {
-            format!(
-                "the instance was in service in Auto Scaling group {} (aws autoscaling \
-                 exit-standby, or attach-instances if it was detached)",
-                m.group
-            )
-        }))
+        Some(noted(outcome, lost, || group_was(&m.group)))
     };
     let targets = join_all(now.registrations.iter().map(|r| async {
         let outcome = deregister(service, r, id).await;
@@ -217,13 +212,11 @@ pub async fn take_out_of_service<E: InstancesPort, S: ServicePorts>(
     }));
     let eips = join_all(now.addresses.iter().map(|a| async {
         let outcome = disassociate(service, a, id).await;
-        noted(outcome, lost(!recorded.addresses.contains_key(&a.allocation_id)), || {
-            let (allocation, eni, ip) = (&a.allocation_id, &a.network_interface_id, &a.private_ip);
-            format!(
-                "Elastic IP {allocation} was on {eni} ({ip}) (aws ec2 associate-address \
-                 --allocation-id {allocation} --network-interface-id {eni} --private-ip-address {ip})"
-            )
-        })
+        noted(
+            outcome,
+            lost(!recorded.addresses.contains_key(&a.allocation_id)),
+            || address_was(a),
+        )
     }));
     let (group_outcome, target_outcomes, eip_outcomes) =
         futures::join!(auto_scaling, targets, eips);
@@ -231,6 +224,36 @@ pub async fn take_out_of_service<E: InstancesPort, S: ServicePorts>(
     outcomes.extend(target_outcomes);
     outcomes.extend(eip_outcomes);
     outcomes
+}
+
+/// The group the instance was in service in, for a human (its name quoted when it is not a plain
+/// word: a name may hold any printable ASCII but `:`).
+fn group_was(group: &str) -> String {
+    let group = match shell::auto_scaling_group_name(group) {
+        true => shell::quote(group),
+        false => shell::shown(group),
+    };
+    format!(
+        "the instance was in service in Auto Scaling group {group} (aws autoscaling \
+         exit-standby, or attach-instances if it was detached)"
+    )
+}
+
+/// Where an Elastic IP was, and the command that puts it back (not printed when a value is not
+/// what EC2 issues).
+fn address_was(a: &AddressFacts) -> String {
+    let (allocation, eni, ip) = (&a.allocation_id, &a.network_interface_id, &a.private_ip);
+    let associate = Command::new("aws ec2 associate-address")
+        .arg("--allocation-id", shell::ALLOCATION, allocation)
+        .arg("--network-interface-id", shell::NETWORK_INTERFACE, eni)
+        .arg("--private-ip-address", shell::IP_ADDRESS, ip);
+    format!(
+        "Elastic IP {} was on {} ({}) {}",
+        shell::shown(allocation),
+        shell::shown(eni),
+        shell::shown(ip),
+        associate.or_note(|c| format!("({c})"))
+    )
 }
 
 /// `outcome`, with the state before a change that could not be recorded (`lost`: why), for a human.
@@ -470,5 +493,53 @@ async fn associate_again<S: AddressesPort>(
             &format!("could not associate Elastic IP {allocation} again"),
             &e,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::testing::{assert_pasteable, HOSTILE};
+
+    #[test]
+    fn the_state_before_names_the_group_and_prints_only_a_valid_association() {
+        let ordinary = group_was("web-asg");
+        assert_eq!(
+            ordinary,
+            "the instance was in service in Auto Scaling group web-asg (aws autoscaling \
+             exit-standby, or attach-instances if it was detached)"
+        );
+        for hostile in HOSTILE {
+            assert_pasteable(&group_was(hostile), &ordinary);
+        }
+        assert!(group_was("a;b").contains("group 'a;b' (aws"));
+
+        let address = |allocation: &str, eni: &str, ip: &str| {
+            address_was(&AddressFacts {
+                allocation_id: allocation.into(),
+                association_id: "eipassoc-12345678".into(),
+                public_ip: "203.0.113.7".into(),
+                network_interface_id: eni.into(),
+                private_ip: ip.into(),
+            })
+        };
+        let (allocation, eni, ip) = ("eipalloc-12345678", "eni-0123456789abcdef0", "10.0.0.5");
+        let ordinary = address(allocation, eni, ip);
+        assert_eq!(
+            ordinary,
+            "Elastic IP eipalloc-12345678 was on eni-0123456789abcdef0 (10.0.0.5) (aws ec2 \
+             associate-address --allocation-id eipalloc-12345678 --network-interface-id \
+             eni-0123456789abcdef0 --private-ip-address 10.0.0.5)"
+        );
+        for hostile in HOSTILE {
+            for text in [
+                address(hostile, eni, ip),
+                address(allocation, hostile, ip),
+                address(allocation, eni, hostile),
+            ] {
+                assert!(text.contains(") (not printed: "), "{text}");
+                assert_pasteable(&text, &ordinary);
+            }
+        }
     }
 }

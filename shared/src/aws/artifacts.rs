@@ -11,6 +11,7 @@ use crate::aws::sdk::{ec2_tags, tag_pairs};
 use crate::error::AwsError;
 use crate::incident::{ArtifactKind, ArtifactRef};
 use crate::ports::{ArtifactFacts, ArtifactsPort, Sharing};
+use crate::seal::Keyring;
 
 /// `Ok(None)` for a not-found error.
 fn absent<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
@@ -22,8 +23,33 @@ fn absent<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
 }
 
 impl Ec2 {
+    /// An artifact's facts with its tags opened (as [`Ec2`] opens an instance's).
+    fn opened_artifact(
+        &self,
+        keys: Option<&Keyring>,
+        id: &str,
+        sharing: Sharing,
+        tags: Vec<(String, String)>,
+    ) -> ArtifactFacts {
+        let (tags, legacy, forged) = match (&self.1, keys) {
+            (Some(seal), Some(keys)) => {
+                let o = seal.open_with(keys, id, &tags);
+                (o.trusted, o.legacy, o.forged)
+            }
+            _ => (tags, Vec::new(), Vec::new()),
+        };
+        ArtifactFacts {
+            sharing,
+            tags,
+            legacy,
+            forged,
+        }
+    }
+
     async fn snapshot(&self, id: &str) -> Result<Option<ArtifactFacts>, AwsError> {
-        let described = self.0.describe_snapshots().snapshot_ids(id).send().await;
+        let call = self.0.describe_snapshots().snapshot_ids(id).send();
+        let (described, keys) = futures::join!(call, self.keys());
+        let keys = keys?;
         let Some(out) = absent(described.map_err(AwsError::from))? else {
             return Ok(None);
         };
@@ -45,14 +71,18 @@ impl Ec2 {
                 _ => {}
             }
         }
-        Ok(Some(ArtifactFacts {
+        Ok(Some(self.opened_artifact(
+            keys.as_deref(),
+            id,
             sharing,
-            tags: tag_pairs(snapshot.tags()),
-        }))
+            tag_pairs(snapshot.tags()),
+        )))
     }
 
     async fn image(&self, id: &str) -> Result<Option<ArtifactFacts>, AwsError> {
-        let described = self.0.describe_images().image_ids(id).send().await;
+        let call = self.0.describe_images().image_ids(id).send();
+        let (described, keys) = futures::join!(call, self.keys());
+        let keys = keys?;
         let Some(out) = absent(described.map_err(AwsError::from))? else {
             return Ok(None);
         };
@@ -79,10 +109,12 @@ impl Ec2 {
                 .units
                 .extend(p.organizational_unit_arn().map(String::from));
         }
-        Ok(Some(ArtifactFacts {
+        Ok(Some(self.opened_artifact(
+            keys.as_deref(),
+            id,
             sharing,
-            tags: tag_pairs(image.tags()),
-        }))
+            tag_pairs(image.tags()),
+        )))
     }
 
     /// Adds (`add`) or removes the permissions.
@@ -178,10 +210,11 @@ impl ArtifactsPort for Ec2 {
         a: &ArtifactRef,
         tags: &[(String, String)],
     ) -> Result<(), AwsError> {
+        let tags = self.sealing(&a.id, tags).await?;
         self.0
             .create_tags()
             .resources(&a.id)
-            .set_tags(Some(ec2_tags(tags)))
+            .set_tags(Some(ec2_tags(&tags)))
             .send()
             .await?;
         Ok(())

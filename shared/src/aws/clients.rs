@@ -207,7 +207,10 @@ impl AwsClients {
     pub async fn ec2_for(&self, account: &str, region: &str) -> Ec2 {
         let conf = self.config_for(account, region).await;
         let key = (account.to_string(), region.to_string());
-        Ec2(cached(&self.ec2, key, || aws_sdk_ec2::Client::new(&conf)))
+        Ec2(
+            cached(&self.ec2, key, || aws_sdk_ec2::Client::new(&conf)),
+            None,
+        )
     }
 
     /// Auto Scaling, load balancers, Elastic IPs and Lambda in the incident's account and region.
@@ -240,6 +243,11 @@ impl AwsClients {
                 .build();
             aws_sdk_securityhub::Client::from_conf(conf)
         }))
+    }
+
+    /// Secrets Manager of the function's own account and region (the record key).
+    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.base)
     }
 
     /// SNS in the topic's region.

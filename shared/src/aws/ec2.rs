@@ -14,11 +14,60 @@ use crate::ports::{
     ProfilesPort, SnapshotFacts, SnapshotsPort, VolumeFacts,
 };
 use crate::records::Isolation;
+use crate::seal::{KeyError, Keyring, Seal};
 use crate::tags;
 
-/// EC2 through the SDK.
+/// EC2 through the SDK. With a [`Seal`] (every incident's), the `firebreak:*` tags it writes on
+/// instances and artifacts are sealed, and those it reads are opened: only values whose seal
+/// verifies reach [`InstanceFacts::tags`] (`seal.rs`).
 #[derive(Clone)]
-pub struct Ec2(pub aws_sdk_ec2::Client);
+pub struct Ec2(pub aws_sdk_ec2::Client, pub Option<Seal>);
+
+impl Ec2 {
+    /// The same client, sealing for one incident.
+    pub fn sealed(&self, seal: Seal) -> Ec2 {
+        Ec2(self.0.clone(), Some(seal))
+    }
+
+    /// `tags` as written on `resource` (sealed when this adapter seals).
+    pub(crate) async fn sealing(
+        &self,
+        resource: &str,
+        tags: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, AwsError> {
+        match &self.1 {
+            Some(seal) => seal.seal_tags(resource, tags).await.map_err(key_error),
+            None => Ok(tags.to_vec()),
+        }
+    }
+
+    /// The keys, when this adapter seals (`None` when it does not).
+    pub(crate) async fn keys(&self) -> Result<Option<std::sync::Arc<Keyring>>, AwsError> {
+        match &self.1 {
+            Some(seal) => seal.keys().await.map(Some).map_err(key_error),
+            None => Ok(None),
+        }
+    }
+
+    /// An instance's facts with its tags opened.
+    fn opened(&self, keys: Option<&Keyring>, mut facts: InstanceFacts) -> InstanceFacts {
+        if let (Some(seal), Some(keys)) = (&self.1, keys) {
+            let o = seal.open_with(keys, &facts.instance_id, &facts.tags);
+            facts.tags = o.trusted;
+            facts.legacy = o.legacy;
+            facts.forged = o.forged;
+        }
+        facts
+    }
+}
+
+/// The record key could not be had: nothing Firebreak recorded can be trusted or written.
+pub(crate) fn key_error(e: KeyError) -> AwsError {
+    AwsError {
+        code: Some("RecordKeyUnavailable".into()),
+        message: e.to_string(),
+    }
+}
 
 /// A snapshot as `DescribeSnapshots` (`Snapshot`) and `CreateSnapshots` (`SnapshotInfo`) report it:
 /// two SDK types with the same two fields.
@@ -90,6 +139,8 @@ fn facts_of(i: &aws_sdk_ec2::types::Instance) -> InstanceFacts {
             .collect(),
         spot: i.instance_lifecycle() == Some(&InstanceLifecycleType::Spot),
         tags: tag_pairs(i.tags()),
+        legacy: Vec::new(),
+        forged: Vec::new(),
     }
 }
 
@@ -98,13 +149,12 @@ impl InstancesPort for Ec2 {
         &self,
         instance_id: &str,
     ) -> Result<Option<InstanceFacts>, AwsError> {
-        let out = match self
-            .0
-            .describe_instances()
-            .instance_ids(instance_id)
-            .send()
-            .await
-        {
+        // The keys are awaited beside the call: on a cold start their fetch is not a round trip of
+        // its own.
+        let call = self.0.describe_instances().instance_ids(instance_id).send();
+        let (out, keys) = futures::join!(call, self.keys());
+        let keys = keys?;
+        let out = match out {
             Ok(out) => out,
             Err(e) => {
                 let e = AwsError::from(e);
@@ -119,16 +169,18 @@ impl InstancesPort for Ec2 {
         else {
             return Ok(None);
         };
-        Ok(Some(facts_of(i)))
+        Ok(Some(self.opened(keys.as_deref(), facts_of(i))))
     }
 
     async fn waiting_for_a_human(&self) -> Result<Vec<InstanceFacts>, AwsError> {
         let statuses = [tags::status::AWAITING_APPROVAL, tags::status::NEEDS_HUMAN];
+        let keys = self.keys().await?;
+        // By key: a sealed value is not the bare status, so EC2 cannot filter on it.
         let mut found = Vec::new();
         let mut pages = self
             .0
             .describe_instances()
-            .filters(filter(&format!("tag:{}", tags::STATUS), &statuses))
+            .filters(filter("tag-key", &[tags::STATUS]))
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
@@ -137,15 +189,18 @@ impl InstancesPort for Ec2 {
                 page.reservations()
                     .iter()
                     .flat_map(|r| r.instances())
-                    .map(facts_of),
+                    .map(|i| self.opened(keys.as_deref(), facts_of(i)))
+                    .filter(|f| f.tag(tags::STATUS).is_some_and(|s| statuses.contains(&s))),
             );
         }
         Ok(found)
     }
 
     async fn quarantine_starts(&self) -> Result<Vec<(String, String)>, AwsError> {
-        // Either format: the isolation record, or the earlier start tag.
+        // Either format: the isolation record, or the earlier start tag. Only a record whose seal
+        // verifies counts (a forged or unsealed one never holds a quarantine back).
         let keys = [tags::ISOLATION, tags::QUARANTINE_STARTED];
+        let ring = self.keys().await?;
         let mut starts = Vec::new();
         let mut pages = self
             .0
@@ -155,13 +210,13 @@ impl InstancesPort for Ec2 {
             .send();
         while let Some(page) = pages.next().await {
             for i in page?.reservations().iter().flat_map(|r| r.instances()) {
-                // A record without a readable start still counts (the cap errs towards a human).
-                let at = Isolation::read(&tag_pairs(i.tags()))
-                    .started
-                    .unwrap_or_default();
-                if let Some(id) = i.instance_id() {
-                    starts.push((id.to_string(), at));
+                let facts = self.opened(ring.as_deref(), facts_of(i));
+                let record = Isolation::read(&facts.tags);
+                if record.started.is_none() && record.groups.is_empty() {
+                    continue;
                 }
+                // A record without a readable start still counts (the cap errs towards a human).
+                starts.push((facts.instance_id, record.started.unwrap_or_default()));
             }
         }
         Ok(starts)
@@ -172,10 +227,11 @@ impl InstancesPort for Ec2 {
         instance_id: &str,
         tags: &[(String, String)],
     ) -> Result<(), AwsError> {
+        let tags = self.sealing(instance_id, tags).await?;
         self.0
             .create_tags()
             .resources(instance_id)
-            .set_tags(Some(ec2_tags(tags)))
+            .set_tags(Some(ec2_tags(&tags)))
             .send()
             .await?;
         Ok(())

@@ -12,6 +12,7 @@ pub mod lambda;
 pub mod network_acls;
 pub mod s3;
 pub mod sdk;
+pub mod secrets;
 pub mod security_groups;
 pub mod securityhub;
 pub mod sns;

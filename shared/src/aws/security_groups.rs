@@ -255,6 +255,22 @@ impl QuarantineGroupsPort for Ec2 {
         })
     }
 
+    async fn group_vpcs(&self, group_ids: &[String]) -> Result<Vec<(String, String)>, AwsError> {
+        // By filter, not by id: an id that does not exist is left out rather than failing the call.
+        let ids: Vec<&str> = group_ids.iter().map(String::as_str).collect();
+        let found = self
+            .0
+            .describe_security_groups()
+            .filters(filter("group-id", &ids))
+            .send()
+            .await?;
+        Ok(found
+            .security_groups()
+            .iter()
+            .filter_map(|g| Some((g.group_id()?.to_string(), g.vpc_id()?.to_string())))
+            .collect())
+    }
+
     async fn reconcile_quarantine_groups(&self, vpc_id: &str) -> Result<FoundGroups, AwsError> {
         let groups = self.tagged_groups(vpc_id).await?;
         let get = |role: GroupRole| {

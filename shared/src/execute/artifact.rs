@@ -7,6 +7,7 @@ use crate::incident::ArtifactRef;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::ports::{ArtifactFacts, ArtifactsPort, Sharing};
 use crate::records::{self, chunk_keys, Budget};
+use crate::seal;
 use crate::tags;
 
 fn ended(outcome: Outcome, completed: Option<bool>) -> Execution {
@@ -40,11 +41,30 @@ async fn read<E: ArtifactsPort>(
 /// written never keeps it shared: the permissions are removed and the notification says who had
 /// them, for a human to give back.
 pub async fn unshare<E: ArtifactsPort>(ec2: &E, a: &ArtifactRef) -> Execution {
+    match read(ec2, a, ActionKind::Unshare).await {
+        Ok(f) => noted(unshare_read(ec2, a, &f).await, &a.id, &f),
+        Err(ended) => ended,
+    }
+}
+
+/// With what the team must know of records Firebreak could not trust: forged ones (tampering),
+/// and unsealed ones, which a release never restores from.
+fn noted(mut done: Execution, id: &str, facts: &ArtifactFacts) -> Execution {
+    if !facts.forged.is_empty() {
+        done.warnings.push(seal::tampering(id, &facts.forged));
+    }
+    if !facts.legacy.is_empty() {
+        done.warnings.push(seal::unverified(id, &facts.legacy));
+    }
+    done
+}
+
+async fn unshare_read<E: ArtifactsPort>(
+    ec2: &E,
+    a: &ArtifactRef,
+    facts: &ArtifactFacts,
+) -> Execution {
     let kind = ActionKind::Unshare;
-    let facts = match read(ec2, a, kind).await {
-        Ok(f) => f,
-        Err(ended) => return ended,
-    };
     let id = a.id.as_str();
     if facts.sharing.is_empty() {
         let done = Outcome::new(kind, id, Status::AlreadyDone, "shared with no one");
@@ -56,7 +76,8 @@ pub async fn unshare<E: ArtifactsPort>(ec2: &E, a: &ArtifactRef) -> Execution {
         true => Vec::new(),
         false => records::chunked(tags::SHARED_WITH, &record.tokens(), &facts.tags),
     };
-    let unrecorded = Budget::new(records::counted(&facts.tags), 0)
+    let present = records::counted(&facts.tags) + facts.legacy.len() + facts.forged.len();
+    let unrecorded = Budget::new(present, 0)
         .record(&facts.tags, write, |w| async move {
             ec2.tag_artifact(a, &w).await
         })
@@ -83,11 +104,18 @@ pub async fn unshare<E: ArtifactsPort>(ec2: &E, a: &ArtifactRef) -> Execution {
 
 /// The undo: the recorded permissions given back, then the record removed.
 pub async fn restore<E: ArtifactsPort>(ec2: &E, a: &ArtifactRef) -> Execution {
+    match read(ec2, a, ActionKind::RestoreSharing).await {
+        Ok(f) => noted(restore_read(ec2, a, &f).await, &a.id, &f),
+        Err(ended) => ended,
+    }
+}
+
+async fn restore_read<E: ArtifactsPort>(
+    ec2: &E,
+    a: &ArtifactRef,
+    facts: &ArtifactFacts,
+) -> Execution {
     let kind = ActionKind::RestoreSharing;
-    let facts = match read(ec2, a, kind).await {
-        Ok(f) => f,
-        Err(ended) => return ended,
-    };
     let id = a.id.as_str();
     let recorded = Sharing::read(&facts.tags);
     if recorded.is_empty() {

@@ -25,6 +25,7 @@ use crate::plan::{skip_all, Action, Plan};
 use crate::ports::{
     AccessKeyFacts, IamPorts, InstancesPort, LoginProfileFacts, PrincipalFacts, ProfilesPort,
 };
+use crate::shell::{self, Command};
 use crate::tags::{self, status};
 
 fn succeeded(o: &Option<Outcome>) -> bool {
@@ -265,16 +266,25 @@ fn user_undo(
     if let Some(key) = key {
         undo.push(access_key::undo_command(user, key));
     }
-    undo.push(format!(
-        "aws iam delete-user-policy --user-name {user} --policy-name {}   \
-         (re-enables the user's sessions issued before {cutoff}: wait until they expire, at most 36 h)",
-        tags::USER_REVOKE_POLICY
-    ));
+    undo.push(
+        Command::new("aws iam delete-user-policy")
+            .arg("--user-name", shell::IAM_USER, user)
+            .arg("--policy-name", shell::IAM_POLICY, tags::USER_REVOKE_POLICY)
+            .or_note(|c| {
+                format!(
+                    "{c}   (re-enables the user's sessions issued before {cutoff}: wait until they \
+                     expire, at most 36 h)"
+                )
+            }),
+    );
     if let Some(existing) = password {
         undo.push(login_profile::undo_command(user, existing));
     }
+    let list_tags =
+        Command::new("aws iam list-user-tags").arg("--user-name", shell::IAM_USER, user);
     undo.push(format!(
-        "then remove the user's firebreak:* tags: aws iam list-user-tags --user-name {user}"
+        "then remove the user's firebreak:* tags: {}",
+        list_tags.or_note(|c| c)
     ));
     undo
 }
@@ -402,19 +412,133 @@ fn role_undo(
     region: &str,
 ) -> Vec<String> {
     let role = holder.name();
-    let mut undo = vec![format!(
-        "aws iam delete-role-policy --role-name {role} --policy-name {}   \
-         (re-enables the stolen sessions if they have not expired: wait at least 12 h after {cutoff}, the longest a role session lasts)",
-        holder.policy()
-    )];
+    let mut undo = vec![Command::new("aws iam delete-role-policy")
+        .arg("--role-name", shell::IAM_ROLE, role)
+        .arg("--policy-name", shell::IAM_POLICY, &holder.policy())
+        .or_note(|c| {
+            format!(
+                "{c}   (re-enables the stolen sessions if they have not expired: wait at least 12 h \
+                 after {cutoff}, the longest a role session lasts)"
+            )
+        })];
     if let Some((arn, id)) = profile {
-        undo.push(format!(
-            "aws ec2 associate-iam-instance-profile --region {region} --instance-id {id} --iam-instance-profile Arn={arn}   \
-             (only once the instance is known to be clean)"
-        ));
+        undo.push(
+            Command::new("aws ec2 associate-iam-instance-profile")
+                .arg("--region", shell::REGION, region)
+                .arg("--instance-id", shell::INSTANCE, id)
+                .arg_with("--iam-instance-profile", "Arn=", shell::ARN, &arn)
+                .or_note(|c| format!("{c}   (only once the instance is known to be clean)")),
+        );
     }
+    let list_tags =
+        Command::new("aws iam list-role-tags").arg("--role-name", shell::IAM_ROLE, role);
     undo.push(format!(
-        "then remove the role's firebreak:* tags: aws iam list-role-tags --role-name {role}"
+        "then remove the role's firebreak:* tags: {}",
+        list_tags.or_note(|c| c)
     ));
     undo
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::testing::{assert_pasteable, HOSTILE};
+
+    const CUTOFF: &str = "2026-11-30T03:00:00Z";
+
+    /// The undo lines as the notification prints them.
+    fn text(lines: Vec<String>) -> String {
+        lines.iter().map(|l| format!("  {l}\n")).collect()
+    }
+
+    fn user(user: &str, key: &str, created: &str) -> String {
+        let login = LoginProfileFacts {
+            created: created.into(),
+            password_reset_required: true,
+        };
+        text(user_undo(user, Some(key), CUTOFF, Some(Some(&login))))
+    }
+
+    #[test]
+    fn a_user_s_undo_prints_only_a_valid_user_and_key() {
+        let (name, key, created) = ("alice", "AKIAIOSFODNN7EXAMPLE", "2026-01-02T03:04:05Z");
+        let ordinary = user(name, key, created);
+        for needle in [
+            "  aws iam update-access-key --user-name alice --access-key-id AKIAIOSFODNN7EXAMPLE \
+             --status Active   (better: create a new key for the user and delete AKIAIOSFODNN7EXAMPLE)\n",
+            "  aws iam delete-user-policy --user-name alice --policy-name \
+             FirebreakRevokeOlderSessions   (re-enables the user's sessions issued before \
+             2026-11-30T03:00:00Z: wait until they expire, at most 36 h)\n",
+            "  aws iam create-login-profile --user-name alice --password-reset-required --password \
+             '<new temporary password>'   (the old password cannot be restored; it existed since \
+             2026-01-02T03:04:05Z, reset required: true)\n",
+            "  then remove the user's firebreak:* tags: aws iam list-user-tags --user-name alice\n",
+        ] {
+            assert!(ordinary.contains(needle), "{needle}\nnot in\n{ordinary}");
+        }
+        assert_eq!(crate::shell::testing::check(&ordinary), Ok(4));
+        for hostile in HOSTILE.iter().chain(&["bob`id`", "a b"]) {
+            let by_user = user(hostile, key, created);
+            assert_eq!(by_user.matches("(not printed: ").count(), 4, "{by_user}");
+            assert_pasteable(&by_user, &ordinary);
+            let by_key = user(name, hostile, created);
+            assert_eq!(by_key.matches("(not printed: ").count(), 1, "{by_key}");
+            assert_pasteable(&by_key, &ordinary);
+            assert_pasteable(&user(name, key, hostile), &ordinary);
+        }
+    }
+
+    fn role(holder: Holder<'_>, arn: &str, id: &str, region: &str) -> String {
+        text(role_undo(
+            holder,
+            CUTOFF,
+            Some((arn.to_string(), id)),
+            region,
+        ))
+    }
+
+    #[test]
+    fn a_role_s_undo_prints_only_a_valid_role_instance_profile_and_region() {
+        let (arn, id) = (
+            "arn:aws:iam::123456789012:instance-profile/web",
+            "i-0123456789abcdef0",
+        );
+        let scoped = |role, instance_id| {
+            Holder::Instance(InstanceSessions {
+                role,
+                instance_id,
+                instance_arn: "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0",
+                user_id: None,
+            })
+        };
+        let ordinary = role(scoped("web", id), arn, id, "us-east-1");
+        for needle in [
+            "  aws iam delete-role-policy --role-name web --policy-name \
+             FirebreakRevokeSessionsOf-i-0123456789abcdef0   (re-enables the stolen sessions if \
+             they have not expired: wait at least 12 h after 2026-11-30T03:00:00Z, the longest a \
+             role session lasts)\n",
+            "  aws ec2 associate-iam-instance-profile --region us-east-1 --instance-id \
+             i-0123456789abcdef0 --iam-instance-profile \
+             Arn=arn:aws:iam::123456789012:instance-profile/web   (only once the instance is \
+             known to be clean)\n",
+            "  then remove the role's firebreak:* tags: aws iam list-role-tags --role-name web\n",
+        ] {
+            assert!(ordinary.contains(needle), "{needle}\nnot in\n{ordinary}");
+        }
+        for hostile in HOSTILE
+            .iter()
+            .chain(&["arn:aws:iam::123456789012:instance-profile/a b"])
+        {
+            for text in [
+                role(Holder::Role(hostile), arn, id, "us-east-1"),
+                role(scoped(hostile, id), arn, id, "us-east-1"),
+                role(scoped("web", hostile), arn, hostile, "us-east-1"),
+                role(scoped("web", id), hostile, id, "us-east-1"),
+                role(scoped("web", id), arn, id, hostile),
+            ] {
+                assert!(text.contains("(not printed: "), "{text}");
+                assert_pasteable(&text, &ordinary);
+            }
+        }
+    }
 }

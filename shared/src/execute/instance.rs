@@ -27,6 +27,7 @@ use crate::plan::skip_all;
 use crate::playbook::decided_by_a_human;
 use crate::ports::{Ec2Ports, FoundGroups, InstanceFacts, NetworkAclFacts, ServicePorts};
 use crate::records::{self, AclDenies, Budget, Isolation, Room};
+use crate::seal;
 use crate::tags;
 use tokio::time::Instant;
 
@@ -209,6 +210,9 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
         }
     };
     let mut result = Execution::default();
+    if !facts.forged.is_empty() {
+        result.warnings.push(seal::tampering(id, &facts.forged));
+    }
     if let (Some(cap), Some(recent)) = (cap, first.recent) {
         match cap_check(r, &facts, cap, recent, &now) {
             Err(failed) => {
@@ -257,7 +261,9 @@ fn tag_budget(r: Request<'_>, facts: &InstanceFacts) -> Budget {
             .count(),
         false => 0,
     };
-    Budget::new(records::counted(&facts.tags), markers)
+    // Tags Firebreak does not trust still take their place among EC2's 50.
+    let untrusted = facts.legacy.len() + facts.forged.len();
+    Budget::new(records::counted(&facts.tags) + untrusted, markers)
 }
 
 /// Past the incident's deadline, what is left would not end before Lambda stops the function:

@@ -11,6 +11,7 @@ pub mod function;
 pub mod instance;
 pub mod release;
 pub mod task;
+pub mod vet;
 
 use tokio::time::Instant;
 

@@ -10,9 +10,10 @@ use crate::actions::registry::ActionKind;
 use crate::actions::{evidence, isolate, network_acl, out_of_service, profile, tag_instance};
 use crate::approval::tag_safe;
 use crate::clock::Clock;
+use crate::execute::vet::{vet, Vetted};
 use crate::outcome::{Execution, Outcome, Status};
 use crate::ports::{Ec2Ports, InstanceFacts, InstancesPort, ServicePorts};
-use crate::records::AclDenies;
+use crate::records::{AclDenies, Isolation};
 use crate::tags;
 
 const RELEASE: ActionKind = ActionKind::ReleaseInstance;
@@ -28,11 +29,16 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
     decided_by: Option<&str>,
 ) -> Execution {
     let id = instance_id;
-    let facts = match ec2.describe_instance(id).await {
-        Ok(Some(f)) if f.state != "terminated" => f,
+    let read = match ec2.describe_instance(id).await {
         // Terminated, but its tags still readable: the deny entries for its addresses must not
         // stay in the VPC's network ACLs, where they would cut off whoever gets them next.
-        Ok(Some(f)) if has_acl_records(&f) => return release_terminated(ec2, &f).await,
+        Ok(Some(f)) if f.state == "terminated" && has_acl_records(&f) => {
+            let mut f = f;
+            f.interfaces.clear();
+            let vetted = vet(ec2, &f).await;
+            return release_terminated(ec2, vetted).await;
+        }
+        Ok(Some(f)) if f.state != "terminated" => f,
         Ok(Some(_)) | Ok(None) => {
             return Execution {
                 outcomes: vec![Outcome::new(
@@ -57,7 +63,21 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
             }
         }
     };
-    let (outcomes, remove, released) = undo_all(ec2, service, &facts).await;
+    let vetted = vet(ec2, &read).await;
+    let facts = &vetted.facts;
+    let (mut outcomes, mut remove, mut released) = undo_all(ec2, service, facts).await;
+    released &= vetted.refused.is_empty();
+    if !vetted.refused.is_empty() {
+        // A record a check refused stays, and so do the markers of the quarantine.
+        let markers = tag_instance::quarantine_tags(facts);
+        remove.retain(|k| !markers.contains(k));
+    }
+    outcomes.extend(vetted.refused.iter().cloned());
+    widen(&mut remove, &vetted);
+    // Only keys the instance carries (the vetted records are in the earlier format); a forged tag
+    // stays, as evidence.
+    let present = |k: &String| read.tags.iter().chain(&read.legacy).any(|(t, _)| t == k);
+    remove.retain(present);
     let now = clock.rfc3339();
     let mut mark = vec![tags::pair(tags::RELEASED_AT, &now)];
     if facts.tag(tags::STATUS) == Some(tags::status::AWAITING_APPROVAL) {
@@ -67,11 +87,30 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
             format!("rejected {now} by {who}"),
         ));
     }
-    let outcomes = clear_records(ec2, &facts, outcomes, remove, mark).await;
+    let outcomes = clear_records(ec2, facts, outcomes, remove, mark).await;
     Execution {
         completed: Some(released),
         outcomes,
+        warnings: vetted.warnings,
         ..Execution::default()
+    }
+}
+
+/// Once the vetted isolation or network ACL record is restored, every tag that held it goes.
+fn widen(remove: &mut Vec<String>, vetted: &Vetted) {
+    let tags = &vetted.facts.tags;
+    let kinds = [
+        (Isolation::keys(tags), &vetted.isolation_keys),
+        (AclDenies::keys(tags), &vetted.acl_keys),
+    ];
+    for (vetted_keys, all) in kinds {
+        if vetted_keys.iter().any(|k| remove.contains(k)) {
+            for k in all.iter() {
+                if !remove.contains(k) {
+                    remove.push(k.clone());
+                }
+            }
+        }
     }
 }
 
@@ -80,12 +119,14 @@ fn has_acl_records(facts: &InstanceFacts) -> bool {
 }
 
 /// A terminated instance: only its network ACL entries are left to remove.
-async fn release_terminated<E: Ec2Ports>(ec2: &E, facts: &InstanceFacts) -> Execution {
-    let (outcomes, _) = network_acl::remove(ec2, facts).await;
+async fn release_terminated<E: Ec2Ports>(ec2: &E, vetted: Vetted) -> Execution {
+    let (mut outcomes, _) = network_acl::remove(ec2, &vetted.facts).await;
+    outcomes.extend(vetted.refused);
     let released = outcomes.iter().all(Outcome::is_ok);
     Execution {
         completed: Some(released),
         outcomes,
+        warnings: vetted.warnings,
         ..Execution::default()
     }
 }
