@@ -421,3 +421,45 @@ async fn an_approval_that_never_comes_is_reminded_once() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_rules_match_the_instance_s_live_tags_not_the_finding_s_copy() {
+    let aws = Aws::new().await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let file = playbook_file(PLAYBOOK);
+    let responder = responder(&topic, &file).await;
+    // The finding's copy says "sandbox" (an integration wrote it, or it is hours old); EC2 says
+    // "prod": the backdoor is contained, not ignored.
+    let prod = instance(&aws, "10.124.0.0/16", &[("environment", "prod")]).await;
+    let e = event(
+        &aws,
+        &prod,
+        &unique("claimed-sandbox"),
+        "Backdoor:EC2/Spambot",
+        &[("environment", "sandbox")],
+    )
+    .await;
+    let report = responder.invoke(&e).await.unwrap();
+    assert_eq!(
+        report["plan"]["decided_by"], "rule 3: any backdoor → contain",
+        "{report}"
+    );
+    assert_eq!(report["verdict"], "contained", "{report}");
+    assert_ne!(aws.groups_of(&prod.id).await, vec![prod.app.clone()]);
+    // And the other way: the finding lists no tags, EC2 says "sandbox": the rule applies.
+    let sandbox = instance(&aws, "10.125.0.0/16", &[("environment", "sandbox")]).await;
+    let e = event(
+        &aws,
+        &sandbox,
+        &unique("live-sandbox"),
+        "Backdoor:EC2/Spambot",
+        &[],
+    )
+    .await;
+    let report = responder.invoke(&e).await.unwrap();
+    assert_eq!(
+        report["plan"]["decided_by"], "rule 2: sandbox noise → ignore",
+        "{report}"
+    );
+    assert_eq!(aws.groups_of(&sandbox.id).await, vec![sandbox.app]);
+}

@@ -99,6 +99,9 @@ impl Responder {
             &config.function_name,
         );
         let sns = clients.sns_for_topic(&config.topic_arn);
+        for w in config.playbook.lowering_tag_rules() {
+            warn!(playbook = %config.playbook.source, warning = %w, "start-up");
+        }
         let keys = key_source(clients.secrets(), config.record_key_secret.clone());
         let keys = Arc::new(keys);
         // Started now, awaited where a record is first read or written: on a cold start the fetch

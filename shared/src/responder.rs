@@ -11,7 +11,7 @@ use crate::incident::{Incident, Resource};
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::{dry_run, Action, Plan};
 use crate::playbook::plan;
-use crate::ports::{Ec2Ports, IamPorts, Notifier, ServicePorts};
+use crate::ports::{Ec2Ports, IamPorts, InstancesPort, Notifier, ServicePorts};
 use crate::report::{Report, Verdict};
 
 /// Handles a parsed incident with the given ports. Generic so tests can drive it with fakes.
@@ -23,7 +23,8 @@ pub async fn respond<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     iam: &I,
     notifier: &N,
 ) -> Result<Report, FirebreakError> {
-    let plan = plan(incident, config);
+    let live = with_live_tags(incident, config, ec2).await;
+    let plan = plan(live.as_ref().unwrap_or(incident), config);
     // GuardDuty's findings are acted on automatically: the blast-radius cap applies.
     let trigger = Trigger::Automatic {
         cap: config.max_quarantines_per_hour,
@@ -31,6 +32,39 @@ pub async fn respond<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     let (report, published) =
         carry_out(incident, plan, config, trigger, ec2, service, iam, notifier).await;
     answer(report, published)
+}
+
+/// The incident as the playbook sees it when a rule matches on tags: with the instance's tags as
+/// EC2 holds them now, not the finding's copy (which is whatever the finding says: an integration
+/// writes it, and it may be hours old). `None` when no rule matches on tags, the resource is not an
+/// instance, or the tags cannot be read (the finding's copy decides, and the log says so).
+async fn with_live_tags<E: InstancesPort>(
+    incident: &Incident,
+    config: &Config,
+    ec2: &E,
+) -> Option<Incident> {
+    let instance = incident
+        .instance()
+        .filter(|_| config.playbook.has_tag_rules())?;
+    let tags = match ec2.describe_instance(&instance.instance_id).await {
+        Ok(Some(facts)) => facts.tags,
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            warn!(
+                finding_id = %incident.finding_id,
+                resource = %instance.instance_id,
+                error = %e,
+                "the playbook's tag rules match the finding's copy of the tags: the live ones could \
+                 not be read"
+            );
+            return None;
+        }
+    };
+    let mut live = incident.clone();
+    if let Resource::Instance(i) = &mut live.resource {
+        i.tags = tags;
+    }
+    Some(live)
 }
 
 /// The invocation's answer: the report, or the error that makes Lambda retry (containment failed;

@@ -362,6 +362,30 @@ impl Rules {
     pub fn decide(&self, incident: &Incident, threshold: f64) -> Option<&Rule> {
         self.rules.iter().find(|r| r.matches(incident, threshold))
     }
+
+    /// Whether a rule matches on the instance's tags (the responder then reads them live).
+    pub fn has_tag_rules(&self) -> bool {
+        self.rules.iter().any(|r| !r.tags.is_empty())
+    }
+
+    /// A warning per rule whose tags lower the response to `ignore` or `notify`: whoever may tag
+    /// an instance can apply it to their own.
+    pub fn lowering_tag_rules(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter(|r| !r.tags.is_empty())
+            .filter(|r| matches!(r.response, Response::Ignore | Response::Notify))
+            .map(|r| {
+                format!(
+                    "{} matches on tags and answers {}: whoever may tag an instance can give it \
+                     this answer (guard the tags with the organization policy in \
+                     infra/guardrail-scp.yaml, or a tag policy)",
+                    r.describe(),
+                    r.response.name()
+                )
+            })
+            .collect()
+    }
 }
 
 /// Characters a finding type has (`Backdoor:EC2/C&CActivity.B!DNS`), and the two wildcards.
@@ -461,6 +485,31 @@ fn validate(spec: RuleSpec, number: usize, threshold: f64) -> Result<Rule, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_rule_that_lowers_the_response_is_warned_about() {
+        let text = r#"
+version = 1
+[[rule]]
+name = "dev boxes"
+finding_types = ["Backdoor:*"]
+tags = { environment = "dev" }
+response = "notify"
+[[rule]]
+name = "prod"
+tags = { environment = "prod" }
+response = "contain"
+[[rule]]
+name = "rest"
+response = "contain"
+"#;
+        let rules = Rules::parse(text, "t", 7.0).unwrap();
+        assert!(rules.has_tag_rules());
+        let warned = rules.lowering_tag_rules();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(warned[0].starts_with("rule 1: dev boxes → notify matches on tags"));
+        assert!(!Rules::default_playbook(7.0).has_tag_rules());
+    }
 
     fn parse(text: &str) -> Result<Rules, PlaybookError> {
         Rules::parse(text, "test.toml", 7.0)

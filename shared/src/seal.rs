@@ -124,6 +124,14 @@ impl Keyring {
         Keyring::new(current, &previous)
     }
 
+    /// Whether `value` carries a seal naming a key id these keys do not know.
+    pub fn names_unknown_key(&self, value: &str) -> bool {
+        let id = value
+            .rsplit_once(MARK)
+            .and_then(|(_, seal)| seal.split('.').next());
+        id.is_some_and(|id| self.by_id(id).is_none())
+    }
+
     fn by_id(&self, id: &str) -> Option<&Key> {
         std::iter::once(&self.current)
             .chain(&self.previous)
@@ -214,14 +222,19 @@ pub struct OpenedTags {
     pub legacy: Vec<(String, String)>,
     /// The keys of Firebreak's tags whose code does not verify.
     pub forged: Vec<String>,
+    /// A forged one names a key id these keys do not know: the secret may have been rotated since
+    /// they were fetched ([`Seal::open`] fetches them again and reopens).
+    pub unknown_key: bool,
 }
 
 /// Where the keys come from: fetched once (Secrets Manager, `aws/secrets.rs`), the fetch started
 /// at start-up and awaited only where a record is first read or written, so it runs beside the
 /// first incident's first round trip rather than before it. A fetch that fails is tried again by
-/// the next caller.
+/// the next caller. A seal made with a key this function does not know yet (the secret was rotated
+/// since it started) has the keys fetched again, at most once every ten seconds.
 pub struct KeySource {
-    cell: tokio::sync::OnceCell<Arc<Keyring>>,
+    state: std::sync::Mutex<Option<(Arc<Keyring>, std::time::Instant)>>,
+    fetching: tokio::sync::Mutex<()>,
     fetch: Box<dyn Fn() -> FetchKeys + Send + Sync>,
 }
 
@@ -229,9 +242,12 @@ pub struct KeySource {
 pub type FetchKeys =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Keyring, KeyError>> + Send>>;
 
+/// The least time between two fetches of the keys for a seal of an unknown key.
+const REFETCH_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl fmt::Debug for KeySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeySource(fetched: {})", self.cell.initialized())
+        write!(f, "KeySource(fetched: {})", self.current().is_some())
     }
 }
 
@@ -239,27 +255,64 @@ impl KeySource {
     /// Keys fetched by `fetch` when first needed.
     pub fn new(fetch: impl Fn() -> FetchKeys + Send + Sync + 'static) -> KeySource {
         KeySource {
-            cell: tokio::sync::OnceCell::new(),
+            state: std::sync::Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(()),
             fetch: Box::new(fetch),
         }
     }
 
     /// Keys known already (tests, tools).
     pub fn fixed(keys: Keyring) -> KeySource {
-        let keys = Arc::new(keys);
-        KeySource {
-            cell: tokio::sync::OnceCell::new_with(Some(keys)),
-            fetch: Box::new(|| Box::pin(async { Err(KeyError("is fixed".into())) })),
-        }
+        let source = KeySource::new(|| Box::pin(async { Err(KeyError("is fixed".into())) }));
+        *source.lock() = Some((Arc::new(keys), std::time::Instant::now()));
+        source
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Arc<Keyring>, std::time::Instant)>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn current(&self) -> Option<(Arc<Keyring>, std::time::Instant)> {
+        self.lock().clone()
     }
 
     /// The keys, fetched now if no earlier call has.
     pub async fn keys(&self) -> Result<Arc<Keyring>, KeyError> {
-        let keys = self
-            .cell
-            .get_or_try_init(|| async { (self.fetch)().await.map(Arc::new) })
-            .await?;
-        Ok(keys.clone())
+        match self.current() {
+            Some((keys, _)) => Ok(keys),
+            None => self.fetch_once(|held| held.is_none()).await,
+        }
+    }
+
+    /// The keys fetched again, unless they were fetched within the last ten seconds (then, and when
+    /// the fetch fails, the keys already held).
+    pub async fn refreshed(&self) -> Result<Arc<Keyring>, KeyError> {
+        let stale = |held: &Option<(Arc<Keyring>, std::time::Instant)>| {
+            held.as_ref()
+                .is_none_or(|(_, at)| at.elapsed() >= REFETCH_AFTER)
+        };
+        match self.fetch_once(stale).await {
+            Ok(keys) => Ok(keys),
+            Err(e) => self.current().map(|(k, _)| k).ok_or(e),
+        }
+    }
+
+    /// One fetch at a time: the first caller for which `needed` holds fetches, the others wait
+    /// and take what it got.
+    async fn fetch_once(
+        &self,
+        needed: impl Fn(&Option<(Arc<Keyring>, std::time::Instant)>) -> bool,
+    ) -> Result<Arc<Keyring>, KeyError> {
+        let _one = self.fetching.lock().await;
+        let held = self.current();
+        if !needed(&held) {
+            if let Some((keys, _)) = held {
+                return Ok(keys);
+            }
+        }
+        let keys = Arc::new((self.fetch)().await?);
+        *self.lock() = Some((keys.clone(), std::time::Instant::now()));
+        Ok(keys)
     }
 }
 
@@ -359,10 +412,31 @@ impl Seal {
             match keys.open(resource, k, v) {
                 Opened::Sealed { content, .. } => out.trusted.push((k.clone(), content.into())),
                 Opened::Legacy(v) => out.legacy.push((k.clone(), v.to_string())),
-                Opened::Forged => out.forged.push(k.clone()),
+                Opened::Forged => {
+                    out.unknown_key |= keys.names_unknown_key(v);
+                    out.forged.push(k.clone());
+                }
             }
         }
         out
+    }
+
+    /// `tags` as read from `resource`, opened with `keys`, or with keys fetched again when a seal
+    /// names a key they do not know (a rotation since they were fetched).
+    pub async fn open(
+        &self,
+        keys: &Keyring,
+        resource: &str,
+        tags: &[(String, String)],
+    ) -> OpenedTags {
+        let opened = self.open_with(keys, resource, tags);
+        if !opened.unknown_key {
+            return opened;
+        }
+        match self.source.refreshed().await {
+            Ok(fresh) => self.open_with(&fresh, resource, tags),
+            Err(_) => opened,
+        }
     }
 }
 
@@ -496,6 +570,42 @@ mod tests {
         // The same tags read on another instance: every sealed one is forged there.
         let elsewhere = seal.open_with(&keys, "i-2", &written);
         assert_eq!(elsewhere.forged, vec!["firebreak:status".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn a_seal_of_a_key_rotated_in_since_the_fetch_has_the_keys_fetched_again() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let counted = fetches.clone();
+        let source = Arc::new(KeySource::new(move || -> FetchKeys {
+            // The first fetch sees the old key; later ones the rotated secret.
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                match n {
+                    0 => Keyring::new(K1, &[]),
+                    _ => Keyring::new(K2, &[K1]),
+                }
+            })
+        }));
+        let seal = Seal::new(source.clone(), "f", "firebreak:exempt");
+        let old = seal.keys().await.unwrap();
+        let newer = Keyring::new(K2, &[]).unwrap();
+        let tags = vec![pair(
+            "firebreak:status",
+            &newer.seal("i-1", "f", "firebreak:status", "quarantined"),
+        )];
+        // Just fetched: not fetched again (a flood of unknown key ids costs one fetch per 10 s).
+        let opened = seal.open(&old, "i-1", &tags).await;
+        assert!(opened.unknown_key && opened.forged.len() == 1);
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // Held long enough: fetched again, and the seal verifies.
+        source.lock().as_mut().unwrap().1 -= REFETCH_AFTER;
+        let opened = seal.open(&old, "i-1", &tags).await;
+        assert_eq!(
+            opened.trusted,
+            vec![pair("firebreak:status", "quarantined")]
+        );
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -24,7 +24,7 @@ fn absent<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
 
 impl Ec2 {
     /// An artifact's facts with its tags opened (as [`Ec2`] opens an instance's).
-    fn opened_artifact(
+    async fn opened_artifact(
         &self,
         keys: Option<&Keyring>,
         id: &str,
@@ -33,7 +33,7 @@ impl Ec2 {
     ) -> ArtifactFacts {
         let (tags, legacy, forged) = match (&self.1, keys) {
             (Some(seal), Some(keys)) => {
-                let o = seal.open_with(keys, id, &tags);
+                let o = seal.open(keys, id, &tags).await;
                 (o.trusted, o.legacy, o.forged)
             }
             _ => (tags, Vec::new(), Vec::new()),
@@ -71,12 +71,10 @@ impl Ec2 {
                 _ => {}
             }
         }
-        Ok(Some(self.opened_artifact(
-            keys.as_deref(),
-            id,
-            sharing,
-            tag_pairs(snapshot.tags()),
-        )))
+        Ok(Some(
+            self.opened_artifact(keys.as_deref(), id, sharing, tag_pairs(snapshot.tags()))
+                .await,
+        ))
     }
 
     async fn image(&self, id: &str) -> Result<Option<ArtifactFacts>, AwsError> {
@@ -109,12 +107,10 @@ impl Ec2 {
                 .units
                 .extend(p.organizational_unit_arn().map(String::from));
         }
-        Ok(Some(self.opened_artifact(
-            keys.as_deref(),
-            id,
-            sharing,
-            tag_pairs(image.tags()),
-        )))
+        Ok(Some(
+            self.opened_artifact(keys.as_deref(), id, sharing, tag_pairs(image.tags()))
+                .await,
+        ))
     }
 
     /// Adds (`add`) or removes the permissions.

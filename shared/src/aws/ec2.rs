@@ -50,9 +50,9 @@ impl Ec2 {
     }
 
     /// An instance's facts with its tags opened.
-    fn opened(&self, keys: Option<&Keyring>, mut facts: InstanceFacts) -> InstanceFacts {
+    async fn opened(&self, keys: Option<&Keyring>, mut facts: InstanceFacts) -> InstanceFacts {
         if let (Some(seal), Some(keys)) = (&self.1, keys) {
-            let o = seal.open_with(keys, &facts.instance_id, &facts.tags);
+            let o = seal.open(keys, &facts.instance_id, &facts.tags).await;
             facts.tags = o.trusted;
             facts.legacy = o.legacy;
             facts.forged = o.forged;
@@ -169,7 +169,7 @@ impl InstancesPort for Ec2 {
         else {
             return Ok(None);
         };
-        Ok(Some(self.opened(keys.as_deref(), facts_of(i))))
+        Ok(Some(self.opened(keys.as_deref(), facts_of(i)).await))
     }
 
     async fn waiting_for_a_human(&self) -> Result<Vec<InstanceFacts>, AwsError> {
@@ -184,14 +184,12 @@ impl InstancesPort for Ec2 {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page?;
-            found.extend(
-                page.reservations()
-                    .iter()
-                    .flat_map(|r| r.instances())
-                    .map(|i| self.opened(keys.as_deref(), facts_of(i)))
-                    .filter(|f| f.tag(tags::STATUS).is_some_and(|s| statuses.contains(&s))),
-            );
+            for i in page?.reservations().iter().flat_map(|r| r.instances()) {
+                let f = self.opened(keys.as_deref(), facts_of(i)).await;
+                if f.tag(tags::STATUS).is_some_and(|s| statuses.contains(&s)) {
+                    found.push(f);
+                }
+            }
         }
         Ok(found)
     }
@@ -210,7 +208,7 @@ impl InstancesPort for Ec2 {
             .send();
         while let Some(page) = pages.next().await {
             for i in page?.reservations().iter().flat_map(|r| r.instances()) {
-                let facts = self.opened(ring.as_deref(), facts_of(i));
+                let facts = self.opened(ring.as_deref(), facts_of(i)).await;
                 let record = Isolation::read(&facts.tags);
                 if record.started.is_none() && record.groups.is_empty() {
                     continue;

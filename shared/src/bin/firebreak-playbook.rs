@@ -43,6 +43,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for w in config.playbook.lowering_tag_rules() {
+        eprintln!("warning: {w}");
+    }
+    if config.playbook.has_tag_rules() {
+        eprintln!(
+            "note: tag rules match the tags in each event here; deployed, they match the \
+             instance's tags as EC2 holds them when the finding arrives"
+        );
+    }
     let mut failed = false;
     for file in &events {
         for line in decide_file(&config, file) {
