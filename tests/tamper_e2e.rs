@@ -150,6 +150,17 @@ async fn forged_records_on_an_untouched_instance_are_never_applied_and_the_tampe
     let first = responder.invoke(&event).await.unwrap();
     assert_eq!(first["verdict"], "contained", "{first}");
     assert!(readable_warnings(&first).contains("TAMPERING"), "{first}");
+    // Logged (one JSON line naming the resource) and counted (the `Tampering` metric).
+    let logs = responder.logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("\"outcome\":\"tampering\"") && l.contains(&instance)),
+        "{logs:#?}"
+    );
+    assert!(
+        logs.iter().any(|l| l.contains("\"Tampering\":1")),
+        "{logs:#?}"
+    );
     let again = responder.invoke(&event).await.unwrap();
     assert_eq!(again["verdict"], "contained", "{again}");
     let isolation = aws.isolation_group(&vpc).await;

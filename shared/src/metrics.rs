@@ -811,4 +811,33 @@ mod tests {
         }
         assert_eq!(read, 2, "one per function");
     }
+
+    /// The tampering alarm reads `Tampering` by (`Function`), as emitted, and a response that met a
+    /// forged record emits it (redeliveries included).
+    #[test]
+    fn the_tampering_alarm_names_an_emitted_metric() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+        let t: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let alarm = &t["Resources"]["RecordTampering"]["Properties"];
+        let metrics: Vec<&serde_yaml::Mapping> = (alarm["Metrics"].as_sequence().unwrap())
+            .iter()
+            .filter_map(|q| q["MetricStat"]["Metric"].as_mapping())
+            .collect();
+        assert_eq!(metrics.len(), 2, "one per function");
+        for metric in metrics {
+            assert_eq!(metric["MetricName"].as_str(), Some(TAMPERING));
+            let dims = metric["Dimensions"].as_sequence().unwrap();
+            let keys: Vec<&str> = dims.iter().map(|d| d["Name"].as_str().unwrap()).collect();
+            assert_eq!(keys, BY_FUNCTION);
+        }
+        let (i, mut r) = instance_report(Status::Succeeded);
+        r.warnings.push(crate::seal::tampering(
+            "i-1",
+            &["firebreak:isolation".into()],
+        ));
+        let d = &docs(&i, &r)[0];
+        assert_eq!(d[TAMPERING], 1, "{d}");
+        assert_eq!(sets(d, TAMPERING), vec![names(BY_FUNCTION)]);
+    }
 }

@@ -142,6 +142,10 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     for o in &execution.outcomes {
         log_outcome(&incident.finding_id, o);
     }
+    for w in execution.warnings.iter().filter(|w| is_tampering(w)) {
+        warn!(finding_id = %incident.finding_id, resource = %incident.resource_name(),
+              action = "verify-records", outcome = "tampering", detail = %w, "records");
+    }
     let notify = plan.has(ActionKind::Notify);
     let report = Report::new(incident, plan, config.mode, execution)
         .with_approval(incident, config.approval_function.as_deref());
@@ -180,14 +184,21 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
 /// A delivery of a finding already handled that changed nothing at all: a repeat (`metrics`) in
 /// which no step failed and none did anything but rewrite its own earlier work (a session
 /// revocation's later cutoff). Anything else — an Elastic IP re-attached and taken away again, an
-/// entry that could not be added back — is told.
+/// entry that could not be added back, records that fail verification — is told.
 pub fn changed_nothing(report: &Report) -> bool {
     let quiet = |o: &Outcome| match o.status {
         Status::Failed => false,
         Status::Succeeded => crate::metrics::rewrites_each_time(o.action),
         _ => true,
     };
-    crate::metrics::is_repeat(report) && report.outcomes.iter().all(quiet)
+    crate::metrics::is_repeat(report)
+        && report.outcomes.iter().all(quiet)
+        && !report.warnings.iter().any(|w| is_tampering(w))
+}
+
+/// A warning that records failed verification (told every time, redeliveries included).
+fn is_tampering(warning: &str) -> bool {
+    warning.starts_with(crate::seal::TAMPERING)
 }
 
 /// Carries out the plan with the scheduler its shape needs (or dry-runs it).
