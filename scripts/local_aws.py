@@ -93,7 +93,11 @@ ListAccessKeys and GetLoginProfile whose UserName is the principal, and GetRole 
 whose RoleName is; each answers the error every time, in IAM's own XML error format (moto's, an
 <ErrorResponse> with the Type, Code and Message), with that HTTP status. A call that names another
 principal, or none (GetUser of the caller), and every other IAM call (writes included) go through.
-"message" is optional in both: "Injected fault" if absent.
+A CreateSnapshots fault ({"action": "CreateSnapshots", "instance_id": "i-...", "effect":
+"fail_after", "code": "InternalError", "status": 500}) lets the snapshots of that instance be taken,
+then answers the error: a call that did its work and still failed (a 500 or a timeout after EC2
+started the snapshots).
+"message" is optional in all of them: "Injected fault" if absent.
 * Lambda functions. moto 5.2.5 leaves Concurrency out of GetFunction when the reserved concurrency
   is 0 (it tests the number for truth), reports every function's VPC as a hard-coded vpc-123abc,
   accepts any group or subnet id, and takes a second UpdateFunctionConfiguration at once. Real
@@ -402,7 +406,7 @@ def patch_securityhub_updates():
 
 ROLE_TAG = "firebreak:quarantine-role"
 ROLES = ("isolation", "untracking")
-FAULT_ACTIONS = ("ModifyNetworkInterfaceAttribute", "IamRead")
+FAULT_ACTIONS = ("ModifyNetworkInterfaceAttribute", "IamRead", "CreateSnapshots")
 # The IAM reads an IamRead fault fails, and the parameter that names their principal.
 IAM_READS = {
     "GetUser": "UserName",
@@ -480,6 +484,8 @@ def parse_rule(body):
         )
     if spec["action"] == "IamRead":
         return rule_id, kind, _parse_iam_read_fault(spec)
+    if spec["action"] == "CreateSnapshots":
+        return rule_id, kind, _parse_snapshots_fault(spec)
     common = ("action", "network_interface_id", "into_group_role", "effect")
     effect = spec.get("effect")
     if effect == "fail":
@@ -514,6 +520,19 @@ def _fail_fields(spec):
         "message": _expect_str("fault.message", spec.get("message", "Injected fault")),
         "status": status,
     }
+
+
+def _parse_snapshots_fault(spec):
+    if spec.get("effect") != "fail_after":
+        raise RuleError('fault.effect of a CreateSnapshots fault must be "fail_after"')
+    _expect_keys("fault", spec, ("action", "instance_id", "effect", "code", "status"), ("message",))
+    rule = {
+        "action": "CreateSnapshots",
+        "instance_id": _expect_str("fault.instance_id", spec["instance_id"], "i-"),
+        "effect": "fail_after",
+    }
+    rule.update(_fail_fields(spec))
+    return rule
 
 
 def _parse_iam_read_fault(spec):
@@ -727,6 +746,28 @@ def patch_injected_faults():
         return original_modify_eni(self, eni_id, group_ids, *args, **kwargs)
 
     NetworkInterfaceBackend.modify_network_interface_attribute = modify_network_interface_attribute
+
+
+def patch_snapshot_faults():
+    """CreateSnapshots of one instance: the snapshots are taken, then the call answers an error (a
+    500 or a timeout after EC2 did the work), as a CreateSnapshots rule asks."""
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models.elastic_block_store import EBSBackend
+    from moto.ec2.responses import EC2Response
+
+    InjectedFault = _injected_error(EC2Response, EC2ClientError)
+    original = EBSBackend.create_snapshots
+
+    def create_snapshots(self, instance_spec, description, tags):
+        taken = original(self, instance_spec, description, tags)
+        for rule in _rules_of("fault"):
+            if rule["action"] == "CreateSnapshots" and rule["instance_id"] == instance_spec.get(
+                "InstanceId"
+            ):
+                raise InjectedFault(rule["code"], rule["message"], rule["status"])
+        return taken
+
+    EBSBackend.create_snapshots = create_snapshots
 
 
 def patch_iam_read_faults():
@@ -1211,6 +1252,7 @@ PATCHES = [
     patch_network_acl_entries,
     patch_launch_interface_addresses,
     patch_iam_read_faults,
+    patch_snapshot_faults,
     patch_spot_termination_protection,
     patch_sns_publish,
     patch_snapshot_permission_modifications,

@@ -1,13 +1,14 @@
 //! Faults on the way to AWS: the real `guardduty-responder` behind `aws-latency-proxy.py`, which
-//! fails every 5th call (HTTP 500) and throttles every 7th. After one delivery plus the retries
-//! EventBridge/Lambda make of a failed invocation, the end state must equal the fault-free one.
+//! fails every 5th call (HTTP 500) and throttles every 7th. The first delivery succeeds, and its end
+//! state equals the fault-free one (one snapshot per volume). A snapshot call that answers an error
+//! after EC2 took the snapshots is not taken again.
 //! The proxy's log also shows every call the function made: each must be one its responders declare
 //! (`firebreak::permissions`), i.e. one the template grants.
 
 use std::collections::BTreeMap;
 
 use firebreak_tests::fixtures::{guardduty_event_with, unique, Aws};
-use firebreak_tests::{binary, Function, Invocation, LatencyProxy};
+use firebreak_tests::{binary, faults, Function, Invocation, LatencyProxy};
 
 const C2: &str = "Backdoor:EC2/C&CActivity.B";
 
@@ -164,7 +165,35 @@ async fn scene(aws: &Aws, cidr: &str) -> (String, serde_json::Value, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_500s_and_throttling_one_delivery_plus_retries_ends_in_the_fault_free_state() {
+async fn a_snapshot_call_that_fails_after_ec2_took_the_snapshots_is_not_taken_again() {
+    let aws = Aws::new().await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let (instance, event, finding) = scene(&aws, "10.62.0.0/16").await;
+    let rule = unique("snapshots-fail-after");
+    let _rule = faults::ClearOnDrop::new(&rule);
+    faults::fail_after_snapshots(&rule, &instance, "InternalError", 500).await;
+    let f = Function::start(
+        "guardduty-responder",
+        &[("FIREBREAK_TOPIC_ARN", topic.as_str())],
+    )
+    .await;
+    let got = f.invoke(&event).await.unwrap();
+    assert_eq!(got["verdict"], "contained", "{got}");
+    let state = end_state(&aws, &instance, &finding).await;
+    assert!(!state.snapshots_per_volume.is_empty(), "{state:?}");
+    assert!(
+        state.snapshots_per_volume.values().all(|n| *n == 1),
+        "one snapshot per volume: {state:?}"
+    );
+    let steps = got["outcomes"].to_string();
+    assert!(
+        steps.contains("though the call answered an error"),
+        "{steps}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_500s_and_throttling_the_first_delivery_ends_in_the_fault_free_state() {
     let aws = Aws::new().await;
     let (topic, _queue) = aws.topic_with_queue().await;
     let env = [("FIREBREAK_TOPIC_ARN", topic.as_str())];
@@ -188,20 +217,11 @@ async fn with_500s_and_throttling_one_delivery_plus_retries_ends_in_the_fault_fr
         "7",
     ]);
     let faulty = Function::start_binary(&binary("guardduty-responder"), &proxy.url, &env).await;
-    let mut deliveries = 0;
-    loop {
-        deliveries += 1;
-        match faulty.invoke(&event).await {
-            Invocation::Response(_) => break,
-            // Lambda retries a failed asynchronous invocation twice.
-            Invocation::Error {
-                error_type,
-                message,
-            } if deliveries < 3 => {
-                eprintln!("delivery {deliveries} failed ({error_type}: {message}); retrying")
-            }
-            other => panic!("still failing after {deliveries} deliveries: {other:?}"),
-        }
+    // The first delivery succeeds: every call is retried, a snapshot call (one SDK attempt, so as
+    // not to take two) after looking for what the failed call may have taken.
+    match faulty.invoke(&event).await {
+        Invocation::Response(_) => {}
+        other => panic!("the first delivery failed: {other:?}"),
     }
     let calls = proxy.calls();
     let injected = calls.iter().filter(|(_, _, s)| *s >= 400).count();

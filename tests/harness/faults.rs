@@ -56,6 +56,21 @@ pub async fn stall_isolation(id: &str, eni: &str, seconds: f64) {
     .await
 }
 
+/// Lets every `CreateSnapshots` of `instance` take its snapshots, then answer `code` with HTTP
+/// `status`: a call that did its work and still failed (a 500, or a timeout, after EC2 started the
+/// snapshots).
+pub async fn fail_after_snapshots(id: &str, instance: &str, code: &str, status: u16) {
+    install(json!({"id": id, "fault": {
+        "action": "CreateSnapshots",
+        "instance_id": instance,
+        "effect": "fail_after",
+        "code": code,
+        "message": format!("injected by test rule {id}"),
+        "status": status,
+    }}))
+    .await
+}
+
 /// Makes every IAM read of the user or role named `principal` fail with `code` and HTTP `status`:
 /// `GetUser`, `ListUserTags`, `ListAccessKeys` and `GetLoginProfile` of that user, `GetRole` and
 /// `ListRoleTags` of that role, in IAM's XML error format (so the SDK error's `code()` is `code`).
