@@ -49,6 +49,8 @@ OWN_ARNS = {
     ("AWS::SQS::Queue", "Arn"): f"arn:aws:sqs:{REGION}:{ACCOUNT}:*",
     ("AWS::KMS::Key", "Arn"): f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*",
     ("AWS::IAM::Role", "Arn"): f"arn:aws:iam::{ACCOUNT}:role/*",
+    # !Ref of a secret is its ARN (the name, then a random suffix).
+    ("AWS::SecretsManager::Secret", "Ref"): f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:*",
 }
 TAG_KEYS = ("aws:requesttag/", "aws:resourcetag/", "aws:tagkeys")
 

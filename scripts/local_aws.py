@@ -96,7 +96,11 @@ principal, or none (GetUser of the caller), and every other IAM call (writes inc
 A CreateSnapshots fault ({"action": "CreateSnapshots", "instance_id": "i-...", "effect":
 "fail_after", "code": "InternalError", "status": 500}) lets the snapshots of that instance be taken,
 then answers the error: a call that did its work and still failed (a 500 or a timeout after EC2
-started the snapshots).
+started the snapshots). An UpdateFunctionConfiguration fault ({"action":
+"UpdateFunctionConfiguration", "function_name": "<name>", "effect": "fail_after", "code":
+"SubnetOutOfIPAddresses"}) lets every VPC update of that function be accepted (LastUpdateStatus
+InProgress), then end Failed with that LastUpdateStatusReasonCode (and the message as
+LastUpdateStatusReason) once the update window has passed, its previous VpcConfig back.
 "message" is optional in all of them: "Injected fault" if absent.
 * Lambda functions. moto 5.2.5 leaves Concurrency out of GetFunction when the reserved concurrency
   is 0 (it tests the number for truth), reports every function's VPC as a hard-coded vpc-123abc,
@@ -105,10 +109,24 @@ started the snapshots).
   InvalidParameterValueException, and while an update is applied (LastUpdateStatus InProgress; a
   VPC change provisions network interfaces) answers 409 ResourceConflictException (Lambda API
   reference, UpdateFunctionConfiguration). We do the same, with a fixed window of
-  LOCAL_AWS_LAMBDA_UPDATE_SECONDS (default 1).
+  LOCAL_AWS_LAMBDA_UPDATE_SECONDS (default 1): GetFunction and GetFunctionConfiguration report
+  LastUpdateStatus InProgress during it, then Successful (or Failed, as a fault rule asks; below).
+* Lambda provisioned concurrency. moto 5.2.5 has none of Put/Get/List/DeleteProvisionedConcurrency-
+  Config (HTTP 404). We keep it per alias or version on moto's function: never on $LATEST, never
+  more in all than the reserved concurrency, and PutFunctionConcurrency below it refused
+  (InvalidParameterValueException), as the Developer Guide says ("Provisioned concurrency counts
+  towards a function's reserved concurrency").
+* Lambda event source mappings. moto 5.2.5 reports a new mapping Enabled or Disabled at once and
+  updates it at once. Real Lambda creates it asynchronously (State Creating) and refuses to update
+  it meanwhile (ResourceInUseException). We do the same for the update window.
 * ECS tasks. moto 5.2.5 advances a task's status on every DescribeTasks, so a task nobody stopped
   reads STOPPED after four reads. A real task runs until it is stopped; we make moto's progression
   manual, so only StopTask stops one.
+* IAM inline policy size. moto 5.2.5 takes any number of inline policies of any size on a role or
+  user. Real IAM caps the sum of an entity's inline policy documents, white space not counted (IAM
+  User Guide, "IAM and AWS STS quotas": 10,240 characters for a role, 2,048 for a user) and answers
+  PutRolePolicy / PutUserPolicy past it with HTTP 409 LimitExceeded "Maximum policy size of 10240
+  bytes exceeded for role <name>". We do the same on moto's own stored policies.
 """
 
 import argparse
@@ -406,7 +424,12 @@ def patch_securityhub_updates():
 
 ROLE_TAG = "firebreak:quarantine-role"
 ROLES = ("isolation", "untracking")
-FAULT_ACTIONS = ("ModifyNetworkInterfaceAttribute", "IamRead", "CreateSnapshots")
+FAULT_ACTIONS = (
+    "ModifyNetworkInterfaceAttribute",
+    "IamRead",
+    "CreateSnapshots",
+    "UpdateFunctionConfiguration",
+)
 # The IAM reads an IamRead fault fails, and the parameter that names their principal.
 IAM_READS = {
     "GetUser": "UserName",
@@ -486,6 +509,8 @@ def parse_rule(body):
         return rule_id, kind, _parse_iam_read_fault(spec)
     if spec["action"] == "CreateSnapshots":
         return rule_id, kind, _parse_snapshots_fault(spec)
+    if spec["action"] == "UpdateFunctionConfiguration":
+        return rule_id, kind, _parse_lambda_update_fault(spec)
     common = ("action", "network_interface_id", "into_group_role", "effect")
     effect = spec.get("effect")
     if effect == "fail":
@@ -533,6 +558,19 @@ def _parse_snapshots_fault(spec):
     }
     rule.update(_fail_fields(spec))
     return rule
+
+
+def _parse_lambda_update_fault(spec):
+    if spec.get("effect") != "fail_after":
+        raise RuleError('fault.effect of an UpdateFunctionConfiguration fault must be "fail_after"')
+    _expect_keys("fault", spec, ("action", "function_name", "effect", "code"), ("message",))
+    return {
+        "action": "UpdateFunctionConfiguration",
+        "function_name": _expect_str("fault.function_name", spec["function_name"]),
+        "effect": "fail_after",
+        "code": _expect_str("fault.code", spec["code"]),
+        "message": _expect_str("fault.message", spec.get("message", "Injected fault")),
+    }
 
 
 def _parse_iam_read_fault(spec):
@@ -793,6 +831,53 @@ def patch_iam_read_faults():
     for action, parameter in IAM_READS.items():
         name = camelcase_to_underscores(action)
         setattr(IamResponse, name, failing_for_principal(getattr(IamResponse, name), parameter))
+
+
+# --- IAM inline policy size ------------------------------------------------------------------
+
+# IAM User Guide, "IAM and AWS STS quotas" (IAM and STS character quotas, inline policies): "the
+# total aggregate policy size (the sum size of all inline policies) per entity cannot exceed" 2,048
+# characters for a user, 10,240 for a role, 5,120 for a group, and "IAM does not count white space
+# when calculating the size of a policy against these quotas".
+INLINE_POLICY_QUOTAS = {"user": 2048, "role": 10240}
+# What IAM answers past it: HTTP 409 LimitExceeded (the status from botocore's model of
+# LimitExceededException), "Maximum policy size of 10240 bytes exceeded for role <name>" (the
+# message as the AWS CLI and CloudFormation print IAM's answer).
+INLINE_POLICY_LIMIT_MESSAGE = "Maximum policy size of {quota} bytes exceeded for {kind} {name}"
+
+
+def inline_policy_size(document):
+    """A policy document's size as IAM counts it: its characters, white space left out."""
+    return sum(1 for c in document if c not in " \t\n\r")
+
+
+def patch_inline_policy_size():
+    """PutRolePolicy / PutUserPolicy: LimitExceeded when the role's or user's inline policies, the
+    new document in place of the one of the same name, would exceed IAM's quota."""
+    from moto.iam.exceptions import LimitExceededException
+    from moto.iam.models import IAMBackend
+
+    def guarded(original, kind, entity_of):
+        def method(self, name, policy_name, policy_json):
+            entity = entity_of(self, name)
+            quota = INLINE_POLICY_QUOTAS[kind]
+            others = sum(
+                inline_policy_size(d) for p, d in entity.policies.items() if p != policy_name
+            )
+            if others + inline_policy_size(policy_json) > quota:
+                raise LimitExceededException(
+                    INLINE_POLICY_LIMIT_MESSAGE.format(quota=quota, kind=kind, name=entity.name)
+                )
+            return original(self, name, policy_name, policy_json)
+
+        return method
+
+    IAMBackend.put_role_policy = guarded(
+        IAMBackend.put_role_policy, "role", IAMBackend.get_role
+    )
+    IAMBackend.put_user_policy = guarded(
+        IAMBackend.put_user_policy, "user", IAMBackend.get_user
+    )
 
 
 # --- Spot instances: no termination protection -------------------------------------------------
@@ -1226,6 +1311,251 @@ def patch_lambda_functions():
     LambdaFunction.update_configuration = update_configuration_in_progress
 
 
+
+# --- Lambda: how an update ends, provisioned concurrency, mappings being created ---------------
+
+# Developer Guide, "Lambda function states": LastUpdateStatus is InProgress while an update is
+# applied, then Successful, or Failed ("Lambda aborts the update and the function's previous code
+# and configuration remain available"), with LastUpdateStatusReason and LastUpdateStatusReasonCode
+# (SubnetOutOfIPAddresses, ...). Whether GetFunctionConfiguration then shows the previous VpcConfig
+# or the one asked for is not documented: here the previous one.
+
+
+def _lambda_update_fault(fn):
+    """The UpdateFunctionConfiguration rule for this function, if any."""
+    for rule in _rules_of("fault"):
+        if rule["action"] == "UpdateFunctionConfiguration" and rule["function_name"] == fn.function_name:
+            return rule
+    return None
+
+
+def patch_lambda_update_outcomes():
+    """A VPC update of a function a rule names ends Failed with the rule's reason code once the
+    update window has passed, its previous VpcConfig back; other updates end Successful (moto's)."""
+    import copy
+
+    from moto.awslambda.models import LambdaFunction
+
+    update = LambdaFunction.update_configuration
+    get_configuration = LambdaFunction.get_configuration
+
+    def settle(self):
+        pending = getattr(self, "_firebreak_failing", None)
+        started = getattr(self, "_firebreak_update_started", None)
+        if pending and started is not None and time.monotonic() - started >= LAMBDA_UPDATE_SECONDS:
+            self._vpc_config = pending["previous"]
+            self._firebreak_failing = None
+            self._firebreak_failed = pending
+
+    def update_configuration(self, config_updates):
+        settle(self)
+        previous = copy.deepcopy(self._vpc_config)
+        rule = _lambda_update_fault(self) if "VpcConfig" in config_updates else None
+        failed = getattr(self, "_firebreak_failed", None)
+        self._firebreak_failed = None
+        try:
+            result = update(self, config_updates)
+        except Exception:
+            self._firebreak_failed = failed
+            raise
+        self._firebreak_failing = None
+        if rule is not None:
+            self._firebreak_failing = {
+                "previous": previous,
+                "code": rule["code"],
+                "message": rule["message"],
+            }
+        return result
+
+    def get_configuration_settled(self, on_create=False):
+        settle(self)
+        config = get_configuration(self, on_create)
+        failed = getattr(self, "_firebreak_failed", None)
+        if failed and not on_create and config.get("LastUpdateStatus") != "InProgress":
+            config["LastUpdateStatus"] = "Failed"
+            config["LastUpdateStatusReason"] = failed["message"]
+            config["LastUpdateStatusReasonCode"] = failed["code"]
+        return config
+
+    LambdaFunction.update_configuration = update_configuration
+    LambdaFunction.get_configuration = get_configuration_settled
+
+
+# Developer Guide, provisioned concurrency: configured on an alias or a published version, never on
+# $LATEST; "Provisioned concurrency counts towards a function's reserved concurrency"; "You can't
+# allocate more provisioned concurrency than reserved concurrency for a function". moto 5.2.5 has
+# none of its four operations (HTTP 404). Lambda's exact error messages for the refusals are not
+# documented: the code is the one its API reference gives for a parameter it refuses,
+# InvalidParameterValueException; the messages are ours.
+
+
+def patch_lambda_provisioned_concurrency():
+    """Put/Get/List/DeleteProvisionedConcurrencyConfig on moto's functions; PutFunctionConcurrency
+    below the provisioned concurrency refused."""
+    from urllib.parse import unquote
+
+    from moto.awslambda import urls
+    from moto.awslambda.exceptions import GenericResourcNotFound, InvalidParameterValueException
+    from moto.awslambda.models import LambdaBackend
+    from moto.awslambda.responses import LambdaResponse
+
+    def configs(fn):
+        if not hasattr(fn, "_firebreak_provisioned"):
+            fn._firebreak_provisioned = {}
+        return fn._firebreak_provisioned
+
+    def latest(backend, name):
+        """The function ($LATEST) a name or ARN, qualified or not, names."""
+        base = name.split(":function:", 1)[-1] if ":function:" in name else name
+        return backend.get_function(base.split(":")[0])
+
+    def total(fn, but=None):
+        return sum(c["Requested"] for q, c in configs(fn).items() if q != but)
+
+    def put(self, name, qualifier, executions):
+        fn = latest(self, name)
+        if not qualifier or qualifier == "$LATEST":
+            raise InvalidParameterValueException(
+                "Provisioned concurrency is not supported on the unpublished version ($LATEST)."
+            )
+        if qualifier.isdigit():
+            self.get_function(fn.function_name, qualifier)  # ResourceNotFoundException if unknown
+        else:
+            self.get_alias(qualifier, fn.function_name)
+        if not isinstance(executions, int) or isinstance(executions, bool) or executions < 1:
+            raise InvalidParameterValueException("ProvisionedConcurrentExecutions must be at least 1.")
+        reserved = fn.reserved_concurrency
+        if reserved is not None and total(fn, but=qualifier) + executions > int(reserved):
+            raise InvalidParameterValueException(
+                f"Provisioned concurrency ({total(fn, but=qualifier) + executions} in all) can't be "
+                f"more than the function's reserved concurrency ({int(reserved)})."
+            )
+        configs(fn)[qualifier] = {
+            "Requested": executions,
+            "LastModified": _utc_now(),
+            "Arn": f"{fn.function_arn}:{qualifier}",
+        }
+        return configs(fn)[qualifier]
+
+    def delete(self, name, qualifier):
+        fn = latest(self, name)
+        if configs(fn).pop(qualifier, None) is None:
+            raise GenericResourcNotFound()
+
+    def shape(config, status):
+        allocated = config["Requested"] if status == "READY" else 0
+        return {
+            "RequestedProvisionedConcurrentExecutions": config["Requested"],
+            "AllocatedProvisionedConcurrentExecutions": allocated,
+            "AvailableProvisionedConcurrentExecutions": allocated,
+            "Status": status,
+            "LastModified": config["LastModified"],
+        }
+
+    def r_put(self):
+        name = unquote(self.path.rsplit("/", 2)[-2])
+        qualifier = self.querystring.get("Qualifier", [None])[0]
+        executions = self.json_body.get("ProvisionedConcurrentExecutions")
+        config = self.backend.put_provisioned_concurrency(name, qualifier, executions)
+        return 202, {"status": 202}, json.dumps(shape(config, "IN_PROGRESS"))
+
+    def r_get(self):
+        name = unquote(self.path.rsplit("/", 2)[-2])
+        qualifier = self.querystring.get("Qualifier", [None])[0]
+        config = configs(latest(self.backend, name)).get(qualifier)
+        if config is None:
+            raise GenericResourcNotFound()
+        return 200, {}, json.dumps(shape(config, "READY"))
+
+    def r_list(self):
+        name = unquote(self.path.rsplit("/", 2)[-2])
+        listed = [
+            dict(shape(c, "READY"), FunctionArn=c["Arn"])
+            for c in configs(latest(self.backend, name)).values()
+        ]
+        return 200, {}, json.dumps({"ProvisionedConcurrencyConfigs": listed})
+
+    def r_delete(self):
+        name = unquote(self.path.rsplit("/", 2)[-2])
+        self.backend.delete_provisioned_concurrency(
+            name, self.querystring.get("Qualifier", [None])[0]
+        )
+        return 204, {"status": 204}, ""
+
+    put_function_concurrency = LambdaBackend.put_function_concurrency
+
+    def put_function_concurrency_checked(self, function_name, reserved_concurrency):
+        fn = latest(self, function_name)
+        if reserved_concurrency is not None and total(fn) > int(reserved_concurrency):
+            raise InvalidParameterValueException(
+                f"Reserved concurrency ({int(reserved_concurrency)}) can't be less than the "
+                f"function's provisioned concurrency ({total(fn)}): remove it first."
+            )
+        return put_function_concurrency(self, function_name, reserved_concurrency)
+
+    LambdaBackend.put_provisioned_concurrency = put
+    LambdaBackend.delete_provisioned_concurrency = delete
+    LambdaBackend.put_function_concurrency = put_function_concurrency_checked
+    LambdaResponse.put_provisioned_concurrency_config = r_put
+    LambdaResponse.get_provisioned_concurrency_config = r_get
+    LambdaResponse.list_provisioned_concurrency_configs = r_list
+    LambdaResponse.delete_provisioned_concurrency_config = r_delete
+    path = r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$"
+    urls.url_paths[path] = LambdaResponse.dispatch
+
+
+# Lambda API reference, errors: ResourceInUseException, "you tried to update an event source
+# mapping in the CREATING state"; EventSourceMappingConfiguration.State: Creating, Enabling,
+# Enabled, Disabling, Disabled, Updating, Deleting. moto 5.2.5 reports a new mapping Enabled (or
+# Disabled) at once and updates it at once. Here a new mapping is Creating for the update window
+# (LOCAL_AWS_LAMBDA_UPDATE_SECONDS) and refuses updates meanwhile (HTTP 400; the message is ours).
+
+
+def patch_lambda_mapping_states():
+    """A new event source mapping is Creating for a moment, and cannot be updated meanwhile."""
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.awslambda.models import EventSourceMapping, LambdaBackend
+
+    class ResourceInUseException(LambdaClientError):
+        code = 400
+
+        def __init__(self, message):
+            super().__init__("ResourceInUseException", message)
+
+    def creating(esm):
+        created = getattr(esm, "_firebreak_created", None)
+        return created is not None and time.monotonic() - created < LAMBDA_UPDATE_SECONDS
+
+    create = LambdaBackend.create_event_source_mapping
+
+    def create_event_source_mapping(self, spec):
+        esm = create(self, spec)
+        esm._firebreak_created = time.monotonic()
+        return esm
+
+    get_configuration = EventSourceMapping.get_configuration
+
+    def get_configuration_creating(self):
+        config = get_configuration(self)
+        if creating(self):
+            config["State"] = "Creating"
+        return config
+
+    update = LambdaBackend.update_event_source_mapping
+
+    def update_event_source_mapping(self, uuid, spec):
+        esm = self.get_event_source_mapping(uuid)
+        if esm is not None and creating(esm):
+            raise ResourceInUseException(
+                f"The event source mapping {uuid} is being created (State Creating): it cannot be "
+                "updated yet."
+            )
+        return update(self, uuid, spec)
+
+    LambdaBackend.create_event_source_mapping = create_event_source_mapping
+    EventSourceMapping.get_configuration = get_configuration_creating
+    LambdaBackend.update_event_source_mapping = update_event_source_mapping
+
 # --- ECS tasks: a running task runs until it is stopped ------------------------------------------
 
 
@@ -1252,12 +1582,16 @@ PATCHES = [
     patch_network_acl_entries,
     patch_launch_interface_addresses,
     patch_iam_read_faults,
+    patch_inline_policy_size,
     patch_snapshot_faults,
     patch_spot_termination_protection,
     patch_sns_publish,
     patch_snapshot_permission_modifications,
     patch_network_acl_id_filter,
     patch_lambda_functions,
+    patch_lambda_update_outcomes,  # after patch_lambda_functions: it wraps its update window
+    patch_lambda_provisioned_concurrency,
+    patch_lambda_mapping_states,
     patch_ecs_tasks,
 ]
 

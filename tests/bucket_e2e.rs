@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
-use firebreak_tests::fixtures::{guardduty_envelope, unique, Aws};
+use firebreak_tests::fixtures::{guardduty_envelope, unique, unsealed, Aws};
 use firebreak_tests::{Function, ACCOUNT};
 use serde_json::{json, Value};
 
@@ -38,6 +38,7 @@ async fn block(aws: &Aws, bucket: &str) -> Option<[bool; 4]> {
     }
 }
 
+/// The value of the bucket's tag `key` as Firebreak reads it (its seal, for the bucket, taken off).
 async fn bucket_tag(aws: &Aws, bucket: &str, key: &str) -> Option<String> {
     let out = aws
         .s3
@@ -46,10 +47,15 @@ async fn bucket_tag(aws: &Aws, bucket: &str, key: &str) -> Option<String> {
         .send()
         .await
         .ok()?;
-    out.tag_set()
+    let tags = out
+        .tag_set()
         .iter()
-        .find(|t| t.key() == key)
-        .map(|t| t.value().to_string())
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    unsealed(bucket, tags)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
 }
 
 async fn policy(aws: &Aws, bucket: &str) -> Option<Value> {
@@ -108,6 +114,16 @@ async fn an_exfiltrated_bucket_is_blocked_its_caller_revoked_and_release_restore
         );
     }
     assert_eq!(block(&aws, &name).await, Some([true; 4]), "all on");
+    let raw = aws
+        .s3
+        .get_bucket_tagging()
+        .bucket(&name)
+        .send()
+        .await
+        .unwrap();
+    for t in raw.tag_set() {
+        assert!(t.value().contains(" fb="), "{t:?} is not sealed");
+    }
     assert_eq!(
         bucket_tag(&aws, &name, "firebreak:public-access-block")
             .await
@@ -236,4 +252,58 @@ async fn a_malicious_object_s_bucket_gets_the_tag_based_deny_once_and_release_re
         bucket_tag(&aws, &name, "firebreak:malware-deny").await,
         None
     );
+}
+
+/// Under a bucket policy of Version 2008-10-17 (still common) policy variables are literal text:
+/// the finding's object is denied with the one-character wildcard in place of its `*` and `?`, the
+/// policy's Version and own statement unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_an_old_policy_version_the_malicious_object_is_denied_without_variables() {
+    let aws = Aws::new().await;
+    let (topic, _queue) = aws.topic_with_queue().await;
+    let name = bucket(&aws).await;
+    let own = json!({"Version": "2008-10-17", "Statement": [{"Sid": "Logs", "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "s3:PutObject",
+        "Resource": format!("arn:aws:s3:::{name}/logs/*")}]});
+    aws.s3
+        .put_bucket_policy()
+        .bucket(&name)
+        .policy(own.to_string())
+        .send()
+        .await
+        .unwrap();
+    let key = "uploads/a*b?$c.exe";
+    let event = finding_event(
+        &unique("malware-old-policy"),
+        "Object:S3/MaliciousFile",
+        json!({"resourceType": "S3Object",
+            "s3BucketDetails": [{"name": name, "arn": format!("arn:aws:s3:::{name}"),
+                "s3ObjectDetails": [{"key": key, "objectArn": format!("arn:aws:s3:::{name}/{key}"),
+                                     "eTag": "abc", "versionId": "null"}]}]}),
+    );
+    let f = Function::start("guardduty-responder", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
+    let report = f.invoke(&event).await.unwrap();
+    assert_eq!(report["verdict"], "contained", "{report}");
+    let doc = policy(&aws, &name).await.expect("a policy");
+    assert_eq!(doc["Version"], "2008-10-17", "{doc}");
+    let object = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["Sid"]
+                .as_str()
+                .is_some_and(|sid| sid.starts_with("FirebreakDenyObject"))
+        })
+        .cloned()
+        .expect("the object's statement");
+    assert_eq!(
+        object["Resource"],
+        format!("arn:aws:s3:::{name}/uploads/a?b?$c.exe"),
+        "{doc}"
+    );
+    assert!(doc["Statement"]
+        .as_array()
+        .unwrap()
+        .contains(&own["Statement"][0]));
 }

@@ -1,8 +1,9 @@
 //! Credential containment: `guardduty-responder`, the real binary, through the Lambda Runtime API,
 //! against the local AWS. Every assertion reads IAM / EC2 state back from the emulator.
 //!
-//! IAM is account-global, and two of these tests assert that *nothing* in IAM changed, so the tests
-//! of this file take turns (one lock); the other test binaries create no IAM state.
+//! IAM is account-global, and two of these tests assert that *nothing* changed on their principals,
+//! so the tests of this file take turns (one lock); those assertions read only the principals the
+//! test made, since other files' tests (in the same binary) make principals of their own.
 
 use std::time::{Duration, SystemTime};
 
@@ -45,6 +46,43 @@ fn cutoff_of(policy: &Value) -> String {
         .to_string()
 }
 
+/// What a minute's policy denies, after checking each statement denies everything to the sessions
+/// issued before its cutoff that one condition on the instance names: (cutoff, the instances'
+/// ARNs by `ec2:SourceInstanceARN`, the `aws:userId` patterns).
+fn instance_denies(policy: &Value) -> (String, Vec<String>, Vec<String>) {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("a list: {v}"))
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    let statements = policy["Statement"].as_array().expect("a statement list");
+    assert_eq!(statements.len(), 2, "{policy}");
+    let mut cutoffs = Vec::new();
+    let (mut arns, mut sessions) = (Vec::new(), Vec::new());
+    for s in statements {
+        assert_eq!(s["Effect"], "Deny", "{policy}");
+        assert_eq!(s["Action"], "*", "{policy}");
+        assert_eq!(s["Resource"], "*", "{policy}");
+        let c = s["Condition"].as_object().expect("conditions");
+        assert_eq!(c.len(), 2, "{s}");
+        cutoffs.push(
+            c["DateLessThan"]["aws:TokenIssueTime"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no cutoff in {s}"))
+                .to_string(),
+        );
+        match (c.get("ArnEquals"), c.get("StringLike")) {
+            (Some(a), None) => arns = strings(&a["ec2:SourceInstanceARN"]),
+            (None, Some(u)) => sessions = strings(&u["aws:userId"]),
+            _ => panic!("unscoped: {s}"),
+        }
+    }
+    assert_eq!(cutoffs[0], cutoffs[1], "{policy}");
+    (cutoffs.remove(0), arns, sessions)
+}
+
 fn user_key(key: &str, user: &str) -> Value {
     json!({"accessKeyId": key, "principalId": "AIDAEXAMPLEUSERID0001", "userName": user, "userType": "IAMUser"})
 }
@@ -71,23 +109,21 @@ async fn exempt_user(aws: &Aws, user: &str) {
         .unwrap();
 }
 
-/// Every user's and role's state, by name: what "nothing changed in IAM" is checked against.
-async fn iam_snapshot(aws: &Aws) -> (Vec<(String, UserState)>, Vec<(String, RoleState)>) {
-    let mut users = Vec::new();
-    for u in aws.iam.list_users().send().await.unwrap().users() {
-        users.push((
-            u.user_name().to_string(),
-            aws.user_state(u.user_name()).await,
-        ));
+/// The state of these users and roles, by name: what "nothing changed in IAM" is checked against.
+async fn iam_snapshot(
+    aws: &Aws,
+    users: &[&str],
+    roles: &[&str],
+) -> (Vec<(String, UserState)>, Vec<(String, RoleState)>) {
+    let mut u = Vec::new();
+    for name in users {
+        u.push((name.to_string(), aws.user_state(name).await));
     }
-    let mut roles = Vec::new();
-    for r in aws.iam.list_roles().send().await.unwrap().roles() {
-        roles.push((
-            r.role_name().to_string(),
-            aws.role_state(r.role_name()).await,
-        ));
+    let mut r = Vec::new();
+    for name in roles {
+        r.push((name.to_string(), aws.role_state(name).await));
     }
-    (users, roles)
+    (u, r)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,6 +182,17 @@ async fn a_leaked_key_is_deactivated_alone_and_the_users_sessions_and_password_a
         tag(&state.tags, "firebreak:status"),
         Some("credentials-revoked")
     );
+    // Each record sealed for the user, as IAM holds it.
+    let raw = aws
+        .iam
+        .list_user_tags()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    for t in raw.tags() {
+        assert!(t.value().contains(" fb="), "{t:?} is not sealed");
+    }
     assert_eq!(
         tag(&state.tags, "firebreak:sessions-revoked-before"),
         Some(cutoff.as_str())
@@ -261,35 +308,30 @@ async fn an_exfiltration_finding_revokes_the_instance_role_and_detaches_its_prof
         .await;
     answer.unwrap();
 
-    // THEN the role's sessions issued to that instance before the response are denied, and no
-    // statement denies the other instance's sessions
+    // THEN the role's sessions issued to that instance before the response are denied, in the
+    // policy of the minute the response's cutoff rounds up to, and no statement denies the other
+    // instance's sessions
     let state = aws.role_state(&role).await;
     assert_eq!(state.policies.len(), 1, "{:?}", state.policies);
-    assert_eq!(
-        state.policies[0].0,
-        format!("FirebreakRevokeSessionsOf-{instance}")
+    assert!(
+        state.policies[0]
+            .0
+            .starts_with("FirebreakRevokeInstanceSessions-"),
+        "{:?}",
+        state.policies
     );
     let policy = &state.policies[0].1;
-    let statements = policy["Statement"].as_array().expect("statements");
-    assert!(!statements.is_empty());
-    for s in statements {
-        assert_eq!(s["Effect"], "Deny", "{policy}");
-        let cutoff = s["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no cutoff in {s}"));
-        assert!(parse_time(cutoff) >= epoch(delivered));
-        let by_arn = s["Condition"]["ArnEquals"]["ec2:SourceInstanceARN"].as_str();
-        let by_session = s["Condition"]["StringEquals"]["aws:userId"].as_str();
-        let names = by_arn
-            .or(by_session)
-            .unwrap_or_else(|| panic!("unscoped: {s}"));
-        assert!(
-            names.ends_with(&format!("instance/{instance}"))
-                || names.ends_with(&format!(":{instance}")),
-            "{s}"
-        );
-        assert!(!s.to_string().contains(&other), "{s}");
-    }
+    let (cutoff, arns, sessions) = instance_denies(policy);
+    assert!(parse_time(&cutoff) >= epoch(delivered));
+    assert!(parse_time(&cutoff) < epoch(delivered) + 61.0, "{cutoff}");
+    assert_eq!(
+        arns,
+        [format!(
+            "arn:aws:ec2:us-east-1:123456789012:instance/{instance}"
+        )]
+    );
+    assert_eq!(sessions, [format!("*:{instance}")]);
+    assert!(!policy.to_string().contains(&other), "{policy}");
     // AND the other instance keeps its profile
     assert_eq!(aws.profile_associations(&other).await.len(), 1);
     // AND the instance has no profile any more, recorded on the instance
@@ -330,11 +372,10 @@ async fn a_root_finding_changes_nothing_and_sends_one_message() {
     // GIVEN IAM with users and roles in it
     let aws = Aws::new().await;
     let (user, keys) = aws.user_with_keys().await;
-    aws.role_with_profile().await;
+    let (role, _) = aws.role_with_profile().await;
     let (topic, queue) = aws.topic_with_queue().await;
     let function = responder(&topic, &[]).await;
-    let before = iam_snapshot(&aws).await;
-    assert!(before.0.iter().any(|(u, _)| *u == user));
+    let before = iam_snapshot(&aws, &[&user], &[&role]).await;
 
     // WHEN a high-severity finding names the root user's credentials
     let report = function
@@ -349,7 +390,7 @@ async fn a_root_finding_changes_nothing_and_sends_one_message() {
         .unwrap();
 
     // THEN nothing in IAM changed, and exactly one message says why
-    assert_eq!(iam_snapshot(&aws).await, before);
+    assert_eq!(iam_snapshot(&aws, &[&user], &[&role]).await, before);
     assert_eq!(report["verdict"], "notified-only");
     let messages = aws.messages(&queue, 2, Duration::from_secs(3)).await;
     assert_eq!(messages.len(), 1);
@@ -372,7 +413,8 @@ async fn dry_run_and_exempt_users_change_nothing() {
 
     // A dry run: the plan is told, nothing in IAM changes.
     let dry = responder(&topic, &[("FIREBREAK_MODE", "dry-run")]).await;
-    let before = iam_snapshot(&aws).await;
+    let principals = [user.as_str(), exempt.as_str()];
+    let before = iam_snapshot(&aws, &principals, &[]).await;
     let report = dry
         .invoke(&credential_event(
             &unique("finding"),
@@ -384,7 +426,7 @@ async fn dry_run_and_exempt_users_change_nothing() {
         .await
         .unwrap();
     assert_eq!(report["verdict"], "dry-run");
-    assert_eq!(iam_snapshot(&aws).await, before);
+    assert_eq!(iam_snapshot(&aws, &principals, &[]).await, before);
     let messages = aws.messages(&queue, 1, Duration::from_secs(10)).await;
     let body = &readable(&messages[0]);
     assert!(
@@ -407,7 +449,7 @@ async fn dry_run_and_exempt_users_change_nothing() {
         panic!("{answer:?}")
     };
     assert_eq!(report["verdict"], "skipped");
-    assert_eq!(iam_snapshot(&aws).await, before);
+    assert_eq!(iam_snapshot(&aws, &principals, &[]).await, before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -485,5 +527,170 @@ async fn an_exempt_user_whose_tags_cannot_be_read_keeps_its_key_and_gets_no_poli
         state.keys.iter().all(|(_, status)| status == "Active"),
         "{:?}",
         state.keys
+    );
+}
+
+/// The policy an earlier version wrote for one instance (`FirebreakRevokeSessionsOf-<instance>`).
+fn earlier_instance_policy(instance: &str, cutoff: &str) -> String {
+    let deny = |condition: Value| json!({"Effect": "Deny", "Action": ["*"], "Resource": ["*"], "Condition": condition});
+    json!({"Version": "2012-10-17", "Statement": [
+        deny(json!({"DateLessThan": {"aws:TokenIssueTime": cutoff},
+                    "ArnEquals": {"ec2:SourceInstanceARN":
+                        format!("arn:aws:ec2:us-east-1:123456789012:instance/{instance}")}})),
+        deny(json!({"DateLessThan": {"aws:TokenIssueTime": cutoff},
+                    "StringEquals": {"aws:userId": format!("AROAEXAMPLEROLEID0001:{instance}")}})),
+    ]})
+    .to_string()
+}
+
+/// A role's inline policies' size as IAM counts it: white space left out.
+fn iam_size(state: &RoleState) -> usize {
+    state
+        .policies
+        .iter()
+        .map(|(_, p)| p.to_string().chars().filter(|c| !c.is_whitespace()).count())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exfiltration_burst_across_a_fleet_revokes_every_instance_and_the_role_stays_under_iam_s_limit(
+) {
+    let _turn = IAM.lock().await;
+    // GIVEN 40 instances sharing one instance profile, whose role already holds an inline policy
+    // of its own and 5 per-instance policies an earlier version wrote an hour ago (the local AWS
+    // holds a role's inline policies to IAM's 10,240 characters)
+    const FLEET: usize = 40;
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.21.0.0/16").await;
+    let (role, profile) = aws.role_with_profile().await;
+    let app = aws.app_group(&vpc).await;
+    let fleet: Vec<String> = aws
+        .instances(&subnet, std::slice::from_ref(&app), &[], FLEET as i32)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    for id in &fleet {
+        aws.associate_profile(id, &profile).await;
+    }
+    let own = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:ListBucket"],
+        "Resource": (0..20).map(|n| format!("arn:aws:s3:::fleet-data-{n}/*")).collect::<Vec<_>>()}]});
+    let mut put = vec![("FleetData".to_string(), own.to_string())];
+    let hour_ago = aws_smithy_types::DateTime::from_secs(epoch(SystemTime::now()) as i64 - 3600)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap();
+    let earlier: Vec<String> = (0..5).map(|n| format!("i-0e{n:015x}")).collect();
+    for id in &earlier {
+        put.push((
+            format!("FirebreakRevokeSessionsOf-{id}"),
+            earlier_instance_policy(id, &hour_ago),
+        ));
+    }
+    for (name, document) in &put {
+        aws.iam
+            .put_role_policy()
+            .role_name(&role)
+            .policy_name(name)
+            .policy_document(document)
+            .send()
+            .await
+            .unwrap();
+    }
+    let (topic, _queue) = aws.topic_with_queue().await;
+
+    // WHEN GuardDuty reports each instance's credentials used outside AWS, the findings handled
+    // concurrently by 8 function instances, as Lambda scales out for a burst
+    let mut runs = tokio::task::JoinSet::new();
+    for chunk in fleet.chunks(FLEET / 8) {
+        let function = responder(&topic, &[]).await;
+        let chunk = chunk.to_vec();
+        let role = role.clone();
+        runs.spawn(async move {
+            let mut answers = Vec::new();
+            for id in chunk {
+                let event = credential_event(
+                    &unique("finding"),
+                    "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+                    8.0,
+                    &role_session(&role, &id),
+                    Some(&id),
+                );
+                let (answer, delivered) = function.invoke_timed(&event).await;
+                answers.push((id, answer, delivered));
+            }
+            (answers, function.logs())
+        });
+    }
+    let mut delivered = Vec::new();
+    while let Some(run) = runs.join_next().await {
+        let (answers, logs) = run.unwrap();
+        for (id, answer, at) in answers {
+            let Invocation::Response(report) = &answer else {
+                panic!("{id}: {answer:?}\n{}", logs.join("\n"))
+            };
+            assert_eq!(report["verdict"], "contained", "{id}: {report}");
+            delivered.push((id, at));
+        }
+    }
+    assert_eq!(delivered.len(), FLEET);
+
+    // THEN the role, as IAM holds it, denies each instance's sessions issued before its
+    // response, by the instance's ARN and by its session name
+    let state = aws.role_state(&role).await;
+    let mut denied: Vec<(f64, String)> = Vec::new();
+    for (name, policy) in &state.policies {
+        if !name.starts_with("FirebreakRevokeInstanceSessions-") {
+            continue;
+        }
+        let (cutoff, arns, sessions) = instance_denies(policy);
+        for arn in arns {
+            let id = arn.rsplit('/').next().unwrap().to_string();
+            assert!(
+                sessions.contains(&format!("*:{id}")),
+                "{id} by ARN only: {policy}"
+            );
+            denied.push((parse_time(&cutoff), id));
+        }
+    }
+    for (id, at) in &delivered {
+        assert!(
+            denied
+                .iter()
+                .any(|(cutoff, d)| d == id && *cutoff >= epoch(*at)),
+            "{id} is not denied: {:#?}",
+            state.policies
+        );
+        assert!(
+            aws.profile_associations(id).await.is_empty(),
+            "{id} keeps its profile"
+        );
+    }
+    // AND the earlier version's instances are still denied, their policies taken over and removed
+    for id in &earlier {
+        assert!(denied.iter().any(|(_, d)| d == id), "{id} no longer denied");
+    }
+    let names: Vec<&str> = state.policies.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.starts_with("FirebreakRevokeSessionsOf-")),
+        "{names:?}"
+    );
+    // AND no revocation had to deny the whole role, the role's own policy is untouched, and the
+    // role is under IAM's limit: one policy per minute the burst spanned, and the hour-old one
+    let size = iam_size(&state);
+    assert!(size <= 10_240, "{size}");
+    assert!(!names.contains(&"AWSRevokeOlderSessions"), "{names:?}");
+    assert!(names.len() <= 5, "{names:?}");
+    let kept = state
+        .policies
+        .iter()
+        .find(|(n, _)| n == "FleetData")
+        .unwrap();
+    assert_eq!(kept.1, own);
+    eprintln!(
+        "{FLEET} instances revoked: {} inline policies, {size} of 10,240 characters",
+        names.len()
     );
 }

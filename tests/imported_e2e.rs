@@ -207,7 +207,10 @@ async fn inspector_s_exploitable_critical_vulnerability_asks_and_macie_s_public_
 
     // Inspector: evidence kept, the instance waiting for a human, not isolated.
     let tags = aws.tags(&instance).await;
-    assert_eq!(tag(&tags, "firebreak:status"), Some("awaiting-approval"));
+    assert_eq!(
+        tag(&tags, "firebreak:status"),
+        Some("awaiting-approval told")
+    );
     assert_eq!(aws.groups_of(&instance).await, vec![app]);
     assert!(aws.protection(&instance).await.termination_protection);
     // Macie: the bucket's Block Public Access all on.

@@ -1457,6 +1457,228 @@ async fn a_function_s_zero_concurrency_its_vpc_and_an_update_in_progress_are_as_
     );
 }
 
+/// The function's `LastUpdateStatus`, its reason code, and its groups, as
+/// `GetFunctionConfiguration` reports them.
+async fn last_update(aws: &Aws, name: &str) -> (String, Option<String>, Vec<String>) {
+    let c = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    let groups = c
+        .vpc_config()
+        .map(|v| v.security_group_ids().to_vec())
+        .unwrap_or_default();
+    (
+        c.last_update_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        c.last_update_status_reason_code()
+            .map(|r| r.as_str().to_string()),
+        groups,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_update_is_in_progress_then_successful_or_failed_with_its_reason() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.163.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let other = aws.app_group(&vpc).await;
+    let (name, _, _) = aws.lambda_function(&subnet, &app).await;
+    let update = |group: &String| {
+        let vpc_config = aws_sdk_lambda::types::VpcConfig::builder()
+            .subnet_ids(&subnet)
+            .security_group_ids(group)
+            .build();
+        aws.lambda
+            .update_function_configuration()
+            .function_name(&name)
+            .vpc_config(vpc_config)
+            .send()
+    };
+    let settle = || tokio::time::sleep(Duration::from_millis(1100));
+    // Plain moto reports Successful at once; Lambda applies a VPC change asynchronously.
+    update(&other).await.unwrap();
+    assert_eq!(last_update(&aws, &name).await.0, "InProgress");
+    settle().await;
+    assert_eq!(
+        last_update(&aws, &name).await,
+        ("Successful".to_string(), None, vec![other.clone()])
+    );
+
+    // A change Lambda gives up: Failed, with its reason code; the previous groups stay.
+    let id = unique("no-ips");
+    let _rule = faults::ClearOnDrop::new(&id);
+    faults::fail_function_update(&id, &name, "SubnetOutOfIPAddresses").await;
+    let accepted = update(&app).await.unwrap();
+    assert_eq!(
+        accepted.last_update_status().map(|s| s.as_str()),
+        Some("InProgress")
+    );
+    assert_eq!(last_update(&aws, &name).await.0, "InProgress");
+    settle().await;
+    assert_eq!(
+        last_update(&aws, &name).await,
+        (
+            "Failed".to_string(),
+            Some("SubnetOutOfIPAddresses".to_string()),
+            vec![other.clone()]
+        )
+    );
+    // The next change, the rule gone, succeeds.
+    faults::clear(&id).await;
+    update(&app).await.unwrap();
+    settle().await;
+    assert_eq!(
+        last_update(&aws, &name).await,
+        ("Successful".to_string(), None, vec![app])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioned_concurrency_counts_towards_reserved_concurrency() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.164.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let (name, _, _) = aws.lambda_function(&subnet, &app).await;
+    let version = aws
+        .lambda
+        .publish_version()
+        .function_name(&name)
+        .send()
+        .await
+        .unwrap();
+    aws.lambda
+        .create_alias()
+        .function_name(&name)
+        .name("live")
+        .function_version(version.version().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let provision = |qualifier: &str, n: i32| {
+        aws.lambda
+            .put_provisioned_concurrency_config()
+            .function_name(&name)
+            .qualifier(qualifier)
+            .provisioned_concurrent_executions(n)
+            .send()
+    };
+    let reserve = |n: i32| {
+        aws.lambda
+            .put_function_concurrency()
+            .function_name(&name)
+            .reserved_concurrent_executions(n)
+            .send()
+    };
+    // Plain moto has no provisioned concurrency at all (HTTP 404).
+    provision("live", 3).await.unwrap();
+    let listed = aws
+        .lambda
+        .list_provisioned_concurrency_configs()
+        .function_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let configs = listed.provisioned_concurrency_configs();
+    assert_eq!(configs.len(), 1);
+    assert!(configs[0].function_arn().unwrap().ends_with(":live"));
+    assert_eq!(
+        configs[0].requested_provisioned_concurrent_executions(),
+        Some(3)
+    );
+    // Never on $LATEST.
+    assert_eq!(
+        code(provision("$LATEST", 1).await),
+        "InvalidParameterValueException"
+    );
+    // Reserved concurrency below the provisioned concurrency is refused, 0 included...
+    assert_eq!(code(reserve(0).await), "InvalidParameterValueException");
+    assert_eq!(code(reserve(2).await), "InvalidParameterValueException");
+    reserve(3).await.unwrap();
+    // ...and provisioned concurrency above the reserved concurrency.
+    assert_eq!(
+        code(provision("live", 4).await),
+        "InvalidParameterValueException"
+    );
+    // Once it is removed, 0 is accepted.
+    aws.lambda
+        .delete_provisioned_concurrency_config()
+        .function_name(&name)
+        .qualifier("live")
+        .send()
+        .await
+        .unwrap();
+    reserve(0).await.unwrap();
+    assert!(aws
+        .lambda
+        .list_provisioned_concurrency_configs()
+        .function_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .provisioned_concurrency_configs()
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_event_source_mapping_is_creating_and_cannot_be_updated_yet() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.165.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let (name, _, _) = aws.lambda_function(&subnet, &app).await;
+    let queue = aws
+        .sqs
+        .create_queue()
+        .queue_name(unique("mapped"))
+        .send()
+        .await
+        .unwrap();
+    let queue_arn = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(queue.queue_url().unwrap())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let created = aws
+        .lambda
+        .create_event_source_mapping()
+        .function_name(&name)
+        .event_source_arn(queue_arn)
+        .send()
+        .await
+        .unwrap();
+    let uuid = created.uuid().unwrap().to_string();
+    // Plain moto reports it Enabled at once and updates it at once.
+    assert_eq!(created.state(), Some("Creating"));
+    let disable = || {
+        aws.lambda
+            .update_event_source_mapping()
+            .uuid(&uuid)
+            .enabled(false)
+            .send()
+    };
+    assert_eq!(code(disable().await), "ResourceInUseException");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    disable().await.unwrap();
+    let state = aws
+        .lambda
+        .get_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(state.state(), Some("Disabled"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_runs_until_it_is_stopped() {
     let aws = Aws::new().await;
@@ -1475,4 +1697,78 @@ async fn a_task_runs_until_it_is_stopped() {
         .await
         .unwrap();
     assert_eq!(status().await, "STOPPED");
+}
+
+/// IAM's inline policy quotas (IAM User Guide, "IAM and AWS STS quotas"): a role's inline policies
+/// hold 10,240 characters in all, a user's 2,048, white space not counted; past it PutRolePolicy /
+/// PutUserPolicy answer 409 `LimitExceeded`. Plain moto takes any number of policies of any size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_policies_are_capped_in_all_per_role_and_user_white_space_not_counted() {
+    let aws = Aws::new().await;
+    let (role, _) = aws.role_with_profile().await;
+    let (user, _) = aws.user_with_keys().await;
+    // A document of exactly `size` characters as IAM counts them, padded with white space that
+    // does not count.
+    let document = |size: usize| {
+        let head = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:userId":""#;
+        let tail = r#""}}}]}"#;
+        let fill = size - head.len() - tail.len();
+        format!(
+            "{head}{}{tail}\n   \t\n{}",
+            "x".repeat(fill),
+            " ".repeat(4000)
+        )
+    };
+    let put_role = |name: &str, size: usize| {
+        aws.iam
+            .put_role_policy()
+            .role_name(&role)
+            .policy_name(name)
+            .policy_document(document(size))
+            .send()
+    };
+    // 6,000 + 4,240 = 10,240: exactly the quota, however much white space.
+    put_role("a", 6_000).await.unwrap();
+    put_role("b", 4_240).await.unwrap();
+    // One character more, in a third policy or by growing one: refused, and nothing changes.
+    let refused = (
+        "LimitExceeded".to_string(),
+        format!("Maximum policy size of 10240 bytes exceeded for role {role}"),
+        409,
+    );
+    assert_eq!(refusal(put_role("c", 200).await), refused);
+    assert_eq!(refusal(put_role("b", 4_241).await), refused);
+    assert_eq!(aws.role_state(&role).await.policies.len(), 2);
+    // A document replaced by a smaller one, or one deleted, makes room again.
+    put_role("b", 4_000).await.unwrap();
+    put_role("c", 240).await.unwrap();
+    aws.iam
+        .delete_role_policy()
+        .role_name(&role)
+        .policy_name("a")
+        .send()
+        .await
+        .unwrap();
+    put_role("d", 6_000).await.unwrap();
+
+    // A user's: 2,048.
+    let put_user = |name: &str, size: usize| {
+        aws.iam
+            .put_user_policy()
+            .user_name(&user)
+            .policy_name(name)
+            .policy_document(document(size))
+            .send()
+    };
+    put_user("a", 1_048).await.unwrap();
+    put_user("b", 1_000).await.unwrap();
+    assert_eq!(
+        refusal(put_user("c", 150).await),
+        (
+            "LimitExceeded".to_string(),
+            format!("Maximum policy size of 2048 bytes exceeded for user {user}"),
+            409,
+        )
+    );
+    assert_eq!(aws.user_state(&user).await.policies.len(), 2);
 }

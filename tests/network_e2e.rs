@@ -412,7 +412,10 @@ async fn an_instance_with_44_tags_of_its_own_and_two_interfaces_is_contained_wit
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.clone())
     };
-    assert_eq!(value("firebreak:status").as_deref(), Some("quarantined"));
+    assert_eq!(
+        value("firebreak:status").as_deref(),
+        Some("quarantined told")
+    );
     let messages = aws.messages(&queue, 2, Duration::from_secs(10)).await;
     for m in &messages {
         let body = &readable(m);

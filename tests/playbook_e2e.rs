@@ -148,7 +148,10 @@ async fn a_custom_playbook_decides_as_written_and_an_approval_then_contains() {
         "snapshotted"
     );
     let tags = aws.tags(&crypto.id).await;
-    assert_eq!(tag(&tags, "firebreak:status"), Some("awaiting-approval"));
+    assert_eq!(
+        tag(&tags, "firebreak:status"),
+        Some("awaiting-approval told")
+    );
 
     // Tag-scoped ignore: nothing touched, nothing sent.
     let ignored = unique("sandbox");
@@ -225,7 +228,7 @@ async fn a_custom_playbook_decides_as_written_and_an_approval_then_contains() {
         "isolated after the approval"
     );
     let tags = aws.tags(&crypto.id).await;
-    assert_eq!(tag(&tags, "firebreak:status"), Some("quarantined"));
+    assert_eq!(tag(&tags, "firebreak:status"), Some("quarantined told"));
     let decision = tag(&tags, "firebreak:decision").unwrap_or_default();
     assert!(
         decision.starts_with("approved ") && decision.contains("by alice"),
@@ -242,7 +245,7 @@ async fn a_custom_playbook_decides_as_written_and_an_approval_then_contains() {
     );
     assert_eq!(
         tag(&aws.tags(&crypto.id).await, "firebreak:status"),
-        Some("quarantined")
+        Some("quarantined told")
     );
 
     // A redelivery of the finding after the approval does not ask again.
@@ -250,7 +253,7 @@ async fn a_custom_playbook_decides_as_written_and_an_approval_then_contains() {
     assert_ne!(again["verdict"], "awaiting-approval", "{again}");
     assert_eq!(
         tag(&aws.tags(&crypto.id).await, "firebreak:status"),
-        Some("quarantined")
+        Some("quarantined told")
     );
 }
 

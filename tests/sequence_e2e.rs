@@ -66,7 +66,7 @@ async fn an_attack_sequence_contains_each_resource_and_tells_the_team_once() {
     assert_eq!(aws.groups_of(&instance).await, vec![isolation]);
     let tags = aws.tags(&instance).await;
     let status = tags.iter().find(|(k, _)| k == "firebreak:status");
-    assert_eq!(status.map(|(_, v)| v.as_str()), Some("quarantined"));
+    assert_eq!(status.map(|(_, v)| v.as_str()), Some("quarantined told"));
 
     // The key: deactivated (the user's other key stays active), the user's sessions denied.
     let state = aws.user_state(&user).await;

@@ -31,7 +31,7 @@ async fn check<E: Ec2Ports>(approval: &Approval, ec2: &E) -> Result<(), Firebrea
         .await
         .map_err(|e| refuse(format!("could not read {id}: {e}")))?
         .ok_or_else(|| refuse(format!("{id} does not exist")))?;
-    let waiting = facts.tag(tags::STATUS) == Some(status::AWAITING_APPROVAL);
+    let waiting = tags::status_of(&facts) == Some(status::AWAITING_APPROVAL);
     let same = facts.tag(tags::FINDING) == Some(incident.finding_id.as_str());
     match (waiting, same) {
         (true, true) => Ok(()),

@@ -102,18 +102,10 @@ impl Responder {
         for w in config.playbook.lowering_tag_rules() {
             warn!(playbook = %config.playbook.source, warning = %w, "start-up");
         }
-        let keys = key_source(clients.secrets(), config.record_key_secret.clone());
-        let keys = Arc::new(keys);
-        // Started now, awaited where a record is first read or written: on a cold start the fetch
-        // runs beside the first event's first round trip, not before it.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let early = keys.clone();
-            runtime.spawn(async move {
-                if let Err(e) = early.keys().await {
-                    warn!(error = %e, "record key");
-                }
-            });
-        }
+        // Fetched when a record is first read (beside the first incident's first call, which
+        // awaits it together with its own: no round trip of its own), not at start-up, which it
+        // would slow.
+        let keys = Arc::new(key_source(clients.base(), config.record_key_secret.clone()));
         Responder {
             config,
             clients,
@@ -148,10 +140,13 @@ impl Responder {
     async fn ports_for(&self, incident: &Incident) -> (Ec2, Services, Iam) {
         let (account, region) = (&incident.account, &incident.region);
         let ec2 = self.clients.ec2_for(account, region).await;
+        let service = self.clients.service_for(account, region).await;
+        let iam = self.clients.iam_for(account, region).await;
+        let seal = self.seal(incident);
         (
-            ec2.sealed(self.seal(incident)),
-            self.clients.service_for(account, region).await,
-            self.clients.iam_for(account, region).await,
+            ec2.sealed(seal.clone()),
+            service.sealed(seal.clone()),
+            iam.sealed(seal),
         )
     }
 

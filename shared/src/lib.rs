@@ -10,6 +10,7 @@
 
 // Ground floor: values, errors, the clock, the tag vocabulary, the action registry.
 pub mod clock;
+pub mod denies;
 pub mod error;
 pub mod outcome;
 pub mod records;

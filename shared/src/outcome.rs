@@ -102,6 +102,21 @@ pub struct Execution {
     pub warnings: Vec<String>,
     /// Set when the blast-radius cap held containment back: why, in words.
     pub held_by_cap: Option<String>,
+    /// The status the response leaves on an instance, and whether the team was already told of
+    /// it (`None`: no status on an instance).
+    #[serde(skip)]
+    pub told: Option<Told>,
+}
+
+/// An instance's status after a response, for the mark that the team was told of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Told {
+    /// The instance.
+    pub resource: String,
+    /// Its status word.
+    pub status: String,
+    /// The status carries the mark already: a delivery that changes nothing is silent.
+    pub already: bool,
 }
 
 impl Outcome {

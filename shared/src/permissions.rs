@@ -109,6 +109,33 @@ mod tests {
         "s3:PutBucketPolicy",
         "s3:PutBucketPublicAccessBlock",
         "s3:PutBucketTagging",
+        // Lambda functions (issue 21): provisioned concurrency removed before concurrency 0,
+        // aliases' mappings, a VPC change confirmed
+        "lambda:DeleteProvisionedConcurrencyConfig",
+        "lambda:GetFunctionConfiguration",
+        "lambda:ListAliases",
+        "lambda:ListProvisionedConcurrencyConfigs",
+    ];
+
+    /// A Lambda function's release: its concurrency (issue 21: and provisioned concurrency) given
+    /// back, its records removed, the sessions policy removed (issue 21: the one an earlier version
+    /// named by the function's name alone read first).
+    const FUNCTION_RELEASE: &[&str] = &[
+        "iam:DeleteRolePolicy",
+        "iam:GetRolePolicy",
+        "lambda:DeleteFunctionConcurrency",
+        "lambda:PutProvisionedConcurrencyConfig",
+        "lambda:UntagResource",
+    ];
+
+    /// Revocation that scales (issue 21): a principal's inline policies read before a deny is
+    /// merged into them and sized; the expired and earlier versions' instance policies deleted.
+    const SIZED_REVOCATIONS: &[&str] = &[
+        "iam:DeleteRolePolicy",
+        "iam:GetRolePolicy",
+        "iam:GetUserPolicy",
+        "iam:ListRolePolicies",
+        "iam:ListUserPolicies",
     ];
 
     /// The lists the functions were granted before the registry (a byte-for-byte check that the
@@ -159,7 +186,7 @@ mod tests {
             "iam:TagUser",
             "iam:UpdateAccessKey",
         ];
-        let quarantine_etc = union(&[&quarantine_etc, BEYOND_INSTANCES]);
+        let quarantine_etc = union(&[&quarantine_etc, BEYOND_INSTANCES, SIZED_REVOCATIONS]);
         let release = [
             "autoscaling:AttachInstances",
             "autoscaling:ExitStandby",
@@ -169,11 +196,9 @@ mod tests {
             "ec2:DeleteTags",
             "elasticloadbalancing:RegisterTargets",
             "iam:PassRole",
-            "iam:DeleteRolePolicy",
-            "lambda:DeleteFunctionConcurrency",
-            "lambda:UntagResource",
             "s3:DeleteBucketPolicy",
         ];
+        let release = union(&[&release, FUNCTION_RELEASE]);
         let notify = ["kms:Decrypt", "kms:GenerateDataKey", "sns:Publish"];
         let sorted = |parts: &[&[&'static str]]| union(parts);
         assert_eq!(

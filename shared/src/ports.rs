@@ -307,8 +307,51 @@ pub struct FunctionFacts {
     pub reserved_concurrency: Option<i32>,
     /// Its VPC configuration, when it is attached to a VPC.
     pub vpc: Option<FunctionVpc>,
-    /// Its tags.
+    /// Its tags: others' as they are, Firebreak's only where their seal verifies (`seal.rs`),
+    /// without it.
     pub tags: Vec<(String, String)>,
+    /// Firebreak's tags that carry no seal (written by a version before sealing): trusted only by
+    /// a release that checks the facts they describe.
+    pub legacy: Vec<(String, String)>,
+    /// The keys of `firebreak:*` tags whose seal does not verify: never acted on, reported as
+    /// tampering.
+    pub forged: Vec<String>,
+    /// How Lambda's last update of its configuration stands (`LastUpdateStatus`).
+    pub last_update: UpdateStatus,
+}
+
+/// How Lambda's last update of a function's configuration stands: an update (a VPC change among
+/// them) is applied asynchronously, `InProgress` then `Successful` or `Failed` (Lambda Developer
+/// Guide, "Lambda function states"; API reference, UpdateFunctionConfiguration).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateStatus {
+    /// `LastUpdateStatus`: `InProgress`, `Successful`, `Failed` (empty when Lambda reports none).
+    pub status: String,
+    /// `LastUpdateStatusReasonCode` (`SubnetOutOfIPAddresses`, …), when it failed.
+    pub reason_code: Option<String>,
+    /// `LastUpdateStatusReason`, in Lambda's words.
+    pub reason: Option<String>,
+}
+
+impl UpdateStatus {
+    /// Lambda is still applying it.
+    pub fn in_progress(&self) -> bool {
+        self.status == "InProgress"
+    }
+
+    /// Lambda gave it up: the function's previous configuration stays in effect.
+    pub fn failed(&self) -> bool {
+        self.status == "Failed"
+    }
+}
+
+/// One provisioned concurrency configuration of a function (on an alias or a published version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedFacts {
+    /// The alias or version number it is configured on.
+    pub qualifier: String,
+    /// `RequestedProvisionedConcurrentExecutions`.
+    pub requested: i32,
 }
 
 /// A function's VPC configuration.
@@ -331,9 +374,17 @@ pub struct MappingFacts {
     pub uuid: String,
     /// `Enabled`, `Enabling`, `Disabled`, `Disabling`, `Creating`, `Updating`, `Deleting`.
     pub state: String,
+    /// The ARN of the function it invokes (qualified when it invokes a version or an alias).
+    pub function_arn: String,
 }
 
 impl MappingFacts {
+    /// True when it invokes the function whose unqualified ARN is `arn` (any version or alias).
+    pub fn invokes(&self, arn: &str) -> bool {
+        let own = |m: &str| m == arn || m.strip_prefix(arn).is_some_and(|q| q.starts_with(':'));
+        !arn.is_empty() && own(&self.function_arn)
+    }
+
     /// True when it delivers events, or is about to.
     pub fn delivers(&self) -> bool {
         matches!(
@@ -347,10 +398,21 @@ impl MappingFacts {
 pub trait FunctionsPort: Sync {
     /// The function now, `None` when it no longer exists.
     async fn function(&self, name: &str) -> Result<Option<FunctionFacts>, AwsError>;
-    /// Its event source mappings.
+    /// Its event source mappings: those Lambda lists for its name and for each of its aliases.
     async fn mappings(&self, name: &str) -> Result<Vec<MappingFacts>, AwsError>;
     /// Sets its reserved concurrency (`None`: removes it, back to the account's pool).
     async fn set_concurrency(&self, name: &str, reserved: Option<i32>) -> Result<(), AwsError>;
+    /// Its provisioned concurrency configurations (its aliases' and versions').
+    async fn provisioned(&self, name: &str) -> Result<Vec<ProvisionedFacts>, AwsError>;
+    /// Sets the provisioned concurrency of one alias or version (`None`: removes it).
+    async fn set_provisioned(
+        &self,
+        name: &str,
+        qualifier: &str,
+        executions: Option<i32>,
+    ) -> Result<(), AwsError>;
+    /// How Lambda's last update of its configuration stands now (`GetFunctionConfiguration`).
+    async fn update_status(&self, name: &str) -> Result<UpdateStatus, AwsError>;
     /// Enables or disables one event source mapping.
     async fn set_mapping_enabled(&self, uuid: &str, enabled: bool) -> Result<(), AwsError>;
     /// Replaces the security groups of its VPC configuration (its subnets and IPv6 setting kept).
@@ -364,6 +426,15 @@ pub trait FunctionsPort: Sync {
     async fn tag_function(&self, arn: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
     /// Removes these tag keys from it (by ARN).
     async fn untag_function(&self, arn: &str, keys: &[String]) -> Result<(), AwsError>;
+    /// The VPC of each of these security groups that exists, `(group, vpc)` (EC2): a release
+    /// checks an unsealed record of the function's groups against it.
+    async fn security_group_vpcs(
+        &self,
+        group_ids: &[String],
+    ) -> Result<Vec<(String, String)>, AwsError>;
+    /// Firebreak's own quarantine groups in the VPC (EC2; isolation and untracking), which no
+    /// record of a function's own groups may name.
+    async fn quarantine_group_ids(&self, vpc_id: &str) -> Result<Vec<String>, AwsError>;
 }
 
 /// An S3 bucket's Block Public Access settings.
@@ -389,15 +460,57 @@ impl PublicAccessBlock {
     };
 }
 
+/// An S3 bucket's tags as read. S3 replaces a bucket's whole tag set at once, so a write carries
+/// every tag it does not change back exactly as it was read ([`raw`](Self::raw)): an unsealed or
+/// forged value is never written back sealed (laundered), nor a sealed one sealed again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BucketTags {
+    /// Tags (key, value): others' as they are, Firebreak's only where their seal verifies
+    /// (`seal.rs`), without it.
+    pub tags: Vec<(String, String)>,
+    /// Firebreak's tags that carry no seal (an earlier version's): never restored from.
+    pub legacy: Vec<(String, String)>,
+    /// The keys of `firebreak:*` tags whose seal does not verify: never acted on, reported as
+    /// tampering.
+    pub forged: Vec<String>,
+    /// The whole tag set exactly as S3 holds it, seals included.
+    pub raw: Vec<(String, String)>,
+}
+
+impl BucketTags {
+    /// A tag set read without opening (an adapter that does not seal): every tag as it is.
+    pub fn plain(tags: Vec<(String, String)>) -> BucketTags {
+        BucketTags {
+            raw: tags.clone(),
+            tags,
+            ..BucketTags::default()
+        }
+    }
+
+    /// The whole tag set to put: every tag as read, with `written` merged in (a key written is
+    /// replaced, an empty value removes it). `written` holds the values as they go to S3 (sealed by
+    /// the adapter); nothing else is ever sealed.
+    pub fn merged(&self, written: &[(String, String)]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = (self.raw.iter())
+            .filter(|(k, _)| !written.iter().any(|(w, _)| w == k))
+            .cloned()
+            .collect();
+        out.extend(written.iter().filter(|(_, v)| !v.is_empty()).cloned());
+        out
+    }
+}
+
 /// S3 buckets: Block Public Access, the bucket policy, tags.
 pub trait BucketsPort: Sync {
     /// The bucket's tags; `None` when the bucket does not exist.
-    async fn bucket_tags(&self, bucket: &str) -> Result<Option<Vec<(String, String)>>, AwsError>;
-    /// Replaces the bucket's whole tag set.
+    async fn bucket_tags(&self, bucket: &str) -> Result<Option<BucketTags>, AwsError>;
+    /// Replaces the bucket's whole tag set with `present`'s as read and `write` merged in
+    /// ([`BucketTags::merged`]): only `write`'s values are sealed (an empty value removes its key).
     async fn put_bucket_tags(
         &self,
         bucket: &str,
-        tags: &[(String, String)],
+        present: &BucketTags,
+        write: &[(String, String)],
     ) -> Result<(), AwsError>;
     /// Its Block Public Access settings; `None` when it has none.
     async fn public_access_block(
@@ -615,6 +728,15 @@ pub trait PrincipalsPort: Sync {
     ) -> Result<(), AwsError>;
     /// Deletes an inline policy of the role (`Ok` when it does not exist).
     async fn delete_role_policy(&self, role_name: &str, policy_name: &str) -> Result<(), AwsError>;
+    /// The document (JSON) of an inline policy of the role, `None` when it has no such policy. A
+    /// port that cannot read policies answers `None`: it never claims a policy it did not read.
+    async fn role_policy(
+        &self,
+        _role_name: &str,
+        _policy_name: &str,
+    ) -> Result<Option<String>, AwsError> {
+        Ok(None)
+    }
     /// Adds or overwrites tags on the user.
     async fn tag_user(&self, user_name: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
     /// Adds or overwrites tags on the role.
@@ -637,10 +759,19 @@ pub trait UserCredentialsPort: Sync {
     async fn delete_login_profile(&self, user_name: &str) -> Result<(), AwsError>;
 }
 
-/// Everything the credential responses need from IAM.
-pub trait IamPorts: PrincipalsPort + UserCredentialsPort {}
+/// A user's or role's inline policies as IAM holds them: read before a deny is merged into them
+/// and sized against IAM's quota on their sum (`denies.rs`).
+pub trait InlinePoliciesPort: Sync {
+    /// Every inline policy of the role: (name, document as written).
+    async fn role_policies(&self, role_name: &str) -> Result<Vec<(String, String)>, AwsError>;
+    /// Every inline policy of the user: (name, document as written).
+    async fn user_policies(&self, user_name: &str) -> Result<Vec<(String, String)>, AwsError>;
+}
 
-impl<T> IamPorts for T where T: PrincipalsPort + UserCredentialsPort {}
+/// Everything the credential responses need from IAM.
+pub trait IamPorts: PrincipalsPort + UserCredentialsPort + InlinePoliciesPort {}
+
+impl<T> IamPorts for T where T: PrincipalsPort + UserCredentialsPort + InlinePoliciesPort {}
 
 /// A message for the team, in one form per kind of subscriber.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -718,8 +849,16 @@ pub trait Notifier: Sync {
 pub struct PrincipalFacts {
     /// Its ARN.
     pub arn: String,
-    /// Its tags (key, value).
+    /// Its tags (key, value): others' as they are, Firebreak's only where their seal verifies
+    /// (`seal.rs`), without it.
     pub tags: Vec<(String, String)>,
+    /// Firebreak's tags that carry no seal (an earlier version's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub legacy: Vec<(String, String)>,
+    /// The keys of `firebreak:*` tags whose seal does not verify: never acted on, reported as
+    /// tampering.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forged: Vec<String>,
 }
 
 impl PrincipalFacts {

@@ -29,7 +29,7 @@ pub fn is_reminder_run(event: &Value) -> bool {
 /// instance whose start is unknown is due (the reminder errs towards telling a human).
 fn due(facts: &InstanceFacts, now: i64, after_minutes: u64) -> bool {
     let waiting = matches!(
-        facts.tag(tags::STATUS),
+        tags::status_of(facts),
         Some(status::AWAITING_APPROVAL | status::NEEDS_HUMAN)
     );
     let since = facts
@@ -65,7 +65,7 @@ fn reminder_mark(facts: &InstanceFacts, now: &str) -> (String, String) {
 /// The reminder for one instance.
 fn message(facts: &InstanceFacts, account: &str, region: &str) -> Notification {
     let id = facts.instance_id.as_str();
-    let state = facts.tag(tags::STATUS).unwrap_or_default();
+    let state = tags::status_of(facts).unwrap_or_default();
     let since = facts
         .tag(tags::AWAITING_SINCE)
         .map(started)

@@ -108,6 +108,9 @@ pub struct Report {
     /// For a contained instance: which connections are cut, and by what.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connections: Option<String>,
+    /// For a contained Lambda function: what holds, for every version and alias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holds: Option<String>,
     /// Awaiting approval: how to approve or reject, one line each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub approval: Vec<String>,
@@ -134,6 +137,37 @@ fn connections(plan: &Plan, verdict: Verdict, outcomes: &[Outcome]) -> Option<St
         true => CUT_NEW.to_string(),
         false => format!("{CUT_NEW} (FIREBREAK_NETWORK_ACL_DENY is off)"),
     })
+}
+
+/// What holds for a contained Lambda function, step by step (a version's configuration is fixed
+/// when it is published: only concurrency, mappings and sessions reach every version and alias).
+fn function_holds(plan: &Plan, verdict: Verdict, outcomes: &[Outcome]) -> Option<String> {
+    if verdict != Verdict::Contained || !plan.has(ActionKind::StopFunction) {
+        return None;
+    }
+    let step = |k: ActionKind| outcomes.iter().find(|o| o.action == k);
+    let ok = |k: ActionKind| step(k).is_some_and(Outcome::is_ok);
+    let mut holds = Vec::new();
+    if ok(ActionKind::StopFunction) {
+        holds.push("reserved concurrency 0 stops every version and alias");
+    }
+    if ok(ActionKind::DisableEventSources) {
+        holds.push("its event source mappings (its aliases' too) are off");
+    }
+    if ok(ActionKind::RevokeFunctionSessions) {
+        holds.push("its execution role denies the sessions issued to it before the response");
+    }
+    match step(ActionKind::IsolateFunction) {
+        Some(o) if o.is_ok() => holds.push(
+            "network: $LATEST and versions published from now on in the isolation group \
+             (published versions keep their groups)",
+        ),
+        Some(o) if o.status == Status::Skipped => {
+            holds.push("network: none to isolate (not attached to a VPC)")
+        }
+        _ => {}
+    }
+    Some(holds.join("; "))
 }
 
 /// One warning per change a release cannot undo because its record could not be written.
@@ -197,9 +231,11 @@ impl Report {
     pub fn new(incident: &Incident, plan: Plan, mode: Mode, execution: Execution) -> Report {
         let verdict = verdict(&plan, mode, &execution);
         let connections = connections(&plan, verdict, &execution.outcomes);
+        let holds = function_holds(&plan, verdict, &execution.outcomes);
         let unrecorded = unrecorded(&execution.outcomes);
         Report {
             connections,
+            holds,
             approval: Vec::new(),
             finding_id: incident.finding_id.clone(),
             finding_type: incident.finding_type.clone(),
@@ -352,6 +388,10 @@ impl Report {
                     CustomAction::FbRelease.id()
                 ),
             ],
+            Verdict::Contained if self.plan.has(ActionKind::StopFunction) => vec![format!(
+                "After the investigation, choose {} on finding {finding} in Security Hub",
+                CustomAction::FbRelease.id()
+            )],
             Verdict::Contained => {
                 vec!["After the investigation, undo with the commands under HOW TO UNDO".into()]
             }
@@ -374,6 +414,9 @@ impl Report {
         );
         if let Some(c) = &self.connections {
             let _ = writeln!(b, "Connections: {c}.\n");
+        }
+        if let Some(h) = &self.holds {
+            let _ = writeln!(b, "What holds: {h}.\n");
         }
         let _ = writeln!(b, "WHAT WAS FOUND");
         let _ = writeln!(
@@ -434,6 +477,22 @@ impl Report {
         }
     }
 
+    /// How a Lambda function's containment is released.
+    fn write_function_release(&self, b: &mut String) {
+        let _ = writeln!(
+            b,
+            "  Choose {} on the finding in Security Hub: it gives back the reserved and \
+             provisioned\n  concurrency, the event source mappings and the VPC groups exactly as \
+             recorded on the function\n  ({}, {}, {}, {}) and removes the deny policy from its \
+             execution role.",
+            CustomAction::FbRelease.id(),
+            tags::CONCURRENCY,
+            tags::PROVISIONED,
+            tags::EVENT_SOURCES,
+            tags::VPC_GROUPS
+        );
+    }
+
     /// HOW TO UNDO (credentials) or HOW TO RELEASE (a quarantine); HOW TO DECIDE (an `ask`).
     fn write_undo(&self, b: &mut String) {
         if !self.approval.is_empty() {
@@ -457,6 +516,9 @@ impl Report {
             return;
         }
         let _ = writeln!(b, "\nHOW TO RELEASE (after the investigation)");
+        if self.plan.has(ActionKind::StopFunction) {
+            return self.write_function_release(b);
+        }
         let _ = writeln!(
             b,
             "  Restore each interface's groups (recorded on the instance in {}):",

@@ -8,7 +8,7 @@ use crate::config::{Config, Mode};
 use crate::error::{AwsError, FirebreakError};
 use crate::execute::{self, Request};
 use crate::incident::{Incident, Resource};
-use crate::outcome::{Execution, Outcome, Status};
+use crate::outcome::{Execution, Outcome, Status, Told};
 use crate::plan::{dry_run, Action, Plan};
 use crate::playbook::plan;
 use crate::ports::{Ec2Ports, IamPorts, InstancesPort, Notifier, ServicePorts};
@@ -147,10 +147,14 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
               action = "verify-records", outcome = "tampering", detail = %w, "records");
     }
     let notify = plan.has(ActionKind::Notify);
+    let told = execution.told.clone();
     let report = Report::new(incident, plan, config.mode, execution)
         .with_approval(incident, config.approval_function.as_deref());
     crate::metrics::emit(incident, &report, &config.function_name, started.elapsed());
-    let told_before = trigger != Trigger::Human && changed_nothing(&report);
+    // Silent only when nothing changed and the team was told before (an instance's status says
+    // so): a message lost to a failed publish is sent by the retry.
+    let already_told = told.as_ref().is_none_or(|t| t.already);
+    let told_before = trigger != Trigger::Human && changed_nothing(&report) && already_told;
     let published = if notify && !told_before {
         notifier.publish(&report.notification(incident)).await
     } else {
@@ -177,8 +181,38 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
                          error_code = e.code.as_deref().unwrap_or(""), error = %e, "notification failed")
         }
     }
+    if let (true, Ok(_), Some(t)) = (notify && !told_before, &published, &told) {
+        mark_told(ec2, &incident.finding_id, t).await;
+    }
     info!(finding_id = %report.finding_id, resource = %report.resource, verdict = ?report.verdict, "done");
     (report, published)
+}
+
+/// Marks the instance's status as told (`quarantined told`), after the message went out; a mark
+/// that cannot be written only means the next delivery tells again.
+async fn mark_told<E: InstancesPort>(ec2: &E, finding_id: &str, t: &Told) {
+    if t.already {
+        return;
+    }
+    let mark = [crate::tags::pair(
+        crate::tags::STATUS,
+        crate::tags::status::told(&t.status),
+    )];
+    let o = match ec2.tag_instance(&t.resource, &mark).await {
+        Ok(()) => Outcome::new(
+            ActionKind::TagInstance,
+            &t.resource,
+            Status::Succeeded,
+            "the team was told: status marked",
+        ),
+        Err(e) => Outcome::failed(
+            ActionKind::TagInstance,
+            &t.resource,
+            "could not mark that the team was told (the next delivery tells again)",
+            &e,
+        ),
+    };
+    log_outcome(finding_id, &o);
 }
 
 /// A delivery of a finding already handled that changed nothing at all: a repeat (`metrics`) in
@@ -242,7 +276,7 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
         }
     } else if let Some(f) = incident.function() {
         match plan.has(ActionKind::ReleaseFunction) {
-            true => execute::function::release(service, iam, f, clock).await,
+            true => execute::function::release(service, iam, f, clock, request.deadline).await,
             false => execute::function::run(ec2, service, iam, request, f).await,
         }
     } else if let Some(a) = incident.artifact() {

@@ -227,9 +227,9 @@ pub struct OpenedTags {
     pub unknown_key: bool,
 }
 
-/// Where the keys come from: fetched once (Secrets Manager, `aws/secrets.rs`), the fetch started
-/// at start-up and awaited only where a record is first read or written, so it runs beside the
-/// first incident's first round trip rather than before it. A fetch that fails is tried again by
+/// Where the keys come from: fetched once (Secrets Manager, `aws/secrets.rs`), when a record is
+/// first read: the adapter awaits the fetch together with its own call, so it runs beside the first
+/// incident's first round trip rather than before it (and start-up does not wait for it). A fetch that fails is tried again by
 /// the next caller. A seal made with a key this function does not know yet (the secret was rotated
 /// since it started) has the keys fetched again, at most once every ten seconds.
 pub struct KeySource {

@@ -104,6 +104,9 @@ pub const CONCURRENCY: &str = "firebreak:concurrency";
 pub const EVENT_SOURCES: &str = "firebreak:event-sources";
 /// On a Lambda function in a VPC: its security groups before Firebreak isolated it (`<sg>+<sg>`).
 pub const VPC_GROUPS: &str = "firebreak:vpc-groups";
+/// On a Lambda function: the provisioned concurrency Firebreak removed so its reserved concurrency
+/// could be 0, `<alias or version>=<executions>` each (packed, continued in `:2`, `:3`…).
+pub const PROVISIONED: &str = "firebreak:provisioned-concurrency";
 
 /// On an S3 bucket: its Block Public Access configuration before Firebreak turned it all on
 /// (`none`, or `acls=<bool> ignore=<bool> policy=<bool> restrict=<bool>`).
@@ -147,6 +150,7 @@ pub const ALL_KEYS: &[&str] = &[
     CONCURRENCY,
     EVENT_SOURCES,
     VPC_GROUPS,
+    PROVISIONED,
     PUBLIC_ACCESS_BLOCK,
     MALWARE_DENY,
 ];
@@ -168,13 +172,47 @@ pub const ROLE_REVOKE_POLICY: &str = "AWSRevokeOlderSessions";
 /// The inline user policy denying the user's sessions issued before the cutoff.
 pub const USER_REVOKE_POLICY: &str = "FirebreakRevokeOlderSessions";
 
-/// The inline role policy denying the sessions of the role issued to one instance.
+/// The inline role policy of earlier versions denying the sessions of the role issued to one
+/// instance (still read: its instance is taken over by the minute's policy, and it is pruned).
 pub fn instance_revoke_policy(instance_id: &str) -> String {
-    format!("FirebreakRevokeSessionsOf-{instance_id}")
+    format!("{INSTANCE_REVOKE_POLICY_PREFIX}{instance_id}")
 }
 
-/// The inline role policy denying the sessions of the role issued to one Lambda function.
-pub fn function_revoke_policy(function_name: &str) -> String {
+/// See [`instance_revoke_policy`].
+const INSTANCE_REVOKE_POLICY_PREFIX: &str = "FirebreakRevokeSessionsOf-";
+
+/// The instance an earlier version's [`instance_revoke_policy`] names.
+pub fn instance_of_revoke_policy(policy_name: &str) -> Option<&str> {
+    policy_name.strip_prefix(INSTANCE_REVOKE_POLICY_PREFIX)
+}
+
+/// The prefix of the inline role policies denying the sessions of the role issued to the instances
+/// each lists before its cutoff, a whole minute: one policy per cutoff.
+pub const INSTANCE_SESSIONS_POLICY_PREFIX: &str = "FirebreakRevokeInstanceSessions-";
+
+/// The instance-sessions policy of the cutoff `cutoff` (`2026-11-30T03:01:00Z` →
+/// `FirebreakRevokeInstanceSessions-20261130T030100Z`).
+pub fn instance_sessions_policy(cutoff: &str) -> String {
+    let compact: String = cutoff.chars().filter(char::is_ascii_alphanumeric).collect();
+    format!("{INSTANCE_SESSIONS_POLICY_PREFIX}{compact}")
+}
+
+/// The inline role policy denying the sessions of the role issued to one Lambda function, by its
+/// unqualified ARN: `FirebreakRevokeSessionsOfFunction-<name>-<12 hex digits of the ARN's
+/// SHA-256>`. IAM is global and a role may serve same-named functions in several regions and
+/// accounts: the ARN (partition, region, account, name) makes the name unique, within IAM's 128
+/// characters (a function name has at most 64).
+pub fn function_revoke_policy(function_arn: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let name = function_arn.rsplit(':').next().unwrap_or(function_arn);
+    let digest = Sha256::digest(function_arn.as_bytes());
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{hex}", legacy_function_revoke_policy(name))
+}
+
+/// The name earlier versions gave that policy, by the function's name alone (a release still
+/// removes it, once its document shows it is this function's).
+pub fn legacy_function_revoke_policy(function_name: &str) -> String {
     format!("FirebreakRevokeSessionsOfFunction-{function_name}")
 }
 
@@ -194,8 +232,34 @@ pub mod status {
     pub const SESSIONS_REVOKED: &str = "sessions-revoked";
     /// A revocation attempted and not complete.
     pub const REVOCATION_FAILED: &str = "revocation-failed";
-    /// A Lambda function stopped: no new executions, no event sources, no network.
+    /// A Lambda function stopped: no new executions of any version or alias, no event sources, no
+    /// network (a function in a VPC; outside one it has none to isolate).
     pub const STOPPED: &str = "stopped";
+
+    /// Appended to an instance's status once the team was told of it (`quarantined told`): a
+    /// redelivery that changes nothing is silent only then, so a message lost to a failed publish
+    /// is sent by the retry.
+    pub const TOLD: &str = "told";
+
+    /// The status word of a status value (without [`TOLD`]).
+    pub fn word(value: &str) -> &str {
+        value.split_whitespace().next().unwrap_or_default()
+    }
+
+    /// Whether a status value says the team was told.
+    pub fn is_told(value: &str) -> bool {
+        value.split_whitespace().nth(1) == Some(TOLD)
+    }
+
+    /// `status`, told.
+    pub fn told(status: &str) -> String {
+        format!("{} {TOLD}", word(status))
+    }
+}
+
+/// An instance's status word (`quarantined`, …), without the mark that the team was told.
+pub fn status_of(facts: &crate::ports::InstanceFacts) -> Option<&str> {
+    facts.tag(STATUS).map(status::word)
 }
 
 /// The value of a `true` flag tag ([`SET_TERMINATION_PROTECTION`], the exemption tag).

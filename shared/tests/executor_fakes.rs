@@ -5,20 +5,23 @@ use std::sync::Mutex;
 
 use firebreak::clock::FixedClock;
 use firebreak::config::Config;
+use firebreak::denies::{self, Instance};
 use firebreak::error::{AwsError, FirebreakError};
 use firebreak::incident::{
     AccessKeyRef, ArtifactRef, Incident, InstanceRef, InterfaceRef, Resource, ResourceRole,
     SequenceRef, Source,
 };
 use firebreak::outcome::Status;
+use firebreak::ports::InlinePoliciesPort;
 use firebreak::ports::{
     AccessKeyFacts, AclEntryFacts, AddressFacts, AddressesPort, ArtifactFacts, ArtifactsPort,
-    AutoScalingPort, BucketsPort, EvidencePort, FoundGroups, FunctionFacts, FunctionVpc,
-    FunctionsPort, GroupMembership, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort,
-    LoginProfileFacts, MappingFacts, NetworkAclFacts, NetworkAclsPort, Notification, Notifier,
-    PrincipalFacts, PrincipalsPort, ProfileAssociation, ProfilesPort, PublicAccessBlock,
-    QuarantineGroups, QuarantineGroupsPort, Registration, Sharing, SnapshotFacts, SnapshotsPort,
-    TargetGroupsPort, TaskFacts, TasksPort, UserCredentialsPort, VolumeFacts,
+    AutoScalingPort, BucketTags, BucketsPort, EvidencePort, FoundGroups, FunctionFacts,
+    FunctionVpc, FunctionsPort, GroupMembership, InstanceFacts, InstancesPort, InterfaceFacts,
+    InterfacesPort, LoginProfileFacts, MappingFacts, NetworkAclFacts, NetworkAclsPort,
+    Notification, Notifier, PrincipalFacts, PrincipalsPort, ProfileAssociation, ProfilesPort,
+    ProvisionedFacts, PublicAccessBlock, QuarantineGroups, QuarantineGroupsPort, Registration,
+    Sharing, SnapshotFacts, SnapshotsPort, TargetGroupsPort, TaskFacts, TasksPort, UpdateStatus,
+    UserCredentialsPort, VolumeFacts,
 };
 use firebreak::records::Budget;
 
@@ -110,6 +113,20 @@ macro_rules! no_functions {
             async fn set_mapping_enabled(&self, _: &str, _: bool) -> Result<(), AwsError> {
                 unreachable!("no function")
             }
+            async fn provisioned(&self, _: &str) -> Result<Vec<ProvisionedFacts>, AwsError> {
+                unreachable!("no function")
+            }
+            async fn set_provisioned(
+                &self,
+                _: &str,
+                _: &str,
+                _: Option<i32>,
+            ) -> Result<(), AwsError> {
+                unreachable!("no function")
+            }
+            async fn update_status(&self, _: &str) -> Result<UpdateStatus, AwsError> {
+                unreachable!("no function")
+            }
             async fn set_function_groups(
                 &self,
                 _: &str,
@@ -124,6 +141,15 @@ macro_rules! no_functions {
             async fn untag_function(&self, _: &str, _: &[String]) -> Result<(), AwsError> {
                 unreachable!("no function")
             }
+            async fn security_group_vpcs(
+                &self,
+                _: &[String],
+            ) -> Result<Vec<(String, String)>, AwsError> {
+                unreachable!("no function")
+            }
+            async fn quarantine_group_ids(&self, _: &str) -> Result<Vec<String>, AwsError> {
+                unreachable!("no function")
+            }
         }
     };
 }
@@ -132,15 +158,13 @@ macro_rules! no_functions {
 macro_rules! no_buckets {
     ($t:ty) => {
         impl BucketsPort for $t {
-            async fn bucket_tags(
-                &self,
-                _: &str,
-            ) -> Result<Option<Vec<(String, String)>>, AwsError> {
+            async fn bucket_tags(&self, _: &str) -> Result<Option<BucketTags>, AwsError> {
                 Ok(None)
             }
             async fn put_bucket_tags(
                 &self,
                 _: &str,
+                _: &BucketTags,
                 _: &[(String, String)],
             ) -> Result<(), AwsError> {
                 unreachable!("no bucket")
@@ -698,9 +722,21 @@ struct FakeIam {
     /// Reads of the user or role answer this error (the exemption cannot be read).
     read_error: Option<AwsError>,
     user_tags: Vec<(String, String)>,
+    /// The keys of the user's and the role's forged `firebreak:*` tags.
+    forged: Vec<String>,
     keys: Vec<AccessKeyFacts>,
     login: Option<LoginProfileFacts>,
     fail_deactivate: bool,
+    /// The role's inline policies (name → document), held to IAM's quota: a write past it
+    /// answers `LimitExceeded`.
+    role_policies: Mutex<std::collections::BTreeMap<String, String>>,
+    /// The user's.
+    user_policies: Mutex<std::collections::BTreeMap<String, String>>,
+    /// The next write of a role policy whose name starts with this is lost: a concurrent
+    /// revocation that read the policy before it writes its own version right after it.
+    clobber: Mutex<Option<String>>,
+    /// Reads of the role's and the user's inline policies answer this error.
+    policies_error: Option<AwsError>,
     calls: Mutex<Vec<String>>,
 }
 
@@ -709,6 +745,7 @@ impl Default for FakeIam {
         FakeIam {
             read_error: None,
             user_tags: vec![],
+            forged: vec![],
             keys: vec![
                 AccessKeyFacts {
                     access_key_id: "AKIALEAKEDLEAKED0001".into(),
@@ -724,9 +761,36 @@ impl Default for FakeIam {
                 password_reset_required: false,
             }),
             fail_deactivate: false,
+            role_policies: Mutex::default(),
+            user_policies: Mutex::default(),
+            clobber: Mutex::new(None),
+            policies_error: None,
             calls: Mutex::new(Vec::new()),
         }
     }
+}
+
+/// `held` with `name` written as `document`, unless IAM's quota forbids it.
+fn put_held(
+    held: &Mutex<std::collections::BTreeMap<String, String>>,
+    name: &str,
+    document: &str,
+    quota: usize,
+) -> Result<(), AwsError> {
+    let mut held = held.lock().unwrap();
+    let others: usize = held
+        .iter()
+        .filter(|(n, _)| *n != name)
+        .map(|(_, d)| denies::iam_size(d))
+        .sum();
+    if others + denies::iam_size(document) > quota {
+        return Err(AwsError {
+            code: Some("LimitExceeded".into()),
+            message: format!("Maximum policy size of {quota} bytes exceeded"),
+        });
+    }
+    held.insert(name.to_string(), document.to_string());
+    Ok(())
 }
 
 impl FakeIam {
@@ -747,6 +811,8 @@ impl PrincipalsPort for FakeIam {
         Ok(Some(PrincipalFacts {
             arn: format!("arn:aws:iam::123456789012:user/{name}"),
             tags: self.user_tags.clone(),
+            legacy: vec![],
+            forged: self.forged.clone(),
         }))
     }
     async fn role(&self, name: &str) -> Result<Option<PrincipalFacts>, AwsError> {
@@ -757,18 +823,32 @@ impl PrincipalsPort for FakeIam {
         Ok(Some(PrincipalFacts {
             arn: format!("arn:aws:iam::123456789012:role/{name}"),
             tags: vec![],
+            legacy: vec![],
+            forged: self.forged.clone(),
         }))
     }
     async fn put_user_policy(&self, _: &str, name: &str, doc: &str) -> Result<(), AwsError> {
         self.log(format!("put-user-policy {name} {doc}"));
-        Ok(())
+        put_held(&self.user_policies, name, doc, denies::USER_QUOTA)
     }
     async fn put_role_policy(&self, _: &str, name: &str, doc: &str) -> Result<(), AwsError> {
         self.log(format!("put-role-policy {name} {doc}"));
+        let before = self.role_policies.lock().unwrap().get(name).cloned();
+        put_held(&self.role_policies, name, doc, denies::ROLE_QUOTA)?;
+        let mut clobber = self.clobber.lock().unwrap();
+        if clobber.as_deref().is_some_and(|p| name.starts_with(p)) {
+            *clobber = None;
+            let mut held = self.role_policies.lock().unwrap();
+            match before {
+                Some(d) => held.insert(name.to_string(), d),
+                None => held.remove(name),
+            };
+        }
         Ok(())
     }
     async fn delete_role_policy(&self, _: &str, name: &str) -> Result<(), AwsError> {
         self.log(format!("delete-role-policy {name}"));
+        self.role_policies.lock().unwrap().remove(name);
         Ok(())
     }
     async fn tag_user(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
@@ -780,6 +860,35 @@ impl PrincipalsPort for FakeIam {
         let keys: Vec<&str> = tags.iter().map(|(k, _)| k.as_str()).collect();
         self.log(format!("tag-role {}", keys.join(",")));
         Ok(())
+    }
+}
+
+impl InlinePoliciesPort for FakeIam {
+    async fn role_policies(&self, _: &str) -> Result<Vec<(String, String)>, AwsError> {
+        self.log("list-role-policies".into());
+        if let Some(e) = &self.policies_error {
+            return Err(e.clone());
+        }
+        Ok(self
+            .role_policies
+            .lock()
+            .unwrap()
+            .clone()
+            .into_iter()
+            .collect())
+    }
+    async fn user_policies(&self, _: &str) -> Result<Vec<(String, String)>, AwsError> {
+        self.log("list-user-policies".into());
+        if let Some(e) = &self.policies_error {
+            return Err(e.clone());
+        }
+        Ok(self
+            .user_policies
+            .lock()
+            .unwrap()
+            .clone()
+            .into_iter()
+            .collect())
     }
 }
 
@@ -889,6 +998,47 @@ async fn a_leaked_user_key_is_cut_off_and_the_password_recorded_before_it_is_rem
 }
 
 #[tokio::test]
+async fn forged_records_on_a_user_are_not_trusted_and_the_tampering_is_told() {
+    // Someone wrote Firebreak's finding and password record on the user, with a seal that does
+    // not verify: the adapter keeps them out of the tags (so the response records the finding
+    // and the password itself, as for a user never answered) and reports them.
+    let iam = FakeIam {
+        forged: vec![
+            "firebreak:finding-id".into(),
+            "firebreak:removed-login-profile".into(),
+        ],
+        ..FakeIam::default()
+    };
+    let sns = FakeSns::default();
+    let i = key_incident(
+        "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+        user_key("AKIALEAKEDLEAKED0001"),
+    );
+    let ec2 = FakeEc2::new(vec![]);
+    let report = firebreak::responder::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
+    let calls = iam.calls();
+    assert!(calls.contains(&"deactivate AKIALEAKEDLEAKED0001".to_string()));
+    assert!(
+        position(&calls, "tag-user firebreak:removed-login-profile")
+            < position(&calls, "delete-login")
+    );
+    assert!(
+        calls.iter().any(|c| c.starts_with("tag-user")
+            && c.contains(&format!("firebreak:finding-id={}", i.finding_id))),
+        "the finding recorded as if none were: {calls:?}"
+    );
+    let body = sns.0.lock().unwrap()[0].email();
+    assert!(
+        body.contains("TAMPERING: alice carries firebreak:* tags whose seal does not verify")
+            && body.contains("\"firebreak:removed-login-profile\""),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn a_key_that_is_not_the_users_or_that_cannot_be_deactivated_fails_containment() {
     let sns = FakeSns::default();
     let i = key_incident(
@@ -987,26 +1137,64 @@ async fn an_exempt_user_is_left_alone_and_an_inactive_key_is_already_done() {
     );
 }
 
-#[tokio::test]
-async fn instance_credentials_revoke_the_role_and_detach_the_profile_after_recording_it() {
-    let iam = FakeIam::default();
+/// A GuardDuty finding that credentials of `role` from instance `id` were used outside AWS.
+fn exfiltration(role: &str, id: &str) -> Incident {
+    key_incident(
+        "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+        AccessKeyRef {
+            access_key_id: Some("ASIAEXFILEXFIL000001".into()),
+            principal_id: Some(format!("AROAEXAMPLE:{id}")),
+            user_name: Some(role.into()),
+            user_type: Some("AssumedRole".into()),
+            instance_id: Some(id.into()),
+            instance_profile_arn: None,
+        },
+    )
+}
+
+fn ec2_with_profile() -> FakeEc2 {
     let mut ec2 = FakeEc2::new(vec!["sg-app".into()]);
     ec2.profile = Some(ProfileAssociation {
         association_id: "iip-assoc-1".into(),
         instance_profile_arn: "arn:aws:iam::123456789012:instance-profile/web".into(),
     });
+    ec2
+}
+
+/// Instance `n` of the fleet: (id, what a policy names).
+fn fleet(n: u32) -> (String, Instance) {
+    let id = format!("i-{n:017x}");
+    let arn = format!("arn:aws:ec2:us-east-1:123456789012:instance/{id}");
+    let instance = Instance::new(&id, &arn).unwrap();
+    (id, instance)
+}
+
+/// The role's policies as the fake holds them.
+fn held(iam: &FakeIam) -> Vec<(String, String)> {
+    iam.role_policies
+        .lock()
+        .unwrap()
+        .clone()
+        .into_iter()
+        .collect()
+}
+
+/// Whether the role denies the instance's sessions issued up to now.
+fn denied_now(iam: &FakeIam, i: &Instance) -> bool {
+    let now = firebreak::clock::Clock::rfc3339(&firebreak::clock::SystemClock);
+    denies::denies(&held(iam), &now, i)
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    firebreak::clock::Clock::rfc3339(&FixedClock(t))
+}
+
+#[tokio::test]
+async fn instance_credentials_revoke_the_role_and_detach_the_profile_after_recording_it() {
+    let iam = FakeIam::default();
+    let ec2 = ec2_with_profile();
     let sns = FakeSns::default();
-    let i = key_incident(
-        "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
-        AccessKeyRef {
-            access_key_id: Some("ASIAEXFILEXFIL000001".into()),
-            principal_id: Some("AROAEXAMPLE:i-0123456789abcdef0".into()),
-            user_name: Some("web-role".into()),
-            user_type: Some("AssumedRole".into()),
-            instance_id: Some("i-0123456789abcdef0".into()),
-            instance_profile_arn: None,
-        },
-    );
+    let i = exfiltration("web-role", "i-0123456789abcdef0");
     let report = firebreak::responder::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
         .await
         .unwrap();
@@ -1019,30 +1207,380 @@ async fn instance_credentials_revoke_the_role_and_detach_the_profile_after_recor
     );
     // The instance itself is not quarantined by this finding.
     assert!(!calls.iter().any(|c| c.starts_with("set ")));
+    // Only that instance's sessions, in the policy of the minute its cutoff rounds up to: read
+    // first, written, read back.
     let role_calls = iam.calls();
-    assert_eq!(
-        role_calls
-            .iter()
-            .filter(
-                |c| c.starts_with("put-role-policy FirebreakRevokeSessionsOf-i-0123456789abcdef0")
-            )
-            .count(),
-        2,
-        "revoked at once, and again after the profile is gone: {role_calls:?}"
+    let first = position(
+        &role_calls,
+        "put-role-policy FirebreakRevokeInstanceSessions-",
     );
-    // Only that instance's sessions: every deny statement names it.
-    let policy = role_calls
+    assert!(position(&role_calls, "list-role-policies") < first);
+    assert!(role_calls[first + 1..].contains(&"list-role-policies".to_string()));
+    let held = held(&iam);
+    assert_eq!(held.len(), 1, "{held:?}");
+    let minute = denies::Minute::parse(&held[0].1).expect("a minute's policy");
+    let instance = Instance::new(
+        "i-0123456789abcdef0",
+        "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0",
+    )
+    .unwrap();
+    assert!(minute.denies(&instance) && minute.len() == 1, "{minute:?}");
+    assert!(held[0]
+        .1
+        .contains("\"aws:userId\":[\"*:i-0123456789abcdef0\"]"));
+    assert!(denied_now(&iam, &instance));
+    // The cutoff recorded on the role is the minute's.
+    assert!(role_calls
         .iter()
-        .find(|c| c.starts_with("put-role-policy"))
-        .unwrap();
-    assert!(policy.contains("\"ec2:SourceInstanceARN\":\"arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0\""));
-    assert!(policy.contains("\"aws:userId\":\"AROAEXAMPLE:i-0123456789abcdef0\""));
+        .any(|c| c.starts_with("tag-role") && c.contains("firebreak:sessions-revoked-before")));
     let body = &sns.0.lock().unwrap()[0].email();
     assert!(
         body.contains("WARNING") && body.contains("Only the sessions") && body.contains("FbRevoke"),
         "{body}"
     );
+    assert!(body.contains(&format!(
+        "delete-role-policy --role-name web-role --policy-name {}",
+        held[0].0
+    )));
     assert!(body.contains("associate-iam-instance-profile --region us-east-1 --instance-id i-0123456789abcdef0 --iam-instance-profile Arn=arn:aws:iam::123456789012:instance-profile/web"));
+}
+
+#[tokio::test]
+async fn instance_revocations_share_a_minute_prune_what_expired_and_take_over_the_earlier_format() {
+    let now = std::time::SystemTime::now();
+    let hours = |h: u64| std::time::Duration::from_secs(h * 3600);
+    let (old, recent) = (rfc3339(now - hours(37)), rfc3339(now - hours(2)));
+    let (_, gone) = fleet(90);
+    let (legacy_id, legacy) = fleet(91);
+    let (_, expired_legacy) = fleet(92);
+    let earlier = |i: &Instance, cutoff: &str| {
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": ["*"], "Resource": ["*"], "Condition": {
+                "DateLessThan": {"aws:TokenIssueTime": cutoff},
+                "ArnEquals": {"ec2:SourceInstanceARN": i.arn}}},
+            {"Effect": "Deny", "Action": ["*"], "Resource": ["*"], "Condition": {
+                "DateLessThan": {"aws:TokenIssueTime": cutoff},
+                "StringEquals": {"aws:userId": format!("AROAEXAMPLE:{}", i.id)}}}]});
+        (
+            firebreak::tags::instance_revoke_policy(&i.id),
+            doc.to_string(),
+        )
+    };
+    let mut expired_minute = denies::Minute::new(&denies::minute_after(&old).unwrap());
+    // (Minute::add is private: an expired minute policy as an earlier response wrote it.)
+    expired_minute.arns.insert(gone.arn.clone());
+    expired_minute.sessions.insert(gone.session());
+    let customer = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    let iam = FakeIam::default();
+    iam.role_policies.lock().unwrap().extend([
+        (expired_minute.name(), expired_minute.document()),
+        earlier(&legacy, &recent),
+        earlier(&expired_legacy, &old),
+        ("Customer".to_string(), customer.to_string()),
+    ]);
+
+    for n in 0..3 {
+        let (id, _) = fleet(n);
+        let report = firebreak::responder::respond(
+            &exfiltration("web-role", &id),
+            &config(),
+            &ec2_with_profile(),
+            &NoEstate,
+            &iam,
+            &FakeSns::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
+    }
+    let held = held(&iam);
+    let names: Vec<&str> = held.iter().map(|(n, _)| n.as_str()).collect();
+    // What expired is gone; the earlier format's live policy was taken over, then removed; the
+    // customer's policy is untouched.
+    assert!(
+        !names.contains(&expired_minute.name().as_str()),
+        "{names:?}"
+    );
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.starts_with("FirebreakRevokeSessionsOf-")),
+        "{names:?}"
+    );
+    assert_eq!(
+        iam.role_policies
+            .lock()
+            .unwrap()
+            .get("Customer")
+            .map(String::as_str),
+        Some(customer)
+    );
+    assert!(
+        denies::denies(&held, &recent, &legacy),
+        "{legacy_id} no longer denied: {held:?}"
+    );
+    for n in 0..3 {
+        assert!(denied_now(&iam, &fleet(n).1), "{n}: {held:?}");
+    }
+    // One policy per minute (the three responses may straddle a minute), plus the taken-over one.
+    let minutes = names
+        .iter()
+        .filter(|n| n.starts_with("FirebreakRevokeInstanceSessions-"));
+    assert!((2..=3).contains(&minutes.count()), "{names:?}");
+    let size: usize = held.iter().map(|(_, d)| denies::iam_size(d)).sum();
+    assert!(size < denies::ROLE_QUOTA / 4, "{size}");
+}
+
+#[tokio::test]
+async fn a_redelivery_keeps_the_deny_the_role_holds_unless_the_instance_has_a_profile_again() {
+    let hour_ago = rfc3339(std::time::SystemTime::now() - std::time::Duration::from_secs(3600));
+    let (id, instance) = fleet(5);
+    let (_, other) = fleet(6);
+    let mut earlier = denies::Minute::new(&denies::minute_after(&hour_ago).unwrap());
+    earlier.arns.insert(instance.arn.clone());
+    earlier.sessions.insert(instance.session());
+    let iam = FakeIam::default();
+    iam.role_policies
+        .lock()
+        .unwrap()
+        .insert(earlier.name(), earlier.document());
+    let respond = |ec2: FakeEc2| {
+        let iam = &iam;
+        let id = id.clone();
+        async move {
+            firebreak::responder::respond(
+                &exfiltration("web-role", &id),
+                &config(),
+                &ec2,
+                &NoEstate,
+                iam,
+                &FakeSns::default(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+
+    // The instance has no profile any more (Firebreak took it off an hour ago): its stolen
+    // sessions are denied already; nothing is written.
+    let report = respond(FakeEc2::new(vec![])).await;
+    let revoked = report
+        .outcomes
+        .iter()
+        .find(|o| o.action == firebreak::actions::registry::ActionKind::RevokeInstanceSessions)
+        .unwrap();
+    assert_eq!(revoked.status, Status::AlreadyDone, "{revoked:?}");
+    assert!(!iam.calls().iter().any(|c| c.starts_with("put-role-policy")));
+
+    // It has a profile again (re-attached), so it may hold new credentials: it moves to this
+    // minute's policy, and off the earlier one, which is deleted once it lists no instance.
+    let report = respond(ec2_with_profile()).await;
+    assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
+    let held = held(&iam);
+    assert!(denied_now(&iam, &instance), "{held:?}");
+    assert!(!held.iter().any(|(n, _)| *n == earlier.name()), "{held:?}");
+    assert!(!denied_now(&iam, &other));
+    assert_eq!(held.len(), 1, "{held:?}");
+}
+
+#[tokio::test]
+async fn a_write_a_concurrent_revocation_replaced_is_read_back_and_written_again() {
+    let iam = FakeIam::default();
+    *iam.clobber.lock().unwrap() = Some("FirebreakRevokeInstanceSessions-".into());
+    let (id, instance) = fleet(7);
+    let report = firebreak::responder::respond(
+        &exfiltration("web-role", &id),
+        &config(),
+        &ec2_with_profile(),
+        &NoEstate,
+        &iam,
+        &FakeSns::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
+    let puts = iam
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("put-role-policy FirebreakRevokeInstanceSessions-"))
+        .count();
+    assert_eq!(puts, 2, "{:?}", iam.calls());
+    assert!(denied_now(&iam, &instance), "{:?}", held(&iam));
+}
+
+#[tokio::test]
+async fn an_instance_deny_with_no_room_denies_every_session_of_the_role_and_says_so() {
+    // The role's own policies leave less room than an instance's deny takes, more than the
+    // role-wide one does.
+    let filler = |size: usize| format!(r#"{{"Version":"2012-10-17","Id":"{}"}}"#, "x".repeat(size));
+    let iam = FakeIam::default();
+    iam.role_policies
+        .lock()
+        .unwrap()
+        .insert("Customer".into(), filler(9_900));
+    let sns = FakeSns::default();
+    let (id, _) = fleet(8);
+    let report = firebreak::responder::respond(
+        &exfiltration("web-role", &id),
+        &config(),
+        &ec2_with_profile(),
+        &NoEstate,
+        &iam,
+        &sns,
+    )
+    .await
+    .unwrap();
+    assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
+    let names: Vec<String> = held(&iam).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["AWSRevokeOlderSessions", "Customer"]);
+    // No write was refused by IAM: the sizes were counted before.
+    assert!(!iam
+        .calls()
+        .iter()
+        .any(|c| c.contains("FirebreakRevokeInstanceSessions-")));
+    let body = &sns.0.lock().unwrap()[0].email();
+    for needle in [
+        "NOT ONLY THE INSTANCE'S SESSIONS",
+        "AWSRevokeOlderSessions denies EVERY session of the role issued before",
+        "delete-role-policy --role-name web-role --policy-name AWSRevokeOlderSessions",
+    ] {
+        assert!(body.contains(needle), "{needle} not in\n{body}");
+    }
+
+    // No room even for that: the response fails, says why, and is retried.
+    let iam = FakeIam::default();
+    iam.role_policies
+        .lock()
+        .unwrap()
+        .insert("Customer".into(), filler(10_200));
+    let err = firebreak::responder::respond(
+        &exfiltration("web-role", &id),
+        &config(),
+        &ec2_with_profile(),
+        &NoEstate,
+        &iam,
+        &sns,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.error_type(), "ContainmentFailed");
+    assert_eq!(held(&iam).len(), 1);
+    let body = &sns.0.lock().unwrap()[1].email();
+    assert!(
+        body.contains("no room for the deny") && body.contains("over IAM's 10240"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn policies_that_cannot_be_read_still_get_the_deny_as_earlier_versions_wrote_it() {
+    // A member role of an earlier template, without ListRolePolicies: the instance's own policy
+    // of earlier versions (no other revocation writes its name), the outcome says why.
+    let denied = AwsError {
+        code: Some("AccessDenied".into()),
+        message: "not authorized to perform iam:ListRolePolicies".into(),
+    };
+    let iam = FakeIam {
+        policies_error: Some(denied.clone()),
+        ..FakeIam::default()
+    };
+    let (id, instance) = fleet(9);
+    let report = firebreak::responder::respond(
+        &exfiltration("web-role", &id),
+        &config(),
+        &ec2_with_profile(),
+        &NoEstate,
+        &iam,
+        &FakeSns::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
+    let held = held(&iam);
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0].0, firebreak::tags::instance_revoke_policy(&id));
+    assert!(denies::denied_by(&held, &instance, 0).is_some(), "{held:?}");
+    let revoked = report
+        .outcomes
+        .iter()
+        .find(|o| o.action == firebreak::actions::registry::ActionKind::RevokeInstanceSessions)
+        .unwrap();
+    assert!(
+        revoked.detail.contains("could not be read (AccessDenied"),
+        "{revoked:?}"
+    );
+
+    // A user's: the deny written as before.
+    let iam = FakeIam {
+        policies_error: Some(denied),
+        ..FakeIam::default()
+    };
+    let i = key_incident(
+        "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+        user_key("AKIALEAKEDLEAKED0001"),
+    );
+    firebreak::responder::respond(
+        &i,
+        &config(),
+        &FakeEc2::new(vec![]),
+        &NoEstate,
+        &iam,
+        &FakeSns::default(),
+    )
+    .await
+    .unwrap();
+    assert!(iam
+        .user_policies
+        .lock()
+        .unwrap()
+        .contains_key("FirebreakRevokeOlderSessions"));
+}
+
+#[tokio::test]
+async fn a_user_s_deny_is_sized_and_never_moves_an_earlier_cutoff_back() {
+    let iam = FakeIam::default();
+    let far = "2099-01-01T00:00:00Z";
+    iam.user_policies.lock().unwrap().insert(
+        "FirebreakRevokeOlderSessions".into(),
+        denies::older_sessions(far),
+    );
+    let i = key_incident(
+        "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+        user_key("AKIALEAKEDLEAKED0001"),
+    );
+    let ec2 = FakeEc2::new(vec![]);
+    let sns = FakeSns::default();
+    firebreak::responder::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
+        .await
+        .unwrap();
+    let held = iam.user_policies.lock().unwrap().clone();
+    assert_eq!(
+        denies::cutoff_of(&held["FirebreakRevokeOlderSessions"]).as_deref(),
+        Some(far)
+    );
+
+    // A user whose inline policies leave no room: the key is still deactivated, the deny fails
+    // with the reason, not IAM's LimitExceeded.
+    let iam = FakeIam::default();
+    let filler = format!(r#"{{"Version":"2012-10-17","Id":"{}"}}"#, "x".repeat(1_950));
+    iam.user_policies
+        .lock()
+        .unwrap()
+        .insert("Own".into(), filler);
+    let err = firebreak::responder::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "ContainmentFailed");
+    assert!(iam
+        .calls()
+        .contains(&"deactivate AKIALEAKEDLEAKED0001".to_string()));
+    assert!(!iam.calls().iter().any(|c| c.starts_with("put-user-policy")));
+    let body = &sns.0.lock().unwrap()[1].email();
+    assert!(
+        body.contains("could not deny the user's older sessions: no room for the deny"),
+        "{body}"
+    );
+    assert!(body.contains("over IAM's 2048"), "{body}");
 }
 
 // ---- release ----
@@ -1564,9 +2102,13 @@ async fn an_instance_without_room_for_the_records_is_still_contained_and_protect
         );
     }
     let tagged: Vec<&String> = calls.iter().filter(|c| c.starts_with("tag ")).collect();
+    // Then, once the message went out, the status is marked told (a key it carries: no new tag).
     assert_eq!(
         tagged,
-        ["tag firebreak:finding-id,firebreak:status"],
+        [
+            "tag firebreak:finding-id,firebreak:status",
+            "tag firebreak:status"
+        ],
         "no record attempted, the markers kept their place"
     );
     assert!(

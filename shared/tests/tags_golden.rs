@@ -51,6 +51,7 @@ fn every_key_and_name_is_pinned() {
         (tags::CONCURRENCY, "firebreak:concurrency"),
         (tags::EVENT_SOURCES, "firebreak:event-sources"),
         (tags::VPC_GROUPS, "firebreak:vpc-groups"),
+        (tags::PROVISIONED, "firebreak:provisioned-concurrency"),
         (tags::PUBLIC_ACCESS_BLOCK, "firebreak:public-access-block"),
         (tags::MALWARE_DENY, "firebreak:malware-deny"),
     ];
@@ -60,14 +61,43 @@ fn every_key_and_name_is_pinned() {
         assert!(tags::ALL_KEYS.contains(&key), "{key} missing from ALL_KEYS");
     }
     assert_eq!(tags::ROLE_REVOKE_POLICY, "AWSRevokeOlderSessions");
+    // Unique per partition, region and account (IAM is global); the earlier name still read.
     assert_eq!(
-        tags::function_revoke_policy("fn-1"),
+        tags::function_revoke_policy("arn:aws:lambda:us-east-1:123456789012:function:fn-1"),
+        "FirebreakRevokeSessionsOfFunction-fn-1-e7ea2cb72334"
+    );
+    assert_eq!(
+        tags::function_revoke_policy("arn:aws:lambda:us-west-2:123456789012:function:fn-1"),
+        "FirebreakRevokeSessionsOfFunction-fn-1-2eb628da4297"
+    );
+    let longest = format!(
+        "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:{}",
+        "f".repeat(64)
+    );
+    assert!(
+        tags::function_revoke_policy(&longest).len() <= 128,
+        "IAM's policy-name limit"
+    );
+    assert_eq!(
+        tags::legacy_function_revoke_policy("fn-1"),
         "FirebreakRevokeSessionsOfFunction-fn-1"
     );
     assert_eq!(tags::USER_REVOKE_POLICY, "FirebreakRevokeOlderSessions");
     assert_eq!(
         tags::instance_revoke_policy("i-1"),
         "FirebreakRevokeSessionsOf-i-1"
+    );
+    assert_eq!(
+        tags::instance_of_revoke_policy("FirebreakRevokeSessionsOf-i-1"),
+        Some("i-1")
+    );
+    assert_eq!(
+        tags::instance_of_revoke_policy("FirebreakRevokeSessionsOfFunction-fn-1"),
+        None
+    );
+    assert_eq!(
+        tags::instance_sessions_policy("2026-11-30T03:01:00Z"),
+        "FirebreakRevokeInstanceSessions-20261130T030100Z"
     );
     assert_eq!(tags::status::QUARANTINED, "quarantined");
     assert_eq!(tags::status::CONTAINMENT_FAILED, "containment-failed");

@@ -1,6 +1,7 @@
 //! Test controls of the local AWS (`scripts/local_aws.py`, its `/_firebreak/faults` API): eventual
 //! consistency of new security groups in a VPC, injected faults on the way into a quarantine
-//! group, and failing IAM reads of one user or role; and what SNS sent an e-mail subscriber
+//! group, failing IAM reads of one user or role, a Lambda function's VPC change that Lambda
+//! gives up (`LastUpdateStatus` `Failed`); and what SNS sent an e-mail subscriber
 //! (`/_firebreak/sns/deliveries`, [`email_deliveries`]).
 //!
 //! Every test shares one local AWS, so a rule is keyed by an id of the test's own (use
@@ -67,6 +68,21 @@ pub async fn fail_after_snapshots(id: &str, instance: &str, code: &str, status: 
         "code": code,
         "message": format!("injected by test rule {id}"),
         "status": status,
+    }}))
+    .await
+}
+
+/// Lets every VPC change of the Lambda function `function_name` (`UpdateFunctionConfiguration`
+/// with a `VpcConfig`) be accepted — `LastUpdateStatus` `InProgress` — and then end `Failed` with
+/// `LastUpdateStatusReasonCode` `code` (`SubnetOutOfIPAddresses`, …) once the launcher's update
+/// window has passed, the function's previous VPC configuration back.
+pub async fn fail_function_update(id: &str, function_name: &str, code: &str) {
+    install(json!({"id": id, "fault": {
+        "action": "UpdateFunctionConfiguration",
+        "function_name": function_name,
+        "effect": "fail_after",
+        "code": code,
+        "message": format!("injected by test rule {id}"),
     }}))
     .await
 }

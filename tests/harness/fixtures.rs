@@ -756,7 +756,7 @@ pub struct UserState {
     pub policies: Vec<(String, Value)>,
     /// Whether the user has a console password.
     pub login: bool,
-    /// Tags, sorted.
+    /// Tags, sorted, as Firebreak reads them (a seal that verifies taken off: [`unsealed`]).
     pub tags: Vec<(String, String)>,
 }
 
@@ -765,7 +765,7 @@ pub struct UserState {
 pub struct RoleState {
     /// (inline policy name, document).
     pub policies: Vec<(String, Value)>,
-    /// Tags, sorted.
+    /// Tags, sorted, as Firebreak reads them (a seal that verifies taken off: [`unsealed`]).
     pub tags: Vec<(String, String)>,
 }
 
@@ -856,11 +856,12 @@ impl Aws {
             .send()
             .await
             .unwrap();
-        let mut tags: Vec<(String, String)> = tags
+        let tags = tags
             .tags()
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect();
+        let mut tags = unsealed(&principal(user), tags);
         tags.sort();
         UserState {
             keys,
@@ -1100,11 +1101,12 @@ impl Aws {
             .send()
             .await
             .unwrap();
-        let mut tags: Vec<(String, String)> = tags
+        let tags = tags
             .tags()
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect();
+        let mut tags = unsealed(&principal(role), tags);
         tags.sort();
         RoleState { policies, tags }
     }
@@ -1451,6 +1453,12 @@ pub fn guardduty_event(
 pub fn sealed(resource: &str, finding_id: &str, key: &str, value: &str) -> String {
     let keys = firebreak::seal::Keyring::new(crate::RECORD_KEY, &[]).unwrap();
     keys.seal(resource, finding_id, key, value)
+}
+
+/// What the records of IAM user or role `name` are sealed for: its name in lower case (IAM names
+/// are unique whatever their case).
+pub fn principal(name: &str) -> String {
+    name.to_lowercase()
 }
 
 /// `tags` of `resource` with every seal that verifies (the e2e record key) taken off.

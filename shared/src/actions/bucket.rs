@@ -124,6 +124,7 @@ pub fn malware_statements(
     bucket: &str,
     key: Option<&str>,
     readers: &[String],
+    variables: bool,
 ) -> Vec<Value> {
     let deny = |sid: String, resource: String, tagged: bool| {
         let mut condition = serde_json::Map::new();
@@ -152,11 +153,7 @@ pub fn malware_statements(
         true,
     )];
     if let Some(key) = key {
-        // The key is the attacker's: its wildcards and `$` escaped as policy variables.
-        let escaped = key
-            .replace('$', "${$}")
-            .replace('*', "${*}")
-            .replace('?', "${?}");
+        let escaped = escaped_key(key, variables);
         out.push(deny(
             format!("{}{:016x}", tags::MALWARE_OBJECT_STATEMENT, fnv1a(key)),
             format!("arn:{partition}:s3:::{bucket}/{escaped}"),
@@ -164,6 +161,33 @@ pub fn malware_statements(
         ));
     }
     out
+}
+
+/// The object key (the attacker's) as a policy's `Resource` matches it. Under Version 2012-10-17
+/// its wildcards and `$` are escaped as policy variables (`${*}`, `${?}`, `${$}`); under 2008-10-17
+/// (and a policy without a Version, which means it) variables are literal text, so each `*` and `?`
+/// becomes the one-character wildcard `?` — it matches the character itself, and denies at most a
+/// few more objects of a bucket found serving malware, never fewer — and `$` stays as it is.
+fn escaped_key(key: &str, variables: bool) -> String {
+    match variables {
+        true => key
+            .replace('$', "${$}")
+            .replace('*', "${*}")
+            .replace('?', "${?}"),
+        false => key.replace(['*', '?'], "?"),
+    }
+}
+
+/// Whether the bucket's policy (Firebreak's statements are added to it) reads policy variables:
+/// Version 2012-10-17, or no policy yet (Firebreak writes a 2012-10-17 one). A policy without a
+/// Version element is 2008-10-17's (IAM JSON policy reference, "Version").
+pub fn uses_variables(policy: Option<&str>) -> bool {
+    let Some(policy) = policy else {
+        return true;
+    };
+    serde_json::from_str::<Value>(policy)
+        .ok()
+        .is_some_and(|doc| doc["Version"] == "2012-10-17")
 }
 
 /// FNV-1a, 64 bits: a short, stable id of an object key for its statement's `Sid`.
@@ -291,8 +315,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn under_an_old_policy_version_the_object_key_is_matched_without_variables() {
+        let old = r#"{"Version":"2008-10-17","Statement":[]}"#;
+        let unversioned = r#"{"Statement":[]}"#;
+        let current = r#"{"Version":"2012-10-17","Statement":[]}"#;
+        assert!(!uses_variables(Some(old)) && !uses_variables(Some(unversioned)));
+        assert!(uses_variables(Some(current)) && uses_variables(None));
+        let add = malware_statements("aws", "b", Some("in/*$x?.exe"), &[], false);
+        // `?` matches the `*` and the `?` themselves; `$` is literal text there.
+        assert_eq!(add[1]["Resource"], "arn:aws:s3:::b/in/?$x?.exe");
+        let doc = with_statement(Some(old), add).unwrap().unwrap();
+        assert!(!doc.contains("${"), "no variable under 2008-10-17: {doc}");
+        assert!(doc.contains("\"Version\":\"2008-10-17\""), "{doc}");
+    }
+
+    #[test]
     fn statements_are_added_once_escaped_and_never_to_a_policy_firebreak_cannot_read() {
-        let add = malware_statements("aws", "b", Some("in/*$x?.exe"), &[]);
+        let add = malware_statements("aws", "b", Some("in/*$x?.exe"), &[], true);
         assert_eq!(add.len(), 2);
         assert_eq!(add[1]["Resource"], "arn:aws:s3:::b/in/${*}${$}x${?}.exe");
         assert!(

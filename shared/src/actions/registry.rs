@@ -230,7 +230,13 @@ pub const REGISTRY: &[ActionSpec] = &[
         kind: RevokeUserSessions,
         name: "revoke-user-sessions",
         contains: true,
-        permissions: &["iam:GetUser", "iam:PutUserPolicy"],
+        // The user's inline policies read first: sized against IAM's quota, an earlier cutoff kept.
+        permissions: &[
+            "iam:GetUser",
+            "iam:ListUserPolicies",
+            "iam:GetUserPolicy",
+            "iam:PutUserPolicy",
+        ],
         tags: &[tags::REVOKED_BEFORE],
         undo_permissions: &[],
     },
@@ -250,7 +256,15 @@ pub const REGISTRY: &[ActionSpec] = &[
         kind: RevokeRoleSessions,
         name: "revoke-role-sessions",
         contains: true,
-        permissions: &["iam:GetRole", "iam:PutRolePolicy"],
+        // The role's inline policies read first: sized, an earlier cutoff kept, the expired
+        // instance policies pruned.
+        permissions: &[
+            "iam:GetRole",
+            "iam:ListRolePolicies",
+            "iam:GetRolePolicy",
+            "iam:PutRolePolicy",
+            "iam:DeleteRolePolicy",
+        ],
         tags: &[tags::REVOKED_BEFORE],
         undo_permissions: &[],
     },
@@ -258,7 +272,15 @@ pub const REGISTRY: &[ActionSpec] = &[
         kind: RevokeInstanceSessions,
         name: "revoke-instance-sessions",
         contains: true,
-        permissions: &["iam:GetRole", "iam:PutRolePolicy"],
+        // The role's inline policies read, merged, sized and read back; the expired and the
+        // earlier versions' per-instance ones deleted.
+        permissions: &[
+            "iam:GetRole",
+            "iam:ListRolePolicies",
+            "iam:GetRolePolicy",
+            "iam:PutRolePolicy",
+            "iam:DeleteRolePolicy",
+        ],
         tags: &[tags::REVOKED_BEFORE],
         undo_permissions: &[],
     },
@@ -339,11 +361,14 @@ pub const REGISTRY: &[ActionSpec] = &[
         permissions: &[
             "lambda:GetFunction",
             "lambda:ListTags",
+            "lambda:ListProvisionedConcurrencyConfigs",
+            "lambda:DeleteProvisionedConcurrencyConfig",
             "lambda:PutFunctionConcurrency",
             "lambda:TagResource",
         ],
         tags: &[
             tags::CONCURRENCY,
+            tags::PROVISIONED,
             tags::FINDING,
             tags::STATUS,
             tags::CONTAINED_AT,
@@ -351,6 +376,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         undo_permissions: &[
             "lambda:PutFunctionConcurrency",
             "lambda:DeleteFunctionConcurrency",
+            "lambda:PutProvisionedConcurrencyConfig",
             "lambda:UntagResource",
         ],
     },
@@ -360,6 +386,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         contains: true,
         permissions: &[
             "lambda:ListEventSourceMappings",
+            "lambda:ListAliases",
             "lambda:UpdateEventSourceMapping",
             "lambda:TagResource",
         ],
@@ -372,6 +399,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         contains: true,
         permissions: &[
             "lambda:UpdateFunctionConfiguration",
+            "lambda:GetFunctionConfiguration",
             "lambda:TagResource",
             "ec2:DescribeSecurityGroups",
             "ec2:CreateSecurityGroup",
@@ -384,7 +412,11 @@ pub const REGISTRY: &[ActionSpec] = &[
             "ec2:DescribeVpcs",
         ],
         tags: &[tags::VPC_GROUPS],
-        undo_permissions: &["lambda:UpdateFunctionConfiguration", "lambda:UntagResource"],
+        undo_permissions: &[
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:GetFunctionConfiguration",
+            "lambda:UntagResource",
+        ],
     },
     ActionSpec {
         kind: RevokeFunctionSessions,
@@ -392,16 +424,22 @@ pub const REGISTRY: &[ActionSpec] = &[
         contains: true,
         permissions: &["iam:GetRole", "iam:PutRolePolicy"],
         tags: &[],
-        undo_permissions: &["iam:DeleteRolePolicy"],
+        // The undo reads the policy an earlier version named by the function's name alone.
+        undo_permissions: &["iam:DeleteRolePolicy", "iam:GetRolePolicy"],
     },
     ActionSpec {
         kind: ReleaseFunction,
         name: "release-function",
         contains: false,
         // Its own reads and the records' removal; the undos it runs are declared by their actions.
+        // An earlier version's unsealed records are checked against the function's own mappings
+        // and the VPC's security groups.
         permissions: &[
             "lambda:GetFunction",
             "lambda:ListTags",
+            "lambda:ListEventSourceMappings",
+            "lambda:ListAliases",
+            "ec2:DescribeSecurityGroups",
             "lambda:TagResource",
             "lambda:UntagResource",
         ],

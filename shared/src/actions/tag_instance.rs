@@ -38,7 +38,7 @@ pub fn tags_after(
     let mut add = Vec::new();
     // A human approved what the playbook asked about: who, and when.
     if let (Ending::Contained, Some(status::AWAITING_APPROVAL), Some(who)) =
-        (ending, facts.tag(tags::STATUS), decided_by)
+        (ending, tags::status_of(facts), decided_by)
     {
         let decision = format!("approved {contained_at} by {}", tag_safe(who));
         add.push(tags::pair(tags::DECISION, decision));
@@ -47,7 +47,7 @@ pub fn tags_after(
         add.push(tags::pair(tags::FINDING, finding_id));
     }
     match ending {
-        Ending::Contained if facts.tag(tags::STATUS) == Some(status::QUARANTINED) => {}
+        Ending::Contained if tags::status_of(facts) == Some(status::QUARANTINED) => {}
         Ending::Contained => {
             add.push(tags::pair(tags::STATUS, status::QUARANTINED));
             add.push(tags::pair(tags::CONTAINED_AT, contained_at));
@@ -56,6 +56,9 @@ pub fn tags_after(
         // Never over a quarantine (a redelivery, another finding, an approval already given), nor
         // on an instance whose quarantine started (its status tag may have been lost).
         Ending::HeldByCap | Ending::AwaitingApproval if quarantined(facts) => {}
+        // Already so: not written again (a redelivery of an `ask` changes nothing, and is silent).
+        Ending::HeldByCap if tags::status_of(facts) == Some(status::NEEDS_HUMAN) => {}
+        Ending::AwaitingApproval if tags::status_of(facts) == Some(status::AWAITING_APPROVAL) => {}
         Ending::HeldByCap => add.push(tags::pair(tags::STATUS, status::NEEDS_HUMAN)),
         Ending::AwaitingApproval => add.push(tags::pair(tags::STATUS, status::AWAITING_APPROVAL)),
         Ending::NotAttempted => {}
@@ -74,7 +77,7 @@ pub fn tags_after(
 /// a quarantine start recorded.
 fn quarantined(facts: &InstanceFacts) -> bool {
     let waiting = matches!(
-        facts.tag(tags::STATUS),
+        tags::status_of(facts),
         None | Some(status::NEEDS_HUMAN | status::AWAITING_APPROVAL)
     );
     !waiting || Isolation::read(&facts.tags).started.is_some()

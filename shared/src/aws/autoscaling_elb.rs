@@ -10,10 +10,12 @@ use crate::error::AwsError;
 use crate::ports::{
     AddressFacts, AddressesPort, AutoScalingPort, GroupMembership, Registration, TargetGroupsPort,
 };
+use crate::seal::Seal;
 
 /// The services beside EC2 of one account and region: Auto Scaling, Elastic Load Balancing v2 and
 /// EC2's Elastic IPs (taking an instance out of service), Lambda (`aws/lambda.rs`) and S3
-/// (`aws/s3.rs`).
+/// (`aws/s3.rs`). With a [`Seal`] (every incident's), the `firebreak:*` tags it writes on functions
+/// and buckets are sealed, and those it reads are opened (`seal.rs`).
 #[derive(Clone)]
 pub struct Services {
     /// Lambda.
@@ -28,6 +30,18 @@ pub struct Services {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     /// EC2, for the Elastic IPs.
     pub ec2: Ec2,
+    /// The incident's sealing, when it seals.
+    pub seal: Option<Seal>,
+}
+
+impl Services {
+    /// The same clients, sealing for one incident.
+    pub fn sealed(&self, seal: Seal) -> Services {
+        Services {
+            seal: Some(seal),
+            ..self.clone()
+        }
+    }
 }
 
 /// Elastic IPs, through EC2.

@@ -198,9 +198,10 @@ impl AwsClients {
     /// from the region).
     pub async fn iam_for(&self, account: &str, region: &str) -> Iam {
         let conf = self.config_for(account, region).await;
-        Iam(cached(&self.iam, account.to_string(), || {
+        let client = cached(&self.iam, account.to_string(), || {
             aws_sdk_iam::Client::new(&conf)
-        }))
+        });
+        Iam(client, None)
     }
 
     /// EC2 in the incident's account and region.
@@ -231,6 +232,7 @@ impl AwsClients {
             asg: aws_sdk_autoscaling::Client::new(&conf),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
             ec2,
+            seal: None,
         })
     }
 
@@ -245,9 +247,9 @@ impl AwsClients {
         }))
     }
 
-    /// Secrets Manager of the function's own account and region (the record key).
-    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
-        aws_sdk_secretsmanager::Client::new(&self.base)
+    /// The function's own configuration (its account and region: the record key's secret).
+    pub fn base(&self) -> aws_config::SdkConfig {
+        self.base.clone()
     }
 
     /// SNS in the topic's region.

@@ -186,7 +186,7 @@ impl InstancesPort for Ec2 {
         while let Some(page) = pages.next().await {
             for i in page?.reservations().iter().flat_map(|r| r.instances()) {
                 let f = self.opened(keys.as_deref(), facts_of(i)).await;
-                if f.tag(tags::STATUS).is_some_and(|s| statuses.contains(&s)) {
+                if tags::status_of(&f).is_some_and(|s| statuses.contains(&s)) {
                     found.push(f);
                 }
             }
@@ -198,16 +198,18 @@ impl InstancesPort for Ec2 {
         // Either format: the isolation record, or the earlier start tag. Only a record whose seal
         // verifies counts (a forged or unsealed one never holds a quarantine back).
         let keys = [tags::ISOLATION, tags::QUARANTINE_STARTED];
-        let ring = self.keys().await?;
-        let mut starts = Vec::new();
         let mut pages = self
             .0
             .describe_instances()
             .filters(filter("tag-key", &keys))
             .into_paginator()
             .send();
-        while let Some(page) = pages.next().await {
-            for i in page?.reservations().iter().flat_map(|r| r.instances()) {
+        // The keys beside the first page: on a cold start their fetch is no round trip of its own.
+        let (mut page, ring) = futures::join!(pages.next(), self.keys());
+        let ring = ring?;
+        let mut starts = Vec::new();
+        while let Some(this) = page {
+            for i in this?.reservations().iter().flat_map(|r| r.instances()) {
                 let facts = self.opened(ring.as_deref(), facts_of(i)).await;
                 let record = Isolation::read(&facts.tags);
                 if record.started.is_none() && record.groups.is_empty() {
@@ -216,6 +218,7 @@ impl InstancesPort for Ec2 {
                 // A record without a readable start still counts (the cap errs towards a human).
                 starts.push((facts.instance_id, record.started.unwrap_or_default()));
             }
+            page = pages.next().await;
         }
         Ok(starts)
     }

@@ -1,11 +1,16 @@
-//! S3 through the SDK: a bucket's Block Public Access, policy and tags ([`BucketsPort`]).
+//! S3 through the SDK: a bucket's Block Public Access, policy and tags ([`BucketsPort`]); its
+//! records sealed for the bucket's name (`seal.rs`). S3 replaces a bucket's whole tag set at once:
+//! a write seals only the values Firebreak writes now and puts every other tag back exactly as it
+//! was read, so no unsealed or forged value is ever laundered into a sealed one.
 
 use aws_sdk_s3::types::{PublicAccessBlockConfiguration, Tag, Tagging};
 
 use crate::aws::autoscaling_elb::Services;
 use crate::aws::sdk::local_error;
+use crate::aws::secrets;
 use crate::error::AwsError;
-use crate::ports::{BucketsPort, PublicAccessBlock};
+use crate::ports::{BucketTags, BucketsPort, PublicAccessBlock};
+use crate::seal::{Keyring, Seal};
 
 /// `Ok(None)` for the error codes that mean "there is none".
 fn none_when<T>(e: AwsError, codes: &[&str]) -> Result<Option<T>, AwsError> {
@@ -15,27 +20,61 @@ fn none_when<T>(e: AwsError, codes: &[&str]) -> Result<Option<T>, AwsError> {
     }
 }
 
+/// The bucket's tag set as S3 holds it, opened (`seal`'s keys, when it seals).
+async fn opened_tags(
+    seal: Option<&Seal>,
+    keys: Option<&Keyring>,
+    bucket: &str,
+    raw: Vec<(String, String)>,
+) -> BucketTags {
+    let (tags, legacy, forged) = secrets::opened(seal, keys, bucket, raw.clone()).await;
+    BucketTags {
+        tags,
+        legacy,
+        forged,
+        raw,
+    }
+}
+
+/// The whole tag set to put: `write` sealed for the bucket, merged into the tags as read. Every
+/// other tag goes back exactly as it was read: an unsealed or forged value stays what it is.
+async fn tag_set(
+    seal: Option<&Seal>,
+    bucket: &str,
+    present: &BucketTags,
+    write: &[(String, String)],
+) -> Result<Vec<(String, String)>, AwsError> {
+    let written = secrets::sealing(seal, bucket, write).await?;
+    Ok(present.merged(&written))
+}
+
 impl BucketsPort for Services {
-    async fn bucket_tags(&self, bucket: &str) -> Result<Option<Vec<(String, String)>>, AwsError> {
-        match self.s3.get_bucket_tagging().bucket(bucket).send().await {
-            Ok(out) => Ok(Some(
-                out.tag_set()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect(),
-            )),
+    async fn bucket_tags(&self, bucket: &str) -> Result<Option<BucketTags>, AwsError> {
+        let call = self.s3.get_bucket_tagging().bucket(bucket).send();
+        let (out, keys) = futures::join!(call, secrets::keys(self.seal.as_ref()));
+        let keys = keys?;
+        let raw = match out {
+            Ok(out) => out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
             Err(e) => match AwsError::from(e) {
-                e if e.code.as_deref() == Some("NoSuchTagSet") => Ok(Some(Vec::new())),
-                e => none_when(e, &["NoSuchBucket"]),
+                e if e.code.as_deref() == Some("NoSuchTagSet") => Vec::new(),
+                e => return none_when(e, &["NoSuchBucket"]),
             },
-        }
+        };
+        let seal = self.seal.as_ref();
+        Ok(Some(opened_tags(seal, keys.as_deref(), bucket, raw).await))
     }
 
     async fn put_bucket_tags(
         &self,
         bucket: &str,
-        tags: &[(String, String)],
+        present: &BucketTags,
+        write: &[(String, String)],
     ) -> Result<(), AwsError> {
+        let tags = tag_set(self.seal.as_ref(), bucket, present, write).await?;
         if tags.is_empty() {
             self.s3
                 .delete_bucket_tagging()
@@ -134,5 +173,73 @@ impl BucketsPort for Services {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::seal::{KeySource, Opened};
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef-s3";
+
+    fn pair(k: &str, v: &str) -> (String, String) {
+        (k.to_string(), v.to_string())
+    }
+
+    #[tokio::test]
+    async fn a_rewrite_never_launders_an_unsealed_or_forged_tag_into_a_sealed_one() {
+        let keys = Keyring::new(KEY, &[]).unwrap();
+        let source = Arc::new(KeySource::fixed(keys.clone()));
+        let seal = Seal::new(source, "finding-b", "firebreak:exempt");
+        let block = "firebreak:public-access-block";
+        let genuine = keys.seal("data", "finding-a", block, "none");
+        let raw = vec![
+            pair("owner", "team-a"),
+            pair("firebreak:exempt", "false"),
+            pair(block, &genuine),
+            // An earlier version's record, and one someone made up.
+            pair("firebreak:malware-deny", "2020-01-01T00:00:00Z policy=new"),
+            pair(
+                "firebreak:status",
+                "stopped fb=AAAA.BBBBBB.CCCCCCCCCCCCCCCCCCCCCC",
+            ),
+        ];
+        let read = opened_tags(Some(&seal), Some(&keys), "data", raw.clone()).await;
+        assert!(read.tags.contains(&pair(block, "none")), "{read:?}");
+        assert_eq!(read.legacy, vec![raw[3].clone()]);
+        assert_eq!(read.forged, vec!["firebreak:status".to_string()]);
+
+        // A release's write: a marker added, the finding (absent) removed.
+        let write = [
+            pair("firebreak:released-at", "2026-12-01T00:00:00Z"),
+            pair("firebreak:finding-id", ""),
+        ];
+        let set = tag_set(Some(&seal), "data", &read, &write).await.unwrap();
+        // Every tag not written goes back byte for byte: the unsealed one stays unsealed, the
+        // forged one forged, the genuine one with its own seal (not sealed again, not rebound).
+        for t in &raw {
+            assert!(set.contains(t), "{t:?} not kept as it was: {set:?}");
+        }
+        assert_eq!(set.len(), raw.len() + 1, "{set:?}");
+        let again = opened_tags(Some(&seal), Some(&keys), "data", set.clone()).await;
+        assert_eq!((&again.legacy, &again.forged), (&read.legacy, &read.forged));
+        // Only what Firebreak wrote now is sealed, for this bucket and incident.
+        let (_, marker) = set
+            .iter()
+            .find(|(k, _)| k == "firebreak:released-at")
+            .unwrap();
+        let opened = keys.open("data", "firebreak:released-at", marker);
+        assert!(
+            matches!(&opened, Opened::Sealed { content, binding }
+                if *content == "2026-12-01T00:00:00Z" && *binding == crate::seal::binding("finding-b")),
+            "{opened:?}"
+        );
+
+        // Nothing written: the tag set goes back exactly as it was read, never as it was opened.
+        let nothing = tag_set(Some(&seal), "data", &read, &[]).await.unwrap();
+        assert_eq!(nothing, raw);
     }
 }

@@ -12,21 +12,19 @@ use crate::execute::{credentials, each_planned, not_released, released, Request}
 use crate::incident::{tag_value, BucketRef};
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::{Action, Plan};
-use crate::ports::{BucketsPort, IamPorts, InstancesPort, ProfilesPort, PublicAccessBlock};
+use crate::ports::{
+    BucketTags, BucketsPort, IamPorts, InstancesPort, ProfilesPort, PublicAccessBlock,
+};
 use crate::records::{self, Budget};
+use crate::seal;
 use crate::tags;
 
 type Tags = Vec<(String, String)>;
 
-/// The tag set with `write` merged in (a key written is replaced; an empty value removes it).
-fn merged(present: &Tags, write: &[(String, String)]) -> Tags {
-    let mut out: Tags = present
-        .iter()
-        .filter(|(k, _)| !write.iter().any(|(w, _)| w == k))
-        .cloned()
-        .collect();
-    out.extend(write.iter().filter(|(_, v)| !v.is_empty()).cloned());
-    out
+/// Whether the bucket carries a record under `key`, sealed or an earlier version's (which a new
+/// record never overwrites: a release reports it, never restores it).
+fn recorded(tags: &BucketTags, key: &str) -> bool {
+    tag_value(&tags.tags, key).is_some() || tag_value(&tags.legacy, key).is_some()
 }
 
 /// The bucket's own actions (the caller's revocation is the credentials scheduler's).
@@ -95,7 +93,7 @@ async fn read<S: BucketsPort>(
     b: &BucketRef,
     block: bool,
     deny: bool,
-) -> Result<(Tags, Option<PublicAccessBlock>, Option<String>), Execution> {
+) -> Result<(BucketTags, Option<PublicAccessBlock>, Option<String>), Execution> {
     let name = b.name.as_str();
     let (tags, settings, policy) = futures::join!(
         s.bucket_tags(name),
@@ -134,7 +132,7 @@ async fn read<S: BucketsPort>(
         }
         Err(e) => return Err(unreadable(e)),
     };
-    if tag_value(&tags, r.exempt_tag) == Some("true") {
+    if tag_value(&tags.tags, r.exempt_tag) == Some("true") {
         let why = format!("the bucket is tagged {}=true", r.exempt_tag);
         return Err(each_planned(
             r,
@@ -173,25 +171,28 @@ async fn contain<S: BucketsPort>(
     };
     // Round 2: the records (and the finding), in one tag set.
     let mut write = vec![(tags::FINDING.to_string(), r.incident.finding_id.clone())];
-    if block {
-        write.extend(bucket::block_record(&tags, settings));
+    if block && !recorded(&tags, tags::PUBLIC_ACCESS_BLOCK) {
+        write.extend(bucket::block_record(&tags.tags, settings));
     }
-    if readers.is_some() && tag_value(&tags, tags::MALWARE_DENY).is_none() {
+    if readers.is_some() && !recorded(&tags, tags::MALWARE_DENY) {
         let had = if policy.is_some() { "existing" } else { "new" };
         let value = format!("{} policy={had}", r.clock.rfc3339());
         write.push((tags::MALWARE_DENY.to_string(), value));
     }
-    let budget = Budget::new(records::counted(&tags), 0);
+    // Tags Firebreak does not trust still take their place among the bucket's 50.
+    let untrusted = tags.legacy.len() + tags.forged.len();
+    let budget = Budget::new(records::counted(&tags.tags) + untrusted, 0);
     let present = &tags;
     let unrecorded = budget
-        .record(present, write, |w| async move {
-            s.put_bucket_tags(name, &merged(present, &w)).await
+        .record(&present.tags, write, |w| async move {
+            s.put_bucket_tags(name, present, &w).await
         })
         .await;
     // Round 3: the changes.
     let key = b.object_key.as_deref();
-    let statement =
-        readers.map(|rd| bucket::malware_statements(&r.incident.partition, name, key, &rd));
+    let variables = bucket::uses_variables(policy.as_deref());
+    let statement = readers
+        .map(|rd| bucket::malware_statements(&r.incident.partition, name, key, &rd, variables));
     let (blocked, denied) = futures::join!(
         async {
             match block {
@@ -219,13 +220,23 @@ async fn contain<S: BucketsPort>(
     Ok(Execution {
         completed: Some(outcomes.iter().all(Outcome::is_ok)),
         outcomes,
+        warnings: tampering(name, &tags),
         ..Execution::default()
     })
 }
 
+/// What the team is told of forged records on the bucket.
+fn tampering(name: &str, tags: &BucketTags) -> Vec<String> {
+    match tags.forged.is_empty() {
+        true => Vec::new(),
+        false => vec![seal::tampering(name, &tags.forged)],
+    }
+}
+
 /// The undo (`FbRelease`), of what the finding's kind did: for a bucket, Block Public Access as
-/// recorded; for an object, Firebreak's malware statements removed (a bucket locked for another
-/// finding stays locked); then the records removed.
+/// recorded (only a sealed record: an earlier version's unsealed one is reported, never restored);
+/// for an object, Firebreak's malware statements removed (a bucket locked for another finding stays
+/// locked); then the records removed.
 pub async fn release<S: BucketsPort>(s: &S, b: &BucketRef, clock: &dyn Clock) -> Execution {
     let kind = ActionKind::ReleaseBucket;
     let name = b.name.as_str();
@@ -235,7 +246,7 @@ pub async fn release<S: BucketsPort>(s: &S, b: &BucketRef, clock: &dyn Clock) ->
     };
     let object = b.object_key.is_some();
     let (blocked, denied) = match object {
-        false => (bucket::restore_block(s, name, &tags).await, None),
+        false => (bucket::restore_block(s, name, &tags.tags).await, None),
         true => (None, bucket::remove_statement(s, name).await),
     };
     let restored = |o: &Option<Outcome>| o.as_ref().is_none_or(Outcome::is_ok);
@@ -251,13 +262,238 @@ pub async fn release<S: BucketsPort>(s: &S, b: &BucketRef, clock: &dyn Clock) ->
     if ok {
         remove.push(tags::FINDING);
     }
-    let mut write: Tags = remove
-        .iter()
+    // Only records the release read as Firebreak's: a forged one stays, as evidence, and so does an
+    // unsealed Block Public Access record (the malware record and the finding only mark what the
+    // facts show: Firebreak's statements are found by their Sid).
+    let removable = |k: &&str| match *k {
+        tags::PUBLIC_ACCESS_BLOCK => tag_value(&tags.tags, k).is_some(),
+        _ => recorded(&tags, k),
+    };
+    let mut write: Tags = (remove.into_iter().filter(removable))
         .map(|k| (k.to_string(), String::new()))
         .collect();
     if ok {
         write.push((tags::RELEASED_AT.to_string(), clock.rfc3339()));
     }
-    let written = s.put_bucket_tags(name, &merged(&tags, &write)).await;
-    released(kind, name, outcomes, written)
+    let written = s.put_bucket_tags(name, &tags, &write).await;
+    let mut done = released(kind, name, outcomes, written);
+    done.warnings = tampering(name, &tags);
+    if let Some(v) = tag_value(&tags.legacy, tags::PUBLIC_ACCESS_BLOCK).filter(|_| !object) {
+        let record = [(tags::PUBLIC_ACCESS_BLOCK.to_string(), v.to_string())];
+        done.warnings.push(seal::unverified(name, &record));
+    }
+    done
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::incident::{Incident, Resource, Source};
+
+    /// One bucket; "seals" what is written (` SEALED`), as the adapter does, and keeps each tag set
+    /// it is given.
+    struct Fake {
+        tags: BucketTags,
+        block: Option<PublicAccessBlock>,
+        sets: Mutex<Vec<Tags>>,
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl Fake {
+        fn new(tags: BucketTags) -> Fake {
+            Fake {
+                tags,
+                block: None,
+                sets: Mutex::new(Vec::new()),
+                calls: Mutex::new(Vec::new()),
+            }
+        }
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+        fn last_set(&self) -> Tags {
+            self.sets
+                .lock()
+                .unwrap()
+                .last()
+                .cloned()
+                .unwrap_or_default()
+        }
+    }
+
+    impl BucketsPort for Fake {
+        async fn bucket_tags(&self, _: &str) -> Result<Option<BucketTags>, AwsError> {
+            Ok(Some(self.tags.clone()))
+        }
+        async fn put_bucket_tags(
+            &self,
+            _: &str,
+            present: &BucketTags,
+            write: &[(String, String)],
+        ) -> Result<(), AwsError> {
+            let sealed: Tags = (write.iter())
+                .map(|(k, v)| match v.is_empty() {
+                    true => (k.clone(), v.clone()),
+                    false => (k.clone(), format!("{v} SEALED")),
+                })
+                .collect();
+            self.sets.lock().unwrap().push(present.merged(&sealed));
+            Ok(())
+        }
+        async fn public_access_block(
+            &self,
+            _: &str,
+        ) -> Result<Option<PublicAccessBlock>, AwsError> {
+            Ok(self.block)
+        }
+        async fn set_public_access_block(
+            &self,
+            _: &str,
+            p: Option<PublicAccessBlock>,
+        ) -> Result<(), AwsError> {
+            self.calls.lock().unwrap().push(format!("block {p:?}"));
+            Ok(())
+        }
+        async fn bucket_policy(&self, _: &str) -> Result<Option<String>, AwsError> {
+            Ok(None)
+        }
+        async fn set_bucket_policy(&self, _: &str, _: Option<&str>) -> Result<(), AwsError> {
+            self.calls.lock().unwrap().push("policy".into());
+            Ok(())
+        }
+    }
+
+    fn pair(k: &str, v: &str) -> (String, String) {
+        (k.to_string(), v.to_string())
+    }
+
+    /// As the adapter reads it: `raw` holds every tag as S3 does.
+    fn read(tags: &[(&str, &str)], legacy: &[(&str, &str)], forged: &[(&str, &str)]) -> BucketTags {
+        let all = |t: &[(&str, &str)]| t.iter().map(|(k, v)| pair(k, v)).collect::<Tags>();
+        let mut raw: Tags = all(tags)
+            .into_iter()
+            .map(|(k, v)| match k.starts_with("firebreak:") {
+                true => (k, format!("{v} fb=genuine")),
+                false => (k, v),
+            })
+            .collect();
+        raw.extend(all(legacy));
+        raw.extend(all(forged));
+        BucketTags {
+            tags: all(tags),
+            legacy: all(legacy),
+            forged: forged.iter().map(|(k, _)| k.to_string()).collect(),
+            raw,
+        }
+    }
+
+    fn bucket() -> BucketRef {
+        BucketRef {
+            name: "data".into(),
+            object_key: None,
+            caller: None,
+        }
+    }
+
+    const BEFORE: &str = "acls=false ignore=false policy=false restrict=false";
+
+    #[tokio::test]
+    async fn an_unsealed_or_forged_block_record_is_never_restored_nor_laundered() {
+        let clock = FixedClock::at("2026-12-01T00:00:00Z");
+        // An earlier version's record: reported, never restored, left on the bucket as it is.
+        let legacy = [(tags::PUBLIC_ACCESS_BLOCK, BEFORE), (tags::FINDING, "f-0")];
+        let fake = Fake::new(read(&[("owner", "team-a")], &legacy, &[]));
+        let done = release(&fake, &bucket(), &clock).await;
+        assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+        assert!(
+            done.warnings[0].starts_with("NOT RESTORED on data")
+                && done.warnings[0].contains(BEFORE),
+            "{:?}",
+            done.warnings
+        );
+        let set = fake.last_set();
+        assert!(
+            set.contains(&pair(tags::PUBLIC_ACCESS_BLOCK, BEFORE)),
+            "{set:?}"
+        );
+        assert!(set.contains(&pair("owner", "team-a")));
+        assert!(!set.iter().any(|(k, _)| k == tags::FINDING), "{set:?}");
+
+        // A forged one: not restored, kept as evidence, and told.
+        let forged = [(tags::PUBLIC_ACCESS_BLOCK, "none fb=made.up.code")];
+        let fake = Fake::new(read(&[], &[], &forged));
+        let done = release(&fake, &bucket(), &clock).await;
+        assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+        assert!(done.warnings[0].starts_with("TAMPERING: data"), "{done:?}");
+        assert!(fake.last_set().contains(&pair(forged[0].0, forged[0].1)));
+
+        // A sealed one is restored, and removed.
+        let fake = Fake::new(read(&[(tags::PUBLIC_ACCESS_BLOCK, BEFORE)], &[], &[]));
+        let done = release(&fake, &bucket(), &clock).await;
+        assert_eq!(done.completed, Some(true), "{done:?}");
+        assert_eq!(fake.calls().len(), 1, "{:?}", fake.calls());
+        assert!(!fake
+            .last_set()
+            .iter()
+            .any(|(k, _)| k == tags::PUBLIC_ACCESS_BLOCK));
+    }
+
+    #[tokio::test]
+    async fn containment_keeps_an_earlier_record_as_it_is_and_seals_only_what_it_writes() {
+        let incident = Incident {
+            source: Source::GuardDuty,
+            finding_id: "f-1".into(),
+            finding_arn: None,
+            finding_type: "Exfiltration:S3/AnomalousBehavior".into(),
+            title: None,
+            severity: 8.0,
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            partition: "aws".into(),
+            sample: false,
+            archived: false,
+            resource_role: None,
+            resource: Resource::Bucket(bucket()),
+            security_hub: None,
+        };
+        let plan = Plan {
+            actions: vec![Action::BlockPublicAccess {
+                bucket: "data".into(),
+            }],
+            ..Plan::notify_only("test", String::new())
+        };
+        let clock = FixedClock::at("2026-12-01T00:00:00Z");
+        let r = Request {
+            incident: &incident,
+            plan: &plan,
+            exempt_tag: "firebreak:exempt",
+            protected: &[],
+            clock: &clock,
+            deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        };
+        let legacy = [(tags::PUBLIC_ACCESS_BLOCK, BEFORE)];
+        let forged = [(tags::FINDING, "f-9 fb=made.up.code")];
+        let fake = Fake::new(read(&[("owner", "team-a")], &legacy, &forged));
+        let done = contain(&fake, &r, &bucket()).await.unwrap();
+        assert_eq!(done.completed, Some(true), "{done:?}");
+        assert_eq!(
+            fake.calls(),
+            vec![format!("block {:?}", Some(PublicAccessBlock::ALL))]
+        );
+        let mut set = fake.last_set();
+        set.sort();
+        assert_eq!(
+            set,
+            vec![
+                pair(tags::FINDING, "f-1 SEALED"),
+                pair(tags::PUBLIC_ACCESS_BLOCK, BEFORE),
+                pair("owner", "team-a"),
+            ],
+            "the earlier record as it was, unsealed; only the finding written (and sealed)"
+        );
+        assert!(done.warnings[0].starts_with("TAMPERING: data"), "{done:?}");
+    }
 }

@@ -1,13 +1,17 @@
 //! Carries out a credential plan: cut the leaked credentials off first, record what is about to be
 //! removed before removing it, then say on the user or role what happened.
 //!
-//! Rounds (each one concurrent round of calls):
+//! Rounds (each one concurrent round of calls; a deny policy's write is always preceded by a read
+//! of the principal's inline policies, `ListUserPolicies`/`ListRolePolicies` → `Get…Policy` each,
+//! to merge and size it, `actions/sessions.rs`):
 //! - IAM user: `[GetUser ‖ ListAccessKeys ‖ GetLoginProfile]` → `[UpdateAccessKey Inactive ‖
 //!   PutUserPolicy (deny sessions issued before the cutoff) ‖ TagUser (record of the password)]` →
-//!   `[DeleteLoginProfile]` → `[PutUserPolicy (cutoff moved to after the last step) ‖ TagUser]`.
+//!   `[DeleteLoginProfile]` → `[PutUserPolicy (cutoff moved to after the last step)]` → `[TagUser]`.
 //! - Role: `[GetRole ‖ DescribeInstances ‖ DescribeIamInstanceProfileAssociations]` →
-//!   `[PutRolePolicy AWSRevokeOlderSessions ‖ CreateTags (record of the profile)]` →
-//!   `[DisassociateIamInstanceProfile]` → `[PutRolePolicy (cutoff moved) ‖ TagRole]`.
+//!   `[PutRolePolicy AWSRevokeOlderSessions, or the instance's minute policy ‖ CreateTags (record of
+//!   the profile)]` → `[DisassociateIamInstanceProfile]` → `[PutRolePolicy (cutoff moved), or the
+//!   instance's policy read back after a second and written again until it lists the instance]` →
+//!   `[TagRole]`.
 //!
 //! The cutoff is rounded *up* to the next whole second, so every session issued before the response
 //! is denied. When a step closes a way to get new sessions (the key deactivated, the password
@@ -15,16 +19,17 @@
 //! with the leaked key or from the instance in the moments between does not survive either.
 
 use crate::actions::registry::ActionKind;
-use crate::actions::sessions::{Holder, InstanceSessions};
+use crate::actions::sessions::{Denial, Holder, InstanceSessions, Refused};
 use crate::actions::{access_key, login_profile, profile};
 use crate::error::AwsError;
 use crate::execute::Request;
-use crate::incident::{Incident, Resource};
+use crate::incident::Incident;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::{skip_all, Action, Plan};
 use crate::ports::{
     AccessKeyFacts, IamPorts, InstancesPort, LoginProfileFacts, PrincipalFacts, ProfilesPort,
 };
+use crate::seal;
 use crate::shell::{self, Command};
 use crate::tags::{self, status};
 
@@ -181,10 +186,9 @@ async fn revoke_user<I: IamPorts>(
                 None => None,
             }
         },
-        holder.put_policy(iam, &cutoff),
+        holder.deny(iam, &cutoff, r.clock),
         login_profile::record(iam, user, existing_login.as_ref())
     );
-    let mut revoked = holder.revoked(denied, &cutoff);
 
     // Round 3: the console password, recorded or not (the record is also in the notification).
     let removed_login = match remove_login {
@@ -197,9 +201,11 @@ async fn revoke_user<I: IamPorts>(
 
     // Round 4: move the cutoff past the steps that closed a way to new sessions, and tag the user.
     let closed = succeeded(&deactivated) || succeeded(&removed_login);
-    let cutoff = holder
-        .move_cutoff(iam, closed, &mut revoked, cutoff, r.clock)
+    let denied = holder
+        .settle(iam, denied, closed, r.clock, r.deadline)
         .await;
+    let revoked = holder.revoked(&denied);
+    let cutoff = in_force(&denied, cutoff);
     let deactivated_key = key
         .filter(|_| succeeded(&deactivated))
         .map(|k| tags::pair(&tags::deactivated_key(k), &r.incident.finding_id));
@@ -227,7 +233,21 @@ async fn revoke_user<I: IamPorts>(
             &cutoff,
             password_removed.then_some(existing_login.as_ref()),
         ),
+        warnings: tampering(user, facts.as_ref()),
         ..Execution::default()
+    }
+}
+
+/// The cutoff of the deny in force, else the one attempted.
+fn in_force(denied: &Result<Denial, Refused>, attempted: String) -> String {
+    denied.as_ref().map_or(attempted, |d| d.cutoff.clone())
+}
+
+/// What the team is told of forged records on the user or role (Firebreak acted on none of them).
+fn tampering(name: &str, facts: Option<&PrincipalFacts>) -> Vec<String> {
+    match facts.filter(|f| !f.forged.is_empty()) {
+        Some(f) => vec![seal::tampering(name, &f.forged)],
+        None => Vec::new(),
     }
 }
 
@@ -304,28 +324,22 @@ async fn revoke_role<I: IamPorts, E: InstancesPort + ProfilesPort>(
     }
     let facts = facts.ok().flatten();
     let cutoff = r.clock.cutoff();
+    // Whether the instance may have new credentials of the role: unless it is known to have no
+    // profile now (detached earlier, terminated).
+    let fresh = !matches!(read.association, Some(Ok(None)));
     // What to do about the instance: detach, or why not.
     let detach_plan = detach.map(|id| (id, profile::decide(id, read, r.exempt_tag)));
 
     // Round 2: revoke, and record the profile on the instance before it is removed.
     let arn = scoped.map(|i| instance_arn(r.incident, i));
-    let holder = match (scoped, &arn) {
-        (Some(instance_id), Some(instance_arn)) => Holder::Instance(InstanceSessions {
-            role,
-            instance_id,
-            instance_arn,
-            user_id: session_of(r.incident, instance_id),
-        }),
-        _ => Holder::Role(role),
-    };
+    let holder = role_holder(role, scoped.zip(arn.as_deref()), fresh);
     let record = async {
         match &detach_plan {
             Some((id, Ok(a))) => Some(profile::record(ec2, id, a, &r.incident.finding_id).await),
             _ => None,
         }
     };
-    let (revoked, recorded) = futures::join!(holder.put_policy(iam, &cutoff), record);
-    let mut revoked = holder.revoked(revoked, &cutoff);
+    let (denied, recorded) = futures::join!(holder.deny(iam, &cutoff, r.clock), record);
 
     // Round 3: take the profile off the instance, so it cannot fetch new credentials.
     let detached = match &detach_plan {
@@ -343,11 +357,12 @@ async fn revoke_role<I: IamPorts, E: InstancesPort + ProfilesPort>(
         _ => None,
     };
 
-    // Round 4: cutoff past the detachment; tag the role.
-    let cutoff = holder
-        .move_cutoff(iam, succeeded(&detached), &mut revoked, cutoff, r.clock)
+    // Round 4: cutoff past the detachment, an instance's deny read back; tag the role.
+    let denied = holder
+        .settle(iam, denied, succeeded(&detached), r.clock, r.deadline)
         .await;
-    let mut outcomes = vec![revoked];
+    let mut outcomes = vec![holder.revoked(&denied)];
+    let cutoff = in_force(&denied, cutoff);
     outcomes.extend(detached);
     let (ok, tagged) = conclude(iam, r, holder, facts.as_ref(), &outcomes, &cutoff, vec![]).await;
     outcomes.push(tagged);
@@ -356,12 +371,29 @@ async fn revoke_role<I: IamPorts, E: InstancesPort + ProfilesPort>(
         outcomes,
         undo: role_undo(
             holder,
-            &cutoff,
+            denied.as_ref().ok(),
             removed_profile.zip(detach),
             &r.incident.region,
         ),
-        warnings: vec![role_warning(holder, &cutoff)],
+        warnings: [
+            tampering(role, facts.as_ref()),
+            role_warning(holder, denied.as_ref().ok()),
+        ]
+        .concat(),
         ..Execution::default()
+    }
+}
+
+/// The role's every session, or (`scoped`: the instance and its ARN) those issued to one instance.
+fn role_holder<'a>(role: &'a str, scoped: Option<(&'a str, &'a str)>, fresh: bool) -> Holder<'a> {
+    match scoped {
+        Some((instance_id, instance_arn)) => Holder::Instance(InstanceSessions {
+            role,
+            instance_id,
+            instance_arn,
+            fresh,
+        }),
+        None => Holder::Role(role),
     }
 }
 
@@ -373,54 +405,83 @@ fn instance_arn(incident: &Incident, instance_id: &str) -> String {
     )
 }
 
-/// The session the finding names, when it is the instance's (`<role id>:<instance id>`).
-fn session_of<'a>(incident: &'a Incident, instance_id: &str) -> Option<&'a str> {
-    let Resource::AccessKey(key) = &incident.resource else {
-        return None;
+/// What the team must know about a role's revocation: who else it cuts off, or that it does not.
+fn role_warning(holder: Holder<'_>, denied: Option<&Denial>) -> Vec<String> {
+    let role = holder.name();
+    let Some(d) = denied else {
+        return Vec::new();
     };
-    key.principal_id
-        .as_deref()
-        .filter(|p| p.split_once(':').is_some_and(|(_, s)| s == instance_id))
+    let cutoff = &d.cutoff;
+    let everyone = format!(
+        "Every session of role {role} issued before {cutoff} is denied, including those of \
+         other instances, functions or people using the role: they keep failing until they get new \
+         credentials (EC2 instances refresh theirs automatically before expiry). IAM may take a few \
+         minutes to apply the policy everywhere."
+    );
+    let shared = match d.policy.starts_with(tags::INSTANCE_SESSIONS_POLICY_PREFIX) {
+        true => format!(
+            ", which lists every instance of the role revoked in that minute{}",
+            others(d)
+        ),
+        false => String::new(),
+    };
+    let warning = match (holder, &d.widened) {
+        (Holder::Instance(i), None) => format!(
+            "Only the sessions of role {role} issued to instance {} before {cutoff} are denied \
+             ({}{shared}): the role's other instances, functions and people are not affected. To \
+             deny every session of the role, choose FbRevoke on the finding in Security Hub. IAM \
+             may take a few minutes to apply the policy everywhere.",
+            i.instance_id, d.policy
+        ),
+        (Holder::Instance(_), Some(why)) => format!(
+            "NOT ONLY THE INSTANCE'S SESSIONS: {why}. {everyone} Firebreak prunes the role's \
+             instance policies once every session they deny has expired (36 h after their \
+             cutoff), which makes room again."
+        ),
+        _ => everyone,
+    };
+    vec![warning]
 }
 
-/// What the team must know about a role's revocation: who else it cuts off, or that it does not.
-fn role_warning(holder: Holder<'_>, cutoff: &str) -> String {
-    let role = holder.name();
-    match holder {
-        Holder::Instance(i) => format!(
-            "Only the sessions of role {role} issued to instance {} before {cutoff} are denied \
-             ({}): the role's other instances, functions and people are not affected. To deny \
-             every session of the role, choose FbRevoke on the finding in Security Hub. IAM may \
-             take a few minutes to apply the policy everywhere.",
-            i.instance_id,
-            holder.policy()
-        ),
-        _ => format!(
-            "Every session of role {role} issued before {cutoff} is denied, including those of \
-             other instances, functions or people using the role: they keep failing until they get new \
-             credentials (EC2 instances refresh theirs automatically before expiry). IAM may take a few \
-             minutes to apply the policy everywhere."
-        ),
+/// `, N others` of an instance's minute policy, when it was read back.
+fn others(d: &Denial) -> String {
+    match d.others {
+        Some(0) | None => String::new(),
+        Some(1) => ": one other".to_string(),
+        Some(n) => format!(": {n} others"),
     }
 }
 
-/// How to undo a role's revocation. `profile`: the profile removed and its instance.
+/// How to undo a role's revocation. `denied`: the deny in force; `profile`: the profile removed
+/// and its instance.
 fn role_undo(
     holder: Holder<'_>,
-    cutoff: &str,
+    denied: Option<&Denial>,
     profile: Option<(String, &str)>,
     region: &str,
 ) -> Vec<String> {
     let role = holder.name();
-    let mut undo = vec![Command::new("aws iam delete-role-policy")
-        .arg("--role-name", shell::IAM_ROLE, role)
-        .arg("--policy-name", shell::IAM_POLICY, &holder.policy())
-        .or_note(|c| {
-            format!(
-                "{c}   (re-enables the stolen sessions if they have not expired: wait at least 12 h \
-                 after {cutoff}, the longest a role session lasts)"
-            )
-        })];
+    let mut undo = Vec::new();
+    if let Some(d) = denied {
+        let whose = match (holder, &d.widened) {
+            (Holder::Instance(_), None) => "of every instance it lists",
+            _ => "of the role",
+        };
+        let cutoff = &d.cutoff;
+        undo.push(
+            Command::new("aws iam delete-role-policy")
+                .arg("--role-name", shell::IAM_ROLE, role)
+                .arg("--policy-name", shell::IAM_POLICY, &d.policy)
+                .or_note(|c| {
+                    format!(
+                        "{c}   (re-enables the stolen sessions {whose} if they have not expired: \
+                         wait at least 36 h after {cutoff}, the longest a temporary credential \
+                         lasts; Firebreak deletes an instance policy itself at the role's first \
+                         revocation after that)"
+                    )
+                }),
+        );
+    }
     if let Some((arn, id)) = profile {
         undo.push(
             Command::new("aws ec2 associate-iam-instance-profile")
@@ -489,9 +550,14 @@ mod tests {
     }
 
     fn role(holder: Holder<'_>, arn: &str, id: &str, region: &str) -> String {
+        let policy = match holder {
+            Holder::Instance(_) => tags::instance_sessions_policy(CUTOFF),
+            _ => tags::ROLE_REVOKE_POLICY.to_string(),
+        };
+        let denied = Denial::written(&policy, CUTOFF);
         text(role_undo(
             holder,
-            CUTOFF,
+            Some(&denied),
             Some((arn.to_string(), id)),
             region,
         ))
@@ -508,15 +574,16 @@ mod tests {
                 role,
                 instance_id,
                 instance_arn: "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0",
-                user_id: None,
+                fresh: true,
             })
         };
         let ordinary = role(scoped("web", id), arn, id, "us-east-1");
         for needle in [
             "  aws iam delete-role-policy --role-name web --policy-name \
-             FirebreakRevokeSessionsOf-i-0123456789abcdef0   (re-enables the stolen sessions if \
-             they have not expired: wait at least 12 h after 2026-11-30T03:00:00Z, the longest a \
-             role session lasts)\n",
+             FirebreakRevokeInstanceSessions-20261130T030000Z   (re-enables the stolen sessions \
+             of every instance it lists if they have not expired: wait at least 36 h after \
+             2026-11-30T03:00:00Z, the longest a temporary credential lasts; Firebreak deletes an \
+             instance policy itself at the role's first revocation after that)\n",
             "  aws ec2 associate-iam-instance-profile --region us-east-1 --instance-id \
              i-0123456789abcdef0 --iam-instance-profile \
              Arn=arn:aws:iam::123456789012:instance-profile/web   (only once the instance is \

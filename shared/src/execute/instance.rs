@@ -22,7 +22,7 @@ use crate::clock::epoch_seconds;
 use crate::error::AwsError;
 use crate::execute::Request;
 use crate::incident::InstanceRef;
-use crate::outcome::{Execution, Outcome, Status};
+use crate::outcome::{Execution, Outcome, Status, Told};
 use crate::plan::skip_all;
 use crate::playbook::decided_by_a_human;
 use crate::ports::{Ec2Ports, FoundGroups, InstanceFacts, NetworkAclFacts, ServicePorts};
@@ -485,6 +485,8 @@ async fn preserve<E: Ec2Ports>(ec2: &E, r: Request<'_>, at: Here<'_>, result: &m
             at.budget,
         )
         .await;
+        let written = tag_instance::tags_after(facts, finding, ending, &contained_at, decided);
+        result.told = told(facts, &written, outcome.is_ok());
         if asked {
             result.outcomes.push(awaiting(facts, &outcome));
         }
@@ -492,11 +494,27 @@ async fn preserve<E: Ec2Ports>(ec2: &E, r: Request<'_>, at: Here<'_>, result: &m
     }
 }
 
+/// The status the instance is left with (the one written, else the one it had), and whether the
+/// team was told of it already (only if it was not written again).
+fn told(facts: &InstanceFacts, written: &[(String, String)], tagged: bool) -> Option<Told> {
+    let new = written
+        .iter()
+        .find(|(k, _)| k == tags::STATUS && tagged)
+        .map(|(_, v)| v.as_str());
+    let had = facts.tag(tags::STATUS);
+    let status = new.or(had)?;
+    Some(Told {
+        resource: facts.instance_id.clone(),
+        status: tags::status::word(status).to_string(),
+        already: new.is_none() && had.is_some_and(tags::status::is_told),
+    })
+}
+
 /// The `await-approval` step: the instance waits for a human (or a human already decided).
 fn awaiting(facts: &InstanceFacts, tagged: &Outcome) -> Outcome {
     let id = facts.instance_id.as_str();
     let kind = ActionKind::AwaitApproval;
-    match facts.tag(tags::STATUS) {
+    match tags::status_of(facts) {
         Some(tags::status::AWAITING_APPROVAL) => {
             Outcome::new(kind, id, Status::AlreadyDone, "still awaiting approval")
         }

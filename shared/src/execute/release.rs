@@ -80,7 +80,7 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
     remove.retain(present);
     let now = clock.rfc3339();
     let mut mark = vec![tags::pair(tags::RELEASED_AT, &now)];
-    if facts.tag(tags::STATUS) == Some(tags::status::AWAITING_APPROVAL) {
+    if tags::status_of(facts) == Some(tags::status::AWAITING_APPROVAL) {
         let who = tag_safe(decided_by.unwrap_or("FbRelease"));
         mark.push(tags::pair(
             tags::DECISION,
