@@ -204,3 +204,43 @@ async fn a_public_ami_is_unshared_and_release_gives_its_launch_permissions_back(
         (true, vec![OTHER.to_string()])
     );
 }
+
+/// Issue 20: a forged sharing record (unsealed, as an earlier version wrote it) on a private
+/// snapshot Firebreak never touched: `FbRelease` never makes it public nor shares it with another
+/// account, and the team is told what was found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_sharing_record_never_shares_a_private_snapshot() {
+    let aws = Aws::new().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let snapshot = aws.snapshot().await;
+    assert_eq!(snapshot_sharing(&aws, &snapshot).await, (false, vec![]));
+    aws.ec2
+        .create_tags()
+        .resources(&snapshot)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("firebreak:shared-with")
+                .value(format!("all account={OTHER}"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let arn = format!("arn:aws:ec2:us-east-1::snapshot/{snapshot}");
+    let resource = json!({"Type": "Other", "Id": arn, "Region": "us-east-1", "Partition": "aws"});
+    let finding_type = "Execution:EC2/MaliciousFile!Snapshot";
+    let got = aws
+        .fb_release(&topic, &unique("forged-snap"), finding_type, resource)
+        .await;
+    assert_eq!(
+        snapshot_sharing(&aws, &snapshot).await,
+        (false, vec![]),
+        "{got}"
+    );
+    let messages = aws.messages(&queue, 1, Duration::from_secs(5)).await;
+    let told = serde_json::to_string(&messages).unwrap();
+    assert!(
+        told.contains("NOT RESTORED") && told.contains(&snapshot),
+        "{told}"
+    );
+}

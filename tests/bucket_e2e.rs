@@ -307,3 +307,60 @@ async fn under_an_old_policy_version_the_malicious_object_is_denied_without_vari
         .unwrap()
         .contains(&own["Statement"][0]));
 }
+
+/// Issue 20: a forged Block Public Access record (unsealed, and with a made-up seal) on a bucket
+/// Firebreak never touched: `FbRelease` never deletes the owner's Block Public Access, and the team
+/// is told what was found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_block_record_never_unblocks_a_bucket_firebreak_never_touched() {
+    use aws_sdk_s3::types::{Tag, Tagging};
+    let aws = Aws::new().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let name = bucket(&aws).await;
+    let all_on = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    aws.s3
+        .put_public_access_block()
+        .bucket(&name)
+        .public_access_block_configuration(all_on)
+        .send()
+        .await
+        .unwrap();
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+    let forged = Tagging::builder()
+        .tag_set(tag("firebreak:public-access-block", "none"))
+        .tag_set(tag(
+            "firebreak:status",
+            "stopped fb=AAAA.BBBBBB.CCCCCCCCCCCCCCCCCCCCCC",
+        ))
+        .build()
+        .unwrap();
+    aws.s3
+        .put_bucket_tagging()
+        .bucket(&name)
+        .tagging(forged)
+        .send()
+        .await
+        .unwrap();
+    let resource = json!({"Type": "AwsS3Bucket", "Id": format!("arn:aws:s3:::{name}"),
+                          "Region": "us-east-1", "Partition": "aws"});
+    let got = aws
+        .fb_release(
+            &topic,
+            &unique("forged-bucket"),
+            "Exfiltration:S3/AnomalousBehavior",
+            resource,
+        )
+        .await;
+    assert_eq!(block(&aws, &name).await, Some([true; 4]), "{got}");
+    let messages = aws.messages(&queue, 1, Duration::from_secs(5)).await;
+    let told = serde_json::to_string(&messages).unwrap();
+    assert!(
+        told.contains("TAMPERING") && told.contains("NOT RESTORED") && told.contains(&name),
+        "{told}"
+    );
+}

@@ -602,3 +602,49 @@ async fn same_named_functions_in_two_regions_sharing_a_role_each_keep_their_own_
     want.sort();
     assert_eq!(names(east.role_state(&role).await.policies), want);
 }
+
+/// Issue 20: a forged event-sources record (unsealed, as an earlier version wrote it) naming
+/// another function's disabled mapping, on a function Firebreak never touched: `FbRelease` never
+/// re-enables another function's mappings, and the team is told what was found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_event_sources_record_never_enables_another_function_s_mapping() {
+    let aws = Aws::new().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let (vpc, subnet) = aws.vpc("10.168.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let (_, arn, role) = aws.lambda_function(&subnet, &app).await;
+    let (other, _, _) = aws.lambda_function(&subnet, &app).await;
+    let theirs = mapping(&aws, &other, false).await;
+    // A new mapping is Creating for a moment, as Lambda's are.
+    let since = std::time::Instant::now();
+    while mapping_state(&aws, &theirs).await != "Disabled" && since.elapsed().as_secs() < 15 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(mapping_state(&aws, &theirs).await, "Disabled");
+    aws.lambda
+        .tag_resource()
+        .resource(&arn)
+        .tags("firebreak:event-sources", &theirs)
+        .tags(
+            "firebreak:status",
+            "stopped fb=AAAA.BBBBBB.CCCCCCCCCCCCCCCCCCCCCC",
+        )
+        .send()
+        .await
+        .unwrap();
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/{role}");
+    let resource = json!({"Type": "AwsLambdaFunction", "Id": arn, "Region": "us-east-1",
+        "Partition": "aws", "Details": {"AwsLambdaFunction": {"Role": role_arn}}});
+    let got = aws
+        .fb_release(
+            &topic,
+            &unique("forged-fn"),
+            "Backdoor:Lambda/C&CActivity.B",
+            resource,
+        )
+        .await;
+    assert_eq!(mapping_state(&aws, &theirs).await, "Disabled", "{got}");
+    let messages = aws.messages(&queue, 1, Duration::from_secs(5)).await;
+    let told = serde_json::to_string(&messages).unwrap();
+    assert!(told.contains("TAMPERING"), "{told}");
+}

@@ -11,28 +11,6 @@ use firebreak_tests::{Function, Invocation};
 
 const C2: &str = "Backdoor:EC2/C&CActivity.B";
 
-/// The queue's subscription to `topic` again (after the topic was made anew).
-async fn subscribe(aws: &Aws, topic: &str, queue: &str) {
-    let attrs = aws
-        .sqs
-        .get_queue_attributes()
-        .queue_url(queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let queue_arn =
-        attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-    aws.sns
-        .subscribe()
-        .topic_arn(topic)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_lost_to_a_failed_publish_is_sent_by_the_retry_and_never_twice() {
     let aws = Aws::new().await;
@@ -67,7 +45,7 @@ async fn a_message_lost_to_a_failed_publish_is_sent_by_the_retry_and_never_twice
     // The topic is back; Lambda's retry changes nothing on the instance, and tells the team.
     let name = topic.rsplit(':').next().unwrap();
     aws.sns.create_topic().name(name).send().await.unwrap();
-    subscribe(&aws, &topic, &queue).await;
+    aws.subscribe_queue(&topic, &queue).await;
     let retry = responder.invoke(&event).await.unwrap();
     assert_eq!(retry["verdict"], "contained", "{retry}");
     let messages = aws.messages(&queue, 1, Duration::from_secs(5)).await;

@@ -662,10 +662,16 @@ impl Aws {
             .await
             .unwrap();
         let queue_url = queue.queue_url().unwrap().to_string();
+        self.subscribe_queue(&topic_arn, &queue_url).await;
+        (topic_arn, queue_url)
+    }
+
+    /// The queue subscribed to the topic (SQS protocol).
+    pub async fn subscribe_queue(&self, topic_arn: &str, queue_url: &str) {
         let attrs = self
             .sqs
             .get_queue_attributes()
-            .queue_url(&queue_url)
+            .queue_url(queue_url)
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
             .send()
             .await
@@ -674,13 +680,12 @@ impl Aws {
             attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
         self.sns
             .subscribe()
-            .topic_arn(&topic_arn)
+            .topic_arn(topic_arn)
             .protocol("sqs")
             .endpoint(queue_arn)
             .send()
             .await
             .unwrap();
-        (topic_arn, queue_url)
     }
 
     /// An e-mail subscription of `topic` (moto confirms it at once): its ARN, whose deliveries
