@@ -232,3 +232,29 @@ async fn inspector_s_exploitable_critical_vulnerability_asks_and_macie_s_public_
         [Some(true); 4]
     );
 }
+
+/// Issue 20: an integration may name itself GuardDuty in `ProductName`, never in `ProductArn`: a
+/// finding under a third party's product ARN is rejected, and its instance left untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finding_that_only_calls_itself_guardduty_is_not_acted_on() {
+    let aws = Aws::new().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let (vpc, subnet) = aws.vpc("10.146.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let mut spoof = asff_in("eu-west-2", &unique("spoof"), &instance, &vpc);
+    spoof["ProductArn"] = json!(format!(
+        "arn:aws:securityhub:eu-west-2:{ACCOUNT}:product/{ACCOUNT}/default"
+    ));
+    spoof["ProductName"] = json!("GuardDuty");
+    spoof["ProductFields"]["aws/securityhub/ProductName"] = json!("GuardDuty");
+    let responder =
+        Function::start("guardduty-responder", &[("FIREBREAK_TOPIC_ARN", &topic)]).await;
+    let got = responder.invoke(&imported_event(&[spoof])).await.unwrap();
+    assert_eq!(got["findings"][0]["result"]["outcome"], "rejected", "{got}");
+    assert_eq!(aws.groups_of(&instance).await, vec![app], "untouched");
+    assert!(aws
+        .messages(&queue, 1, Duration::from_secs(2))
+        .await
+        .is_empty());
+}

@@ -345,3 +345,68 @@ async fn a_quarantine_by_an_earlier_version_releases_what_the_facts_confirm() {
         "{tags:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_out_of_service_records_never_register_an_instance_nor_give_it_an_address() {
+    let aws = Aws::new().await;
+    let (topic, queue) = aws.topic_with_queue().await;
+    let (vpc, subnet) = aws.vpc("10.94.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let (eni, _, _) = aws.interfaces(&instance).await.remove(0);
+    let ip = aws
+        .describe(&instance)
+        .await
+        .private_ip_address()
+        .unwrap()
+        .to_string();
+    // Someone else's target group, and a spare Elastic IP of the account.
+    let target_group = aws.target_group(&vpc, 80).await;
+    let spare = aws.elastic_ip().await;
+    let finding = unique("forged-service");
+    write_tags(
+        &aws,
+        &instance,
+        &[
+            (
+                "firebreak:out-of-service",
+                format!("tg={target_group}@80 eip={spare}@{eni}@{ip}"),
+            ),
+            ("firebreak:target:0", format!("{target_group} 80")),
+            (
+                &format!("firebreak:eip:{spare}"),
+                made_up(&format!("{eni} {ip}")),
+            ),
+        ],
+    )
+    .await;
+    let got = aws
+        .fb_release(&topic, &finding, C2, asff_instance(&instance, &vpc))
+        .await;
+    let registered = aws
+        .elb
+        .describe_target_health()
+        .target_group_arn(&target_group)
+        .send()
+        .await
+        .unwrap()
+        .target_health_descriptions()
+        .len();
+    assert_eq!(registered, 0, "registered into a target group: {got}");
+    let addresses = aws
+        .ec2
+        .describe_addresses()
+        .allocation_ids(&spare)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        addresses.addresses()[0].association_id().is_none(),
+        "the spare Elastic IP was associated: {got}"
+    );
+    let told = texts(&aws, &queue, 1).await.join("\n");
+    assert!(
+        told.contains("TAMPERING") && told.contains("NOT RESTORED"),
+        "{told}"
+    );
+}
