@@ -71,7 +71,7 @@ pub async fn snapshot_volumes<E: SnapshotsPort>(
 /// Attempts at the missing snapshots. A snapshot call gets one SDK attempt (a retry after an attempt
 /// that timed out but succeeded would take a second snapshot); after an error, what the failed call
 /// may have taken is looked for (tagged with the finding, of those volumes) before taking it again.
-const ATTEMPTS: u32 = 3;
+const ATTEMPTS: u32 = 6;
 
 /// One failed snapshot call: the resource named in its outcome, what failed, the error.
 type Failure = (String, &'static str, AwsError);
