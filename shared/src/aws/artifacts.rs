@@ -8,6 +8,7 @@ use aws_sdk_ec2::types::{
 
 use crate::aws::ec2::Ec2;
 use crate::aws::sdk::{ec2_tags, tag_pairs};
+use crate::aws::secrets;
 use crate::error::AwsError;
 use crate::incident::{ArtifactKind, ArtifactRef};
 use crate::ports::{ArtifactFacts, ArtifactsPort, Sharing};
@@ -31,13 +32,7 @@ impl Ec2 {
         sharing: Sharing,
         tags: Vec<(String, String)>,
     ) -> ArtifactFacts {
-        let (tags, legacy, forged) = match (&self.1, keys) {
-            (Some(seal), Some(keys)) => {
-                let o = seal.open(keys, id, &tags).await;
-                (o.trusted, o.legacy, o.forged)
-            }
-            _ => (tags, Vec::new(), Vec::new()),
-        };
+        let (tags, legacy, forged) = secrets::opened(self.1.as_ref(), keys, id, tags).await;
         ArtifactFacts {
             sharing,
             tags,

@@ -8,13 +8,14 @@ use aws_sdk_ec2::types::{
 };
 
 use crate::aws::sdk::{ec2_tags, filter, tag_pairs, tag_spec};
+use crate::aws::secrets;
 use crate::error::AwsError;
 use crate::ports::{
     EvidencePort, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort, ProfileAssociation,
     ProfilesPort, SnapshotFacts, SnapshotsPort, VolumeFacts,
 };
 use crate::records::Isolation;
-use crate::seal::{KeyError, Keyring, Seal};
+use crate::seal::{Keyring, Seal};
 use crate::tags;
 
 /// EC2 through the SDK. With a [`Seal`] (every incident's), the `firebreak:*` tags it writes on
@@ -35,37 +36,20 @@ impl Ec2 {
         resource: &str,
         tags: &[(String, String)],
     ) -> Result<Vec<(String, String)>, AwsError> {
-        match &self.1 {
-            Some(seal) => seal.seal_tags(resource, tags).await.map_err(key_error),
-            None => Ok(tags.to_vec()),
-        }
+        secrets::sealing(self.1.as_ref(), resource, tags).await
     }
 
     /// The keys, when this adapter seals (`None` when it does not).
     pub(crate) async fn keys(&self) -> Result<Option<std::sync::Arc<Keyring>>, AwsError> {
-        match &self.1 {
-            Some(seal) => seal.keys().await.map(Some).map_err(key_error),
-            None => Ok(None),
-        }
+        secrets::keys(self.1.as_ref()).await
     }
 
     /// An instance's facts with its tags opened.
     async fn opened(&self, keys: Option<&Keyring>, mut facts: InstanceFacts) -> InstanceFacts {
-        if let (Some(seal), Some(keys)) = (&self.1, keys) {
-            let o = seal.open(keys, &facts.instance_id, &facts.tags).await;
-            facts.tags = o.trusted;
-            facts.legacy = o.legacy;
-            facts.forged = o.forged;
-        }
+        let tags = std::mem::take(&mut facts.tags);
+        (facts.tags, facts.legacy, facts.forged) =
+            secrets::opened(self.1.as_ref(), keys, &facts.instance_id, tags).await;
         facts
-    }
-}
-
-/// The record key could not be had: nothing Firebreak recorded can be trusted or written.
-pub(crate) fn key_error(e: KeyError) -> AwsError {
-    AwsError {
-        code: Some("RecordKeyUnavailable".into()),
-        message: e.to_string(),
     }
 }
 

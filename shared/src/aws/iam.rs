@@ -189,34 +189,8 @@ impl PrincipalsPort for Iam {
             .await
             .map_err(AwsError::from);
         // IAM answers the document URL-encoded (RFC 3986).
-        Ok(absent(call)?.map(|out| url_decoded(out.policy_document())))
+        Ok(absent(call)?.map(|out| decoded(out.policy_document())))
     }
-}
-
-/// A policy document as IAM returns it, URL-decoded (left as it is when it is JSON already).
-fn url_decoded(document: &str) -> String {
-    if document.trim_start().starts_with('{') {
-        return document.to_string();
-    }
-    let raw = document.as_bytes();
-    let mut bytes = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        let hex = raw
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (raw[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(b)) => {
-                bytes.push(b);
-                i += 3;
-            }
-            (c, _) => {
-                bytes.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// A policy document as IAM returns it: URL-encoded (RFC 3986; IAM API Reference,

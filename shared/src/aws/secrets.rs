@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use crate::aws::ec2::key_error;
 use crate::error::AwsError;
 use crate::seal::{FetchKeys, KeyError, KeySource, Keyring, Seal};
 
@@ -31,6 +30,14 @@ pub fn key_source(config: aws_config::SdkConfig, secret: Option<String>) -> KeyS
             Keyring::from_secret(text)
         })
     })
+}
+
+/// The record key could not be had: nothing Firebreak recorded can be trusted or written.
+pub(crate) fn key_error(e: KeyError) -> AwsError {
+    AwsError {
+        code: Some("RecordKeyUnavailable".into()),
+        message: e.to_string(),
+    }
 }
 
 /// `tags` as written on `resource`: sealed by `seal` (an adapter's, when it seals).

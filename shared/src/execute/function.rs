@@ -906,20 +906,8 @@ mod tests {
         // Containment: the forged status does not make the function "already worked on", the
         // tampering is told, and the forged tags count against the function's 50.
         let incident = Incident {
-            source: Source::GuardDuty,
             finding_id: "f-1".into(),
-            finding_arn: None,
-            finding_type: "Backdoor:Lambda/C&CActivity.B".into(),
-            title: None,
-            severity: 8.0,
-            account: "123456789012".into(),
-            region: "us-east-1".into(),
-            partition: "aws".into(),
-            sample: false,
-            archived: false,
-            resource_role: None,
-            resource: Resource::Function(function_ref()),
-            security_hub: None,
+            ..incident()
         };
         let plan = Plan {
             actions: vec![Action::StopFunction {
