@@ -66,26 +66,6 @@ async fn mapping(aws: &Aws, function: &str, enabled: bool) -> String {
     m.uuid().unwrap().to_string()
 }
 
-/// A role Lambda may assume: (name, ARN).
-async fn lambda_role(aws: &Aws) -> (String, String) {
-    let role = unique("fn-role");
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
-    let arn = aws
-        .iam
-        .create_role()
-        .role_name(&role)
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap()
-        .role()
-        .unwrap()
-        .arn()
-        .to_string();
-    (role, arn)
-}
-
 /// A function named `name` attached to no VPC, running as `role_arn`, in `aws`'s region: its ARN.
 async fn plain_function(aws: &Aws, name: &str, role_arn: &str) -> String {
     use aws_sdk_lambda::primitives::Blob;
@@ -321,7 +301,7 @@ fn text_of(envelope: &Value) -> String {
 async fn a_function_outside_a_vpc_is_contained_its_isolation_not_applicable() {
     let aws = Aws::new().await;
     let (topic, queue) = aws.topic_with_queue().await;
-    let (role, role_arn) = lambda_role(&aws).await;
+    let (role, role_arn) = aws.lambda_role().await;
     let name = unique("orders");
     let arn = plain_function(&aws, &name, &role_arn).await;
     let finding = unique("lambda-novpc");
@@ -428,7 +408,7 @@ async fn provisioned_concurrency_and_an_alias_s_mappings_are_stopped_too_and_rel
 ) {
     let aws = Aws::new().await;
     let (topic, _queue) = aws.topic_with_queue().await;
-    let (_role, role_arn) = lambda_role(&aws).await;
+    let (_role, role_arn) = aws.lambda_role().await;
     let name = unique("orders");
     let arn = plain_function(&aws, &name, &role_arn).await;
     let version = aws
@@ -540,7 +520,7 @@ async fn same_named_functions_in_two_regions_sharing_a_role_each_keep_their_own_
     let east = Aws::new().await;
     let west = Aws::in_region("us-west-2").await;
     let (topic, _queue) = east.topic_with_queue().await;
-    let (role, role_arn) = lambda_role(&east).await;
+    let (role, role_arn) = east.lambda_role().await;
     let name = unique("orders");
     let east_arn = plain_function(&east, &name, &role_arn).await;
     let west_arn = plain_function(&west, &name, &role_arn).await;

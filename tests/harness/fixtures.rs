@@ -905,16 +905,12 @@ impl Aws {
         (name, profile.instance_profile().unwrap().arn().to_string())
     }
 
-    /// A Lambda function in `subnet` with `group` and an execution role of its own:
-    /// (name, ARN, role name). Its code is an empty archive: the local AWS never runs it.
-    pub async fn lambda_function(&self, subnet: &str, group: &str) -> (String, String, String) {
-        use aws_sdk_lambda::primitives::Blob;
-        use aws_sdk_lambda::types::{FunctionCode, Runtime, VpcConfig};
-        const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+    /// A role Lambda may assume: (name, ARN).
+    pub async fn lambda_role(&self) -> (String, String) {
         let role = unique("fn-role");
         let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
             "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
-        let role_arn = self
+        let arn = self
             .iam
             .create_role()
             .role_name(&role)
@@ -926,6 +922,16 @@ impl Aws {
             .unwrap()
             .arn()
             .to_string();
+        (role, arn)
+    }
+
+    /// A Lambda function in `subnet` with `group` and an execution role of its own:
+    /// (name, ARN, role name). Its code is an empty archive: the local AWS never runs it.
+    pub async fn lambda_function(&self, subnet: &str, group: &str) -> (String, String, String) {
+        use aws_sdk_lambda::primitives::Blob;
+        use aws_sdk_lambda::types::{FunctionCode, Runtime, VpcConfig};
+        const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+        let (role, role_arn) = self.lambda_role().await;
         let name = unique("orders");
         let vpc = VpcConfig::builder()
             .subnet_ids(subnet)
