@@ -12,13 +12,13 @@ use firebreak_tests::fixtures::{guardduty_envelope, unique, unsealed, Aws};
 use firebreak_tests::{Function, ACCOUNT};
 use serde_json::{json, Value};
 
-fn finding_event(finding: &str, finding_type: &str, resource: Value) -> Value {
+pub(crate) fn finding_event(finding: &str, finding_type: &str, resource: Value) -> Value {
     let service = json!({"serviceName": "guardduty", "count": 1, "archived": false,
                          "resourceRole": "TARGET", "additionalInfo": {}});
     guardduty_envelope(finding, finding_type, 8.0, "s3", resource, service)
 }
 
-async fn bucket(aws: &Aws) -> String {
+pub(crate) async fn bucket(aws: &Aws) -> String {
     let name = unique("data").replace('_', "-").to_lowercase();
     aws.s3.create_bucket().bucket(&name).send().await.unwrap();
     name
@@ -39,7 +39,7 @@ async fn block(aws: &Aws, bucket: &str) -> Option<[bool; 4]> {
 }
 
 /// The value of the bucket's tag `key` as Firebreak reads it (its seal, for the bucket, taken off).
-async fn bucket_tag(aws: &Aws, bucket: &str, key: &str) -> Option<String> {
+pub(crate) async fn bucket_tag(aws: &Aws, bucket: &str, key: &str) -> Option<String> {
     let out = aws
         .s3
         .get_bucket_tagging()

@@ -12,7 +12,7 @@ use firebreak_tests::fixtures::{credential_event, readable, unique, Aws, RoleSta
 use firebreak_tests::{Function, Invocation};
 use serde_json::{json, Value};
 
-static IAM: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static IAM: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn responder(topic_arn: &str, extra: &[(&str, &str)]) -> Function {
     let mut env = vec![("FIREBREAK_TOPIC_ARN", topic_arn)];
@@ -83,7 +83,7 @@ fn instance_denies(policy: &Value) -> (String, Vec<String>, Vec<String>) {
     (cutoffs.remove(0), arns, sessions)
 }
 
-fn user_key(key: &str, user: &str) -> Value {
+pub(crate) fn user_key(key: &str, user: &str) -> Value {
     json!({"accessKeyId": key, "principalId": "AIDAEXAMPLEUSERID0001", "userName": user, "userType": "IAMUser"})
 }
 

@@ -67,7 +67,7 @@ async fn mapping(aws: &Aws, function: &str, enabled: bool) -> String {
 }
 
 /// A function named `name` attached to no VPC, running as `role_arn`, in `aws`'s region: its ARN.
-async fn plain_function(aws: &Aws, name: &str, role_arn: &str) -> String {
+pub(crate) async fn plain_function(aws: &Aws, name: &str, role_arn: &str) -> String {
     use aws_sdk_lambda::primitives::Blob;
     use aws_sdk_lambda::types::{FunctionCode, Runtime};
     const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
@@ -112,7 +112,10 @@ async fn function(
 }
 
 /// What the test reads back of a function: reserved concurrency, its groups, its tags.
-async fn state(aws: &Aws, name: &str) -> (Option<i32>, Vec<String>, Vec<(String, String)>) {
+pub(crate) async fn state(
+    aws: &Aws,
+    name: &str,
+) -> (Option<i32>, Vec<String>, Vec<(String, String)>) {
     let f = aws
         .lambda
         .get_function()
@@ -155,7 +158,13 @@ async fn mapping_state(aws: &Aws, uuid: &str) -> String {
 
 /// The Lambda Protection finding, as EventBridge delivers it (resource shape: GuardDuty API
 /// reference, `LambdaDetails`; no `vpcConfig` for a function outside a VPC: `vpc` empty).
-fn finding_event(finding: &str, arn: &str, name: &str, role_arn: &str, vpc: &str) -> Value {
+pub(crate) fn finding_event(
+    finding: &str,
+    arn: &str,
+    name: &str,
+    role_arn: &str,
+    vpc: &str,
+) -> Value {
     let mut details = json!({
         "functionArn": arn, "functionName": name, "functionVersion": "$LATEST",
         "revisionId": "r1", "role": role_arn, "tags": []});

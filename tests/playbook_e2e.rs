@@ -335,8 +335,13 @@ async fn an_invalid_playbook_stops_the_function_at_start_up_naming_the_rule() {
     let _ = ACCOUNT;
 }
 
+/// Reminder runs scan every instance waiting in their places: one at a time, so that one test's run
+/// never reminds another's instance first.
+static REMINDERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_that_never_comes_is_reminded_once() {
+    let _turn = REMINDERS.lock().await;
     let aws = Aws::new().await;
     let (topic, queue) = aws.topic_with_queue().await;
     let file = playbook_file(PLAYBOOK);
@@ -465,4 +470,101 @@ async fn tag_rules_match_the_instance_s_live_tags_not_the_finding_s_copy() {
         "{report}"
     );
     assert_eq!(aws.groups_of(&sandbox.id).await, vec![sandbox.app]);
+}
+
+/// An instance in `aws`'s account and region that has waited for approval since 2020 (its records
+/// sealed as Firebreak writes them).
+async fn waiting_since_2020(aws: &Aws, cidr: &str) -> String {
+    let i = instance(aws, cidr, &[]).await;
+    let seal = |key: &str, value: &str| {
+        aws_sdk_ec2::types::Tag::builder()
+            .key(key)
+            .value(firebreak_tests::fixtures::sealed(
+                &i.id, "old-ask", key, value,
+            ))
+            .build()
+    };
+    aws.ec2
+        .create_tags()
+        .resources(&i.id)
+        .tags(seal("firebreak:status", "awaiting-approval"))
+        .tags(seal("firebreak:awaiting-since", "2020-01-01T00:00:00Z"))
+        .send()
+        .await
+        .unwrap();
+    i.id
+}
+
+/// Reminders reach every account and region Firebreak acts in: an instance waiting in another
+/// region of this account, and in a member account (through the member role) in two regions, is
+/// reminded once each when those places are configured, and not when they are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_reach_the_member_accounts_and_regions_firebreak_acts_in() {
+    let _turn = REMINDERS.lock().await;
+    let member_account = "111111111111";
+    let home = Aws::new().await;
+    let (topic, queue) = home.topic_with_queue().await;
+    let places = [
+        Aws::in_region("us-west-2").await,
+        Aws::in_account(member_account, "FirebreakResponder").await,
+        Aws::in_account_and_region(member_account, "FirebreakResponder", "us-west-2").await,
+    ];
+    let mut waiting = Vec::new();
+    for (n, aws) in places.iter().enumerate() {
+        waiting.push(waiting_since_2020(aws, &format!("10.{}.0.0/16", 140 + n)).await);
+    }
+    let reminded = async |run: &Value| -> Vec<String> {
+        let all = run["reminded"].as_array().unwrap();
+        (all.iter())
+            .filter_map(|o| o["resource"].as_str().map(String::from))
+            .filter(|r| waiting.contains(r))
+            .collect()
+    };
+    let schedule = |extra: &'static [(&'static str, &'static str)]| {
+        let topic = topic.clone();
+        async move {
+            let mut env = vec![
+                ("FIREBREAK_TOPIC_ARN", topic.as_str()),
+                ("FIREBREAK_REMIND_AFTER_MINUTES", "60"),
+                ("FIREBREAK_MEMBER_EXTERNAL_ID", "e2e-external-id"),
+            ];
+            env.extend_from_slice(extra);
+            Function::start("securityhub-action", &env).await
+        }
+    };
+    let event = json!({"firebreak-reminders": {}});
+
+    // Only the function's own account and region: none of them.
+    let own = schedule(&[]).await;
+    let run = own.invoke(&event).await.unwrap();
+    assert!(reminded(&run).await.is_empty(), "{run}");
+
+    // Every place Firebreak acts in: each once, then never again.
+    let everywhere = schedule(&[
+        ("FIREBREAK_REMIND_ACCOUNTS", "111111111111"),
+        ("FIREBREAK_REMIND_REGIONS", "us-west-2"),
+    ])
+    .await;
+    let run = everywhere.invoke(&event).await.unwrap();
+    let mut got = reminded(&run).await;
+    got.sort();
+    let mut want = waiting.clone();
+    want.sort();
+    assert_eq!(got, want, "{run}");
+    let again = everywhere.invoke(&event).await.unwrap();
+    assert!(reminded(&again).await.is_empty(), "{again}");
+    for (aws, id) in places.iter().zip(&waiting) {
+        let since = tag(&aws.tags(id).await, "firebreak:awaiting-since").map(String::from);
+        assert_eq!(
+            since.as_deref(),
+            Some("2020-01-01T00:00:00Z reminded"),
+            "{id}"
+        );
+    }
+    let messages = home.messages(&queue, 4, Duration::from_secs(5)).await;
+    let mine = (messages.iter())
+        .map(|m| serde_json::to_string(m).unwrap())
+        .filter(|m| waiting.iter().any(|id| m.contains(id.as_str())))
+        .count();
+    assert_eq!(mine, 3, "one reminder each: {messages:?}");
 }

@@ -101,6 +101,10 @@ pub struct Config {
     /// `FIREBREAK_REMIND_AFTER_MINUTES`: an instance nobody decided about (awaiting approval, or
     /// held by the cap) is reminded once after this long (default 60; `never`: no reminder).
     pub remind_after_minutes: Option<u64>,
+    /// The accounts and regions the reminders look in beside the function's own
+    /// (`FIREBREAK_REMIND_ACCOUNTS`, `FIREBREAK_REMIND_REGIONS`: comma-separated): every account
+    /// and region Firebreak acts in, each account in each region.
+    pub remind_in: (Vec<String>, Vec<String>),
     /// `FIREBREAK_APPROVAL_FUNCTION`: the function that takes an `ask`'s approval
     /// (`securityhub-action`), named in the ready command of the notification.
     pub approval_function: Option<String>,
@@ -273,10 +277,25 @@ impl Config {
             1..=10_080,
             "expected minutes from 1 to 10080 (a week), or never",
         )?;
+        let remind_in = (
+            listed(
+                &get,
+                "FIREBREAK_REMIND_ACCOUNTS",
+                account_id,
+                "a 12-digit account id",
+            )?,
+            listed(
+                &get,
+                "FIREBREAK_REMIND_REGIONS",
+                crate::shell::region,
+                "a region",
+            )?,
+        );
         Ok(Config {
             playbook,
             approval_function: text(&get, "FIREBREAK_APPROVAL_FUNCTION"),
             remind_after_minutes,
+            remind_in,
             ..config
         })
     }
@@ -355,10 +374,8 @@ impl Config {
             invocation_deadline: None,
             approval_function: None,
             remind_after_minutes: None,
-            playbook: Rules {
-                source: String::new(),
-                rules: Vec::new(),
-            },
+            remind_in: (Vec::new(), Vec::new()),
+            playbook: Rules::default(),
             record_key_secret: text(&get, "FIREBREAK_RECORD_KEY_SECRET"),
         })
     }
@@ -393,6 +410,34 @@ fn text(get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     get(name)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
+}
+
+/// Whether `s` is an AWS account id (12 digits).
+fn account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Variable `name` as a comma-separated list (empty when unset), each item checked by `valid`.
+fn listed(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    valid: fn(&str) -> bool,
+    what: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let value = get(name).unwrap_or_default();
+    let items: Vec<String> = (value.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+        .collect();
+    match items.iter().find(|v| !valid(v)) {
+        Some(bad) => Err(ConfigError {
+            name,
+            value: value.clone(),
+            reason: format!("expected a comma-separated list, each {what}: {bad:?} is not"),
+        }),
+        None => Ok(items),
+    }
 }
 
 /// Like [`number`], but the word `off` (`never`, `unlimited`) turns the setting off: `None`.
@@ -468,6 +513,11 @@ mod tests {
                 .network_acl_deny
         );
         assert!(with("FIREBREAK_NETWORK_ACL_DENY", "off").is_err());
+        let accounts = with("FIREBREAK_REMIND_ACCOUNTS", " 111111111111,222222222222 ,");
+        assert_eq!(accounts.unwrap().remind_in.0.len(), 2);
+        assert!(with("FIREBREAK_REMIND_ACCOUNTS", "1111").is_err());
+        assert!(with("FIREBREAK_REMIND_REGIONS", "us-west-2;rm -rf").is_err());
+        assert_eq!(c.remind_in, (Vec::new(), Vec::new()));
         assert_eq!(c.call_timeout, Duration::from_secs(5));
         assert_eq!(c.operation_timeout, Duration::from_secs(15));
         assert_eq!(c.incident_timeout, Duration::from_secs(40));

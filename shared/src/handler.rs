@@ -45,6 +45,8 @@ fn remaining(event: &LambdaEvent<Value>) -> Duration {
 
 /// A finding of a custom-action event: an incident, or why it cannot be one.
 type Finding = Result<Incident, RejectedFinding>;
+/// One place's reminders: `<account>/<region>`, and its outcomes or why it could not be read.
+type Reminded = (String, Result<Vec<crate::outcome::Outcome>, String>);
 /// A finding carried out with its notification held for the digest.
 type Held = (Incident, Report, Option<Notification>);
 
@@ -54,6 +56,28 @@ fn function_home(event: &LambdaEvent<Value>) -> (&str, &str) {
     let mut parts = event.context.invoked_function_arn.split(':').skip(3);
     let region = parts.next().unwrap_or_default();
     (region, parts.next().unwrap_or_default())
+}
+
+/// Where reminders look: the function's own account and region first, then every listed account
+/// in every listed region (each once).
+fn reminder_places(
+    (account, region): (&str, &str),
+    (accounts, regions): &(Vec<String>, Vec<String>),
+) -> Vec<(String, String)> {
+    let accounts = std::iter::once(account).chain(accounts.iter().map(String::as_str));
+    let regions: Vec<&str> = std::iter::once(region)
+        .chain(regions.iter().map(String::as_str))
+        .collect();
+    let mut places: Vec<(String, String)> = Vec::new();
+    for a in accounts {
+        for r in &regions {
+            let place = (a.to_string(), r.to_string());
+            if !places.contains(&place) {
+                places.push(place);
+            }
+        }
+    }
+    places
 }
 
 /// The answer to an imported-findings event: each finding's outcome; a finding that could not be
@@ -226,29 +250,67 @@ impl Responder {
         Ok(serde_json::to_value(report).unwrap_or_default())
     }
 
-    /// The reminder schedule: every instance of the function's own account and region that has
-    /// waited too long for a human gets its one reminder.
+    /// The reminder schedule: every instance that has waited too long for a human gets its one
+    /// reminder, in every account and region Firebreak acts in (its own, and
+    /// `FIREBREAK_REMIND_ACCOUNTS` × `FIREBREAK_REMIND_REGIONS`; another account's through the
+    /// member role). A place that cannot be read fails the run, after every other was reminded.
     async fn handle_reminders(&self, event: LambdaEvent<Value>) -> Result<Value, FirebreakError> {
         let Some(after) = self.config.remind_after_minutes else {
             return Ok(
                 serde_json::json!({ "reminded": [], "why": "FIREBREAK_REMIND_AFTER_MINUTES=never" }),
             );
         };
+        self.clients
+            .learn_home_account(&event.context.invoked_function_arn);
         let (region, account) = function_home(&event);
-        // The reminder's own tag is bound to no finding: it is a marker, never a record.
-        let seal = Seal::new(self.keys.clone(), "", &self.config.exempt_tag);
-        let ec2 = self.clients.ec2_for(account, region).await.sealed(seal);
-        let now = SystemClock.rfc3339();
-        let outcomes = remind(&ec2, &self.sns, after, &now, (account, region))
-            .await
-            .map_err(|e| FirebreakError::ActionFailed {
-                action: crate::reminder::EVENT_KEY,
-                failed: format!("could not list the instances waiting for a human: {e}"),
-            })?;
+        let places = reminder_places((account, region), &self.config.remind_in);
+        let done = self.remind_in(places, after).await;
+        let mut outcomes = Vec::new();
+        let mut failed = Vec::new();
+        for (place, got) in done {
+            match got {
+                Ok(o) => outcomes.extend(o),
+                Err(e) => {
+                    warn!(place = %place, action = crate::reminder::EVENT_KEY, outcome = "failed",
+                          error = %e, "could not list the instances waiting for a human");
+                    failed.push(format!("{place}: {e}"));
+                }
+            }
+        }
         for o in &outcomes {
             log_outcome("reminder", o);
         }
+        if !failed.is_empty() {
+            return Err(FirebreakError::ActionFailed {
+                action: crate::reminder::EVENT_KEY,
+                failed: format!(
+                    "could not list the instances waiting for a human in {}",
+                    failed.join("; ")
+                ),
+            });
+        }
         Ok(serde_json::json!({ "reminded": outcomes }))
+    }
+
+    /// Each place's reminders.
+    async fn remind_in(&self, places: Vec<(String, String)>, after: u64) -> Vec<Reminded> {
+        let now = SystemClock.rfc3339();
+        let now = now.as_str();
+        futures::stream::iter(places)
+            .map(|(account, region)| async move {
+                // The reminder's own tag is bound to no finding: a marker, never a record.
+                let seal = Seal::new(self.keys.clone(), "", &self.config.exempt_tag);
+                let ec2 = self.clients.ec2_for(&account, &region).await.sealed(seal);
+                let here = (account.as_str(), region.as_str());
+                let got = remind(&ec2, &self.sns, after, now, here).await;
+                (
+                    format!("{account}/{region}"),
+                    got.map_err(|e| e.to_string()),
+                )
+            })
+            .buffer_unordered(self.config.max_concurrent_findings)
+            .collect()
+            .await
     }
 
     /// Handles one Security Hub custom-action event: every finding on its own, a bounded number at
@@ -381,5 +443,31 @@ impl Responder {
             .buffered(self.config.max_concurrent_findings)
             .collect()
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reminder_places;
+
+    #[test]
+    fn reminders_look_in_the_own_place_first_then_every_listed_account_in_every_listed_region() {
+        let listed = (
+            vec!["111111111111".to_string(), "123456789012".to_string()],
+            vec!["us-west-2".to_string()],
+        );
+        let places = reminder_places(("123456789012", "us-east-1"), &listed);
+        let want = [
+            ("123456789012", "us-east-1"),
+            ("123456789012", "us-west-2"),
+            ("111111111111", "us-east-1"),
+            ("111111111111", "us-west-2"),
+        ];
+        let want: Vec<(String, String)> = (want.iter())
+            .map(|(a, r)| (a.to_string(), r.to_string()))
+            .collect();
+        assert_eq!(places, want);
+        let none = (Vec::new(), Vec::new());
+        assert_eq!(reminder_places(("1", "r"), &none).len(), 1);
     }
 }

@@ -1,7 +1,7 @@
 //! Each response's CloudWatch metrics, as Embedded Metric Format (EMF) documents: one JSON object
 //! alone on its line on stdout, from which CloudWatch Logs extracts metrics in the `Firebreak`
 //! namespace. No API call on the incident's path and no permission: the lines travel with the
-//! function's logs. The README's "Metrics" section lists each metric, its unit and dimensions, and
+//! function's logs. `docs/metrics.md` lists each metric, its unit and dimensions, and
 //! when it counts; the template's dashboard and alarm read exactly these.
 //!
 //! Dimensions are bounded: the function, the verdict, the response (one word per plan), the
@@ -249,23 +249,10 @@ pub fn is_repeat(report: &Report) -> bool {
     };
     let (rewritten, rest): (Vec<&Outcome>, Vec<&Outcome>) = decisive
         .into_iter()
-        .partition(|o| rewrites_each_time(o.action));
+        .partition(|o| o.action.rewrites_each_time());
     !rest.is_empty()
         && rest.iter().all(|o| o.status == Status::AlreadyDone)
         && rewritten.iter().all(|o| o.is_ok())
-}
-
-/// The steps that change something again on every delivery (a session revocation's later cutoff).
-pub fn rewrites_each_time(kind: ActionKind) -> bool {
-    matches!(
-        kind,
-        ActionKind::RevokeUserSessions
-            | ActionKind::RevokeRoleSessions
-            | ActionKind::RevokeInstanceSessions
-            | ActionKind::RevokeFunctionSessions
-            // With the cutoff, the principal's record of it.
-            | ActionKind::TagPrincipal
-    )
 }
 
 /// The `Response` dimension: what the plan set out to do, in one word.

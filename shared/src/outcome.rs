@@ -102,21 +102,60 @@ pub struct Execution {
     pub warnings: Vec<String>,
     /// Set when the blast-radius cap held containment back: why, in words.
     pub held_by_cap: Option<String>,
-    /// The status the response leaves on an instance, and whether the team was already told of
-    /// it (`None`: no status on an instance).
+    /// The mark the response leaves on its resource once the team is told of it, and whether the
+    /// team was told already (`None`: nothing to mark, e.g. a dry run or an artifact).
     #[serde(skip)]
     pub told: Option<Told>,
 }
 
-/// An instance's status after a response, for the mark that the team was told of it.
+/// Where the mark that the team was told goes: the resource's own record of its state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Marked {
+    /// An instance (its status: `quarantined told`).
+    Instance(String),
+    /// A Lambda function, by ARN (its status: `stopped told`).
+    Function(String),
+    /// An S3 bucket, by name (its finding record: `<finding id> told`).
+    Bucket(String),
+    /// An IAM user (its status: `credentials-revoked told`).
+    User(String),
+    /// An IAM role (its status: `sessions-revoked told`).
+    Role(String),
+}
+
+/// A resource's state after a response, for the mark that the team was told of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Told {
-    /// The instance.
-    pub resource: String,
-    /// Its status word.
-    pub status: String,
-    /// The status carries the mark already: a delivery that changes nothing is silent.
+    /// The resource.
+    pub on: Marked,
+    /// The tag to write once the team is told (its value carries the mark).
+    pub mark: (String, String),
+    /// The resource carries the mark already: a delivery that changes nothing is silent.
     pub already: bool,
+}
+
+impl Told {
+    /// The resource's name, for the log.
+    pub fn resource(&self) -> &str {
+        match &self.on {
+            Marked::Instance(n)
+            | Marked::Function(n)
+            | Marked::Bucket(n)
+            | Marked::User(n)
+            | Marked::Role(n) => n,
+        }
+    }
+}
+
+/// Whether outcomes changed nothing: each already done, skipped, or a step that rewrites its own
+/// earlier work on every delivery (a session revocation's later cutoff) and held. A resource's
+/// mark that the team was told is kept only then: any other change is told again.
+pub fn quiet(outcomes: &[Outcome]) -> bool {
+    outcomes.iter().all(|o| match o.status {
+        Status::Failed => false,
+        Status::Succeeded => o.action.rewrites_each_time(),
+        _ => true,
+    })
 }
 
 impl Outcome {

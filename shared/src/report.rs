@@ -118,7 +118,7 @@ pub struct Report {
 
 /// Security groups and network ACLs both held.
 pub const CUT_BOTH: &str = "new and existing connections cut (security groups + network ACLs; \
-    the few flows neither can cut are listed in the README)";
+    the few flows neither can cut are listed in docs/actions.md)";
 /// Only the security groups held.
 pub const CUT_NEW: &str = "new connections blocked; connections through NAT gateways, load \
     balancers, endpoints and ICMP may survive until the network ACL entry is added";

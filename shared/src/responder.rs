@@ -8,10 +8,10 @@ use crate::config::{Config, Mode};
 use crate::error::{AwsError, FirebreakError};
 use crate::execute::{self, Request};
 use crate::incident::{Incident, Resource};
-use crate::outcome::{Execution, Outcome, Status, Told};
+use crate::outcome::{Execution, Marked, Outcome, Status, Told};
 use crate::plan::{dry_run, Action, Plan};
 use crate::playbook::plan;
-use crate::ports::{Ec2Ports, IamPorts, InstancesPort, Notifier, ServicePorts};
+use crate::ports::{BucketsPort, Ec2Ports, IamPorts, InstancesPort, Notifier, ServicePorts};
 use crate::report::{Report, Verdict};
 
 /// Handles a parsed incident with the given ports. Generic so tests can drive it with fakes.
@@ -182,32 +182,47 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
         }
     }
     if let (true, Ok(_), Some(t)) = (notify && !told_before, &published, &told) {
-        mark_told(ec2, &incident.finding_id, t).await;
+        mark_told((ec2, service, iam), &incident.finding_id, t).await;
     }
     info!(finding_id = %report.finding_id, resource = %report.resource, verdict = ?report.verdict, "done");
     (report, published)
 }
 
-/// Marks the instance's status as told (`quarantined told`), after the message went out; a mark
-/// that cannot be written only means the next delivery tells again.
-async fn mark_told<E: InstancesPort>(ec2: &E, finding_id: &str, t: &Told) {
+/// Marks the resource's record as told (`quarantined told`, `stopped told`, `<finding> told`, …),
+/// after the message went out; a mark that cannot be written only means the next delivery tells
+/// again.
+async fn mark_told<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
+    (ec2, service, iam): (&E, &S, &I),
+    finding_id: &str,
+    t: &Told,
+) {
     if t.already {
         return;
     }
-    let mark = [crate::tags::pair(
-        crate::tags::STATUS,
-        crate::tags::status::told(&t.status),
-    )];
-    let o = match ec2.tag_instance(&t.resource, &mark).await {
+    let mark = std::slice::from_ref(&t.mark);
+    let (kind, marked) = match &t.on {
+        Marked::Instance(id) => (ActionKind::TagInstance, ec2.tag_instance(id, mark).await),
+        Marked::Function(arn) => (
+            ActionKind::StopFunction,
+            service.tag_function(arn, mark).await,
+        ),
+        Marked::Bucket(name) => (
+            ActionKind::BlockPublicAccess,
+            mark_bucket(service, name, mark).await,
+        ),
+        Marked::User(name) => (ActionKind::TagPrincipal, iam.tag_user(name, mark).await),
+        Marked::Role(name) => (ActionKind::TagPrincipal, iam.tag_role(name, mark).await),
+    };
+    let o = match marked {
         Ok(()) => Outcome::new(
-            ActionKind::TagInstance,
-            &t.resource,
+            kind,
+            t.resource(),
             Status::Succeeded,
-            "the team was told: status marked",
+            "the team was told: marked",
         ),
         Err(e) => Outcome::failed(
-            ActionKind::TagInstance,
-            &t.resource,
+            kind,
+            t.resource(),
             "could not mark that the team was told (the next delivery tells again)",
             &e,
         ),
@@ -215,18 +230,25 @@ async fn mark_told<E: InstancesPort>(ec2: &E, finding_id: &str, t: &Told) {
     log_outcome(finding_id, &o);
 }
 
+/// A bucket's mark: its whole tag set is put again (S3 has no call that adds one tag), as read now.
+async fn mark_bucket<S: BucketsPort>(
+    service: &S,
+    name: &str,
+    mark: &[(String, String)],
+) -> Result<(), AwsError> {
+    match service.bucket_tags(name).await? {
+        Some(present) => service.put_bucket_tags(name, &present, mark).await,
+        None => Ok(()),
+    }
+}
+
 /// A delivery of a finding already handled that changed nothing at all: a repeat (`metrics`) in
 /// which no step failed and none did anything but rewrite its own earlier work (a session
 /// revocation's later cutoff). Anything else — an Elastic IP re-attached and taken away again, an
 /// entry that could not be added back, records that fail verification — is told.
 pub fn changed_nothing(report: &Report) -> bool {
-    let quiet = |o: &Outcome| match o.status {
-        Status::Failed => false,
-        Status::Succeeded => crate::metrics::rewrites_each_time(o.action),
-        _ => true,
-    };
     crate::metrics::is_repeat(report)
-        && report.outcomes.iter().all(quiet)
+        && crate::outcome::quiet(&report.outcomes)
         && !report.warnings.iter().any(|w| is_tampering(w))
 }
 

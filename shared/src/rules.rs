@@ -272,7 +272,7 @@ impl fmt::Display for PlaybookError {
 impl std::error::Error for PlaybookError {}
 
 /// The playbook, validated: its rules in order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Rules {
     /// Where it came from (`built-in default` or the file's path).
     pub source: String,

@@ -115,7 +115,7 @@ pub const PUBLIC_ACCESS_BLOCK: &str = "firebreak:public-access-block";
 /// the bucket had a policy before (`<time> policy=new|existing`).
 pub const MALWARE_DENY: &str = "firebreak:malware-deny";
 
-/// Every key and key prefix, for the golden test and the README check.
+/// Every key and key prefix, for the golden test and the check of `docs/state.md`.
 pub const ALL_KEYS: &[&str] = &[
     FINDING,
     CONTAINED_AT,

@@ -1,6 +1,6 @@
 //! The default playbook file (`infra/playbooks/default.toml`) decides exactly what the playbook
 //! tables in code decided before it (the `legacy` module: those tables as they were, frozen here):
-//! every row of the README's playbook tables, and every payload of the shared corpus, at several
+//! every row of docs/playbook.md's tables, and every payload of the shared corpus, at several
 //! severities, sample or not, under the default threshold and a lowered one, gets the same actions.
 
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! The tag vocabulary is Firebreak's durable state: instances quarantined by one version must be
 //! released by the next. Every key string and every record format is pinned here, each codec
-//! round-trips, and the README's tag table names every key.
+//! round-trips, and the tag table of `docs/state.md` names every key.
 
 use firebreak::ports::{LoginProfileFacts, Registration};
 use firebreak::records::{self, AclDenies, Evidence, Isolation, Service};
@@ -350,17 +350,17 @@ fn record_formats_are_pinned_and_round_trip() {
 }
 
 #[test]
-fn the_readme_names_every_key() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("README.md at the repository root");
+fn the_state_doc_names_every_key() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/state.md"))
+        .expect("docs/state.md at the repository root");
     let missing: Vec<&str> = tags::ALL_KEYS
         .iter()
         .copied()
         .chain([tags::ROLE_REVOKE_POLICY, tags::USER_REVOKE_POLICY])
-        .filter(|k| !readme.contains(&format!("`{k}")))
+        .filter(|k| !doc.contains(&format!("`{k}")))
         .collect();
     assert!(
         missing.is_empty(),
-        "README.md does not name these tag keys / policies (in backticks): {missing:?}"
+        "docs/state.md does not name these tag keys / policies (in backticks): {missing:?}"
     );
 }

@@ -101,6 +101,15 @@ impl Aws {
         Aws::with_config(&crate::sdk_config_for_account(account, role).await, REGION)
     }
 
+    /// Clients for member account `account` in `region`, through its role `role`.
+    pub async fn in_account_and_region(account: &str, role: &str, region: &str) -> Aws {
+        let conf = crate::sdk_config_for_account(account, role).await;
+        let conf = (conf.into_builder())
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        Aws::with_config(&conf, region)
+    }
+
     fn with_config(conf: &aws_config::SdkConfig, region: &str) -> Aws {
         let conf = conf.clone();
         Aws {

@@ -5,7 +5,9 @@
 //! declares none.
 //!
 //! To add an action: a variant here and its [`ActionSpec`] in [`REGISTRY`], a module under
-//! `actions/` with its process and undo, a round in the scheduler (`execute/`), a row in the README.
+//! `actions/` with its process and undo, a round in the scheduler (`execute/`), a row in
+//! `docs/actions.md` (its IAM table is generated: `FIREBREAK_BLESS=1 cargo test -p firebreak
+//! --test docs_actions`).
 
 use serde::Serialize;
 
@@ -528,6 +530,19 @@ impl ActionKind {
     /// The kebab-case name used in plans, logs, tags and notes.
     pub fn name(self) -> &'static str {
         self.spec().name
+    }
+
+    /// The steps that change something again on every delivery (a session revocation's later
+    /// cutoff, and with it the principal's record of it).
+    pub fn rewrites_each_time(self) -> bool {
+        matches!(
+            self,
+            RevokeUserSessions
+                | RevokeRoleSessions
+                | RevokeInstanceSessions
+                | RevokeFunctionSessions
+                | TagPrincipal
+        )
     }
 
     /// True when its failure is a containment failure.

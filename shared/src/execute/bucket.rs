@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::error::AwsError;
 use crate::execute::{credentials, each_planned, not_released, released, Request};
 use crate::incident::{tag_value, BucketRef};
-use crate::outcome::{Execution, Outcome, Status};
+use crate::outcome::{Execution, Marked, Outcome, Status, Told};
 use crate::plan::{Action, Plan};
 use crate::ports::{
     BucketTags, BucketsPort, IamPorts, InstancesPort, ProfilesPort, PublicAccessBlock,
@@ -170,15 +170,15 @@ async fn contain<S: BucketsPort>(
         Err(ended) => return Err(ended),
     };
     // Round 2: the records (and the finding), in one tag set.
-    let mut write = vec![(tags::FINDING.to_string(), r.incident.finding_id.clone())];
-    if block && !recorded(&tags, tags::PUBLIC_ACCESS_BLOCK) {
-        write.extend(bucket::block_record(&tags.tags, settings));
-    }
-    if readers.is_some() && !recorded(&tags, tags::MALWARE_DENY) {
-        let had = if policy.is_some() { "existing" } else { "new" };
-        let value = format!("{} policy={had}", r.clock.rfc3339());
-        write.push((tags::MALWARE_DENY.to_string(), value));
-    }
+    let (write, told) = to_record(
+        r,
+        name,
+        &tags,
+        settings,
+        policy.is_some(),
+        block,
+        readers.is_some(),
+    );
     // Tags Firebreak does not trust still take their place among the bucket's 50.
     let untrusted = tags.legacy.len() + tags.forged.len();
     let budget = Budget::new(records::counted(&tags.tags) + untrusted, 0);
@@ -221,8 +221,45 @@ async fn contain<S: BucketsPort>(
         completed: Some(outcomes.iter().all(Outcome::is_ok)),
         outcomes,
         warnings: tampering(name, &tags),
+        told: Some(told),
         ..Execution::default()
     })
+}
+
+/// Round 2's tags: the records not yet on the bucket, and the finding record, which carries the
+/// mark that the team was told (`<finding> told`): it stays only while there is nothing new to
+/// record.
+fn to_record(
+    r: &Request<'_>,
+    name: &str,
+    tags: &BucketTags,
+    settings: Option<PublicAccessBlock>,
+    has_policy: bool,
+    block: bool,
+    deny: bool,
+) -> (Tags, Told) {
+    let mut write = Vec::new();
+    if block && !recorded(tags, tags::PUBLIC_ACCESS_BLOCK) {
+        write.extend(bucket::block_record(&tags.tags, settings));
+    }
+    if deny && !recorded(tags, tags::MALWARE_DENY) {
+        let had = if has_policy { "existing" } else { "new" };
+        let value = format!("{} policy={had}", r.clock.rfc3339());
+        write.push((tags::MALWARE_DENY.to_string(), value));
+    }
+    let finding = &r.incident.finding_id;
+    let told = Told {
+        on: Marked::Bucket(name.to_string()),
+        mark: tags::pair(tags::FINDING, tags::status::told(finding)),
+        already: write.is_empty()
+            && tag_value(&tags.tags, tags::FINDING).is_some_and(tags::status::is_told),
+    };
+    let value = match told.already {
+        true => told.mark.1.clone(),
+        false => finding.clone(),
+    };
+    write.insert(0, (tags::FINDING.to_string(), value));
+    (write, told)
 }
 
 /// What the team is told of forged records on the bucket.

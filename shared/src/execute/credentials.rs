@@ -24,7 +24,7 @@ use crate::actions::{access_key, login_profile, profile};
 use crate::error::AwsError;
 use crate::execute::Request;
 use crate::incident::Incident;
-use crate::outcome::{Execution, Outcome, Status};
+use crate::outcome::{quiet, Execution, Marked, Outcome, Status, Told};
 use crate::plan::{skip_all, Action, Plan};
 use crate::ports::{
     AccessKeyFacts, IamPorts, InstancesPort, LoginProfileFacts, PrincipalFacts, ProfilesPort,
@@ -212,7 +212,7 @@ async fn revoke_user<I: IamPorts>(
     let mut outcomes: Vec<Outcome> = deactivated.into_iter().collect();
     outcomes.push(revoked);
     outcomes.extend(removed_login.clone());
-    let (ok, tagged) = conclude(
+    let (ok, tagged, told) = conclude(
         iam,
         r,
         holder,
@@ -234,6 +234,7 @@ async fn revoke_user<I: IamPorts>(
             password_removed.then_some(existing_login.as_ref()),
         ),
         warnings: tampering(user, facts.as_ref()),
+        told: Some(told),
         ..Execution::default()
     }
 }
@@ -261,17 +262,36 @@ async fn conclude<I: IamPorts>(
     outcomes: &[Outcome],
     cutoff: &str,
     extra: Vec<(String, String)>,
-) -> (bool, Outcome) {
+) -> (bool, Outcome, Told) {
     let ok = contained(r.plan, outcomes);
     let status = match (ok, holder) {
         (false, _) => status::REVOCATION_FAILED,
         (true, Holder::User(_)) => status::CREDENTIALS_REVOKED,
         (true, Holder::Role(_) | Holder::Instance(_)) => status::SESSIONS_REVOKED,
     };
+    // The mark that the team was told stays only while nothing changes.
+    let had = facts.and_then(|f| f.tag(tags::STATUS));
+    let already =
+        had.is_some_and(|v| status::word(v) == status && status::is_told(v) && quiet(outcomes));
+    let value = match already {
+        true => status::told(status),
+        false => status.to_string(),
+    };
     let tagged = holder
-        .tag(iam, facts, r.incident, status, cutoff, extra)
+        .tag(iam, facts, r.incident, &value, cutoff, extra)
         .await;
-    (ok, tagged)
+    let on = match holder {
+        Holder::User(n) => Marked::User(n.to_string()),
+        Holder::Role(n) | Holder::Instance(InstanceSessions { role: n, .. }) => {
+            Marked::Role(n.to_string())
+        }
+    };
+    let told = Told {
+        on,
+        mark: tags::pair(tags::STATUS, status::told(status)),
+        already,
+    };
+    (ok, tagged, told)
 }
 
 /// How to undo a user's revocation, one command a line. `password`: `Some` when it was removed
@@ -364,7 +384,8 @@ async fn revoke_role<I: IamPorts, E: InstancesPort + ProfilesPort>(
     let mut outcomes = vec![holder.revoked(&denied)];
     let cutoff = in_force(&denied, cutoff);
     outcomes.extend(detached);
-    let (ok, tagged) = conclude(iam, r, holder, facts.as_ref(), &outcomes, &cutoff, vec![]).await;
+    let (ok, tagged, told) =
+        conclude(iam, r, holder, facts.as_ref(), &outcomes, &cutoff, vec![]).await;
     outcomes.push(tagged);
     Execution {
         completed: Some(ok),
@@ -380,6 +401,7 @@ async fn revoke_role<I: IamPorts, E: InstancesPort + ProfilesPort>(
             role_warning(holder, denied.as_ref().ok()),
         ]
         .concat(),
+        told: Some(told),
         ..Execution::default()
     }
 }

@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::error::AwsError;
 use crate::execute::{each_planned, not_released, released, Request};
 use crate::incident::{tag_value, FunctionRef};
-use crate::outcome::{Execution, Outcome, Status};
+use crate::outcome::{quiet, Execution, Marked, Outcome, Status, Told};
 use crate::plan::Action;
 use crate::ports::{
     FunctionFacts, FunctionVpc, FunctionsPort, MappingFacts, PrincipalsPort, ProvisionedFacts,
@@ -226,9 +226,18 @@ async fn conclude<S: FunctionsPort>(
         true => tags::status::STOPPED,
         false => tags::status::CONTAINMENT_FAILED,
     };
+    // The mark that the team was told stays only while nothing changes.
+    let had = tag_value(&facts.tags, tags::STATUS);
+    let already = had.is_some_and(|v| {
+        tags::status::word(v) == status && tags::status::is_told(v) && quiet(&outcomes)
+    });
+    let value = match already {
+        true => tags::status::told(status),
+        false => status.to_string(),
+    };
     let mut marks = vec![
         (tags::FINDING.to_string(), r.incident.finding_id.clone()),
-        (tags::STATUS.to_string(), status.to_string()),
+        (tags::STATUS.to_string(), value),
     ];
     if ok {
         marks.push((tags::CONTAINED_AT.to_string(), r.clock.rfc3339()));
@@ -241,6 +250,11 @@ async fn conclude<S: FunctionsPort>(
         completed: Some(ok),
         outcomes,
         warnings,
+        told: Some(Told {
+            on: Marked::Function(facts.arn.clone()),
+            mark: tags::pair(tags::STATUS, tags::status::told(status)),
+            already,
+        }),
         ..Execution::default()
     }
 }

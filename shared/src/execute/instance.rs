@@ -22,7 +22,7 @@ use crate::clock::epoch_seconds;
 use crate::error::AwsError;
 use crate::execute::Request;
 use crate::incident::InstanceRef;
-use crate::outcome::{Execution, Outcome, Status, Told};
+use crate::outcome::{Execution, Marked, Outcome, Status, Told};
 use crate::plan::skip_all;
 use crate::playbook::decided_by_a_human;
 use crate::ports::{Ec2Ports, FoundGroups, InstanceFacts, NetworkAclFacts, ServicePorts};
@@ -504,8 +504,8 @@ fn told(facts: &InstanceFacts, written: &[(String, String)], tagged: bool) -> Op
     let had = facts.tag(tags::STATUS);
     let status = new.or(had)?;
     Some(Told {
-        resource: facts.instance_id.clone(),
-        status: tags::status::word(status).to_string(),
+        on: Marked::Instance(facts.instance_id.clone()),
+        mark: tags::pair(tags::STATUS, tags::status::told(status)),
         already: new.is_none() && had.is_some_and(tags::status::is_told),
     })
 }
