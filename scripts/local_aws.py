@@ -72,6 +72,10 @@ The fixes change moto's own backend state and behaviour (never the Rust code's v
   get). We check the structure and the size in bytes on Publish, and record each e-mail delivery
   (SNS's unsubscribe footer aside).
 
+* CreateNetworkInterface(InterfaceType). moto 5.2.5 creates every interface as `interface`; real
+  EC2 keeps the type asked for (`trunk`: an EKS node's trunk interface for security groups for
+  pods) and reports it in DescribeInstances. We keep it.
+
 Test controls (not fidelity fixes): `GET /_firebreak/sns/deliveries?subscription=<ARN>` answers
 what an email or email-json subscription was sent, in order ({"deliveries": [{"message_id",
 "subject", "message"}]}). `POST /_firebreak/faults` installs a rule keyed by its id,
@@ -1194,6 +1198,25 @@ def patch_snapshot_permission_modifications():
     ElasticBlockStore.modify_snapshot_attribute = modify_snapshot_attribute
 
 
+def patch_interface_types():
+    """Real EC2: CreateNetworkInterface takes InterfaceType (`trunk` for the trunk interface EKS's
+    VPC resource controller attaches to a node for security groups for pods; `efa`, ...), and
+    DescribeInstances and DescribeNetworkInterfaces report it. moto creates every interface as
+    `interface` whatever was asked, so a node's trunk interface cannot be told apart."""
+    from moto.ec2.responses.elastic_network_interfaces import ElasticNetworkInterfaces
+
+    original = ElasticNetworkInterfaces.create_network_interface
+
+    def create_network_interface(self):
+        result = original(self)
+        kind = self._get_param("InterfaceType")
+        if kind:
+            result.result["NetworkInterface"].interface_type = kind
+        return result
+
+    ElasticNetworkInterfaces.create_network_interface = create_network_interface
+
+
 def patch_network_acl_id_filter():
     """Real EC2: DescribeNetworkAcls takes the `network-acl-id` filter (an ACL deleted since is simply
     absent); moto answers it with a 500 (FilterNotImplementedError)."""
@@ -1588,6 +1611,7 @@ PATCHES = [
     patch_sns_publish,
     patch_snapshot_permission_modifications,
     patch_network_acl_id_filter,
+    patch_interface_types,
     patch_lambda_functions,
     patch_lambda_update_outcomes,  # after patch_lambda_functions: it wraps its update window
     patch_lambda_provisioned_concurrency,

@@ -256,6 +256,38 @@ async fn an_address_associated_with_an_attached_eni_belongs_to_its_instance() {
     );
 }
 
+/// An EKS node's trunk interface is reported as one: Firebreak warns that the pods with their own
+/// security groups are not isolated with the node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_interface_keeps_its_type() {
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.54.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, &[app], &[]).await;
+    let trunk = aws.attach_trunk(&instance, &subnet).await;
+    let described = aws
+        .ec2
+        .describe_instances()
+        .instance_ids(&instance)
+        .send()
+        .await
+        .unwrap();
+    let types: Vec<(String, String)> = described.reservations()[0].instances()[0]
+        .network_interfaces()
+        .iter()
+        .map(|n| {
+            let kind = n.interface_type().unwrap_or_default().to_string();
+            (n.network_interface_id().unwrap().to_string(), kind)
+        })
+        .filter(|(id, _)| *id == trunk)
+        .collect();
+    assert_eq!(
+        types,
+        vec![(trunk.clone(), "trunk".to_string())],
+        "moto 5.2.5 creates every interface as `interface`"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_in_standby_is_not_registered_in_its_group_s_target_groups() {
     let aws = Aws::new().await;

@@ -19,6 +19,10 @@ pub struct InterfaceFacts {
     pub group_ids: Vec<String>,
     /// Its private IPv4 addresses (primary first) and IPv6 addresses.
     pub addresses: Vec<String>,
+    /// An EKS node's trunk interface (security groups for pods): the pods with their own groups
+    /// use branch interfaces linked to it, which are not among the instance's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub trunk: bool,
 }
 
 /// An attached EBS volume.

@@ -52,6 +52,7 @@ impl FakeEc2 {
                     vpc_id: "vpc-1".into(),
                     group_ids: groups,
                     addresses: vec!["10.0.0.5".into()],
+                    trunk: false,
                 }],
                 volumes: vec![VolumeFacts {
                     volume_id: "vol-1".into(),

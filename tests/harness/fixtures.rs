@@ -101,6 +101,35 @@ impl Aws {
         Aws::with_config(&crate::sdk_config_for_account(account, role).await, REGION)
     }
 
+    /// Attaches a trunk interface (as EKS's VPC resource controller does for security groups for
+    /// pods) to `instance` in `subnet`, at device index 1: its id.
+    pub async fn attach_trunk(&self, instance: &str, subnet: &str) -> String {
+        let eni = self
+            .ec2
+            .create_network_interface()
+            .subnet_id(subnet)
+            .interface_type(aws_sdk_ec2::types::NetworkInterfaceCreationType::Trunk)
+            .description("aws-k8s-trunk-eni")
+            .send()
+            .await
+            .unwrap();
+        let eni = eni
+            .network_interface()
+            .unwrap()
+            .network_interface_id()
+            .unwrap()
+            .to_string();
+        self.ec2
+            .attach_network_interface()
+            .network_interface_id(&eni)
+            .instance_id(instance)
+            .device_index(1)
+            .send()
+            .await
+            .unwrap();
+        eni
+    }
+
     /// Clients for member account `account` in `region`, through its role `role`.
     pub async fn in_account_and_region(account: &str, role: &str, region: &str) -> Aws {
         let conf = crate::sdk_config_for_account(account, role).await;

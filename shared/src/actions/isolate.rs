@@ -18,6 +18,7 @@ use crate::ports::{
 };
 use crate::records::{self, Isolation, Room};
 use crate::retry;
+use crate::shell::{self, Command};
 use crate::tags;
 
 const ACTION: ActionKind = ActionKind::IsolateInstance;
@@ -439,4 +440,29 @@ async fn unrecorded<E: QuarantineGroupsPort>(ec2: &E, eni: &InterfaceFacts) -> O
         }
         Err(e) => Outcome::failed(UNDO, name, "could not look up the quarantine groups", &e),
     }
+}
+
+/// The warning for an EKS node with security groups for pods (a trunk interface): its pods with
+/// their own groups use branch interfaces, which are not the instance's and keep their network
+/// (EKS User Guide, "Security groups for pods": branch interfaces are "in addition to the
+/// standard and trunk network interfaces attached to the node"). `None` for any other instance.
+pub fn pods_not_isolated(facts: &InstanceFacts, region: &str) -> Option<String> {
+    let trunk = facts.interfaces.iter().find(|i| i.trunk)?;
+    let list = Command::new("aws ec2 describe-network-interfaces")
+        .arg("--region", shell::REGION, region)
+        .arg_with(
+            "--filters",
+            "Name=tag:vpcresources.k8s.aws/trunk-eni-id,Values=",
+            shell::NETWORK_INTERFACE,
+            &trunk.network_interface_id,
+        )
+        .or_note(|c| c);
+    Some(format!(
+        "EKS NODE: {} carries the trunk interface {} (security groups for pods). Pods with their \
+         own security groups use branch interfaces, which are not the instance's: isolating the \
+         instance does NOT cut them off. List them:\n  {list}\nthen stop those pods (kubectl \
+         delete pod), or drain the node.",
+        shell::shown(&facts.instance_id),
+        shell::shown(&trunk.network_interface_id),
+    ))
 }

@@ -95,6 +95,7 @@ fn interface_facts(n: &InstanceNetworkInterface) -> InterfaceFacts {
             .filter_map(|g| g.group_id().map(String::from))
             .collect(),
         addresses,
+        trunk: n.interface_type() == Some("trunk"),
     }
 }
 

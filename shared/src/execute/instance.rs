@@ -213,6 +213,11 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
     if !facts.forged.is_empty() {
         result.warnings.push(seal::tampering(id, &facts.forged));
     }
+    if isolate {
+        result
+            .warnings
+            .extend(isolate::pods_not_isolated(&facts, &r.incident.region));
+    }
     if let (Some(cap), Some(recent)) = (cap, first.recent) {
         match cap_check(r, &facts, cap, recent, &now) {
             Err(failed) => {
