@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use crate::error::ParseError;
 use crate::incident::{Incident, InstanceRef, Resource, Source};
 use crate::shell::{self, Command};
+use crate::tags::tag_safe;
 
 /// The key of an approval event.
 pub const EVENT_KEY: &str = "firebreak-approval";
@@ -45,19 +46,6 @@ pub struct Approval {
     pub by: String,
     /// The finding, as the notification described it.
     pub incident: Incident,
-}
-
-/// Who decided, kept to characters every service accepts in a tag value, at most 128 of them.
-pub fn tag_safe(who: &str) -> String {
-    let kept: String = who
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || " +-=._:/@".contains(*c))
-        .take(128)
-        .collect();
-    match kept.trim() {
-        "" => "unnamed".to_string(),
-        k => k.to_string(),
-    }
 }
 
 fn text<'a>(d: &'a Value, field: &'static str) -> Result<&'a str, ParseError> {

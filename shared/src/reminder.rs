@@ -15,7 +15,8 @@ use crate::clock::epoch_seconds;
 use crate::error::AwsError;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{InstanceFacts, InstancesPort, Notification, Notifier};
-use crate::tags::{self, status};
+use crate::tags::awaiting::{reminded, started};
+use crate::tags::{self, awaiting, status};
 
 /// The key of the schedule's event.
 pub const EVENT_KEY: &str = "firebreak-reminders";
@@ -40,24 +41,12 @@ fn due(facts: &InstanceFacts, now: i64, after_minutes: u64) -> bool {
     waiting && !reminded && since.is_none_or(|t| now - t >= after_minutes as i64 * 60)
 }
 
-/// The start of the wait, in an `awaiting-since` value (`<time>`, or `<time> reminded`).
-fn started(value: &str) -> &str {
-    value.split_whitespace().next().unwrap_or_default()
-}
-
-/// Whether an `awaiting-since` value says the reminder was sent.
-fn reminded(value: &str) -> bool {
-    value.split_whitespace().any(|t| t == REMINDED)
-}
-
-const REMINDED: &str = "reminded";
-
 /// The tag that records the reminder: `awaiting-since` rewritten with ` reminded` (a key the
 /// instance already carries: it costs no tag, so a full instance is still reminded only once), or,
 /// on an instance without it, `reminded-at`.
 fn reminder_mark(facts: &InstanceFacts, now: &str) -> (String, String) {
     match facts.tag(tags::AWAITING_SINCE) {
-        Some(v) => tags::pair(tags::AWAITING_SINCE, format!("{} {REMINDED}", started(v))),
+        Some(v) => tags::pair(tags::AWAITING_SINCE, awaiting::with_reminder(v)),
         None => tags::pair(tags::REMINDED_AT, now),
     }
 }

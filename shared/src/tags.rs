@@ -257,6 +257,40 @@ pub mod status {
     }
 }
 
+/// Who decided, kept to characters every service accepts in a tag value, at most 128 of them.
+pub fn tag_safe(who: &str) -> String {
+    let kept: String = who
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || " +-=._:/@".contains(*c))
+        .take(128)
+        .collect();
+    match kept.trim() {
+        "" => "unnamed".to_string(),
+        k => k.to_string(),
+    }
+}
+
+/// The `awaiting-since` value: `<time>`, or `<time> reminded` once its one reminder was sent.
+pub mod awaiting {
+    /// The word that marks the reminder sent.
+    pub const REMINDED: &str = "reminded";
+
+    /// The start of the wait.
+    pub fn started(value: &str) -> &str {
+        value.split_whitespace().next().unwrap_or_default()
+    }
+
+    /// Whether the reminder was sent.
+    pub fn reminded(value: &str) -> bool {
+        value.split_whitespace().any(|t| t == REMINDED)
+    }
+
+    /// `value` with the reminder marked.
+    pub fn with_reminder(value: &str) -> String {
+        format!("{} {REMINDED}", started(value))
+    }
+}
+
 /// An instance's status word (`quarantined`, …), without the mark that the team was told.
 pub fn status_of(facts: &crate::ports::InstanceFacts) -> Option<&str> {
     facts.tag(STATUS).map(status::word)

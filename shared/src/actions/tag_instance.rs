@@ -3,7 +3,6 @@
 //! those tags and the start of the quarantine.
 
 use crate::actions::registry::ActionKind;
-use crate::approval::tag_safe;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{InstanceFacts, InstancesPort};
 use crate::records::{new_keys, Budget, Isolation};
@@ -40,7 +39,7 @@ pub fn tags_after(
     if let (Ending::Contained, Some(status::AWAITING_APPROVAL), Some(who)) =
         (ending, tags::status_of(facts), decided_by)
     {
-        let decision = format!("approved {contained_at} by {}", tag_safe(who));
+        let decision = format!("approved {contained_at} by {}", tags::tag_safe(who));
         add.push(tags::pair(tags::DECISION, decision));
     }
     if facts.tag(tags::FINDING).is_none() {

@@ -8,7 +8,6 @@
 
 use crate::actions::registry::ActionKind;
 use crate::actions::{evidence, isolate, network_acl, out_of_service, profile, tag_instance};
-use crate::approval::tag_safe;
 use crate::clock::Clock;
 use crate::execute::vet::{vet, Vetted};
 use crate::outcome::{Execution, Outcome, Status};
@@ -81,7 +80,7 @@ pub async fn run<E: Ec2Ports, S: ServicePorts>(
     let now = clock.rfc3339();
     let mut mark = vec![tags::pair(tags::RELEASED_AT, &now)];
     if tags::status_of(facts) == Some(tags::status::AWAITING_APPROVAL) {
-        let who = tag_safe(decided_by.unwrap_or("FbRelease"));
+        let who = tags::tag_safe(decided_by.unwrap_or("FbRelease"));
         mark.push(tags::pair(
             tags::DECISION,
             format!("rejected {now} by {who}"),
