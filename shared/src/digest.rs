@@ -317,7 +317,7 @@ pub async fn publish<N: Notifier>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::SNS_MESSAGE_BYTES;
+    use crate::aws::sns::SNS_MESSAGE_BYTES;
     use crate::report::tests::contained;
 
     /// `n` contained findings with long, hostile titles, and a rejected one.

@@ -1,4 +1,5 @@
-//! SNS through the SDK, bound to the notification topic.
+//! SNS through the SDK, bound to the notification topic, and the message in SNS's form: one text
+//! per protocol, fitted within SNS's limit on one message.
 
 use std::collections::HashMap;
 
@@ -41,5 +42,48 @@ impl Notifier for Sns {
             .send()
             .await?;
         Ok(out.message_id().unwrap_or_default().to_string())
+    }
+}
+
+/// SNS's limit on one message, in bytes.
+pub const SNS_MESSAGE_BYTES: usize = 262_144;
+
+impl Notification {
+    /// The SNS message for `MessageStructure=json`, one key per protocol: `default` (chat
+    /// channels through Chatbot's HTTPS subscription, SQS, HTTP/S, `email-json`, …) the chat
+    /// notification, `email` the e-mail, `sms` the subject, `lambda` the structured report. Within
+    /// SNS's limit: an e-mail too long for it is cut at the end, with a note.
+    pub fn message_structure(&self) -> String {
+        let attributes: usize = (self.attributes.iter())
+            .map(|(name, value, _)| name.len() + value.len() + 16)
+            .sum();
+        let budget = SNS_MESSAGE_BYTES.saturating_sub(attributes + self.subject.len() + 1024);
+        let structure = |email: &str| {
+            serde_json::json!({
+                "default": self.chat,
+                "email": email,
+                "sms": self.subject,
+                "lambda": self.report,
+            })
+            .to_string()
+        };
+        let mut email = self.email();
+        let mut message = structure(&email);
+        for _ in 0..4 {
+            if message.len() <= budget {
+                break;
+            }
+            const CUT: &str = "\n[… cut here: SNS takes 256 KB per message]\n";
+            let keep = email
+                .len()
+                .saturating_sub(message.len() - budget + CUT.len());
+            let mut at = keep;
+            while !email.is_char_boundary(at) {
+                at -= 1;
+            }
+            email = format!("{}{CUT}", &email[..at]);
+            message = structure(&email);
+        }
+        message
     }
 }

@@ -1,0 +1,67 @@
+//! Narrow ports: one trait per AWS capability, methods named by intent, and the facts they return.
+//! The actions and schedulers are generic over them; `aws/` implements them with the SDK (one
+//! adapter per service), tests with recording fakes that implement only what they need.
+//!
+//! One file per capability group, each trait beside the facts it returns: `ec2` (instances,
+//! quarantine groups, interfaces, network ACLs, evidence, snapshots, profiles, artifacts),
+//! `out_of_service` (Auto Scaling, target groups, Elastic IPs), `lambda`, `s3`, `ecs`, `iam`,
+//! `notify` (the notification, the notifier, Security Hub findings). Here: the bundles the
+//! schedulers take, and every item re-exported, so `crate::ports::X` names it.
+#![allow(async_fn_in_trait)]
+
+pub mod ec2;
+pub mod ecs;
+pub mod iam;
+pub mod lambda;
+pub mod notify;
+pub mod out_of_service;
+pub mod s3;
+
+pub use ec2::*;
+pub use ecs::*;
+pub use iam::*;
+pub use lambda::*;
+pub use notify::*;
+pub use out_of_service::*;
+pub use s3::*;
+
+/// Everything the instance responses need from EC2.
+pub trait Ec2Ports:
+    ArtifactsPort
+    + InstancesPort
+    + QuarantineGroupsPort
+    + InterfacesPort
+    + NetworkAclsPort
+    + EvidencePort
+    + SnapshotsPort
+    + ProfilesPort
+{
+}
+
+impl<T> Ec2Ports for T where
+    T: ArtifactsPort
+        + InstancesPort
+        + QuarantineGroupsPort
+        + InterfacesPort
+        + NetworkAclsPort
+        + EvidencePort
+        + SnapshotsPort
+        + ProfilesPort
+{
+}
+
+/// What sends the instance traffic or would replace it: taking it out of service needs all three.
+pub trait ServicePorts:
+    AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort + TasksPort
+{
+}
+
+impl<T> ServicePorts for T where
+    T: AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort + TasksPort
+{
+}
+
+/// Everything the credential responses need from IAM.
+pub trait IamPorts: PrincipalsPort + UserCredentialsPort + InlinePoliciesPort {}
+
+impl<T> IamPorts for T where T: PrincipalsPort + UserCredentialsPort + InlinePoliciesPort {}
