@@ -4,7 +4,7 @@ use crate::approval::{Approval, Decision};
 use crate::asff::CustomAction;
 use crate::config::Config;
 use crate::error::{FirebreakError, ParseError};
-use crate::playbook::plan_for_action;
+use crate::playbook::analyst::plan_for_action;
 use crate::ports::{Ec2Ports, IamPorts, Notifier, ServicePorts};
 use crate::report::Report;
 use crate::responder::{answer, carry_out, Trigger};

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use thiserror::Error;
 
-use crate::rules::Rules;
+use crate::playbook::file::Rules;
 
 /// Apply the plan, or only show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

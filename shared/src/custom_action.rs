@@ -11,9 +11,10 @@ use crate::error::AwsError;
 use crate::incident::{FindingRef, Incident};
 use crate::outcome::{Outcome, Status};
 use crate::plan::Action;
-use crate::playbook::plan_for_action;
+use crate::playbook::analyst::plan_for_action;
 use crate::ports::{Ec2Ports, FindingsPort, IamPorts, Notifier, ServicePorts, Workflow};
-use crate::report::{Report, Verdict};
+use crate::report::verdict::Verdict;
+use crate::report::Report;
 use crate::responder::{carry_out, Trigger};
 
 /// One finding's result in a custom action.

@@ -14,7 +14,9 @@ use crate::config::Mode;
 use crate::error::AwsError;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{Notification, Notifier};
-use crate::report::{subject, Report, Verdict};
+use crate::report::text::subject;
+use crate::report::verdict::Verdict;
+use crate::report::Report;
 use crate::responder::log_outcome;
 
 /// The message id a [`Collector`] answers: the log says where the notification went.

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::FirebreakError;
 use crate::incident::Incident;
 use crate::ports::{Ec2Ports, IamPorts, Notifier, ServicePorts};
-use crate::report::Verdict;
+use crate::report::verdict::Verdict;
 use crate::responder::{changed_nothing, respond};
 
 /// What happened to one imported finding.

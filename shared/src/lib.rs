@@ -28,7 +28,6 @@ pub mod incident;
 pub mod permissions;
 pub mod plan;
 pub mod playbook;
-pub mod rules;
 
 // Ports, actions (one module per action with its undo) and the schedulers that run them.
 pub mod actions;

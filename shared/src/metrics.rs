@@ -20,8 +20,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::incident::Incident;
 use crate::outcome::{Outcome, Status};
 use crate::plan::Plan;
-use crate::playbook::PROTECTED_RULE;
-use crate::report::{Report, Verdict};
+use crate::playbook::credentials::PROTECTED_RULE;
+use crate::report::verdict::Verdict;
+use crate::report::Report;
 
 /// The CloudWatch namespace of every Firebreak metric.
 pub const NAMESPACE: &str = "Firebreak";
@@ -117,7 +118,7 @@ pub fn documents(
         }
         m
     };
-    let verdict = verdict_name(report.verdict);
+    let verdict = report.verdict.name();
     let about = members(&[
         (VERDICT, &verdict),
         (RESPONSE, response(&report.plan)),
@@ -278,15 +279,7 @@ pub fn response(plan: &Plan) -> &'static str {
 /// The `ResourceKind` dimension: the playbook's word for the resource (`instance`, `access-key`,
 /// `snapshot`, `image`, `function`, `other`).
 pub fn resource_kind(incident: &Incident) -> &'static str {
-    crate::rules::ResourceKind::of(incident).name()
-}
-
-/// The verdict's kebab-case word (its serde name, as in the report and the SNS attribute).
-pub fn verdict_name(verdict: Verdict) -> String {
-    serde_json::to_value(verdict)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
+    crate::playbook::file::ResourceKind::of(incident).name()
 }
 
 /// True when the blast-radius cap held the quarantine back (the other `needs-human` is a protected
@@ -792,7 +785,7 @@ mod tests {
             let keys: Vec<&str> = dims.iter().map(|d| d["Name"].as_str().unwrap()).collect();
             assert_eq!(keys, BY_VERDICT, "exactly the (Function, Verdict) set");
             let verdict = dims.iter().find(|d| d["Name"] == VERDICT).unwrap();
-            let failed = verdict_name(Verdict::ContainmentFailed);
+            let failed = Verdict::ContainmentFailed.name();
             assert_eq!(verdict["Value"].as_str(), Some(failed.as_str()));
             read += 1;
         }

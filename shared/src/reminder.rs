@@ -103,7 +103,7 @@ fn message(facts: &InstanceFacts, account: &str, region: &str) -> Notification {
     let report = json!({"reminder": {"instance": id, "status": state, "since": since,
                         "finding_id": finding, "account": account, "region": region}});
     Notification {
-        subject: crate::report::subject(&subject),
+        subject: crate::report::text::subject(&subject),
         body,
         report: report.to_string(),
         chat: chat.to_json(),

@@ -12,7 +12,8 @@ use crate::outcome::{Execution, Marked, Outcome, Status, Told};
 use crate::plan::{dry_run, Action, Plan};
 use crate::playbook::plan;
 use crate::ports::{BucketsPort, Ec2Ports, IamPorts, InstancesPort, Notifier, ServicePorts};
-use crate::report::{Report, Verdict};
+use crate::report::verdict::Verdict;
+use crate::report::Report;
 
 /// Handles a parsed incident with the given ports. Generic so tests can drive it with fakes.
 pub async fn respond<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(

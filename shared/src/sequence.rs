@@ -13,7 +13,8 @@ use crate::outcome::{Execution, Outcome};
 use crate::plan::Plan;
 use crate::playbook::{member_incidents, plan, SEQUENCE_RULE};
 use crate::ports::{Ec2Ports, IamPorts, Notification, Notifier, ServicePorts};
-use crate::report::{Report, Verdict};
+use crate::report::verdict::Verdict;
+use crate::report::Report;
 use crate::responder::{answer, carry_out, changed_nothing, log_outcome, Trigger};
 
 /// The label of a sequence's notification.

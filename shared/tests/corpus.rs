@@ -438,7 +438,11 @@ fn mutated_payloads_never_panic_the_parsers_or_the_playbook() {
             }
             if let Ok(event) = CustomActionEvent::from_event(&value) {
                 for incident in event.findings.iter().flatten() {
-                    let _ = firebreak::playbook::plan_for_action(event.action, incident, &config);
+                    let _ = firebreak::playbook::analyst::plan_for_action(
+                        event.action,
+                        incident,
+                        &config,
+                    );
                 }
                 found.1 += 1;
             }

@@ -2119,7 +2119,10 @@ async fn an_instance_without_room_for_the_records_is_still_contained_and_protect
         !calls.iter().any(|c| c.starts_with("acl-deny")),
         "no network ACL entry without its record: {calls:?}"
     );
-    assert_eq!(report.verdict, firebreak::report::Verdict::Contained);
+    assert_eq!(
+        report.verdict,
+        firebreak::report::verdict::Verdict::Contained
+    );
     let body = &sns.0.lock().unwrap()[0].email();
     for want in [
         "NOT RECORDED on i-0123456789abcdef0 (isolate-instance): original groups: eni-1 was in sg-app",
@@ -2168,7 +2171,10 @@ async fn a_sequence_contains_each_member_and_tells_once_and_one_out_of_time_fail
     let report = firebreak::sequence::respond_sequence(&seq, members, &config(), ports, &sns)
         .await
         .unwrap();
-    assert_eq!(report.verdict, firebreak::report::Verdict::Contained);
+    assert_eq!(
+        report.verdict,
+        firebreak::report::verdict::Verdict::Contained
+    );
     assert!(ec2.calls().contains(&"set eni-1 sg-iso".to_string()));
     assert!(iam.calls().iter().any(|c| c.starts_with("put-user-policy")));
     let told = sns.0.lock().unwrap().clone();

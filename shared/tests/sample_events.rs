@@ -167,7 +167,7 @@ fn every_custom_action_sample_parses_into_the_documented_plan() {
         assert_eq!(parsed.findings.len(), want.len(), "{file}");
         for (finding, want) in parsed.findings.iter().zip(want) {
             let incident = finding.as_ref().unwrap_or_else(|e| panic!("{file}: {e:?}"));
-            let plan = firebreak::playbook::plan_for_action(action, incident, &config);
+            let plan = firebreak::playbook::analyst::plan_for_action(action, incident, &config);
             assert_eq!(actions(&plan), *want, "{file}");
         }
     }

@@ -10,7 +10,7 @@
 //! init error naming the rule and the problem (unknown field or response, bad glob, a rule an
 //! earlier rule makes unreachable), never a surprise at 3 a.m.
 //!
-//! What the playbook never decides (`playbook.rs`, checked first): an exempt resource is left
+//! What the playbook never decides (`playbook/mod.rs`, checked first): an exempt resource is left
 //! alone, sample and archived findings only notify, Firebreak's own roles are never revoked.
 
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ use crate::actions::registry::ActionKind;
 use crate::incident::{ArtifactKind, Incident, Resource, ResourceRole};
 
 /// The built-in default playbook (`infra/playbooks/default.toml`).
-pub const DEFAULT: &str = include_str!("../../infra/playbooks/default.toml");
+pub const DEFAULT: &str = include_str!("../../../infra/playbooks/default.toml");
 
 /// What a rule decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,0 +1,138 @@
+//! An instance (EC2 and Runtime findings): what `contain`, `evidence` and `ask` mean for it; the
+//! full quarantine and the evidence-only response.
+
+use crate::config::Config;
+use crate::incident::Incident;
+use crate::plan::{Action, Plan};
+use crate::playbook::file::Response;
+use crate::playbook::notify::{family_and_kind, NOTIFY_RULE};
+
+/// An instance: the response's actions.
+pub(super) fn plan_instance(
+    incident: &Incident,
+    id: &str,
+    response: Response,
+    config: &Config,
+) -> Plan {
+    let (family, _) = family_and_kind(&incident.finding_type);
+    let about = format!(
+        "{family} finding of severity {} on the instance",
+        incident.severity
+    );
+    match response {
+        Response::Contain => Plan {
+            rule: "quarantine-compromised-instance",
+            reason: about,
+            actions: quarantine(id, Some(config)),
+            decided_by: None,
+        },
+        Response::Evidence => Plan {
+            rule: "preserve-evidence",
+            reason: format!("{about}: evidence only"),
+            actions: quarantine(id, None),
+            decided_by: None,
+        },
+        Response::Ask => Plan {
+            rule: ASK_RULE,
+            reason: format!("{about}: evidence now, containment once a human approves"),
+            actions: ask(id),
+            decided_by: None,
+        },
+        Response::Notify | Response::Ignore => Plan::notify_only(NOTIFY_RULE, about),
+    }
+}
+
+/// The rule of a response that waits for a human's approval.
+pub const ASK_RULE: &str = "ask-approval";
+
+/// Evidence now, the instance tagged as awaiting approval, the team told how to approve.
+fn ask(id: &str) -> Vec<Action> {
+    let mut actions = quarantine(id, None);
+    actions.insert(
+        0,
+        Action::AwaitApproval {
+            instance_id: id.to_string(),
+        },
+    );
+    actions
+}
+
+/// The full quarantine of an instance (isolation, the network ACL deny when configured, out of
+/// service, evidence, snapshots, tags) or, without `isolate`, evidence only; then the team is told.
+pub(super) fn quarantine(id: &str, isolate: Option<&Config>) -> Vec<Action> {
+    let instance_id = || id.to_string();
+    let mut actions = Vec::new();
+    if let Some(config) = isolate {
+        actions.push(Action::IsolateInstance {
+            instance_id: instance_id(),
+        });
+        if config.network_acl_deny {
+            actions.push(Action::DenyNetworkAcl {
+                instance_id: instance_id(),
+            });
+        }
+        actions.push(Action::TakeOutOfService {
+            instance_id: instance_id(),
+        });
+    }
+    actions.extend([
+        Action::ProtectEvidence {
+            instance_id: instance_id(),
+        },
+        Action::SnapshotVolumes {
+            instance_id: instance_id(),
+        },
+        Action::TagInstance {
+            instance_id: instance_id(),
+        },
+        Action::Notify,
+    ]);
+    actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::registry::ActionKind;
+    use crate::incident::ResourceRole;
+    use crate::playbook::plan;
+    use crate::playbook::tests::{incident, rule};
+    #[test]
+    fn compromise_families_at_high_severity_are_quarantined() {
+        for t in [
+            "Backdoor:EC2/C&CActivity.B!DNS",
+            "CryptoCurrency:EC2/BitcoinTool.B",
+            "Trojan:EC2/DropPoint",
+            "Impact:EC2/WinRMBruteForce",
+            "Execution:Runtime/NewBinaryExecuted",
+            "Backdoor:Runtime/C&CActivity.B",
+        ] {
+            assert_eq!(rule(t, 8.0, None), "quarantine-compromised-instance", "{t}");
+        }
+        let p = plan(
+            &incident("Trojan:EC2/DropPoint", 7.0, None),
+            &Config::for_tests(),
+        );
+        assert_eq!(p.actions.len(), 7);
+        assert_eq!(p.actions[1].name(), "deny-network-acl");
+        assert!(p.changes_resources());
+        let without_acl = Config {
+            network_acl_deny: false,
+            ..Config::for_tests()
+        };
+        let p = plan(&incident("Trojan:EC2/DropPoint", 7.0, None), &without_acl);
+        assert_eq!(p.actions.len(), 6);
+        assert!(!p.has(ActionKind::DenyNetworkAcl));
+    }
+
+    #[test]
+    fn unauthorized_access_depends_on_the_instance_role() {
+        let t = "UnauthorizedAccess:EC2/SSHBruteForce";
+        assert_eq!(
+            rule(t, 8.0, Some(ResourceRole::Actor)),
+            "quarantine-compromised-instance"
+        );
+        assert_eq!(rule(t, 8.0, Some(ResourceRole::Target)), NOTIFY_RULE);
+        assert_eq!(rule(t, 8.0, None), NOTIFY_RULE);
+    }
+}
