@@ -36,8 +36,8 @@
 //! `min_severity = "threshold"`.
 
 use crate::actions::registry::ActionKind;
-use crate::asff::CustomAction;
 use crate::config::Config;
+use crate::incident::asff::CustomAction;
 use crate::incident::{
     AccessKeyRef, ArtifactKind, ArtifactRef, BucketRef, FunctionRef, Incident, Principal, Resource,
     SequenceRef, TaskRef,

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use crate::actions::registry::ActionKind;
 use crate::approval::{Approval, Decision};
-use crate::asff::CustomAction;
 use crate::chat::{self, ChatMetadata, ChatNotification};
 use crate::config::Mode;
+use crate::incident::asff::CustomAction;
 use crate::incident::Incident;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::Plan;
