@@ -1,9 +1,9 @@
 //! Carrying out a human's decision about an `ask` (`approval.rs` reads it).
 
 use crate::approval::{Approval, Decision};
-use crate::asff::CustomAction;
 use crate::config::Config;
 use crate::error::{FirebreakError, ParseError};
+use crate::incident::asff::CustomAction;
 use crate::playbook::analyst::plan_for_action;
 use crate::ports::{Ec2Ports, IamPorts, Notifier, ServicePorts};
 use crate::report::Report;

@@ -226,7 +226,7 @@ fn malware_readers(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>,
 fn member_role(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     let member_role =
         text(get, "FIREBREAK_MEMBER_ROLE").unwrap_or_else(|| "FirebreakResponder".into());
-    if !crate::incident::is_iam_name(&member_role) {
+    if !crate::incident::ids::is_iam_name(&member_role) {
         return Err(ConfigError {
             name: "FIREBREAK_MEMBER_ROLE",
             value: member_role,

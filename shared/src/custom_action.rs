@@ -5,9 +5,10 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::actions::registry::ActionKind;
-use crate::asff::{CustomAction, RejectedFinding};
 use crate::config::{Config, Mode};
 use crate::error::AwsError;
+use crate::incident::asff::{CustomAction, RejectedFinding};
+use crate::incident::ids::Arn;
 use crate::incident::{FindingRef, Incident};
 use crate::outcome::{Outcome, Status};
 use crate::plan::Action;
@@ -266,11 +267,7 @@ pub async fn rejected<F: FindingsPort>(
     );
     let updated = match (&rejected.id, &rejected.product_arn) {
         (Some(id), Some(product_arn)) => {
-            let region = product_arn
-                .split(':')
-                .nth(3)
-                .unwrap_or_default()
-                .to_string();
+            let region = Arn::lenient(product_arn).region.to_string();
             let r = FindingRef {
                 id: id.clone(),
                 product_arn: product_arn.clone(),

@@ -11,7 +11,6 @@ use tracing::{info, warn};
 
 use crate::approval::Approval;
 use crate::approve::decide;
-use crate::asff::{CustomAction, CustomActionEvent, ImportedEvent, RejectedFinding};
 use crate::aws::autoscaling_elb::Services;
 use crate::aws::clients::AwsClients;
 use crate::aws::ec2::Ec2;
@@ -25,6 +24,8 @@ use crate::custom_action::{act, note, rejected, respond_to_action, ActionReport,
 use crate::digest::{digest, publish, Collector, Entry};
 use crate::error::{FirebreakError, ParseError};
 use crate::imported::{respond_imported, Imported};
+use crate::incident::asff::{CustomAction, CustomActionEvent, ImportedEvent, RejectedFinding};
+use crate::incident::ids::Arn;
 use crate::incident::Incident;
 use crate::ports::Notification;
 use crate::reminder::{is_reminder_run, remind};
@@ -53,9 +54,8 @@ type Held = (Incident, Report, Option<Notification>);
 /// The function's own region and account (from its ARN:
 /// `arn:aws:lambda:<region>:<account>:function:<name>`).
 fn function_home(event: &LambdaEvent<Value>) -> (&str, &str) {
-    let mut parts = event.context.invoked_function_arn.split(':').skip(3);
-    let region = parts.next().unwrap_or_default();
-    (region, parts.next().unwrap_or_default())
+    let arn = Arn::lenient(&event.context.invoked_function_arn);
+    (arn.region, arn.account)
 }
 
 /// Where reminders look: the function's own account and region first, then every listed account
@@ -94,7 +94,7 @@ fn imported_answer(
     }
     if !failed.is_empty() {
         return Err(FirebreakError::ActionFailed {
-            action: crate::asff::IMPORTED,
+            action: crate::incident::asff::IMPORTED,
             failed: failed.join("; "),
         });
     }

@@ -20,7 +20,6 @@ pub mod shell;
 pub mod tags;
 
 // Input: configuration and the typed incident parsed from an event.
-pub mod asff;
 pub mod config;
 pub mod incident;
 

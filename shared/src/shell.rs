@@ -18,6 +18,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use crate::incident::ids::Arn;
+
 /// The characters a word may hold and still be printed without quotes (besides ASCII letters and
 /// digits): none of them means anything to a POSIX shell, bash or zsh inside a word.
 const PLAIN: &str = "_./:=@+,-";
@@ -149,7 +151,7 @@ pub fn iam_policy_name(s: &str) -> bool {
 /// An access key id: `^(AKIA|ASIA)[A-Z0-9]{16}$`. IAM's API Reference (`AccessKey`) only says
 /// `[\w]+`, 16–128 characters; every key IAM and STS issue is `AKIA…` (a user's) or `ASIA…` (a
 /// session's) and 20 characters, which is what the finding parsers accept
-/// (`incident::is_access_key_id`).
+/// (`incident::ids::is_access_key_id`).
 pub fn access_key_id(s: &str) -> bool {
     s.len() == 20
         && (s.starts_with("AKIA") || s.starts_with("ASIA"))
@@ -176,8 +178,14 @@ fn partition(s: &str) -> bool {
 /// IAM names and paths Firebreak prints (an IAM path may hold any printable ASCII: such an ARN is
 /// not printed). At most 2048 characters.
 pub fn arn(s: &str) -> bool {
-    let parts: Vec<&str> = s.splitn(6, ':').collect();
-    let [lit, part, service, region, account, resource] = parts[..] else {
+    let Some(Arn {
+        partition: part,
+        service,
+        region,
+        account,
+        resource,
+    }) = Arn::parse(s)
+    else {
         return false;
     };
     let lower = |t: &str| {
@@ -185,7 +193,6 @@ pub fn arn(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     };
     s.len() <= 2048
-        && lit == "arn"
         && partition(part)
         && !service.is_empty()
         && lower(service)
@@ -203,9 +210,9 @@ fn arn_of<'a>(s: &'a str, service: &str, kind: &str) -> Option<&'a str> {
     if !arn(s) {
         return None;
     }
-    let parts: Vec<&str> = s.splitn(6, ':').collect();
-    (parts[2] == service && region(parts[3]) && parts[4].len() == 12)
-        .then(|| parts[5].strip_prefix(kind)?.strip_prefix('/'))
+    let a = Arn::parse(s)?;
+    (a.service == service && region(a.region) && a.account.len() == 12)
+        .then(|| a.resource.strip_prefix(kind)?.strip_prefix('/'))
         .flatten()
 }
 
@@ -250,10 +257,13 @@ pub fn lambda_function(s: &str) -> bool {
     if !s.starts_with("arn:") {
         return named(s);
     }
-    let parts: Vec<&str> = s.splitn(7, ':').collect();
-    let [_, part, service, reg, account, kind, rest] = parts[..] else {
+    let Some(a) = Arn::parse(s) else {
         return false;
     };
+    let Some((kind, rest)) = a.resource.split_once(':') else {
+        return false;
+    };
+    let (part, service, reg, account) = (a.partition, a.service, a.region, a.account);
     partition(part)
         && service == "lambda"
         && region(reg)

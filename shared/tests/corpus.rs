@@ -240,7 +240,7 @@ fn specific_edge_cases_are_rejected_for_the_right_reason() {
 
 #[test]
 fn every_security_hub_payload_parses_or_is_rejected_with_a_typed_error() {
-    use firebreak::asff::{incident_from_asff, CustomActionEvent};
+    use firebreak::incident::asff::{incident_from_asff, CustomActionEvent};
     let root = corpus();
     let mut files = Vec::new();
     for dir in [
@@ -341,7 +341,7 @@ fn guardduty_findings_rewritten_as_asff_meet_the_same_playbook_rows_as_the_nativ
         let read = |f: &str| -> Value {
             serde_json::from_str(&std::fs::read_to_string(corpus().join(f)).unwrap()).unwrap()
         };
-        let a = firebreak::asff::incident_from_asff(&read(asff), "us-east-1").unwrap();
+        let a = firebreak::incident::asff::incident_from_asff(&read(asff), "us-east-1").unwrap();
         let n = Incident::from_event(&read(native)).unwrap();
         assert_eq!(a.finding_type, n.finding_type, "{asff}");
         assert!(matches!(a.resource, Resource::AccessKey(_)), "{asff}");
@@ -359,7 +359,7 @@ fn guardduty_findings_rewritten_as_asff_meet_the_same_playbook_rows_as_the_nativ
 /// `FIREBREAK_FUZZ_SEED` replays a run; a failure prints the seed and the mutated payload.
 #[test]
 fn mutated_payloads_never_panic_the_parsers_or_the_playbook() {
-    use firebreak::asff::CustomActionEvent;
+    use firebreak::incident::asff::CustomActionEvent;
     let seconds: u64 = std::env::var("FIREBREAK_FUZZ_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())

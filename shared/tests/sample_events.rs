@@ -111,7 +111,7 @@ fn every_sample_event_gets_the_documented_response() {
 
 #[test]
 fn every_custom_action_sample_parses_into_the_documented_plan() {
-    use firebreak::asff::{CustomAction, CustomActionEvent};
+    use firebreak::incident::asff::{CustomAction, CustomActionEvent};
     let config = Config::from_lookup(|k| {
         (k == "FIREBREAK_TOPIC_ARN").then(|| "arn:aws:sns:us-east-1:123456789012:t".into())
     })

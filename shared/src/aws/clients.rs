@@ -14,6 +14,7 @@ use crate::aws::iam::Iam;
 use crate::aws::securityhub::SecurityHub;
 use crate::aws::sns::Sns;
 use crate::config::Config;
+use crate::incident::ids::Arn;
 
 /// AWS clients built once from the function's configuration, handed out per (account, region).
 /// An account other than the function's own is reached through its member role (see
@@ -134,7 +135,8 @@ impl AwsClients {
 
     /// Records the function's own account, from the invoked function's ARN (first call wins).
     pub fn learn_home_account(&self, function_arn: &str) {
-        if let Some(account) = function_arn.split(':').nth(4).filter(|a| !a.is_empty()) {
+        let account = Arn::lenient(function_arn).account;
+        if !account.is_empty() {
             let _ = self.home_account.set(account.to_string());
         }
     }
@@ -254,7 +256,7 @@ impl AwsClients {
 
     /// SNS in the topic's region.
     pub fn sns_for_topic(&self, topic_arn: &str) -> Sns {
-        let region = topic_arn.split(':').nth(3).filter(|r| !r.is_empty());
+        let region = Some(Arn::lenient(topic_arn).region).filter(|r| !r.is_empty());
         let mut conf = aws_sdk_sns::config::Builder::from(&self.base);
         if let Some(region) = region {
             conf = conf.region(Region::new(region.to_string()));

@@ -1,8 +1,8 @@
 //! The analysts' plans: what a Security Hub custom action (FbQuarantine, FbSnapshot, FbRelease,
 //! FbRevoke, FbNotify) does to one finding. No playbook decides these.
 
-use crate::asff::CustomAction;
 use crate::config::Config;
+use crate::incident::asff::CustomAction;
 use crate::incident::{AccessKeyRef, FunctionRef, Incident, Resource};
 use crate::plan::{Action, Plan};
 use crate::playbook::artifact::unshare;

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::actions::registry::ActionKind;
-use crate::asff::CustomAction;
+use crate::incident::asff::CustomAction;
 use crate::outcome::Status;
 use crate::report::verdict::Verdict;
 use crate::report::Report;

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use crate::actions::registry::ActionKind;
-use crate::asff::CustomAction;
 use crate::chat::{self, ChatMetadata, ChatNotification};
+use crate::incident::asff::CustomAction;
 use crate::incident::Incident;
 use crate::outcome::{Outcome, Status};
 use crate::ports::Notification;

@@ -10,12 +10,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::ParseError;
-use crate::incident::{
-    eventbridge_envelope, is_access_key_id, is_iam_name, is_instance_id, opt_str, required_str,
-    AccessKeyRef, ArtifactRef, BucketRef, FindingRef, FunctionRef, Incident, InstanceRef,
-    InterfaceRef, Resource, ResourceRole, Source,
-};
-use crate::shell;
+use crate::incident::fields::{eventbridge_envelope, opt_str, required_str};
+use crate::incident::ids::Arn;
+use crate::incident::{FindingRef, Incident, ResourceRole, Source};
+
+mod product;
+mod resources;
+
+use self::product::Product;
+use self::resources::resource;
 
 /// The custom actions Firebreak answers, by action target id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -225,127 +228,6 @@ impl ImportedEvent {
     }
 }
 
-/// The products whose imported findings Firebreak acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Product {
-    /// GuardDuty: the finding's own type.
-    GuardDuty,
-    /// Amazon Inspector: `Inspector:EC2/NetworkExploitableVulnerability` (an exploit exists and
-    /// the CVSS attack vector is the network) or `Inspector:<EC2|Other>/Vulnerability`.
-    Inspector,
-    /// Amazon Macie: `Macie:S3/<policy finding>` (`BucketPublic`, `BlockPublicAccessDisabled`, …)
-    /// or `Macie:S3/SensitiveData`.
-    Macie,
-}
-
-/// Each product: its id in AWS's product ARN (`product/aws/<id>`) and the name Security Hub gives it
-/// (`ProductFields["aws/securityhub/ProductName"]`).
-const PRODUCTS: [(Product, &str, &str); 3] = [
-    (Product::GuardDuty, "guardduty", "GuardDuty"),
-    (Product::Inspector, "inspector", "Inspector"),
-    (Product::Macie, "macie", "Macie"),
-];
-
-/// The `<id>` of an AWS product ARN: exactly
-/// `arn:<aws|aws-cn|aws-us-gov>:securityhub:<region>::product/aws/<id>`, the account part empty.
-/// The region is the one of the Security Hub that received the finding (`regions` reads it as the
-/// hub's), not necessarily the finding's `Region`, which many findings omit: it is only checked to
-/// be a region code.
-fn aws_product(product_arn: &str) -> Option<&str> {
-    let parts: Vec<&str> = product_arn.split(':').collect();
-    let ["arn", partition, "securityhub", region, "", resource] = parts[..] else {
-        return None;
-    };
-    let partition = matches!(partition, "aws" | "aws-cn" | "aws-us-gov");
-    (partition && shell::region(region))
-        .then(|| resource.strip_prefix("product/aws/"))
-        .flatten()
-}
-
-impl Product {
-    /// The product of the finding, recognised by its `ProductArn` alone (the one field AWS
-    /// controls: Security Hub accepts a finding only under a product ARN the importer may use):
-    /// `Ok(None)` for any other product (Security Hub's controls, a partner's, a custom
-    /// integration's). An ARN shaped like one of the three that is not exactly AWS's
-    /// (`product/<account>/…`, an account in the account part, another partition), or a
-    /// `ProductFields["aws/securityhub/ProductName"]` (which the importer writes) claiming one of
-    /// them under another product's ARN, is an `InvalidField` of `ProductArn`.
-    fn of(finding: &Value, product_arn: &str) -> Result<Option<Product>, ParseError> {
-        let id = aws_product(product_arn);
-        if let Some((product, _, _)) = PRODUCTS.iter().find(|(_, p, _)| id == Some(*p)) {
-            return Ok(Some(*product));
-        }
-        let name = finding
-            .get("ProductFields")
-            .and_then(|p| p.get("aws/securityhub/ProductName"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let claimed = PRODUCTS.iter().find(|(_, id, product_name)| {
-            product_arn.ends_with(&format!("/aws/{id}")) || name == *product_name
-        });
-        match claimed {
-            Some((_, id, product_name)) => Err(ParseError::InvalidField {
-                field: "ProductArn",
-                reason: format!(
-                    "{product_arn:?} is not AWS's {product_name} product \
-                     (arn:<partition>:securityhub:<region>::product/aws/{id}): the finding is not \
-                     trusted as {product_name}'s"
-                ),
-            }),
-            None => Ok(None),
-        }
-    }
-
-    /// A GuardDuty-style type (`Family:Resource/Name`) the playbook's globs can match.
-    fn finding_type(self, f: &Value, incident: &Incident) -> String {
-        let types: Vec<&str> = f
-            .get("Types")
-            .and_then(Value::as_array)
-            .map(|t| t.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        match self {
-            Product::GuardDuty => incident.finding_type.clone(),
-            Product::Inspector => {
-                let on = match incident.resource {
-                    Resource::Instance(_) => "EC2",
-                    _ => "Other",
-                };
-                let vulns = f.get("Vulnerabilities").and_then(Value::as_array);
-                let exploitable = vulns.into_iter().flatten().any(|v| {
-                    let exploit = v.get("ExploitAvailable").and_then(Value::as_str) == Some("YES");
-                    let network = v
-                        .get("Cvss")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|c| c.get("BaseVector").and_then(Value::as_str))
-                        .any(|vector| vector.split('/').any(|part| part == "AV:N"));
-                    exploit && network
-                });
-                match exploitable {
-                    true => format!("Inspector:{on}/NetworkExploitableVulnerability"),
-                    false => format!("Inspector:{on}/Vulnerability"),
-                }
-            }
-            Product::Macie => {
-                // Macie's types end with its own finding type, `/` written `-`:
-                // `…/Policy:IAMUser-S3BucketPublic`.
-                let policy = types.iter().find_map(|t| {
-                    let last = t.rsplit('/').next()?;
-                    let name = last.strip_prefix("Policy:IAMUser-S3")?;
-                    name.chars()
-                        .all(|c| c.is_ascii_alphanumeric())
-                        .then_some(name)
-                });
-                match policy {
-                    Some(name) => format!("Macie:S3/{name}"),
-                    None => "Macie:S3/SensitiveData".into(),
-                }
-            }
-        }
-    }
-}
-
 /// `…/UnauthorizedAccess:IAMUser-ConsoleLogin` → `UnauthorizedAccess:IAMUser/ConsoleLogin`.
 fn guardduty_type(types: &[String]) -> Option<String> {
     types.iter().find_map(|t| {
@@ -406,11 +288,6 @@ fn severity(finding: &Value, guardduty: bool) -> Result<f64, ParseError> {
         })
 }
 
-/// `arn:aws:ec2:<region>:<account>:instance/i-…` → `i-…`.
-fn instance_from_arn(id: &str) -> Option<&str> {
-    id.rsplit_once(":instance/").map(|(_, i)| i)
-}
-
 fn product_field<'a>(finding: &'a Value, keys: &[&str]) -> Option<&'a str> {
     let fields = finding.get("ProductFields")?;
     keys.iter()
@@ -449,9 +326,7 @@ fn regions(
     resources: &[Value],
     event_region: &str,
 ) -> Result<(String, String), ParseError> {
-    let hub_region = product_arn
-        .split(':')
-        .nth(3)
+    let hub_region = Some(Arn::lenient(product_arn).region)
         .filter(|r| !r.is_empty())
         .map(String::from)
         .or_else(|| opt_str(finding, "Region"))
@@ -546,206 +421,6 @@ pub fn incident_from_asff(finding: &Value, event_region: &str) -> Result<Inciden
     })
 }
 
-/// The first resource Firebreak acts on (an instance or credentials), else the first resource's type.
-fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
-    // A finding about S3 (GuardDuty lists the bucket, then the caller's key): the bucket. One
-    // that names an instance as well is about the instance.
-    let names_instance = resources
-        .iter()
-        .any(|r| r.get("Type").and_then(Value::as_str) == Some("AwsEc2Instance"));
-    if let Some(b) = bucket_resource(resources).filter(|_| !names_instance) {
-        return Ok(Resource::Bucket(b));
-    }
-    let instance = named_instance(resources);
-    for r in resources {
-        let kind = r.get("Type").and_then(Value::as_str).unwrap_or_default();
-        match kind {
-            // Set: this very resource is an `AwsEc2Instance`.
-            "AwsEc2Instance" => {
-                let instance_id = instance
-                    .clone()
-                    .unwrap_or(Err(ParseError::MissingInstanceId))?;
-                return Ok(instance_resource(r, instance_id));
-            }
-            "AwsIamAccessKey" => {
-                return Ok(access_key_resource(
-                    r,
-                    instance.clone().and_then(Result::ok),
-                ))
-            }
-            "AwsIamUser" | "AwsIamRole" => return Ok(principal_resource(r, kind)),
-            "AwsLambdaFunction" => {
-                let id = opt_str(r, "Id").unwrap_or_default();
-                let role = r
-                    .pointer("/Details/AwsLambdaFunction/Role")
-                    .and_then(Value::as_str);
-                return FunctionRef::from_arn(&id, role)
-                    .map(Resource::Function)
-                    .ok_or_else(|| ParseError::InvalidField {
-                        field: "Resources[].Id",
-                        reason: format!("{id:?} is not a Lambda function ARN"),
-                    });
-            }
-            _ => {}
-        }
-        // An EBS snapshot or AMI, whatever Security Hub calls its type: by its ARN.
-        if let Some(a) = opt_str(r, "Id").as_deref().and_then(ArtifactRef::from_arn) {
-            return Ok(Resource::Artifact(a));
-        }
-    }
-    Ok(Resource::Other {
-        resource_type: resources[0]
-            .get("Type")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_string(),
-    })
-}
-
-/// The S3 object or bucket a finding names (an object first), with the caller from its
-/// `AwsIamAccessKey` resource, when it names one.
-fn bucket_resource(resources: &[Value]) -> Option<BucketRef> {
-    let of_type = |t: &str| {
-        resources
-            .iter()
-            .find(|r| r.get("Type").and_then(Value::as_str) == Some(t))
-    };
-    let r = of_type("AwsS3Object").or_else(|| of_type("AwsS3Bucket"))?;
-    let caller = of_type("AwsIamAccessKey").and_then(|k| match access_key_resource(k, None) {
-        Resource::AccessKey(k) => Some(k),
-        _ => None,
-    });
-    BucketRef::from_arn(&opt_str(r, "Id")?, caller)
-}
-
-/// The instance the finding names: the first well-formed id of its `AwsEc2Instance` resources, or
-/// why the first one is not (`None` when it has none).
-fn named_instance(resources: &[Value]) -> Option<Result<String, ParseError>> {
-    let instance_ids: Vec<Result<String, ParseError>> = resources
-        .iter()
-        .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AwsEc2Instance"))
-        .map(|r| {
-            let id = opt_str(r, "Id").unwrap_or_default();
-            let instance = instance_from_arn(&id)
-                .or_else(|| id.starts_with("i-").then_some(id.as_str()))
-                .unwrap_or_default();
-            if is_instance_id(instance) {
-                Ok(instance.to_string())
-            } else {
-                Err(ParseError::InvalidField {
-                    field: "Resources[].Id",
-                    reason: format!("{id:?} names no EC2 instance id"),
-                })
-            }
-        })
-        .collect();
-    instance_ids
-        .iter()
-        .find(|i| i.is_ok())
-        .or(instance_ids.first())
-        .cloned()
-}
-
-/// An `AwsEc2Instance` resource, with the well-formed instance id the finding names.
-fn instance_resource(r: &Value, instance_id: String) -> Resource {
-    let details = r.get("Details").unwrap_or(&Value::Null);
-    let d = details.get("AwsEc2Instance").unwrap_or(&Value::Null);
-    let vpc_id = opt_str(d, "VpcId").filter(|v| v.starts_with("vpc-"));
-    let mut network_interfaces: Vec<InterfaceRef> = d
-        .get("NetworkInterfaces")
-        .and_then(Value::as_array)
-        .map(|enis| {
-            enis.iter()
-                .map(|e| InterfaceRef {
-                    network_interface_id: opt_str(e, "NetworkInterfaceId"),
-                    vpc_id: vpc_id.clone(),
-                    security_groups: vec![],
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if network_interfaces.is_empty() && vpc_id.is_some() {
-        network_interfaces.push(InterfaceRef {
-            network_interface_id: None,
-            vpc_id,
-            security_groups: vec![],
-        });
-    }
-    let tags = r
-        .get("Tags")
-        .and_then(Value::as_object)
-        .map(|t| {
-            t.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    Resource::Instance(InstanceRef {
-        instance_id,
-        network_interfaces,
-        tags,
-        instance_profile_arn: opt_str(d, "IamInstanceProfileArn"),
-    })
-}
-
-/// An `AwsIamAccessKey` resource; `instance_id` is the instance the finding also names.
-fn access_key_resource(r: &Value, instance_id: Option<String>) -> Resource {
-    let id = opt_str(r, "Id").unwrap_or_default();
-    let details = r.get("Details").unwrap_or(&Value::Null);
-    let d = details.get("AwsIamAccessKey").unwrap_or(&Value::Null);
-    let key = id
-        .strip_prefix("AWS::IAM::AccessKey:")
-        .filter(|k| is_access_key_id(k))
-        .map(String::from)
-        .or_else(|| opt_str(d, "AccessKeyId"));
-    let name = opt_str(d, "PrincipalName").or_else(|| opt_str(d, "UserName"));
-    let user_type = opt_str(d, "PrincipalType").or_else(|| {
-        // Older GuardDuty ASFF names only the user.
-        name.as_ref().map(|_| "IAMUser".to_string())
-    });
-    Resource::AccessKey(AccessKeyRef {
-        access_key_id: key,
-        principal_id: opt_str(d, "PrincipalId"),
-        user_name: name,
-        user_type,
-        instance_id,
-        instance_profile_arn: None,
-    })
-}
-
-/// An `AwsIamUser` or `AwsIamRole` resource (`kind`).
-fn principal_resource(r: &Value, kind: &str) -> Resource {
-    let id = opt_str(r, "Id").unwrap_or_default();
-    let details = r.get("Details").unwrap_or(&Value::Null);
-    let (detail_key, name_key, user_type) = if kind == "AwsIamUser" {
-        ("AwsIamUser", "UserName", "IAMUser")
-    } else {
-        ("AwsIamRole", "RoleName", "AssumedRole")
-    };
-    let name = details
-        .get(detail_key)
-        .and_then(|d| opt_str(d, name_key))
-        .or_else(|| id.rsplit('/').next().map(String::from))
-        .filter(|n| is_iam_name(n));
-    // A service-linked role is recognisable by its path too.
-    let name = match name {
-        Some(n)
-            if id.contains(":role/aws-service-role/") && !n.starts_with("AWSServiceRoleFor") =>
-        {
-            Some(format!("AWSServiceRoleFor{n}"))
-        }
-        other => other,
-    };
-    Resource::AccessKey(AccessKeyRef {
-        access_key_id: None,
-        principal_id: None,
-        user_name: name,
-        user_type: Some(user_type.into()),
-        instance_id: None,
-        instance_profile_arn: None,
-    })
-}
-
 fn fnv1a(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
@@ -755,6 +430,7 @@ fn fnv1a(s: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::incident::Resource;
     use serde_json::json;
 
     fn event(action: &str, findings: Value) -> Value {
