@@ -1,4 +1,4 @@
-//! Test controls of the local AWS (`scripts/local_aws.py`, its `/_firebreak/faults` API): eventual
+//! Test controls of the local AWS (`scripts/localaws/faults.py`, `/_firebreak/faults`): eventual
 //! consistency of new security groups in a VPC, injected faults on the way into a quarantine
 //! group, failing IAM reads of one user or role, a Lambda function's VPC change that Lambda
 //! gives up (`LastUpdateStatus` `Failed`); and what SNS sent an e-mail subscriber
@@ -240,7 +240,7 @@ fn send_blocking(method: &str, path: &str, body: &str) -> Result<(u16, String), 
 }
 
 /// What the e-mail or email-json subscription `subscription_arn` was sent, in order: `message_id`,
-/// `subject`, `message` (the e-mail body SNS sends; the launcher records it, see `local_aws.py`).
+/// `subject`, `message` (the e-mail body SNS sends; recorded by `scripts/localaws/sns.py`).
 pub async fn email_deliveries(subscription_arn: &str) -> Vec<Value> {
     let encoded: String = subscription_arn
         .bytes()
