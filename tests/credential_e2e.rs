@@ -180,7 +180,8 @@ async fn a_leaked_key_is_deactivated_alone_and_the_users_sessions_and_password_a
     );
     assert_eq!(
         tag(&state.tags, "firebreak:status"),
-        Some("credentials-revoked")
+        Some("credentials-revoked told"),
+        "revoked, and the team told"
     );
     // Each record sealed for the user, as IAM holds it.
     let raw = aws
@@ -275,7 +276,8 @@ async fn an_assumed_role_session_finding_revokes_the_roles_older_sessions() {
     assert!(parse_time(&cutoff) >= epoch(delivered), "{cutoff}");
     assert_eq!(
         tag(&state.tags, "firebreak:status"),
-        Some("sessions-revoked")
+        Some("sessions-revoked told"),
+        "revoked, and the team told"
     );
 }
 

@@ -228,7 +228,7 @@ async fn a_compromised_function_is_stopped_cut_off_and_isolated_and_release_rest
         "only the enabled one"
     );
     assert_eq!(tag("firebreak:vpc-groups"), Some(app.clone()));
-    assert_eq!(tag("firebreak:status").as_deref(), Some("stopped"));
+    assert_eq!(tag("firebreak:status").as_deref(), Some("stopped told"));
     assert_eq!(tag("firebreak:finding-id"), Some(finding.clone()));
     let policy_name = tags::function_revoke_policy(&arn);
     let policies = aws.role_state(&role).await.policies;
@@ -349,7 +349,7 @@ async fn a_function_outside_a_vpc_is_contained_its_isolation_not_applicable() {
     assert!(groups.is_empty());
     let tags = unsealed(&arn, raw);
     assert!(
-        tags.contains(&("firebreak:status".into(), "stopped".into())),
+        tags.contains(&("firebreak:status".into(), "stopped told".into())),
         "{tags:?}"
     );
     assert_eq!(aws.role_state(&role).await.policies.len(), 1);
@@ -396,7 +396,7 @@ async fn a_vpc_change_lambda_gives_up_is_containment_failed_with_its_reason_unti
     assert_eq!(concurrency, Some(0));
     let tags = unsealed(&arn, raw);
     assert!(
-        tags.contains(&("firebreak:status".into(), "containment-failed".into())),
+        tags.contains(&("firebreak:status".into(), "containment-failed told".into())),
         "{tags:?}"
     );
     let messages = aws.messages(&queue, 1, Duration::from_secs(5)).await;
