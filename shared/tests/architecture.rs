@@ -8,6 +8,9 @@
 //! 2. **No function longer than 80 lines**, so that every function can be read on one screen.
 //! 3. **Action names are spelled only in the registry and the tag codecs**: a literal such as
 //!    `"isolate-instance"` anywhere else is a second copy of the name that can drift.
+//! 4. **No upward import**: every module sits on a floor of [`FLOORS`] (ARCHITECTURE.md, "Who owns
+//!    what"), and imports only from its own floor or one below.
+//! 5. **No file over 500 lines** outside its `#[cfg(test)]` code: one idea per file.
 //!
 //! The scanner blanks comments and string, char and byte literals (raw ones too), then works on
 //! tokens. Limits: macros are not expanded; `#[cfg(test)]` is recognised only directly on a `mod`;
@@ -20,6 +23,66 @@ use std::path::Path;
 
 const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
 const MAX_FN_LINES: usize = 80;
+const MAX_FILE_LINES: usize = 500;
+
+/// The floors of ARCHITECTURE.md, lowest first, each with its modules (a module and everything
+/// under it; the longest prefix decides, so `actions::registry` is ground and every other action
+/// is on the actions floor). A module imports only from its own floor or one below.
+const FLOORS: [(&str, &[&str]); 8] = [
+    (
+        "ground",
+        &[
+            "error",
+            "clock",
+            "retry",
+            "actions::registry",
+            "outcome",
+            "incident",
+            "ports",
+            "tags",
+            "denies",
+            "records",
+            "seal",
+            "shell",
+        ],
+    ),
+    ("decision", &["config", "plan", "playbook", "permissions"]),
+    ("actions", &["actions"]),
+    ("schedulers", &["execute"]),
+    (
+        "output",
+        &[
+            "chat",
+            "report",
+            "metrics",
+            "responder",
+            "custom_action",
+            "digest",
+            "approval",
+            "approve",
+            "imported",
+            "reminder",
+            "sequence",
+        ],
+    ),
+    ("adapters", &["aws"]),
+    ("wiring", &["handler"]),
+    ("tools", &["bin"]),
+];
+
+/// The floor of `module` (its index in [`FLOORS`] and name), by the longest prefix that names it.
+fn floor_of(module: &str) -> Option<(usize, &'static str)> {
+    let mut best: Option<(usize, usize, &str)> = None;
+    for (i, (name, prefixes)) in FLOORS.iter().enumerate() {
+        for p in prefixes.iter() {
+            let under = module == *p || module.starts_with(&format!("{p}::"));
+            if under && best.is_none_or(|(len, _, _)| p.len() > len) {
+                best = Some((p.len(), i, name));
+            }
+        }
+    }
+    best.map(|(_, i, name)| (i, name))
+}
 const ACTION_NAME_FILES: [&str; 2] = ["actions/registry.rs", "tags.rs"];
 
 fn action_names() -> Vec<&'static str> {
@@ -349,9 +412,14 @@ fn shortest_cycle(graph: &BTreeMap<String, BTreeSet<String>>, v: &str) -> Option
     None
 }
 
-#[test]
-fn modules_do_not_import_each_other_in_a_circle() {
-    let files = sources();
+/// The module import graph: the edges, the first site of each, and the paths through lib.rs.
+struct Imports {
+    graph: BTreeMap<String, BTreeSet<String>>,
+    sites: BTreeMap<(String, String), String>,
+    via_root: Vec<String>,
+}
+
+fn imports(files: &[SrcFile]) -> Imports {
     let modules: BTreeSet<String> = files.iter().map(|f| f.module.clone()).collect();
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut sites: BTreeMap<(String, String), String> = BTreeMap::new();
@@ -373,6 +441,20 @@ fn modules_do_not_import_each_other_in_a_circle() {
             }
         }
     }
+    Imports {
+        graph,
+        sites,
+        via_root,
+    }
+}
+
+#[test]
+fn modules_do_not_import_each_other_in_a_circle() {
+    let Imports {
+        graph,
+        sites,
+        via_root,
+    } = imports(&sources());
     println!("module import edges (first site of each):");
     for ((from, to), site) in &sites {
         println!("  {from} -> {to}    ({site})");
@@ -464,5 +546,62 @@ fn action_names_are_spelled_only_in_the_registry_and_tag_codecs() {
          registry instead:\n  {}\n",
         found.len(),
         found.join("\n  ")
+    );
+}
+
+#[test]
+fn no_module_imports_from_a_floor_above_its_own() {
+    let files = sources();
+    let mut problems = Vec::new();
+    for f in files.iter().filter(|f| !f.module.is_empty()) {
+        if floor_of(&f.module).is_none() {
+            problems.push(format!(
+                "{} (module `{}`) is on no floor: add it to FLOORS here and to ARCHITECTURE.md",
+                f.rel, f.module
+            ));
+        }
+    }
+    let Imports { sites, .. } = imports(&files);
+    for ((from, to), site) in &sites {
+        let (Some((a, a_name)), Some((b, b_name))) = (floor_of(from), floor_of(to)) else {
+            continue;
+        };
+        if b > a {
+            problems.push(format!(
+                "{site}: `{from}` ({a_name}) imports `{to}` ({b_name}), a floor above its own"
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "\n{} problem(s) with the floors (move what the lower module needs down, or the module \
+         up):\n  {}\n",
+        problems.len(),
+        problems.join("\n  ")
+    );
+}
+
+#[test]
+fn files_are_at_most_500_lines_outside_their_tests() {
+    let mut long = Vec::new();
+    for f in sources() {
+        let total = f.newlines.len() + 1;
+        let tests: usize = (f.tests.iter())
+            .map(|&(a, b)| match b {
+                usize::MAX => total,
+                _ => f.line(b) + 1 - f.line(a),
+            })
+            .sum();
+        let lines = total.saturating_sub(tests);
+        if lines > MAX_FILE_LINES {
+            long.push(format!("{}: {lines} lines", f.rel));
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "\n{} file(s) over {MAX_FILE_LINES} lines outside #[cfg(test)]; split each along its \
+         seams:\n  {}\n",
+        long.len(),
+        long.join("\n  ")
     );
 }
