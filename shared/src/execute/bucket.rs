@@ -1,7 +1,7 @@
 //! Carries out a plan about an S3 bucket or object, in rounds: (1) the bucket's tags, Block
 //! Public Access settings and policy read; (2) the records written on it (S3 replaces the whole
 //! tag set); (3) Block Public Access on and the malware statement added, at once. The caller's
-//! sessions, when the plan revokes them, are revoked beside it (`execute/credentials.rs`). And the
+//! sessions, when the plan revokes them, are revoked beside it (`execute/credentials/`). And the
 //! undo (`FbRelease`): what is recorded given back, then the records removed.
 
 use crate::actions::bucket;

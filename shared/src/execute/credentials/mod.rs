@@ -1,0 +1,84 @@
+//! Carries out a credential plan: cut the leaked credentials off first, record what is about to be
+//! removed before removing it, then say on the user or role what happened.
+//!
+//! Rounds (each one concurrent round of calls; a deny policy's write is always preceded by a read
+//! of the principal's inline policies, `ListUserPolicies`/`ListRolePolicies` → `Get…Policy` each,
+//! to merge and size it, `actions/sessions.rs`):
+//! - IAM user: `[GetUser ‖ ListAccessKeys ‖ GetLoginProfile]` → `[UpdateAccessKey Inactive ‖
+//!   PutUserPolicy (deny sessions issued before the cutoff) ‖ TagUser (record of the password)]` →
+//!   `[DeleteLoginProfile]` → `[PutUserPolicy (cutoff moved to after the last step)]` → `[TagUser]`.
+//! - Role: `[GetRole ‖ DescribeInstances ‖ DescribeIamInstanceProfileAssociations]` →
+//!   `[PutRolePolicy AWSRevokeOlderSessions, or the instance's minute policy ‖ CreateTags (record of
+//!   the profile)]` → `[DisassociateIamInstanceProfile]` → `[PutRolePolicy (cutoff moved), or the
+//!   instance's policy read back after a second and written again until it lists the instance]` →
+//!   `[TagRole]`.
+//!
+//! The cutoff is rounded *up* to the next whole second, so every session issued before the response
+//! is denied. When a step closes a way to get new sessions (the key deactivated, the password
+//! removed, the profile taken off the instance), the cutoff is moved to after it: a session minted
+//! with the leaked key or from the instance in the moments between does not survive either.
+//!
+//! `user` revokes a user's credentials, `role` a role's sessions (all of them, or one instance's);
+//! `principal` is what both share: the gate at the principal's read, the deny in force, the tags
+//! that end it.
+
+mod principal;
+mod role;
+mod user;
+
+use self::role::revoke_role;
+use self::user::revoke_user;
+use crate::execute::Request;
+use crate::outcome::Execution;
+use crate::plan::{Action, Plan};
+use crate::ports::{IamPorts, InstancesPort, ProfilesPort};
+
+/// What a credential plan asks for.
+#[derive(Default)]
+struct Wanted<'a> {
+    user: Option<&'a str>,
+    key: Option<&'a str>,
+    remove_login: bool,
+    role: Option<&'a str>,
+    /// Only the role's sessions issued to this instance.
+    scoped: Option<&'a str>,
+    detach: Option<&'a str>,
+}
+
+fn wanted(plan: &Plan) -> Wanted<'_> {
+    let mut w = Wanted::default();
+    for a in &plan.actions {
+        match a {
+            Action::RevokeUserSessions { user_name } => w.user = Some(user_name),
+            Action::DeactivateAccessKey { access_key_id, .. } => w.key = Some(access_key_id),
+            Action::RemoveLoginProfile { .. } => w.remove_login = true,
+            Action::RevokeRoleSessions { role_name } => w.role = Some(role_name),
+            Action::RevokeInstanceSessions {
+                role_name,
+                instance_id,
+            } => {
+                w.role = Some(role_name);
+                w.scoped = Some(instance_id);
+            }
+            Action::DetachInstanceProfile { instance_id } => w.detach = Some(instance_id),
+            _ => {}
+        }
+    }
+    w
+}
+
+/// Carries out a credential plan.
+pub async fn run<I: IamPorts, E: InstancesPort + ProfilesPort>(
+    iam: &I,
+    ec2: &E,
+    r: Request<'_>,
+) -> Execution {
+    let w = wanted(r.plan);
+    if let Some(user) = w.user {
+        revoke_user(iam, r, user, w.key, w.remove_login).await
+    } else if let Some(role) = w.role {
+        revoke_role(iam, ec2, r, role, w.scoped, w.detach).await
+    } else {
+        Execution::default()
+    }
+}
