@@ -9,9 +9,9 @@ use crate::error::{AwsError, FirebreakError};
 use crate::execute::{self, Request};
 use crate::incident::{Incident, Resource};
 use crate::outcome::{Execution, Marked, Outcome, Status, Told};
-use crate::plan::{dry_run, Action, Plan};
+use crate::plan::{dry_run, Plan};
 use crate::playbook::plan;
-use crate::ports::{BucketsPort, Ec2Ports, IamPorts, InstancesPort, Notifier, ServicePorts};
+use crate::ports::{BucketsPort, Ec2Ports, IamPorts, InstancesPort, Notifier, Ports, ServicePorts};
 use crate::report::verdict::Verdict;
 use crate::report::Report;
 
@@ -139,7 +139,8 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
         Trigger::Automatic { cap } => cap,
         Trigger::Human => None,
     };
-    let execution = execute(incident, &plan, config, cap, ec2, service, iam).await;
+    let ports = Ports { ec2, service, iam };
+    let execution = execute(incident, &plan, config, cap, ports).await;
     for o in &execution.outcomes {
         log_outcome(&incident.finding_id, o);
     }
@@ -264,53 +265,48 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
     plan: &Plan,
     config: &Config,
     cap: Option<usize>,
-    ec2: &E,
-    service: &S,
-    iam: &I,
+    ports: Ports<'_, E, S, I>,
 ) -> Execution {
-    let clock = &SystemClock;
     let request = Request {
         incident,
         plan,
         exempt_tag: &config.exempt_tag,
         protected: &config.protected_principals,
-        clock,
+        clock: &SystemClock,
         deadline: config.incident_deadline(),
+        cap,
     };
+    let (p, r) = (&ports, request);
     if !plan.changes_resources() || matches!(incident.resource, Resource::Sequence(_)) {
         // A sequence is carried out member by member (`sequence.rs`), never as one plan.
-        Execution::default()
-    } else if config.mode == Mode::DryRun {
-        Execution {
+        return Execution::default();
+    }
+    if config.mode == Mode::DryRun {
+        return Execution {
             outcomes: dry_run(plan),
             ..Execution::default()
+        };
+    }
+    if plan.has(ActionKind::ReleaseInstance) {
+        return execute::release::run(p, r).await;
+    }
+    let undo = |kind| plan.has(kind);
+    match &incident.resource {
+        Resource::Task(_) => execute::task::run(p, r).await,
+        Resource::Bucket(_) if undo(ActionKind::ReleaseBucket) => {
+            execute::bucket::release(p, r).await
         }
-    } else if let Some(Action::ReleaseInstance { instance_id }) =
-        plan.find(ActionKind::ReleaseInstance)
-    {
-        let decided = plan.decided_by.as_deref();
-        execute::release::run(ec2, service, instance_id, clock, decided).await
-    } else if let Resource::Task(t) = &incident.resource {
-        execute::task::stop(service, &request, t).await
-    } else if let Some(b) = incident.bucket() {
-        match plan.has(ActionKind::ReleaseBucket) {
-            true => execute::bucket::release(service, b, clock).await,
-            false => execute::bucket::run(service, iam, ec2, request, b).await,
+        Resource::Bucket(_) => execute::bucket::run(p, r).await,
+        Resource::Function(_) if undo(ActionKind::ReleaseFunction) => {
+            execute::function::release(p, r).await
         }
-    } else if let Some(f) = incident.function() {
-        match plan.has(ActionKind::ReleaseFunction) {
-            true => execute::function::release(service, iam, f, clock, request.deadline).await,
-            false => execute::function::run(ec2, service, iam, request, f).await,
+        Resource::Function(_) => execute::function::run(p, r).await,
+        Resource::Artifact(_) if undo(ActionKind::RestoreSharing) => {
+            execute::artifact::restore(p, r).await
         }
-    } else if let Some(a) = incident.artifact() {
-        match plan.has(ActionKind::RestoreSharing) {
-            true => execute::artifact::restore(ec2, a).await,
-            false => execute::artifact::unshare(ec2, a).await,
-        }
-    } else if incident.instance().is_some() {
-        execute::instance::run(ec2, service, request, cap).await
-    } else {
-        execute::credentials::run(iam, ec2, request).await
+        Resource::Artifact(_) => execute::artifact::unshare(p, r).await,
+        Resource::Instance(_) => execute::instance::run(p, r).await,
+        _ => execute::credentials::run(p, r).await,
     }
 }
 

@@ -573,14 +573,27 @@ async fn respond_to(
 
 /// `FbRelease` of the fake instance (no Auto Scaling, target group or Elastic IP), at a fixed time.
 async fn release(ec2: &FakeEc2) -> firebreak::outcome::Execution {
-    firebreak::execute::release::run(
+    let plan = firebreak::plan::Plan {
+        actions: vec![firebreak::plan::Action::ReleaseInstance {
+            instance_id: "i-0123456789abcdef0".into(),
+        }],
+        ..firebreak::plan::Plan::notify_only("release", String::new())
+    };
+    let request = firebreak::execute::Request {
+        incident: &incident(),
+        plan: &plan,
+        exempt_tag: "firebreak:exempt",
+        protected: &[],
+        clock: &FixedClock::at("2026-11-22T04:00:00Z"),
+        deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        cap: None,
+    };
+    let ports = firebreak::ports::Ports {
         ec2,
-        &NoEstate,
-        "i-0123456789abcdef0",
-        &FixedClock::at("2026-11-22T04:00:00Z"),
-        None,
-    )
-    .await
+        service: &NoEstate,
+        iam: &(),
+    };
+    firebreak::execute::release::run(&ports, request).await
 }
 
 fn config() -> Config {

@@ -11,7 +11,7 @@ use firebreak::execute::{artifact, task, Request};
 use firebreak::incident::{ArtifactKind, ArtifactRef, Incident, Resource, Source, TaskRef};
 use firebreak::outcome::{Execution, Status};
 use firebreak::plan::Plan;
-use firebreak::ports::{ArtifactFacts, ArtifactsPort, Sharing, TaskFacts, TasksPort};
+use firebreak::ports::{ArtifactFacts, ArtifactsPort, Ports, Sharing, TaskFacts, TasksPort};
 
 const TASK: &str = "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef";
 
@@ -42,7 +42,7 @@ fn failure(code: &str) -> AwsError {
 }
 
 /// Runs `f` with a request for `incident` (the plan is not read by these schedulers).
-async fn with_request<T>(incident: &Incident, f: impl AsyncFnOnce(&Request<'_>) -> T) -> T {
+async fn with_request<T>(incident: &Incident, f: impl AsyncFnOnce(Request<'_>) -> T) -> T {
     let plan = Plan::notify_only("test", String::new());
     let clock = FixedClock::at("2026-12-06T12:00:00Z");
     let request = Request {
@@ -52,8 +52,9 @@ async fn with_request<T>(incident: &Incident, f: impl AsyncFnOnce(&Request<'_>) 
         protected: &[],
         clock: &clock,
         deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        cap: None,
     };
-    f(&request).await
+    f(request).await
 }
 
 fn only(done: &Execution) -> (Status, String) {
@@ -105,6 +106,15 @@ impl TasksPort for FakeEcs {
     }
 }
 
+/// Ports with ECS only (the task scheduler needs nothing else).
+fn on_ecs(ecs: &FakeEcs) -> Ports<'_, (), FakeEcs, ()> {
+    Ports {
+        ec2: &(),
+        service: ecs,
+        iam: &(),
+    }
+}
+
 fn task_ref() -> TaskRef {
     TaskRef {
         cluster: "prod".into(),
@@ -117,12 +127,12 @@ async fn a_running_task_is_stopped_once_with_the_finding_as_its_reason() {
     let ecs = FakeEcs::running(&[]);
     let t = task_ref();
     let i = incident(Resource::Task(t.clone()));
-    let first = with_request(&i, async |r| task::stop(&ecs, r, &t).await).await;
+    let first = with_request(&i, async |r| task::run(&on_ecs(&ecs), r).await).await;
     let (status, detail) = only(&first);
     assert_eq!(status, Status::Succeeded);
     assert!(detail.contains("eni-task"), "{detail}");
     assert_eq!(first.completed, Some(true));
-    let again = with_request(&i, async |r| task::stop(&ecs, r, &t).await).await;
+    let again = with_request(&i, async |r| task::run(&on_ecs(&ecs), r).await).await;
     assert_eq!(only(&again).0, Status::AlreadyDone);
     assert_eq!(again.completed, Some(true));
     assert_eq!(
@@ -153,7 +163,7 @@ async fn an_exempt_gone_or_unreadable_task_is_never_stopped() {
         ),
     ];
     for (ecs, want, completed) in cases {
-        let done = with_request(&i, async |r| task::stop(&ecs, r, &t).await).await;
+        let done = with_request(&i, async |r| task::run(&on_ecs(&ecs), r).await).await;
         assert_eq!(only(&done).0, want, "{:?}", done.outcomes);
         assert_eq!(done.completed, completed);
         assert!(
@@ -240,6 +250,28 @@ impl ArtifactsPort for FakeArtifacts {
     }
 }
 
+/// `unshare` of `a` with EC2's artifacts only (nothing else is needed).
+async fn unshare(ec2: &FakeArtifacts, a: &ArtifactRef) -> Execution {
+    let i = incident(Resource::Artifact(a.clone()));
+    let ports = Ports {
+        ec2,
+        service: &(),
+        iam: &(),
+    };
+    with_request(&i, async |r| artifact::unshare(&ports, r).await).await
+}
+
+/// `restore` (FbRelease) of `a`, the same way.
+async fn restore(ec2: &FakeArtifacts, a: &ArtifactRef) -> Execution {
+    let i = incident(Resource::Artifact(a.clone()));
+    let ports = Ports {
+        ec2,
+        service: &(),
+        iam: &(),
+    };
+    with_request(&i, async |r| artifact::restore(&ports, r).await).await
+}
+
 fn public_and_one_account() -> Sharing {
     Sharing {
         public: true,
@@ -259,7 +291,7 @@ fn snapshot() -> ArtifactRef {
 async fn who_could_use_a_snapshot_is_recorded_before_it_is_unshared_and_the_undo_gives_it_back() {
     let ec2 = FakeArtifacts::shared(public_and_one_account(), &[]);
     let a = snapshot();
-    let done = artifact::unshare(&ec2, &a).await;
+    let done = unshare(&ec2, &a).await;
     let (status, detail) = only(&done);
     assert_eq!(status, Status::Succeeded);
     assert!(detail.contains("210987654321"), "{detail}");
@@ -268,11 +300,11 @@ async fn who_could_use_a_snapshot_is_recorded_before_it_is_unshared_and_the_undo
     assert!(!ec2.tags.lock().unwrap().is_empty(), "recorded");
 
     // A redelivery: nothing left to remove, the record kept as it is.
-    let again = artifact::unshare(&ec2, &a).await;
+    let again = unshare(&ec2, &a).await;
     assert_eq!(only(&again).0, Status::AlreadyDone);
 
     // FbRelease: the recorded permissions back, then the record removed.
-    let restored = artifact::restore(&ec2, &a).await;
+    let restored = restore(&ec2, &a).await;
     assert_eq!(only(&restored).0, Status::Succeeded);
     assert_eq!(*ec2.sharing.lock().unwrap(), public_and_one_account());
     assert!(ec2.tags.lock().unwrap().is_empty(), "the record removed");
@@ -283,7 +315,7 @@ async fn who_could_use_a_snapshot_is_recorded_before_it_is_unshared_and_the_undo
 #[tokio::test]
 async fn a_record_that_cannot_be_written_never_keeps_a_snapshot_shared() {
     let ec2 = FakeArtifacts::shared(public_and_one_account(), &["tag"]);
-    let done = artifact::unshare(&ec2, &snapshot()).await;
+    let done = unshare(&ec2, &snapshot()).await;
     let (status, detail) = only(&done);
     assert_eq!(status, Status::Succeeded);
     assert!(ec2.sharing.lock().unwrap().is_empty(), "unshared anyway");
@@ -295,7 +327,7 @@ async fn a_record_that_cannot_be_written_never_keeps_a_snapshot_shared() {
 #[tokio::test]
 async fn a_snapshot_that_cannot_be_unshared_is_a_failure() {
     let ec2 = FakeArtifacts::shared(public_and_one_account(), &["unshare"]);
-    let done = artifact::unshare(&ec2, &snapshot()).await;
+    let done = unshare(&ec2, &snapshot()).await;
     assert_eq!(only(&done).0, Status::Failed);
     assert_eq!(done.completed, Some(false));
     assert_eq!(*ec2.sharing.lock().unwrap(), public_and_one_account());

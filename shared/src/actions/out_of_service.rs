@@ -15,7 +15,7 @@ use crate::error::AwsError;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{
     AddressFacts, AddressesPort, AutoScalingPort, GroupMembership, InstanceFacts, InstancesPort,
-    Registration, ServicePorts, TargetGroupsPort,
+    OutOfServicePorts, Registration, TargetGroupsPort,
 };
 use crate::records::{self, Budget, Service};
 use crate::shell::{self, Command};
@@ -51,7 +51,7 @@ struct InService {
 }
 
 /// Round 1: the group, the registrations and the addresses (failed lookups are reported).
-async fn read<S: ServicePorts>(
+async fn read<S: OutOfServicePorts>(
     service: &S,
     facts: &InstanceFacts,
     outcomes: &mut Vec<Outcome>,
@@ -165,7 +165,7 @@ async fn write_record<E: InstancesPort>(
 /// Takes the instance out of its group, target groups and Elastic IPs, each recorded first. A
 /// record that cannot be written does not stop it: the instance still leaves service, and each
 /// change says what it was, for a human (a release cannot put back what is not recorded).
-pub async fn take_out_of_service<E: InstancesPort, S: ServicePorts>(
+pub async fn take_out_of_service<E: InstancesPort, S: OutOfServicePorts>(
     ec2: &E,
     service: &S,
     facts: &InstanceFacts,
@@ -367,7 +367,7 @@ async fn disassociate<S: AddressesPort>(service: &S, a: &AddressFacts, id: &str)
 /// The undo: puts back what [`take_out_of_service`] recorded (in either format); returns the
 /// outcomes and the record keys to remove: the Auto Scaling tag once the instance is back in its
 /// group, the [`Service`] record once every registration and address is back.
-pub async fn put_back_in_service<S: ServicePorts>(
+pub async fn put_back_in_service<S: OutOfServicePorts>(
     service: &S,
     facts: &InstanceFacts,
 ) -> (Vec<Outcome>, Vec<String>) {

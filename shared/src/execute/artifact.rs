@@ -3,9 +3,10 @@
 //! (`FbRelease`: the recorded permissions given back, then the record removed).
 
 use crate::actions::registry::ActionKind;
+use crate::execute::Request;
 use crate::incident::ArtifactRef;
 use crate::outcome::{Execution, Outcome, Status};
-use crate::ports::{ArtifactFacts, ArtifactsPort, Sharing};
+use crate::ports::{ArtifactFacts, ArtifactsPort, Ports, Sharing};
 use crate::records::{self, chunk_keys, Budget};
 use crate::seal;
 use crate::tags;
@@ -40,7 +41,14 @@ async fn read<E: ArtifactsPort>(
 /// Removes every public and cross-account permission, recorded first. A record that cannot be
 /// written never keeps it shared: the permissions are removed and the notification says who had
 /// them, for a human to give back.
-pub async fn unshare<E: ArtifactsPort>(ec2: &E, a: &ArtifactRef) -> Execution {
+pub async fn unshare<E: ArtifactsPort, S, I>(p: &Ports<'_, E, S, I>, r: Request<'_>) -> Execution {
+    match r.incident.artifact() {
+        Some(a) => unshare_it(p.ec2, a).await,
+        None => Execution::default(),
+    }
+}
+
+async fn unshare_it<E: ArtifactsPort>(ec2: &E, a: &ArtifactRef) -> Execution {
     match read(ec2, a, ActionKind::Unshare).await {
         Ok(f) => noted(unshare_read(ec2, a, &f).await, &a.id, &f),
         Err(ended) => ended,
@@ -103,7 +111,14 @@ async fn unshare_read<E: ArtifactsPort>(
 }
 
 /// The undo: the recorded permissions given back, then the record removed.
-pub async fn restore<E: ArtifactsPort>(ec2: &E, a: &ArtifactRef) -> Execution {
+pub async fn restore<E: ArtifactsPort, S, I>(p: &Ports<'_, E, S, I>, r: Request<'_>) -> Execution {
+    match r.incident.artifact() {
+        Some(a) => restore_it(p.ec2, a).await,
+        None => Execution::default(),
+    }
+}
+
+async fn restore_it<E: ArtifactsPort>(ec2: &E, a: &ArtifactRef) -> Execution {
     match read(ec2, a, ActionKind::RestoreSharing).await {
         Ok(f) => noted(restore_read(ec2, a, &f).await, &a.id, &f),
         Err(ended) => ended,

@@ -13,7 +13,7 @@ use crate::incident::{tag_value, BucketRef};
 use crate::outcome::{Execution, Marked, Outcome, Status, Told};
 use crate::plan::{Action, Plan};
 use crate::ports::{
-    BucketTags, BucketsPort, IamPorts, InstancesPort, ProfilesPort, PublicAccessBlock,
+    BucketTags, BucketsPort, IamPorts, InstancesPort, Ports, ProfilesPort, PublicAccessBlock,
 };
 use crate::records::{self, Budget};
 use crate::seal;
@@ -35,14 +35,24 @@ fn of_the_bucket(k: ActionKind) -> bool {
     )
 }
 
+/// Contains the incident's bucket (and revokes the caller's sessions, when the plan says so).
+pub async fn run<E: InstancesPort + ProfilesPort, S: BucketsPort, I: IamPorts>(
+    p: &Ports<'_, E, S, I>,
+    r: Request<'_>,
+) -> Execution {
+    match r.incident.bucket() {
+        Some(b) => lock(p, r, b).await,
+        None => Execution::default(),
+    }
+}
+
 /// Contains the bucket (and revokes the caller's sessions, when the plan says so).
-pub async fn run<S: BucketsPort, I: IamPorts, E: InstancesPort + ProfilesPort>(
-    s: &S,
-    iam: &I,
-    ec2: &E,
+async fn lock<E: InstancesPort + ProfilesPort, S: BucketsPort, I: IamPorts>(
+    p: &Ports<'_, E, S, I>,
     r: Request<'_>,
     b: &BucketRef,
 ) -> Execution {
+    let s = p.service;
     let credential_plan = Plan {
         actions: r
             .plan
@@ -66,7 +76,7 @@ pub async fn run<S: BucketsPort, I: IamPorts, E: InstancesPort + ProfilesPort>(
                     plan: &credential_plan,
                     ..r
                 };
-                credentials::run(iam, ec2, sub).await
+                credentials::run(p, sub).await
             }
         }
     };
@@ -274,7 +284,14 @@ fn tampering(name: &str, tags: &BucketTags) -> Vec<String> {
 /// recorded (only a sealed record: an earlier version's unsealed one is reported, never restored);
 /// for an object, Firebreak's malware statements removed (a bucket locked for another finding stays
 /// locked); then the records removed.
-pub async fn release<S: BucketsPort>(s: &S, b: &BucketRef, clock: &dyn Clock) -> Execution {
+pub async fn release<E, S: BucketsPort, I>(p: &Ports<'_, E, S, I>, r: Request<'_>) -> Execution {
+    match r.incident.bucket() {
+        Some(b) => release_it(p.service, b, r.clock).await,
+        None => Execution::default(),
+    }
+}
+
+async fn release_it<S: BucketsPort>(s: &S, b: &BucketRef, clock: &dyn Clock) -> Execution {
     let kind = ActionKind::ReleaseBucket;
     let name = b.name.as_str();
     let tags = match s.bucket_tags(name).await {
@@ -443,7 +460,7 @@ mod tests {
         // An earlier version's record: reported, never restored, left on the bucket as it is.
         let legacy = [(tags::PUBLIC_ACCESS_BLOCK, BEFORE), (tags::FINDING, "f-0")];
         let fake = Fake::new(read(&[("owner", "team-a")], &legacy, &[]));
-        let done = release(&fake, &bucket(), &clock).await;
+        let done = release_it(&fake, &bucket(), &clock).await;
         assert!(fake.calls().is_empty(), "{:?}", fake.calls());
         assert!(
             done.warnings[0].starts_with("NOT RESTORED on data")
@@ -462,14 +479,14 @@ mod tests {
         // A forged one: not restored, kept as evidence, and told.
         let forged = [(tags::PUBLIC_ACCESS_BLOCK, "none fb=made.up.code")];
         let fake = Fake::new(read(&[], &[], &forged));
-        let done = release(&fake, &bucket(), &clock).await;
+        let done = release_it(&fake, &bucket(), &clock).await;
         assert!(fake.calls().is_empty(), "{:?}", fake.calls());
         assert!(done.warnings[0].starts_with("TAMPERING: data"), "{done:?}");
         assert!(fake.last_set().contains(&pair(forged[0].0, forged[0].1)));
 
         // A sealed one is restored, and removed.
         let fake = Fake::new(read(&[(tags::PUBLIC_ACCESS_BLOCK, BEFORE)], &[], &[]));
-        let done = release(&fake, &bucket(), &clock).await;
+        let done = release_it(&fake, &bucket(), &clock).await;
         assert_eq!(done.completed, Some(true), "{done:?}");
         assert_eq!(fake.calls().len(), 1, "{:?}", fake.calls());
         assert!(!fake
@@ -510,6 +527,7 @@ mod tests {
             protected: &[],
             clock: &clock,
             deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+            cap: None,
         };
         let legacy = [(tags::PUBLIC_ACCESS_BLOCK, BEFORE)];
         let forged = [(tags::FINDING, "f-9 fb=made.up.code")];

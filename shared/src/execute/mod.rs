@@ -38,6 +38,8 @@ pub struct Request<'a> {
     pub clock: &'a dyn Clock,
     /// When to stop waiting for AWS, put back what is half done, and report.
     pub deadline: Instant,
+    /// The blast-radius cap on quarantines (an automatic response's; `None` for a human's).
+    pub cap: Option<usize>,
 }
 
 /// A release that ends at its first read: the resource is gone (`None`) or could not be read.

@@ -8,10 +8,11 @@
 
 use crate::actions::registry::ActionKind;
 use crate::actions::{evidence, isolate, network_acl, out_of_service, profile, tag_instance};
-use crate::clock::Clock;
 use crate::execute::vet::{vet, Vetted};
+use crate::execute::Request;
 use crate::outcome::{Execution, Outcome, Status};
-use crate::ports::{Ec2Ports, InstanceFacts, InstancesPort, ServicePorts};
+use crate::plan::Action;
+use crate::ports::{Ec2Ports, InstanceFacts, InstancesPort, OutOfServicePorts, Ports};
 use crate::records::{AclDenies, Isolation};
 use crate::tags;
 
@@ -20,14 +21,17 @@ const RELEASE: ActionKind = ActionKind::ReleaseInstance;
 /// Restores a quarantined instance. `completed` in the result means "released".
 /// `decided_by`: who asked for the release (recorded as a rejection when the instance was
 /// awaiting approval).
-pub async fn run<E: Ec2Ports, S: ServicePorts>(
-    ec2: &E,
-    service: &S,
-    instance_id: &str,
-    clock: &dyn Clock,
-    decided_by: Option<&str>,
+pub async fn run<E: Ec2Ports, S: OutOfServicePorts, I>(
+    p: &Ports<'_, E, S, I>,
+    r: Request<'_>,
 ) -> Execution {
-    let id = instance_id;
+    let Some(Action::ReleaseInstance { instance_id }) = r.plan.find(ActionKind::ReleaseInstance)
+    else {
+        return Execution::default();
+    };
+    let (ec2, service, clock) = (p.ec2, p.service, r.clock);
+    let decided_by = r.plan.decided_by.as_deref();
+    let id = instance_id.as_str();
     let read = match ec2.describe_instance(id).await {
         // Terminated, but its tags still readable: the deny entries for its addresses must not
         // stay in the VPC's network ACLs, where they would cut off whoever gets them next.
@@ -132,7 +136,7 @@ async fn release_terminated<E: Ec2Ports>(ec2: &E, vetted: Vetted) -> Execution {
 
 /// Every recorded change undone, concurrently: the outcomes, the records to remove, and whether
 /// everything was restored.
-async fn undo_all<E: Ec2Ports, S: ServicePorts>(
+async fn undo_all<E: Ec2Ports, S: OutOfServicePorts>(
     ec2: &E,
     service: &S,
     facts: &InstanceFacts,

@@ -5,9 +5,9 @@
 
 use crate::actions::registry::ActionKind;
 use crate::execute::Request;
-use crate::incident::{tag_value, TaskRef};
+use crate::incident::{tag_value, Resource, TaskRef};
 use crate::outcome::{Execution, Outcome, Status};
-use crate::ports::TasksPort;
+use crate::ports::{Ports, TasksPort};
 
 fn one(outcome: Outcome) -> Execution {
     let completed = match outcome.status {
@@ -22,8 +22,16 @@ fn one(outcome: Outcome) -> Execution {
     }
 }
 
+/// Stops the incident's task (read first: gone, exempt, already stopped).
+pub async fn run<E, T: TasksPort, I>(p: &Ports<'_, E, T, I>, r: Request<'_>) -> Execution {
+    match &r.incident.resource {
+        Resource::Task(t) => stop(p.service, &r, t).await,
+        _ => Execution::default(),
+    }
+}
+
 /// Stops the task (read first: gone, exempt, already stopped).
-pub async fn stop<T: TasksPort>(ecs: &T, r: &Request<'_>, t: &TaskRef) -> Execution {
+async fn stop<T: TasksPort>(ecs: &T, r: &Request<'_>, t: &TaskRef) -> Execution {
     let kind = ActionKind::StopTask;
     let id = t.task_arn.as_str();
     let facts = match ecs.task(&t.cluster, id).await {

@@ -50,7 +50,32 @@ impl<T> Ec2Ports for T where
 {
 }
 
-/// What sends the instance traffic or would replace it: taking it out of service needs all three.
+/// What sends an instance traffic or would replace it: taking it out of service needs these three.
+pub trait OutOfServicePorts: AutoScalingPort + TargetGroupsPort + AddressesPort {}
+
+impl<T> OutOfServicePorts for T where T: AutoScalingPort + TargetGroupsPort + AddressesPort {}
+
+/// The adapters one response may use: EC2, the services beside it, IAM. Every scheduler is
+/// `run(&Ports, Request) -> Execution` and bounds only the ports it calls, so a test passes `&()`
+/// for an adapter the scheduler never touches.
+pub struct Ports<'a, E, S, I> {
+    /// EC2.
+    pub ec2: &'a E,
+    /// The services beside EC2 and IAM (out of service, Lambda, S3, ECS).
+    pub service: &'a S,
+    /// IAM.
+    pub iam: &'a I,
+}
+
+impl<E, S, I> Clone for Ports<'_, E, S, I> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E, S, I> Copy for Ports<'_, E, S, I> {}
+
+/// Every service beside EC2 and IAM: what a response of any kind may need of them.
 pub trait ServicePorts:
     AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort + TasksPort
 {

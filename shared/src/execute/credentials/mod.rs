@@ -31,7 +31,7 @@ use self::user::revoke_user;
 use crate::execute::Request;
 use crate::outcome::Execution;
 use crate::plan::{Action, Plan};
-use crate::ports::{IamPorts, InstancesPort, ProfilesPort};
+use crate::ports::{IamPorts, InstancesPort, Ports, ProfilesPort};
 
 /// What a credential plan asks for.
 #[derive(Default)]
@@ -68,11 +68,11 @@ fn wanted(plan: &Plan) -> Wanted<'_> {
 }
 
 /// Carries out a credential plan.
-pub async fn run<I: IamPorts, E: InstancesPort + ProfilesPort>(
-    iam: &I,
-    ec2: &E,
+pub async fn run<E: InstancesPort + ProfilesPort, S, I: IamPorts>(
+    p: &Ports<'_, E, S, I>,
     r: Request<'_>,
 ) -> Execution {
+    let (iam, ec2) = (p.iam, p.ec2);
     let w = wanted(r.plan);
     if let Some(user) = w.user {
         revoke_user(iam, r, user, w.key, w.remove_login).await

@@ -32,12 +32,23 @@ use crate::actions::registry::ActionKind;
 use crate::execute::Request;
 use crate::incident::FunctionRef;
 use crate::outcome::{Execution, Status};
-use crate::ports::{FunctionsPort, PrincipalsPort, QuarantineGroupsPort};
+use crate::ports::{FunctionsPort, Ports, PrincipalsPort, QuarantineGroupsPort};
 use crate::records::{self, Budget};
 use crate::seal;
 
-/// Contains a Lambda function (the plan's function actions, in four rounds).
+/// Contains the incident's Lambda function (the plan's function actions, in four rounds).
 pub async fn run<E: QuarantineGroupsPort, S: FunctionsPort, I: PrincipalsPort>(
+    p: &Ports<'_, E, S, I>,
+    r: Request<'_>,
+) -> Execution {
+    match r.incident.function() {
+        Some(f) => stop(p.ec2, p.service, p.iam, r, f).await,
+        None => Execution::default(),
+    }
+}
+
+/// Contains a Lambda function (the plan's function actions, in four rounds).
+async fn stop<E: QuarantineGroupsPort, S: FunctionsPort, I: PrincipalsPort>(
     ec2: &E,
     s: &S,
     iam: &I,
@@ -168,12 +179,13 @@ mod tests {
             protected: &[],
             clock: &clock,
             deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+            cap: None,
         };
         let mut facts = stopped(&[], &[]);
         facts.reserved_concurrency = Some(5);
         facts.forged = vec![tags::STATUS.into()];
         let fake = Fake::new(facts);
-        let done = run(&fake, &fake, &fake, r, &function_ref()).await;
+        let done = stop(&fake, &fake, &fake, r, &function_ref()).await;
         assert_eq!(done.completed, Some(true), "{done:?}");
         assert!(
             fake.calls()
@@ -232,8 +244,9 @@ mod tests {
             protected: &[],
             clock: &clock,
             deadline: Instant::now() + std::time::Duration::from_millis(deadline_ms),
+            cap: None,
         };
-        run(fake, fake, fake, r, &function_ref()).await
+        stop(fake, fake, fake, r, &function_ref()).await
     }
 
     fn outcome(done: &Execution, kind: ActionKind) -> Outcome {

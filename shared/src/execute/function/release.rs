@@ -7,17 +7,27 @@ use crate::actions::function;
 use crate::actions::registry::ActionKind;
 use crate::clock::Clock;
 use crate::execute::function::vet::{vet, Vetted};
-use crate::execute::{not_released, released};
+use crate::execute::{not_released, released, Request};
 use crate::incident::{tag_value, FunctionRef};
 use crate::outcome::{Execution, Outcome};
-use crate::ports::{FunctionsPort, PrincipalsPort};
+use crate::ports::{FunctionsPort, Ports, PrincipalsPort};
 use crate::records;
 use crate::tags;
 
 /// The undo (`FbRelease`): concurrency, mappings and VPC groups given back from the records (the
 /// unsealed ones only where the facts confirm them), the sessions policy removed from the role,
 /// then the records and markers removed.
-pub async fn release<S: FunctionsPort, I: PrincipalsPort>(
+pub async fn release<E, S: FunctionsPort, I: PrincipalsPort>(
+    p: &Ports<'_, E, S, I>,
+    r: Request<'_>,
+) -> Execution {
+    match r.incident.function() {
+        Some(f) => release_it(p.service, p.iam, f, r.clock, r.deadline).await,
+        None => Execution::default(),
+    }
+}
+
+pub(super) async fn release_it<S: FunctionsPort, I: PrincipalsPort>(
     s: &S,
     iam: &I,
     f: &FunctionRef,

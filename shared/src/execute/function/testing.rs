@@ -6,7 +6,7 @@ use tokio::time::Instant;
 
 use crate::clock::FixedClock;
 use crate::error::AwsError;
-use crate::execute::function::release;
+use crate::execute::function::release::release_it;
 use crate::incident::FunctionRef;
 use crate::outcome::Execution;
 use crate::ports::{
@@ -211,5 +211,5 @@ pub(super) fn function_ref() -> FunctionRef {
 pub(super) async fn release_of(fake: &Fake) -> Execution {
     let clock = FixedClock::at("2026-12-01T00:00:00Z");
     let deadline = Instant::now() + std::time::Duration::from_secs(5);
-    release(fake, fake, &function_ref(), &clock, deadline).await
+    release_it(fake, fake, &function_ref(), &clock, deadline).await
 }

@@ -12,7 +12,7 @@ use crate::execute::instance::here::Here;
 use crate::execute::instance::read::Early;
 use crate::execute::Request;
 use crate::outcome::{Execution, Outcome};
-use crate::ports::{Ec2Ports, InstanceFacts, NetworkAclFacts, ServicePorts};
+use crate::ports::{Ec2Ports, InstanceFacts, NetworkAclFacts, OutOfServicePorts};
 use crate::records::{AclDenies, Room};
 
 /// What is ready before the first change: the quarantine groups of every VPC, and the network
@@ -85,7 +85,7 @@ async fn prepare<E: Ec2Ports>(
 /// ACL entries once their record is written, beside the move to the isolation group. The records
 /// take their tags in this order: the isolation record, then the network ACL entries', then what
 /// is taken out of service.
-pub(super) async fn contain<E: Ec2Ports, S: ServicePorts>(
+pub(super) async fn contain<E: Ec2Ports, S: OutOfServicePorts>(
     ec2: &E,
     service: &S,
     r: Request<'_>,

@@ -31,7 +31,7 @@ use crate::actions::isolate;
 use crate::actions::registry::ActionKind;
 use crate::execute::Request;
 use crate::outcome::{Execution, Outcome, Status};
-use crate::ports::{Ec2Ports, ServicePorts};
+use crate::ports::{Ec2Ports, OutOfServicePorts, Ports};
 use crate::seal;
 
 const ISOLATE: ActionKind = ActionKind::IsolateInstance;
@@ -39,12 +39,11 @@ const ISOLATE: ActionKind = ActionKind::IsolateInstance;
 /// Carries out an instance plan. With `cap`, at most that many instances of the account and region
 /// are quarantined per rolling hour: beyond it the plan is carried out without isolation (evidence
 /// only), and the execution says a human must decide.
-pub async fn run<E: Ec2Ports, S: ServicePorts>(
-    ec2: &E,
-    service: &S,
+pub async fn run<E: Ec2Ports, S: OutOfServicePorts, I>(
+    p: &Ports<'_, E, S, I>,
     r: Request<'_>,
-    cap: Option<usize>,
 ) -> Execution {
+    let (ec2, service, cap) = (p.ec2, p.service, r.cap);
     let Some(instance) = r.incident.instance() else {
         return Execution::default();
     };
