@@ -83,7 +83,8 @@ fn floor_of(module: &str) -> Option<(usize, &'static str)> {
     }
     best.map(|(_, i, name)| (i, name))
 }
-const ACTION_NAME_FILES: [&str; 2] = ["actions/registry.rs", "tags.rs"];
+/// Where action names may be spelled: the files under these directories of src.
+const ACTION_NAME_FILES: [&str; 2] = ["actions/registry/", "tags/"];
 
 fn action_names() -> Vec<&'static str> {
     firebreak::actions::registry::ActionKind::all()
@@ -534,7 +535,8 @@ fn action_names_are_spelled_only_in_the_registry_and_tag_codecs() {
     let mut found = Vec::new();
     for f in sources() {
         for (at, s) in &f.strings {
-            let allowed = ACTION_NAME_FILES.contains(&f.rel.as_str()) || f.in_test(*at);
+            let listed = ACTION_NAME_FILES.iter().any(|dir| f.rel.starts_with(dir));
+            let allowed = listed || f.in_test(*at);
             if !allowed && names.contains(&s.as_str()) {
                 found.push(format!("{}:{} \"{s}\"", f.rel, f.line(*at)));
             }

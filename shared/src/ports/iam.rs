@@ -101,7 +101,7 @@ pub trait UserCredentialsPort: Sync {
 }
 
 /// A user's or role's inline policies as IAM holds them: read before a deny is merged into them
-/// and sized against IAM's quota on their sum (`denies.rs`).
+/// and sized against IAM's quota on their sum (`denies/`).
 pub trait InlinePoliciesPort: Sync {
     /// Every inline policy of the role: (name, document as written).
     async fn role_policies(&self, role_name: &str) -> Result<Vec<(String, String)>, AwsError>;

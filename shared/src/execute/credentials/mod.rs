@@ -3,7 +3,7 @@
 //!
 //! Rounds (each one concurrent round of calls; a deny policy's write is always preceded by a read
 //! of the principal's inline policies, `ListUserPolicies`/`ListRolePolicies` → `Get…Policy` each,
-//! to merge and size it, `actions/sessions.rs`):
+//! to merge and size it, `actions/sessions/`):
 //! - IAM user: `[GetUser ‖ ListAccessKeys ‖ GetLoginProfile]` → `[UpdateAccessKey Inactive ‖
 //!   PutUserPolicy (deny sessions issued before the cutoff) ‖ TagUser (record of the password)]` →
 //!   `[DeleteLoginProfile]` → `[PutUserPolicy (cutoff moved to after the last step)]` → `[TagUser]`.
