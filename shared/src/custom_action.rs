@@ -16,7 +16,7 @@ use crate::playbook::analyst::plan_for_action;
 use crate::ports::{Ec2Ports, FindingsPort, IamPorts, Notifier, ServicePorts, Workflow};
 use crate::report::verdict::Verdict;
 use crate::report::Report;
-use crate::responder::{carry_out, Trigger};
+use crate::respond::{carry_out, Trigger};
 
 /// One finding's result in a custom action.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -17,7 +17,7 @@ use crate::ports::{Notification, Notifier};
 use crate::report::text::subject;
 use crate::report::verdict::Verdict;
 use crate::report::Report;
-use crate::responder::log_outcome;
+use crate::respond::log_outcome;
 
 /// The message id a [`Collector`] answers: the log says where the notification went.
 pub const HELD: &str = "held for the custom action's digest";

@@ -17,7 +17,7 @@ use crate::error::FirebreakError;
 use crate::incident::Incident;
 use crate::ports::{Ec2Ports, IamPorts, Notifier, ServicePorts};
 use crate::report::verdict::Verdict;
-use crate::responder::{changed_nothing, respond};
+use crate::respond::{changed_nothing, respond};
 
 /// What happened to one imported finding.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -35,22 +35,21 @@ pub mod ports;
 
 // Output and wiring.
 pub mod approval;
-pub mod approve;
 pub mod aws;
 pub mod chat;
 pub mod custom_action;
 pub mod digest;
-pub mod handler;
 pub mod imported;
 pub mod metrics;
 pub mod reminder;
 pub mod report;
+pub mod respond;
 pub mod responder;
 pub mod sequence;
 
 pub use config::{Config, Mode};
 pub use error::{AwsError, FirebreakError, ParseError};
-pub use handler::Responder;
 pub use incident::Incident;
 pub use plan::{Action, Plan};
 pub use report::Report;
+pub use responder::Responder;

@@ -1,321 +1,473 @@
-//! One incident, start to finish, through the ports: plan → execute (or dry-run) → notify → report.
+//! The deployed responder: configuration and clients built once at start-up, and one handler per
+//! function (`guardduty-responder`, `securityhub-action`).
 
-use tracing::{error, info, warn};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::actions::registry::ActionKind;
-use crate::clock::SystemClock;
-use crate::config::{Config, Mode};
-use crate::error::{AwsError, FirebreakError};
-use crate::execute::{self, Request};
-use crate::incident::{Incident, Resource};
-use crate::outcome::{Execution, Marked, Outcome, Status, Told};
-use crate::plan::{dry_run, Plan};
-use crate::playbook::plan;
-use crate::ports::{BucketsPort, Ec2Ports, IamPorts, InstancesPort, Notifier, Ports, ServicePorts};
-use crate::report::verdict::Verdict;
+use futures::StreamExt;
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+use tracing::{info, warn};
+
+use crate::approval::decide::decide;
+use crate::approval::Approval;
+use crate::aws::autoscaling_elb::Services;
+use crate::aws::clients::AwsClients;
+use crate::aws::ec2::Ec2;
+use crate::aws::iam::Iam;
+use crate::aws::secrets::key_source;
+use crate::aws::securityhub::SecurityHub;
+use crate::aws::sns::Sns;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::custom_action::{act, note, rejected, respond_to_action, ActionReport, FindingResult};
+use crate::digest::{digest, publish, Collector, Entry};
+use crate::error::{FirebreakError, ParseError};
+use crate::imported::{respond_imported, Imported};
+use crate::incident::asff::{CustomAction, CustomActionEvent, ImportedEvent, RejectedFinding};
+use crate::incident::ids::Arn;
+use crate::incident::Incident;
+use crate::ports::Notification;
+use crate::reminder::{is_reminder_run, remind};
 use crate::report::Report;
+use crate::respond::log_outcome;
+use crate::respond::respond;
+use crate::seal::{KeySource, Seal};
+use crate::sequence::{self, respond_sequence};
 
-/// Handles a parsed incident with the given ports. Generic so tests can drive it with fakes.
-pub async fn respond<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
-    incident: &Incident,
-    config: &Config,
-    ec2: &E,
-    service: &S,
-    iam: &I,
-    notifier: &N,
-) -> Result<Report, FirebreakError> {
-    let live = with_live_tags(incident, config, ec2).await;
-    let plan = plan(live.as_ref().unwrap_or(incident), config);
-    // GuardDuty's findings are acted on automatically: the blast-radius cap applies.
-    let trigger = Trigger::Automatic {
-        cap: config.max_quarantines_per_hour,
-    };
-    let (report, published) =
-        carry_out(incident, plan, config, trigger, ec2, service, iam, notifier).await;
-    answer(report, published)
+/// The time Lambda leaves this invocation (its deadline is in milliseconds since the epoch).
+fn remaining(event: &LambdaEvent<Value>) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    Duration::from_millis(event.context.deadline.saturating_sub(now))
 }
 
-/// The incident as the playbook sees it when a rule matches on tags: with the instance's tags as
-/// EC2 holds them now, not the finding's copy (which is whatever the finding says: an integration
-/// writes it, and it may be hours old). `None` when no rule matches on tags, the resource is not an
-/// instance, or the tags cannot be read (the finding's copy decides, and the log says so).
-async fn with_live_tags<E: InstancesPort>(
-    incident: &Incident,
-    config: &Config,
-    ec2: &E,
-) -> Option<Incident> {
-    let instance = incident
-        .instance()
-        .filter(|_| config.playbook.has_tag_rules())?;
-    let tags = match ec2.describe_instance(&instance.instance_id).await {
-        Ok(Some(facts)) => facts.tags,
-        Ok(None) => Vec::new(),
-        Err(e) => {
-            warn!(
-                finding_id = %incident.finding_id,
-                resource = %instance.instance_id,
-                error = %e,
-                "the playbook's tag rules match the finding's copy of the tags: the live ones could \
-                 not be read"
-            );
-            return None;
+/// A finding of a custom-action event: an incident, or why it cannot be one.
+type Finding = Result<Incident, RejectedFinding>;
+/// One place's reminders: `<account>/<region>`, and its outcomes or why it could not be read.
+type Reminded = (String, Result<Vec<crate::outcome::Outcome>, String>);
+/// A finding carried out with its notification held for the digest.
+type Held = (Incident, Report, Option<Notification>);
+
+/// The function's own region and account (from its ARN:
+/// `arn:aws:lambda:<region>:<account>:function:<name>`).
+fn function_home(event: &LambdaEvent<Value>) -> (&str, &str) {
+    let arn = Arn::lenient(&event.context.invoked_function_arn);
+    (arn.region, arn.account)
+}
+
+/// Where reminders look: the function's own account and region first, then every listed account
+/// in every listed region (each once).
+fn reminder_places(
+    (account, region): (&str, &str),
+    (accounts, regions): &(Vec<String>, Vec<String>),
+) -> Vec<(String, String)> {
+    let accounts = std::iter::once(account).chain(accounts.iter().map(String::as_str));
+    let regions: Vec<&str> = std::iter::once(region)
+        .chain(regions.iter().map(String::as_str))
+        .collect();
+    let mut places: Vec<(String, String)> = Vec::new();
+    for a in accounts {
+        for r in &regions {
+            let place = (a.to_string(), r.to_string());
+            if !places.contains(&place) {
+                places.push(place);
+            }
         }
-    };
-    let mut live = incident.clone();
-    if let Resource::Instance(i) = &mut live.resource {
-        i.tags = tags;
     }
-    Some(live)
+    places
 }
 
-/// The invocation's answer: the report, or the error that makes Lambda retry (containment failed;
-/// a step failed — every step is idempotent, the done ones report "already done"; the team could
-/// not be told).
-pub fn answer(
-    report: Report,
-    published: Result<String, AwsError>,
-) -> Result<Report, FirebreakError> {
-    if report.verdict == Verdict::ContainmentFailed {
-        return Err(FirebreakError::ContainmentFailed {
-            finding_id: report.finding_id.clone(),
-            resource: report.resource.clone(),
-            reason: report.failures().join("; "),
+/// The answer to an imported-findings event: each finding's outcome; a finding that could not be
+/// handled (not a rejected one: those are logged) fails the invocation, to be retried.
+fn imported_answer(
+    results: Vec<(String, Result<Imported, String>)>,
+) -> Result<Value, FirebreakError> {
+    let failed: Vec<String> = results
+        .iter()
+        .filter_map(|(id, r)| r.as_ref().err().map(|e| format!("{id}: {e}")))
+        .collect();
+    for (id, r) in &results {
+        info!(finding_id = %id, outcome = ?r, "imported finding");
+    }
+    if !failed.is_empty() {
+        return Err(FirebreakError::ActionFailed {
+            action: crate::incident::asff::IMPORTED,
+            failed: failed.join("; "),
         });
     }
-    let failures = report.failures();
-    if !failures.is_empty() {
-        return Err(FirebreakError::StepsFailed {
-            finding_id: report.finding_id.clone(),
-            resource: report.resource.clone(),
-            reason: failures.join("; "),
-        });
-    }
-    if let Err(source) = published {
-        return Err(FirebreakError::NotificationFailed {
-            finding_id: report.finding_id,
-            source,
-        });
-    }
-    Ok(report)
+    let answers: Vec<Value> = results
+        .into_iter()
+        .map(|(id, r)| serde_json::json!({ "finding_id": id, "result": r.ok() }))
+        .collect();
+    Ok(serde_json::json!({ "findings": answers }))
 }
 
-/// Who set a response off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// A finding, acted on automatically: at most `cap` quarantines per account, region and hour;
-    /// a delivery that changes nothing (a retry, GuardDuty's update of a finding already handled,
-    /// the same finding imported from another region) is logged and counted, not told again.
-    Automatic {
-        /// The blast-radius cap.
-        cap: Option<usize>,
-    },
-    /// A human (a custom action, an approval): never capped, always told.
-    Human,
+/// The deployed responder: configuration and clients built once at start-up.
+pub struct Responder {
+    config: Config,
+    clients: AwsClients,
+    sns: Sns,
+    /// The key that seals records, fetched once (the fetch starts with the responder).
+    keys: Arc<KeySource>,
 }
 
-/// Carries out a plan (or dry-runs it), notifies, logs; returns the report and the publication.
-#[allow(clippy::too_many_arguments)]
-pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
-    incident: &Incident,
-    plan: Plan,
-    config: &Config,
-    trigger: Trigger,
-    ec2: &E,
-    service: &S,
-    iam: &I,
-    notifier: &N,
-) -> (Report, Result<String, AwsError>) {
-    let started = std::time::Instant::now();
-    info!(
-        finding_id = %incident.finding_id,
-        finding_type = %incident.finding_type,
-        resource = %incident.resource_name(),
-        rule = plan.rule,
-        actions = %serde_json::to_string(&plan.actions).unwrap_or_default(),
-        mode = config.mode.as_str(),
-        "plan"
-    );
-    let cap = match trigger {
-        Trigger::Automatic { cap } => cap,
-        Trigger::Human => None,
-    };
-    let ports = Ports { ec2, service, iam };
-    let execution = execute(incident, &plan, config, cap, ports).await;
-    for o in &execution.outcomes {
-        log_outcome(&incident.finding_id, o);
+impl Responder {
+    /// Wires a responder.
+    pub fn new(config: Config, clients: AwsClients) -> Responder {
+        let clients = clients.with_member_role(
+            &config.member_role,
+            config.member_external_id.as_deref(),
+            &config.function_name,
+        );
+        let sns = clients.sns_for_topic(&config.topic_arn);
+        for w in config.playbook.lowering_tag_rules() {
+            warn!(playbook = %config.playbook.source, warning = %w, "start-up");
+        }
+        // Fetched when a record is first read (beside the first incident's first call, which
+        // awaits it together with its own: no round trip of its own), not at start-up, which it
+        // would slow.
+        let keys = Arc::new(key_source(clients.base(), config.record_key_secret.clone()));
+        Responder {
+            config,
+            clients,
+            sns,
+            keys,
+        }
     }
-    for w in execution.warnings.iter().filter(|w| is_tampering(w)) {
-        warn!(finding_id = %incident.finding_id, resource = %incident.resource_name(),
-              action = "verify-records", outcome = "tampering", detail = %w, "records");
-    }
-    let notify = plan.has(ActionKind::Notify);
-    let told = execution.told.clone();
-    let report = Report::new(incident, plan, config.mode, execution)
-        .with_approval(incident, config.approval_function.as_deref());
-    crate::metrics::emit(incident, &report, &config.function_name, started.elapsed());
-    // Silent only when nothing changed and the team was told before (an instance's status says
-    // so): a message lost to a failed publish is sent by the retry.
-    let already_told = told.as_ref().is_none_or(|t| t.already);
-    let told_before = trigger != Trigger::Human && changed_nothing(&report) && already_told;
-    let published = if notify && !told_before {
-        notifier.publish(&report.notification(incident)).await
-    } else {
-        Ok(String::new())
-    };
-    if notify && told_before {
-        let why = "already handled, nothing changed: no second message";
-        let o = Outcome::new(ActionKind::Notify, &config.topic_arn, Status::Skipped, why);
-        log_outcome(&incident.finding_id, &o);
-    }
-    match &published {
-        Ok(id) if notify && !told_before => log_outcome(
+
+    /// Sealing for `incident`'s records.
+    fn seal(&self, incident: &Incident) -> Seal {
+        Seal::new(
+            self.keys.clone(),
             &incident.finding_id,
-            &Outcome::new(
-                ActionKind::Notify,
-                &config.topic_arn,
-                Status::Succeeded,
-                format!("message {id}"),
-            ),
-        ),
-        Ok(_) => {}
-        Err(e) => {
-            error!(finding_id = %incident.finding_id, action = ActionKind::Notify.name(), outcome = "failed",
-                         error_code = e.code.as_deref().unwrap_or(""), error = %e, "notification failed")
+            &self.config.exempt_tag,
+        )
+    }
+
+    /// Parses the event (a rejection is logged), learning the function's own account on the way.
+    fn read<T>(
+        &self,
+        event: &LambdaEvent<Value>,
+        parse: impl FnOnce(&Value) -> Result<T, ParseError>,
+    ) -> Result<T, ParseError> {
+        self.clients
+            .learn_home_account(&event.context.invoked_function_arn);
+        parse(&event.payload).inspect_err(|e| {
+            warn!(error_type = e.error_type(), error = %e, "rejected event");
+        })
+    }
+
+    /// EC2, Auto Scaling / load balancing / addresses, and IAM in the incident's account and region.
+    async fn ports_for(&self, incident: &Incident) -> (Ec2, Services, Iam) {
+        let (account, region) = (&incident.account, &incident.region);
+        let ec2 = self.clients.ec2_for(account, region).await;
+        let service = self.clients.service_for(account, region).await;
+        let iam = self.clients.iam_for(account, region).await;
+        let seal = self.seal(incident);
+        (
+            ec2.sealed(seal.clone()),
+            service.sealed(seal.clone()),
+            iam.sealed(seal),
+        )
+    }
+
+    /// Handles what `guardduty-responder` receives: a GuardDuty finding event, or Security Hub's
+    /// imported findings of other regions (`imported.rs`).
+    pub async fn handle_guardduty_function(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> Result<Value, FirebreakError> {
+        if !ImportedEvent::is_imported(&event.payload) {
+            let report = self.handle_guardduty(event).await?;
+            return Ok(serde_json::to_value(report).unwrap_or_default());
         }
+        let parsed = self.read(&event, ImportedEvent::from_event)?;
+        let home = function_home(&event).0.to_string();
+        let config = &self.config.within(remaining(&event));
+        let home = home.as_str();
+        let results: Vec<(String, Result<Imported, String>)> =
+            futures::stream::iter(parsed.findings)
+                .map(|finding| async move {
+                    match finding {
+                        Ok(incident) => {
+                            let (ec2, service, iam) = self.ports_for(&incident).await;
+                            let ports = (&ec2, &service, &iam);
+                            let done = respond_imported(&incident, config, ports, &self.sns, home);
+                            let done = Box::pin(done).await.map_err(|e| e.to_string());
+                            (incident.finding_id, done)
+                        }
+                        Err(r) => {
+                            let id = r.id.clone().unwrap_or_default();
+                            (id, Ok(Imported::Rejected { reason: r.reason }))
+                        }
+                    }
+                })
+                .buffered(self.config.max_concurrent_findings)
+                .collect()
+                .await;
+        imported_answer(results)
     }
-    if let (true, Ok(_), Some(t)) = (notify && !told_before, &published, &told) {
-        mark_told((ec2, service, iam), &incident.finding_id, t).await;
+
+    /// Handles one GuardDuty EventBridge event.
+    pub async fn handle_guardduty(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> Result<Report, FirebreakError> {
+        let incident = self.read(&event, Incident::from_event)?;
+        let config = self.config.within(remaining(&event));
+        let (ec2, service, iam) = self.ports_for(&incident).await;
+        if let Some(seq) = sequence::of(&incident) {
+            let ports = (&ec2, &service, &iam);
+            let done = respond_sequence(&incident, seq, &config, ports, &self.sns);
+            return Box::pin(done).await;
+        }
+        // Boxed: the response is a deep nest of futures, too deep for the compiler to lay out inline
+        // inside the runtime's.
+        Box::pin(respond(&incident, &config, &ec2, &service, &iam, &self.sns)).await
     }
-    info!(finding_id = %report.finding_id, resource = %report.resource, verdict = ?report.verdict, "done");
-    (report, published)
-}
 
-/// Marks the resource's record as told (`quarantined told`, `stopped told`, `<finding> told`, …),
-/// after the message went out; a mark that cannot be written only means the next delivery tells
-/// again.
-async fn mark_told<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
-    (ec2, service, iam): (&E, &S, &I),
-    finding_id: &str,
-    t: &Told,
-) {
-    if t.already {
-        return;
+    /// Handles what `securityhub-action` receives: an approval event (`approval.rs`) or a Security
+    /// Hub custom-action event.
+    pub async fn handle_action_function(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> Result<Value, FirebreakError> {
+        if is_reminder_run(&event.payload) {
+            return self.handle_reminders(event).await;
+        }
+        if !Approval::is_approval(&event.payload) {
+            let report = self.handle_custom_action(event).await?;
+            return Ok(serde_json::to_value(report).unwrap_or_default());
+        }
+        let approval = self.read(&event, Approval::from_event)?;
+        let config = self.config.within(remaining(&event));
+        let (ec2, service, iam) = self.ports_for(&approval.incident).await;
+        let decided = decide(&approval, &config, &ec2, &service, &iam, &self.sns);
+        let report = Box::pin(decided).await?;
+        Ok(serde_json::to_value(report).unwrap_or_default())
     }
-    let mark = std::slice::from_ref(&t.mark);
-    let (kind, marked) = match &t.on {
-        Marked::Instance(id) => (ActionKind::TagInstance, ec2.tag_instance(id, mark).await),
-        Marked::Function(arn) => (
-            ActionKind::StopFunction,
-            service.tag_function(arn, mark).await,
-        ),
-        Marked::Bucket(name) => (
-            ActionKind::BlockPublicAccess,
-            mark_bucket(service, name, mark).await,
-        ),
-        Marked::User(name) => (ActionKind::TagPrincipal, iam.tag_user(name, mark).await),
-        Marked::Role(name) => (ActionKind::TagPrincipal, iam.tag_role(name, mark).await),
-    };
-    let o = match marked {
-        Ok(()) => Outcome::new(
-            kind,
-            t.resource(),
-            Status::Succeeded,
-            "the team was told: marked",
-        ),
-        Err(e) => Outcome::failed(
-            kind,
-            t.resource(),
-            "could not mark that the team was told (the next delivery tells again)",
-            &e,
-        ),
-    };
-    log_outcome(finding_id, &o);
-}
 
-/// A bucket's mark: its whole tag set is put again (S3 has no call that adds one tag), as read now.
-async fn mark_bucket<S: BucketsPort>(
-    service: &S,
-    name: &str,
-    mark: &[(String, String)],
-) -> Result<(), AwsError> {
-    match service.bucket_tags(name).await? {
-        Some(present) => service.put_bucket_tags(name, &present, mark).await,
-        None => Ok(()),
-    }
-}
-
-/// A delivery of a finding already handled that changed nothing at all: a repeat (`metrics`) in
-/// which no step failed and none did anything but rewrite its own earlier work (a session
-/// revocation's later cutoff). Anything else — an Elastic IP re-attached and taken away again, an
-/// entry that could not be added back, records that fail verification — is told.
-pub fn changed_nothing(report: &Report) -> bool {
-    crate::metrics::is_repeat(report)
-        && crate::outcome::quiet(&report.outcomes)
-        && !report.warnings.iter().any(|w| is_tampering(w))
-}
-
-/// A warning that records failed verification (told every time, redeliveries included).
-fn is_tampering(warning: &str) -> bool {
-    warning.starts_with(crate::seal::TAMPERING)
-}
-
-/// Carries out the plan with the scheduler its shape needs (or dry-runs it).
-async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
-    incident: &Incident,
-    plan: &Plan,
-    config: &Config,
-    cap: Option<usize>,
-    ports: Ports<'_, E, S, I>,
-) -> Execution {
-    let request = Request {
-        incident,
-        plan,
-        exempt_tag: &config.exempt_tag,
-        protected: &config.protected_principals,
-        clock: &SystemClock,
-        deadline: config.incident_deadline(),
-        cap,
-    };
-    let (p, r) = (&ports, request);
-    if !plan.changes_resources() || matches!(incident.resource, Resource::Sequence(_)) {
-        // A sequence is carried out member by member (`sequence.rs`), never as one plan.
-        return Execution::default();
-    }
-    if config.mode == Mode::DryRun {
-        return Execution {
-            outcomes: dry_run(plan),
-            ..Execution::default()
+    /// The reminder schedule: every instance that has waited too long for a human gets its one
+    /// reminder, in every account and region Firebreak acts in (its own, and
+    /// `FIREBREAK_REMIND_ACCOUNTS` × `FIREBREAK_REMIND_REGIONS`; another account's through the
+    /// member role). A place that cannot be read fails the run, after every other was reminded.
+    async fn handle_reminders(&self, event: LambdaEvent<Value>) -> Result<Value, FirebreakError> {
+        let Some(after) = self.config.remind_after_minutes else {
+            return Ok(
+                serde_json::json!({ "reminded": [], "why": "FIREBREAK_REMIND_AFTER_MINUTES=never" }),
+            );
         };
+        self.clients
+            .learn_home_account(&event.context.invoked_function_arn);
+        let (region, account) = function_home(&event);
+        let places = reminder_places((account, region), &self.config.remind_in);
+        let done = self.remind_in(places, after).await;
+        let mut outcomes = Vec::new();
+        let mut failed = Vec::new();
+        for (place, got) in done {
+            match got {
+                Ok(o) => outcomes.extend(o),
+                Err(e) => {
+                    warn!(place = %place, action = crate::reminder::EVENT_KEY, outcome = "failed",
+                          error = %e, "could not list the instances waiting for a human");
+                    failed.push(format!("{place}: {e}"));
+                }
+            }
+        }
+        for o in &outcomes {
+            log_outcome("reminder", o);
+        }
+        if !failed.is_empty() {
+            return Err(FirebreakError::ActionFailed {
+                action: crate::reminder::EVENT_KEY,
+                failed: format!(
+                    "could not list the instances waiting for a human in {}",
+                    failed.join("; ")
+                ),
+            });
+        }
+        Ok(serde_json::json!({ "reminded": outcomes }))
     }
-    if plan.has(ActionKind::ReleaseInstance) {
-        return execute::release::run(p, r).await;
+
+    /// Each place's reminders.
+    async fn remind_in(&self, places: Vec<(String, String)>, after: u64) -> Vec<Reminded> {
+        let now = SystemClock.rfc3339();
+        let now = now.as_str();
+        futures::stream::iter(places)
+            .map(|(account, region)| async move {
+                // The reminder's own tag is bound to no finding: a marker, never a record.
+                let seal = Seal::new(self.keys.clone(), "", &self.config.exempt_tag);
+                let ec2 = self.clients.ec2_for(&account, &region).await.sealed(seal);
+                let here = (account.as_str(), region.as_str());
+                let got = remind(&ec2, &self.sns, after, now, here).await;
+                (
+                    format!("{account}/{region}"),
+                    got.map_err(|e| e.to_string()),
+                )
+            })
+            .buffer_unordered(self.config.max_concurrent_findings)
+            .collect()
+            .await
     }
-    let undo = |kind| plan.has(kind);
-    match &incident.resource {
-        Resource::Task(_) => execute::task::run(p, r).await,
-        Resource::Bucket(_) if undo(ActionKind::ReleaseBucket) => {
-            execute::bucket::release(p, r).await
+
+    /// Handles one Security Hub custom-action event: every finding on its own, a bounded number at
+    /// a time; each finding gets a note (and a workflow status) saying what was done. The team is
+    /// told once: by the finding's own message, or by one digest for an event of many findings.
+    pub async fn handle_custom_action(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> Result<ActionReport, FirebreakError> {
+        let parsed = self.read(&event, CustomActionEvent::from_event)?;
+        let action = parsed.action;
+        let config = &self.config.within(remaining(&event));
+        let results = match parsed.findings.len() {
+            0 | 1 => self.one_by_one(action, parsed.findings, config).await,
+            _ => self.with_digest(action, parsed.findings, config).await,
+        };
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|r| r.failed)
+            .map(|r| {
+                format!(
+                    "{} {}: {}",
+                    r.finding_id,
+                    r.resource,
+                    r.error.as_deref().unwrap_or("failed")
+                )
+            })
+            .collect();
+        info!(
+            action = action.id(),
+            findings = results.len(),
+            failed = failed.len(),
+            "custom action done"
+        );
+        if !failed.is_empty() {
+            return Err(FirebreakError::ActionFailed {
+                action: action.id(),
+                failed: failed.join("; "),
+            });
         }
-        Resource::Bucket(_) => execute::bucket::run(p, r).await,
-        Resource::Function(_) if undo(ActionKind::ReleaseFunction) => {
-            execute::function::release(p, r).await
-        }
-        Resource::Function(_) => execute::function::run(p, r).await,
-        Resource::Artifact(_) if undo(ActionKind::RestoreSharing) => {
-            execute::artifact::restore(p, r).await
-        }
-        Resource::Artifact(_) => execute::artifact::unshare(p, r).await,
-        Resource::Instance(_) => execute::instance::run(p, r).await,
-        _ => execute::credentials::run(p, r).await,
+        Ok(ActionReport {
+            action,
+            mode: self.config.mode,
+            results,
+        })
+    }
+
+    /// The Security Hub of a finding's region (its note and workflow), when it came from there.
+    fn hub_for(&self, incident: &Incident) -> Option<SecurityHub> {
+        (incident.security_hub.as_ref()).map(|r| self.clients.securityhub_for(&r.region))
+    }
+
+    /// Each finding carried out, noted and notified on its own.
+    async fn one_by_one(
+        &self,
+        action: CustomAction,
+        findings: Vec<Finding>,
+        config: &Config,
+    ) -> Vec<FindingResult> {
+        let sns = &self.sns;
+        futures::stream::iter(findings)
+            .map(|finding| async move {
+                match finding {
+                    Ok(incident) => {
+                        let (ec2, service, iam) = self.ports_for(&incident).await;
+                        let hub = self.hub_for(&incident);
+                        let (e, s, i, h) = (&ec2, &service, &iam, hub.as_ref());
+                        respond_to_action(action, &incident, config, e, s, i, sns, h).await
+                    }
+                    Err(r) => {
+                        rejected(action, &r, |region| self.clients.securityhub_for(region)).await
+                    }
+                }
+            })
+            .buffered(self.config.max_concurrent_findings)
+            .collect()
+            .await
+    }
+
+    /// Every finding carried out with its notification held; one digest published; then each
+    /// finding noted (NOTIFIED only once the digest is out).
+    async fn with_digest(
+        &self,
+        action: CustomAction,
+        findings: Vec<Finding>,
+        config: &Config,
+    ) -> Vec<FindingResult> {
+        let done: Vec<Result<Held, RejectedFinding>> = futures::stream::iter(findings)
+            .map(|finding| async move {
+                let incident = finding?;
+                let (ec2, service, iam) = self.ports_for(&incident).await;
+                let held = Collector::default();
+                let (report, _) = act(action, &incident, config, &ec2, &service, &iam, &held).await;
+                Ok((incident, report, held.take()))
+            })
+            .buffered(self.config.max_concurrent_findings)
+            .collect()
+            .await;
+        let entries: Vec<Entry> = (done.iter())
+            .map(|d| match d {
+                Ok((_, report, n)) => Entry::Done(report, n.as_ref()),
+                Err(r) => Entry::Rejected(r),
+            })
+            .collect();
+        let told: Vec<&str> = (done.iter().flatten())
+            .filter(|(_, _, n)| n.is_some())
+            .map(|(_, report, _)| report.finding_id.as_str())
+            .collect();
+        let published = match told.is_empty() {
+            true => Ok(String::new()),
+            false => {
+                let digest = digest(action, config.mode, &entries);
+                publish(&self.sns, &config.topic_arn, &digest, &told).await
+            }
+        };
+        let published = &published;
+        futures::stream::iter(done)
+            .map(|d| async move {
+                match d {
+                    Ok((incident, report, n)) => {
+                        let told = n.map_or(Ok(String::new()), |_| published.clone());
+                        let hub = self.hub_for(&incident);
+                        note(action, &incident, config, &report, &told, hub.as_ref()).await
+                    }
+                    Err(r) => {
+                        rejected(action, &r, |region| self.clients.securityhub_for(region)).await
+                    }
+                }
+            })
+            .buffered(self.config.max_concurrent_findings)
+            .collect()
+            .await
     }
 }
 
-/// One structured log line per step: finding id, resource, action, outcome.
-pub fn log_outcome(finding_id: &str, o: &Outcome) {
-    let outcome = o.status.name();
-    if o.status == Status::Failed {
-        warn!(finding_id, resource = %o.resource, action = o.action.name(), outcome, error_code = o.error_code.as_deref().unwrap_or(""), detail = %o.detail, "action");
-    } else {
-        info!(finding_id, resource = %o.resource, action = o.action.name(), outcome, detail = %o.detail, "action");
+#[cfg(test)]
+mod tests {
+    use super::reminder_places;
+
+    #[test]
+    fn reminders_look_in_the_own_place_first_then_every_listed_account_in_every_listed_region() {
+        let listed = (
+            vec!["111111111111".to_string(), "123456789012".to_string()],
+            vec!["us-west-2".to_string()],
+        );
+        let places = reminder_places(("123456789012", "us-east-1"), &listed);
+        let want = [
+            ("123456789012", "us-east-1"),
+            ("123456789012", "us-west-2"),
+            ("111111111111", "us-east-1"),
+            ("111111111111", "us-west-2"),
+        ];
+        let want: Vec<(String, String)> = (want.iter())
+            .map(|(a, r)| (a.to_string(), r.to_string()))
+            .collect();
+        assert_eq!(places, want);
+        let none = (Vec::new(), Vec::new());
+        assert_eq!(reminder_places(("1", "r"), &none).len(), 1);
     }
 }

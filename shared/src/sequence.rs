@@ -15,7 +15,7 @@ use crate::playbook::{member_incidents, plan, SEQUENCE_RULE};
 use crate::ports::{Ec2Ports, IamPorts, Notification, Notifier, ServicePorts};
 use crate::report::verdict::Verdict;
 use crate::report::Report;
-use crate::responder::{answer, carry_out, changed_nothing, log_outcome, Trigger};
+use crate::respond::{answer, carry_out, changed_nothing, log_outcome, Trigger};
 
 /// The label of a sequence's notification.
 pub const LABEL: &str = "attack-sequence";

@@ -560,7 +560,7 @@ async fn respond_to(
     ec2: &FakeEc2,
     sns: &FakeSns,
 ) -> Result<firebreak::report::Report, FirebreakError> {
-    firebreak::responder::respond(
+    firebreak::respond::respond(
         &incident(),
         &config(),
         ec2,
@@ -687,7 +687,7 @@ async fn a_vanished_instance_is_skipped_and_nothing_is_changed() {
 /// Handles the incident with `ec2` in a VPC that has no quarantine groups yet; returns the calls made.
 async fn calls_in_a_vpc_without_groups(mut ec2: FakeEc2) -> Vec<String> {
     ec2.groups_exist = false;
-    firebreak::responder::respond(
+    firebreak::respond::respond(
         &incident(),
         &config(),
         &ec2,
@@ -973,7 +973,7 @@ async fn a_leaked_user_key_is_cut_off_and_the_password_recorded_before_it_is_rem
         "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
         user_key("AKIALEAKEDLEAKED0001"),
     );
-    let report = firebreak::responder::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
+    let report = firebreak::respond::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
         .await
         .unwrap();
     assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
@@ -1029,7 +1029,7 @@ async fn forged_records_on_a_user_are_not_trusted_and_the_tampering_is_told() {
         user_key("AKIALEAKEDLEAKED0001"),
     );
     let ec2 = FakeEc2::new(vec![]);
-    let report = firebreak::responder::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
+    let report = firebreak::respond::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
         .await
         .unwrap();
     assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
@@ -1061,7 +1061,7 @@ async fn a_key_that_is_not_the_users_or_that_cannot_be_deactivated_fails_contain
     );
     let iam = FakeIam::default();
     let err =
-        firebreak::responder::respond(&i, &config(), &FakeEc2::new(vec![]), &NoEstate, &iam, &sns)
+        firebreak::respond::respond(&i, &config(), &FakeEc2::new(vec![]), &NoEstate, &iam, &sns)
             .await
             .unwrap_err();
     assert_eq!(err.error_type(), "ContainmentFailed");
@@ -1078,7 +1078,7 @@ async fn a_key_that_is_not_the_users_or_that_cannot_be_deactivated_fails_contain
         user_key("AKIALEAKEDLEAKED0001"),
     );
     let err =
-        firebreak::responder::respond(&i, &config(), &FakeEc2::new(vec![]), &NoEstate, &iam, &sns)
+        firebreak::respond::respond(&i, &config(), &FakeEc2::new(vec![]), &NoEstate, &iam, &sns)
             .await
             .unwrap_err();
     assert_eq!(err.error_type(), "ContainmentFailed");
@@ -1104,7 +1104,7 @@ async fn an_exempt_user_is_left_alone_and_an_inactive_key_is_already_done() {
         "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
         user_key("AKIALEAKEDLEAKED0001"),
     );
-    let report = firebreak::responder::respond(
+    let report = firebreak::respond::respond(
         &i,
         &config(),
         &FakeEc2::new(vec![]),
@@ -1126,7 +1126,7 @@ async fn an_exempt_user_is_left_alone_and_an_inactive_key_is_already_done() {
     let mut iam = FakeIam::default();
     iam.keys[0].status = "Inactive".into();
     iam.login = None;
-    let report = firebreak::responder::respond(
+    let report = firebreak::respond::respond(
         &i,
         &config(),
         &FakeEc2::new(vec![]),
@@ -1212,7 +1212,7 @@ async fn instance_credentials_revoke_the_role_and_detach_the_profile_after_recor
     let ec2 = ec2_with_profile();
     let sns = FakeSns::default();
     let i = exfiltration("web-role", "i-0123456789abcdef0");
-    let report = firebreak::responder::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
+    let report = firebreak::respond::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
         .await
         .unwrap();
     assert_eq!(serde_json::to_value(report.verdict).unwrap(), "contained");
@@ -1298,7 +1298,7 @@ async fn instance_revocations_share_a_minute_prune_what_expired_and_take_over_th
 
     for n in 0..3 {
         let (id, _) = fleet(n);
-        let report = firebreak::responder::respond(
+        let report = firebreak::respond::respond(
             &exfiltration("web-role", &id),
             &config(),
             &ec2_with_profile(),
@@ -1365,7 +1365,7 @@ async fn a_redelivery_keeps_the_deny_the_role_holds_unless_the_instance_has_a_pr
         let iam = &iam;
         let id = id.clone();
         async move {
-            firebreak::responder::respond(
+            firebreak::respond::respond(
                 &exfiltration("web-role", &id),
                 &config(),
                 &ec2,
@@ -1405,7 +1405,7 @@ async fn a_write_a_concurrent_revocation_replaced_is_read_back_and_written_again
     let iam = FakeIam::default();
     *iam.clobber.lock().unwrap() = Some("FirebreakRevokeInstanceSessions-".into());
     let (id, instance) = fleet(7);
-    let report = firebreak::responder::respond(
+    let report = firebreak::respond::respond(
         &exfiltration("web-role", &id),
         &config(),
         &ec2_with_profile(),
@@ -1437,7 +1437,7 @@ async fn an_instance_deny_with_no_room_denies_every_session_of_the_role_and_says
         .insert("Customer".into(), filler(9_900));
     let sns = FakeSns::default();
     let (id, _) = fleet(8);
-    let report = firebreak::responder::respond(
+    let report = firebreak::respond::respond(
         &exfiltration("web-role", &id),
         &config(),
         &ec2_with_profile(),
@@ -1470,7 +1470,7 @@ async fn an_instance_deny_with_no_room_denies_every_session_of_the_role_and_says
         .lock()
         .unwrap()
         .insert("Customer".into(), filler(10_200));
-    let err = firebreak::responder::respond(
+    let err = firebreak::respond::respond(
         &exfiltration("web-role", &id),
         &config(),
         &ec2_with_profile(),
@@ -1502,7 +1502,7 @@ async fn policies_that_cannot_be_read_still_get_the_deny_as_earlier_versions_wro
         ..FakeIam::default()
     };
     let (id, instance) = fleet(9);
-    let report = firebreak::responder::respond(
+    let report = firebreak::respond::respond(
         &exfiltration("web-role", &id),
         &config(),
         &ec2_with_profile(),
@@ -1536,7 +1536,7 @@ async fn policies_that_cannot_be_read_still_get_the_deny_as_earlier_versions_wro
         "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
         user_key("AKIALEAKEDLEAKED0001"),
     );
-    firebreak::responder::respond(
+    firebreak::respond::respond(
         &i,
         &config(),
         &FakeEc2::new(vec![]),
@@ -1567,7 +1567,7 @@ async fn a_user_s_deny_is_sized_and_never_moves_an_earlier_cutoff_back() {
     );
     let ec2 = FakeEc2::new(vec![]);
     let sns = FakeSns::default();
-    firebreak::responder::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
+    firebreak::respond::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
         .await
         .unwrap();
     let held = iam.user_policies.lock().unwrap().clone();
@@ -1584,7 +1584,7 @@ async fn a_user_s_deny_is_sized_and_never_moves_an_earlier_cutoff_back() {
         .lock()
         .unwrap()
         .insert("Own".into(), filler);
-    let err = firebreak::responder::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
+    let err = firebreak::respond::respond(&i, &config(), &ec2, &NoEstate, &iam, &sns)
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "ContainmentFailed");
@@ -1876,7 +1876,7 @@ async fn a_stalled_isolation_ends_at_the_deadline_with_the_interface_put_back() 
     .unwrap();
     let sns = FakeSns::default();
     let started = std::time::Instant::now();
-    let err = firebreak::responder::respond(
+    let err = firebreak::respond::respond(
         &incident(),
         &config,
         &ec2,
@@ -1995,7 +1995,7 @@ async fn a_redelivery_after_a_lost_record_restores_the_groups_the_finding_names(
     if let Resource::Instance(inst) = &mut i.resource {
         inst.network_interfaces[0].security_groups = vec!["sg-app".into()];
     }
-    let report = firebreak::responder::respond(
+    let report = firebreak::respond::respond(
         &i,
         &config(),
         &ec2,
@@ -2053,7 +2053,7 @@ async fn a_user_whose_exemption_cannot_be_read_is_not_touched_and_the_invocation
         user_key("AKIALEAKEDLEAKED0001"),
     );
     let err =
-        firebreak::responder::respond(&i, &config(), &FakeEc2::new(vec![]), &NoEstate, &iam, &sns)
+        firebreak::respond::respond(&i, &config(), &FakeEc2::new(vec![]), &NoEstate, &iam, &sns)
             .await
             .unwrap_err();
     assert_eq!(err.error_type(), "ContainmentFailed");

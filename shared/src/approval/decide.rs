@@ -7,7 +7,7 @@ use crate::incident::asff::CustomAction;
 use crate::playbook::analyst::plan_for_action;
 use crate::ports::{Ec2Ports, IamPorts, Notifier, ServicePorts};
 use crate::report::Report;
-use crate::responder::{answer, carry_out, Trigger};
+use crate::respond::{answer, carry_out, Trigger};
 use crate::tags::{self, status};
 
 /// A decision is taken only about what is waiting for one: an instance that exists, tagged

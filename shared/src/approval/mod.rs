@@ -8,6 +8,8 @@
 //! (which lifts the evidence protection Firebreak set). Either way the instance records who decided
 //! (`firebreak:decision`); `approve.rs` carries the decision out.
 
+pub mod decide;
+
 use serde_json::{json, Value};
 
 use crate::error::ParseError;
