@@ -6,7 +6,7 @@
 //! approval event (`{"firebreak-approval": {...}}`, built here, carrying what the notification
 //! knew of the finding). An approval carries out the analyst's quarantine; a rejection the release
 //! (which lifts the evidence protection Firebreak set). Either way the instance records who decided
-//! (`firebreak:decision`); `approve.rs` carries the decision out.
+//! (`firebreak:decision`); `decide.rs` carries the decision out.
 
 pub mod decide;
 
