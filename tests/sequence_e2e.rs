@@ -100,3 +100,95 @@ async fn an_attack_sequence_contains_each_resource_and_tells_the_team_once() {
     assert!(text.contains(&instance), "{text}");
     assert!(text.contains(&keys[0]), "{text}");
 }
+
+/// A sequence over `instances` (all in `region`).
+fn fleet_sequence(finding: &str, region: &str, instances: &[String]) -> Value {
+    let resources: Vec<Value> = (instances.iter())
+        .map(|i| {
+            json!({"uid": format!("arn:aws:ec2:{region}:{ACCOUNT}:instance/{i}"),
+                   "resourceType": "EC2_INSTANCE", "accountId": ACCOUNT, "region": region,
+                   "service": "ec2"})
+        })
+        .collect();
+    let mut event = sequence_event(finding, "i-00000000000000000", "u", "AKIAEXAMPLEEXAMPLE01");
+    event["detail"]["service"]["detection"]["sequence"]["resources"] = json!(resources);
+    event["region"] = json!(region);
+    event["detail"]["region"] = json!(region);
+    event
+}
+
+/// At scale: a sequence over 30 instances is answered in one invocation, its members together,
+/// and the blast-radius cap (here 10 an hour) counts the sequence once: all 30 are isolated. When
+/// the cap is already reached, the sequence is held back whole: no member isolated, each asked of
+/// a human.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequence_over_thirty_instances_is_answered_at_once_and_counts_once_against_the_cap() {
+    // A region of its own: the cap counts every quarantine of the account and region.
+    let region = "eu-north-1";
+    let aws = Aws::in_region(region).await;
+    let home = Aws::new().await;
+    let (topic, queue) = home.topic_with_queue().await;
+    let (vpc, subnet) = aws.vpc("10.190.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let made = aws
+        .instances(&subnet, std::slice::from_ref(&app), &[], 30)
+        .await;
+    let ids: Vec<String> = made.iter().map(|(i, _)| i.clone()).collect();
+    // A rerun within the hour on the same emulator finds the earlier run's quarantines.
+    let earlier = aws
+        .ec2
+        .describe_instances()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag-key")
+                .values("firebreak:isolation")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .reservations()
+        .iter()
+        .map(|r| r.instances().len())
+        .sum::<usize>();
+    let cap = (10 + earlier).to_string();
+    let f = Function::start(
+        "guardduty-responder",
+        &[
+            ("FIREBREAK_TOPIC_ARN", topic.as_str()),
+            ("FIREBREAK_MAX_QUARANTINES_PER_HOUR", cap.as_str()),
+        ],
+    )
+    .await;
+    let report = f
+        .invoke(&fleet_sequence(&unique("fleet"), region, &ids))
+        .await
+        .unwrap();
+    assert_eq!(report["verdict"], "contained", "{report}");
+    for id in &ids {
+        let groups = aws.groups_of(id).await;
+        assert_ne!(groups, vec![app.clone()], "{id} isolated");
+        assert_eq!(aws.group_rules(&groups[0]).await.1, 0, "{id}: no inbound");
+    }
+    let messages = home.messages(&queue, 3, Duration::from_secs(5)).await;
+    assert_eq!(messages.len(), 1, "told once: {messages:?}");
+
+    // The cap is reached now (30 quarantines this hour, cap 10 + earlier): a second sequence over
+    // five more instances is held back whole.
+    let more = aws
+        .instances(&subnet, std::slice::from_ref(&app), &[], 5)
+        .await;
+    let more: Vec<String> = more.into_iter().map(|(i, _)| i).collect();
+    let held = f
+        .invoke(&fleet_sequence(&unique("fleet-held"), region, &more))
+        .await
+        .unwrap();
+    assert_eq!(held["verdict"], "needs-human", "{held}");
+    for id in &more {
+        assert_eq!(
+            aws.groups_of(id).await,
+            vec![app.clone()],
+            "{id} not isolated"
+        );
+    }
+}

@@ -5,6 +5,8 @@
 //! resource (and which resources Firebreak does not act on).
 
 use crate::actions::registry::ActionKind;
+use futures::StreamExt;
+
 use crate::config::Config;
 use crate::digest::{batch_digest, Collector, Entry};
 use crate::error::{AwsError, FirebreakError};
@@ -29,25 +31,32 @@ pub async fn respond_sequence<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Noti
     ports: (&E, &S, &I),
     notifier: &N,
 ) -> Result<Report, FirebreakError> {
-    let (ec2, service, iam) = ports;
-    let trigger = Trigger::Automatic {
-        cap: config.max_quarantines_per_hour,
-    };
-    let mut done: Vec<(Report, Option<Notification>)> = Vec::new();
-    // One at a time: members share an account's cap, and a quarantine's count must see the last.
-    // A member not reached before the invocation's deadline fails the invocation, so that Lambda's
-    // retry answers it (the members done are `already-done` then).
-    for sub in member_incidents(incident, seq) {
-        let held = Collector::default();
-        let p = plan(&sub, config);
-        if out_of_time(config) {
-            let report = not_reached(&sub, p, config);
-            done.push((report, None));
-            continue;
+    let members = member_incidents(incident, seq);
+    // The blast-radius cap counts the sequence once: its first instance is answered first, under
+    // the cap; the other members then together, uncounted — or, when the cap held the first back,
+    // every other instance is held too (a cap of 0).
+    let lead = members
+        .iter()
+        .position(|m| matches!(m.resource, Resource::Instance(_)));
+    let mut done: Vec<Option<Member>> = vec![None; members.len()];
+    let mut rest_cap = None;
+    if let Some(i) = lead {
+        let first = member(&members[i], config, config.max_quarantines_per_hour, ports).await;
+        if first.0.verdict == Verdict::NeedsHuman {
+            rest_cap = Some(0);
         }
-        let (report, _) = carry_out(&sub, p, config, trigger, ec2, service, iam, &held).await;
-        done.push((report, held.take()));
+        done[i] = Some(first);
     }
+    let others = (members.iter().enumerate()).filter(|(i, _)| Some(*i) != lead);
+    let answered: Vec<(usize, Member)> = futures::stream::iter(others)
+        .map(|(i, sub)| async move { (i, member(sub, config, rest_cap, ports).await) })
+        .buffer_unordered(SEQUENCE_CONCURRENCY)
+        .collect()
+        .await;
+    for (i, m) in answered {
+        done[i] = Some(m);
+    }
+    let done: Vec<Member> = done.into_iter().flatten().collect();
     let report = whole(incident, seq, config, &done);
     // Told once, when there is news: nothing to say when every member's plan is silent (an
     // `ignore` rule) or every member is a repeat that changed nothing.
@@ -67,6 +76,32 @@ pub async fn respond_sequence<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Noti
         log_outcome(&incident.finding_id, &o);
     }
     answer(report, published.map_err(|e: AwsError| e))
+}
+
+/// How many members of a sequence are answered at once: a sequence of 200 resources is answered
+/// in one invocation, well within EC2's and IAM's request rates.
+pub const SEQUENCE_CONCURRENCY: usize = 16;
+
+/// A member's report, and its notification held for the sequence's one message.
+type Member = (Report, Option<Notification>);
+
+/// One member answered as the playbook decides for it, under `cap`; a member the invocation has
+/// no time left for is "not reached", for Lambda's retry to answer (the members done are
+/// `already-done` then).
+async fn member<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
+    sub: &Incident,
+    config: &Config,
+    cap: Option<usize>,
+    (ec2, service, iam): (&E, &S, &I),
+) -> Member {
+    let p = plan(sub, config);
+    if out_of_time(config) {
+        return (not_reached(sub, p, config), None);
+    }
+    let held = Collector::default();
+    let trigger = Trigger::Automatic { cap };
+    let (report, _) = carry_out(sub, p, config, trigger, ec2, service, iam, &held).await;
+    (report, held.take())
 }
 
 /// True when too little of the invocation is left to start another member's response.

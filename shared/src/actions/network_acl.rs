@@ -253,11 +253,41 @@ async fn deny_in<E: NetworkAclsPort>(ec2: &E, plan: &AclPlan) -> Outcome {
         };
         entries.iter().map(each).collect::<Vec<_>>().join(", ")
     };
-    if let Some((e, Err(err))) = added.iter().find(|(_, r)| r.is_err()) {
+    // A concurrent quarantine in the same VPC (an attack sequence's members, a custom action on
+    // many findings) may take the rule number or the last of the quota between the read and the
+    // write: that address is not denied, as when the quota was full at the read (the security
+    // groups isolate it; a redelivery plans it again). Any other error fails the step.
+    let raced = |err: &AwsError| {
+        matches!(
+            err.code.as_deref(),
+            Some("NetworkAclEntryAlreadyExists" | "NetworkAclEntryLimitExceeded")
+        )
+    };
+    let failed = added
+        .iter()
+        .find(|(_, r)| r.as_ref().is_err_and(|e| !raced(e)));
+    if let Some((e, Err(err))) = failed {
         let detail = format!("could not deny {} in {acl}", listed(&[e]));
         return Outcome::failed(ACTION, acl, &detail, err);
     }
-    let all: Vec<&AclEntryRecord> = plan.record.0.iter().collect();
+    let mut refused = plan.refused.clone();
+    for (e, r) in &added {
+        if let Err(err) = r {
+            refused.push(format!(
+                "{} not denied {}: taken by a concurrent quarantine ({})",
+                e.cidr,
+                direction(e.egress),
+                err.code.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    let plan = &AclPlan {
+        refused,
+        ..plan.clone()
+    };
+    let all: Vec<&AclEntryRecord> = (plan.record.0.iter())
+        .filter(|e| !added.iter().any(|(a, r)| r.is_err() && a == e))
+        .collect();
     let status = match (plan.to_add.is_empty(), plan.refused.is_empty()) {
         (_, false) => Status::Skipped,
         (true, true) => Status::AlreadyDone,
