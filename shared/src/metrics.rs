@@ -344,7 +344,7 @@ mod tests {
     use super::*;
     use crate::config::Mode;
     use crate::outcome::Execution;
-    use crate::plan::Action;
+    use crate::plan::{Action, Target};
 
     const INSTANCE_EVENT: &str = include_str!("../../events/guardduty-backdoor-c2-instance.json");
     const KEY_EVENT: &str = include_str!("../../events/guardduty-iam-user-key-malicious-ip.json");
@@ -361,14 +361,10 @@ mod tests {
             reason: "test".into(),
             decided_by: None,
             actions: vec![
-                Action::IsolateInstance {
-                    instance_id: instance_id.clone(),
-                },
-                Action::SnapshotVolumes {
-                    instance_id: instance_id.clone(),
-                },
-                Action::TagInstance { instance_id },
-                Action::Notify,
+                Action::on_instance(ActionKind::IsolateInstance, instance_id.clone()),
+                Action::on_instance(ActionKind::SnapshotVolumes, instance_id.clone()),
+                Action::on_instance(ActionKind::TagInstance, instance_id),
+                Action::notify(),
             ],
         }
     }
@@ -559,13 +555,11 @@ mod tests {
             actions,
             decided_by: None,
         };
-        let key = Action::DeactivateAccessKey {
-            user_name: "alice-demo".into(),
-            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
-        };
-        let sessions = Action::RevokeUserSessions {
-            user_name: "alice-demo".into(),
-        };
+        let key = Action::new(
+            ActionKind::DeactivateAccessKey,
+            Target::access_key("alice-demo", "AKIAIOSFODNN7EXAMPLE"),
+        );
+        let sessions = Action::on_user(ActionKind::RevokeUserSessions, "alice-demo");
         let again = vec![
             step(ActionKind::DeactivateAccessKey, Status::AlreadyDone),
             step(ActionKind::RevokeUserSessions, Status::Succeeded),
@@ -659,18 +653,21 @@ mod tests {
             actions,
             decided_by: None,
         };
-        let evidence = with(vec![Action::SnapshotVolumes {
-            instance_id: id.clone(),
-        }]);
-        let release = with(vec![Action::ReleaseInstance {
-            instance_id: id.clone(),
-        }]);
+        let evidence = with(vec![Action::on_instance(
+            ActionKind::SnapshotVolumes,
+            id.clone(),
+        )]);
+        let release = with(vec![Action::on_instance(
+            ActionKind::ReleaseInstance,
+            id.clone(),
+        )]);
         assert_eq!(response(&quarantine(&id)), "contain");
         assert_eq!(response(&evidence), "evidence");
         assert_eq!(response(&release), "release");
-        let ask = with(vec![Action::AwaitApproval {
-            instance_id: id.clone(),
-        }]);
+        let ask = with(vec![Action::on_instance(
+            ActionKind::AwaitApproval,
+            id.clone(),
+        )]);
         assert_eq!(response(&ask), "ask");
         assert_eq!(response(&Plan::notify_only("r", String::new())), "notify");
         assert_eq!(response(&with(vec![])), "ignore");
@@ -684,11 +681,9 @@ mod tests {
         let plan = Plan {
             rule: "test-ask",
             actions: vec![
-                Action::SnapshotVolumes {
-                    instance_id: id.clone(),
-                },
-                Action::AwaitApproval { instance_id: id },
-                Action::Notify,
+                Action::on_instance(ActionKind::SnapshotVolumes, id.clone()),
+                Action::on_instance(ActionKind::AwaitApproval, id),
+                Action::notify(),
             ],
             ..Plan::notify_only("", "test".into())
         };

@@ -7,241 +7,300 @@ use crate::actions::registry::ActionKind;
 use crate::incident::ArtifactKind;
 use crate::outcome::{Outcome, Status};
 
-/// One action Firebreak will take, with the resource it acts on. Its kind's declaration (name,
-/// permissions, tags) is in the registry.
+/// One action Firebreak will take: its kind (name, permissions, tags: the registry's declaration)
+/// and what it acts on. Serialises as the old tagged form, `{"action":"<kind>", <target's fields>}`
+/// (pinned for every kind by this file's tests).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Action {
-    /// Move every ENI to the untracking group, then to the isolation group (records the old groups first).
-    IsolateInstance {
-        /// The instance.
+pub struct Action {
+    /// Its kind in the registry (serialised as `"action"`).
+    #[serde(rename = "action")]
+    pub kind: ActionKind,
+    /// What it acts on (its fields follow `"action"`).
+    #[serde(flatten)]
+    pub target: Target,
+}
+
+/// What an action acts on: one variant per shape of resource (the kind says what is done to it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Target {
+    /// An EC2 instance (quarantine, evidence, approval, profile, release).
+    Instance {
+        /// `i-…`.
         instance_id: String,
     },
-    /// Deny the instance's addresses, both ways, in every network ACL of its VPC (ahead of the
-    /// allow entries; recorded on the instance first): what a security group change cannot cut.
-    DenyNetworkAcl {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Take the instance out of what routes traffic to it or would replace it: its Auto Scaling
-    /// group (standby, else detached with the capacity replaced), load balancer target groups, and
-    /// Elastic IPs; each recorded on the instance first, for release.
-    TakeOutOfService {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Termination protection on, shutdown behaviour `stop`, volumes kept on termination.
-    ProtectEvidence {
-        /// The instance.
-        instance_id: String,
-    },
-    /// One snapshot per attached volume, tagged with the finding id (at most one per volume and finding).
-    SnapshotVolumes {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Tag the instance with the finding id and the time of containment.
-    TagInstance {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Wait for a human: the instance tagged `awaiting-approval` (with the evidence protected by the
-    /// plan's other actions) and the team told how to approve or reject.
-    AwaitApproval {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Set exactly this long-term key of the user `Inactive` (not deleted: its id stays useful in CloudTrail).
-    DeactivateAccessKey {
+    /// Exactly one long-term access key of a user.
+    AccessKey {
         /// The key's user.
         user_name: String,
         /// `AKIA…`.
         access_key_id: String,
     },
-    /// Inline user policy denying everything to the user's sessions issued before the response.
-    RevokeUserSessions {
+    /// An IAM user (its sessions, its console password).
+    User {
         /// The user.
         user_name: String,
     },
-    /// Delete the user's console password (what existed is recorded first).
-    RemoveLoginProfile {
-        /// The user.
-        user_name: String,
-    },
-    /// Inline role policy `AWSRevokeOlderSessions` denying everything to sessions issued before the response.
-    RevokeRoleSessions {
+    /// An IAM role (its sessions).
+    Role {
         /// The role.
         role_name: String,
     },
-    /// Inline role policy denying the role's sessions issued to this instance before the response
-    /// (conditions `ec2:SourceInstanceARN` and `aws:userId`, with `aws:TokenIssueTime`).
-    RevokeInstanceSessions {
+    /// The role's sessions issued to one instance.
+    InstanceSessions {
         /// The role.
         role_name: String,
         /// The instance whose credentials leaked.
         instance_id: String,
     },
-    /// Remove the instance profile from the instance whose credentials leaked (recorded first).
-    DetachInstanceProfile {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Undo a quarantine from what it recorded on the instance (snapshots are kept).
-    ReleaseInstance {
-        /// The instance.
-        instance_id: String,
-    },
-    /// Remove every public and cross-account permission of an EBS snapshot or AMI (who had them
-    /// recorded on it first).
-    Unshare {
+    /// An EBS snapshot or AMI.
+    Artifact {
         /// Snapshot or image.
         kind: ArtifactKind,
         /// `snap-…` or `ami-…`.
         id: String,
     },
-    /// Give back the permissions `unshare` recorded (the undo, `FbRelease`).
-    RestoreSharing {
-        /// Snapshot or image.
-        kind: ArtifactKind,
-        /// `snap-…` or `ami-…`.
-        id: String,
-    },
-    /// Stop new executions of a Lambda function: reserved concurrency 0 (the previous setting
-    /// recorded on the function first).
-    StopFunction {
+    /// A Lambda function.
+    Function {
         /// The function's name.
         function: String,
     },
-    /// Disable the function's event source mappings (the enabled ones recorded first).
-    DisableEventSources {
-        /// The function's name.
-        function: String,
-    },
-    /// Move a function in a VPC to its VPC's isolation group (its groups recorded first).
-    IsolateFunction {
-        /// The function's name.
-        function: String,
-    },
-    /// Inline role policy denying the sessions the execution role issued to this function before
-    /// the response (`lambda:SourceFunctionArn`, `aws:TokenIssueTime`); its other users untouched.
-    RevokeFunctionSessions {
+    /// The execution role's sessions issued to one function.
+    FunctionSessions {
         /// The execution role the finding names; `None` when it names none. The executor revokes
         /// on the live execution role (`GetFunction`) either way.
         role_name: Option<String>,
         /// The function's name.
         function: String,
     },
-    /// Undo a function's containment from its records: concurrency, event sources, VPC groups,
-    /// and the sessions policy.
-    ReleaseFunction {
-        /// The function's name.
-        function: String,
-    },
-    /// Turn all four of an S3 bucket's Block Public Access settings on (the previous ones recorded
-    /// on the bucket first).
-    BlockPublicAccess {
+    /// An S3 bucket.
+    Bucket {
         /// The bucket.
         bucket: String,
     },
-    /// Add the bucket-policy statement that denies reading the bucket's objects tagged
-    /// `GuardDutyMalwareScanStatus=THREATS_FOUND` (once per bucket, recorded).
-    DenyMalwareReads {
+    /// Reads of a bucket's objects GuardDuty found malware in.
+    MalwareReads {
         /// The bucket.
         bucket: String,
         /// The roles that may still read them (`FIREBREAK_MALWARE_READERS`).
         readers: Vec<String>,
     },
-    /// Undo a bucket's containment from its records: Block Public Access as it was, the malware
-    /// statement removed.
-    ReleaseBucket {
-        /// The bucket.
-        bucket: String,
-    },
-    /// Stop an ECS task (Fargate): it cannot be started again, its service (if any) starts a new
-    /// one. Only when a playbook rule chooses `contain` for tasks.
-    StopTask {
+    /// An ECS task (Fargate).
+    Task {
         /// Its cluster.
         cluster: String,
         /// The task's ARN.
         task_arn: String,
     },
-    /// Tell the team (SNS).
-    Notify,
+    /// No resource: the team (notify). Serialises no field.
+    Team,
+}
+
+impl Target {
+    /// An instance.
+    pub fn instance(instance_id: impl Into<String>) -> Target {
+        Target::Instance {
+            instance_id: instance_id.into(),
+        }
+    }
+
+    /// A user's access key.
+    pub fn access_key(user_name: impl Into<String>, access_key_id: impl Into<String>) -> Target {
+        Target::AccessKey {
+            user_name: user_name.into(),
+            access_key_id: access_key_id.into(),
+        }
+    }
+
+    /// A user.
+    pub fn user(user_name: impl Into<String>) -> Target {
+        Target::User {
+            user_name: user_name.into(),
+        }
+    }
+
+    /// A role.
+    pub fn role(role_name: impl Into<String>) -> Target {
+        Target::Role {
+            role_name: role_name.into(),
+        }
+    }
+
+    /// A role's sessions issued to an instance.
+    pub fn instance_sessions(
+        role_name: impl Into<String>,
+        instance_id: impl Into<String>,
+    ) -> Target {
+        Target::InstanceSessions {
+            role_name: role_name.into(),
+            instance_id: instance_id.into(),
+        }
+    }
+
+    /// A snapshot or image.
+    pub fn artifact(kind: ArtifactKind, id: impl Into<String>) -> Target {
+        Target::Artifact {
+            kind,
+            id: id.into(),
+        }
+    }
+
+    /// A function.
+    pub fn function(function: impl Into<String>) -> Target {
+        Target::Function {
+            function: function.into(),
+        }
+    }
+
+    /// An execution role's sessions issued to a function (`role_name` as the finding names it).
+    pub fn function_sessions(role_name: Option<String>, function: impl Into<String>) -> Target {
+        Target::FunctionSessions {
+            role_name,
+            function: function.into(),
+        }
+    }
+
+    /// A bucket.
+    pub fn bucket(bucket: impl Into<String>) -> Target {
+        Target::Bucket {
+            bucket: bucket.into(),
+        }
+    }
+
+    /// Reads of a bucket's malware, but by `readers`.
+    pub fn malware_reads(bucket: impl Into<String>, readers: Vec<String>) -> Target {
+        Target::MalwareReads {
+            bucket: bucket.into(),
+            readers,
+        }
+    }
+
+    /// An ECS task.
+    pub fn task(cluster: impl Into<String>, task_arn: impl Into<String>) -> Target {
+        Target::Task {
+            cluster: cluster.into(),
+            task_arn: task_arn.into(),
+        }
+    }
+
+    /// The resource changed (`i-…`, a key id, a user or role name; empty for the team).
+    pub fn resource(&self) -> &str {
+        match self {
+            Target::Instance { instance_id } => instance_id,
+            Target::AccessKey { access_key_id, .. } => access_key_id,
+            Target::User { user_name } => user_name,
+            Target::Role { role_name } | Target::InstanceSessions { role_name, .. } => role_name,
+            Target::Artifact { id, .. } => id,
+            Target::Function { function } | Target::FunctionSessions { function, .. } => function,
+            Target::Bucket { bucket } | Target::MalwareReads { bucket, .. } => bucket,
+            Target::Task { task_arn, .. } => task_arn,
+            Target::Team => "",
+        }
+    }
 }
 
 impl Action {
-    /// Its kind in the registry.
-    pub fn kind(&self) -> ActionKind {
-        match self {
-            Action::IsolateInstance { .. } => ActionKind::IsolateInstance,
-            Action::DenyNetworkAcl { .. } => ActionKind::DenyNetworkAcl,
-            Action::TakeOutOfService { .. } => ActionKind::TakeOutOfService,
-            Action::ProtectEvidence { .. } => ActionKind::ProtectEvidence,
-            Action::SnapshotVolumes { .. } => ActionKind::SnapshotVolumes,
-            Action::TagInstance { .. } => ActionKind::TagInstance,
-            Action::AwaitApproval { .. } => ActionKind::AwaitApproval,
-            Action::DeactivateAccessKey { .. } => ActionKind::DeactivateAccessKey,
-            Action::RevokeUserSessions { .. } => ActionKind::RevokeUserSessions,
-            Action::RemoveLoginProfile { .. } => ActionKind::RemoveLoginProfile,
-            Action::RevokeRoleSessions { .. } => ActionKind::RevokeRoleSessions,
-            Action::RevokeInstanceSessions { .. } => ActionKind::RevokeInstanceSessions,
-            Action::DetachInstanceProfile { .. } => ActionKind::DetachInstanceProfile,
-            Action::ReleaseInstance { .. } => ActionKind::ReleaseInstance,
-            Action::Unshare { .. } => ActionKind::Unshare,
-            Action::RestoreSharing { .. } => ActionKind::RestoreSharing,
-            Action::StopFunction { .. } => ActionKind::StopFunction,
-            Action::DisableEventSources { .. } => ActionKind::DisableEventSources,
-            Action::IsolateFunction { .. } => ActionKind::IsolateFunction,
-            Action::RevokeFunctionSessions { .. } => ActionKind::RevokeFunctionSessions,
-            Action::ReleaseFunction { .. } => ActionKind::ReleaseFunction,
-            Action::BlockPublicAccess { .. } => ActionKind::BlockPublicAccess,
-            Action::DenyMalwareReads { .. } => ActionKind::DenyMalwareReads,
-            Action::ReleaseBucket { .. } => ActionKind::ReleaseBucket,
-            Action::StopTask { .. } => ActionKind::StopTask,
-            Action::Notify => ActionKind::Notify,
-        }
+    /// `kind` on `target`.
+    pub fn new(kind: ActionKind, target: Target) -> Action {
+        Action { kind, target }
+    }
+
+    /// Tell the team.
+    pub fn notify() -> Action {
+        Action::new(ActionKind::Notify, Target::Team)
+    }
+
+    /// `kind` on an instance.
+    pub fn on_instance(kind: ActionKind, instance_id: impl Into<String>) -> Action {
+        Action::new(kind, Target::instance(instance_id))
+    }
+
+    /// `kind` on a function.
+    pub fn on_function(kind: ActionKind, function: impl Into<String>) -> Action {
+        Action::new(kind, Target::function(function))
+    }
+
+    /// `kind` on a bucket.
+    pub fn on_bucket(kind: ActionKind, bucket: impl Into<String>) -> Action {
+        Action::new(kind, Target::bucket(bucket))
+    }
+
+    /// `kind` on a user.
+    pub fn on_user(kind: ActionKind, user_name: impl Into<String>) -> Action {
+        Action::new(kind, Target::user(user_name))
+    }
+
+    /// `kind` on a role.
+    pub fn on_role(kind: ActionKind, role_name: impl Into<String>) -> Action {
+        Action::new(kind, Target::role(role_name))
     }
 
     /// The kebab-case name used in logs, tags and notes (the registry's).
     pub fn name(&self) -> &'static str {
-        self.kind().name()
+        self.kind.name()
     }
 
     /// The resource the action changes (`i-…`, a key id, a user or role name; empty for notify).
     pub fn resource(&self) -> &str {
-        match self {
-            Action::IsolateInstance { instance_id }
-            | Action::DenyNetworkAcl { instance_id }
-            | Action::TakeOutOfService { instance_id }
-            | Action::ProtectEvidence { instance_id }
-            | Action::SnapshotVolumes { instance_id }
-            | Action::TagInstance { instance_id }
-            | Action::AwaitApproval { instance_id }
-            | Action::DetachInstanceProfile { instance_id }
-            | Action::ReleaseInstance { instance_id } => instance_id,
-            Action::DeactivateAccessKey { access_key_id, .. } => access_key_id,
-            Action::RevokeUserSessions { user_name } | Action::RemoveLoginProfile { user_name } => {
-                user_name
-            }
-            Action::RevokeRoleSessions { role_name }
-            | Action::RevokeInstanceSessions { role_name, .. } => role_name,
-            Action::Unshare { id, .. } | Action::RestoreSharing { id, .. } => id,
-            Action::StopFunction { function }
-            | Action::DisableEventSources { function }
-            | Action::IsolateFunction { function }
-            | Action::RevokeFunctionSessions { function, .. }
-            | Action::ReleaseFunction { function } => function,
-            Action::BlockPublicAccess { bucket }
-            | Action::DenyMalwareReads { bucket, .. }
-            | Action::ReleaseBucket { bucket } => bucket,
-            Action::StopTask { task_arn, .. } => task_arn,
-            Action::Notify => "",
-        }
+        self.target.resource()
     }
 
     /// True for the actions that cut an attacker off: their failure is a containment failure.
     pub fn is_containment(&self) -> bool {
-        self.kind().is_containment()
+        self.kind.is_containment()
+    }
+
+    /// The instance it acts on, or whose sessions it revokes.
+    pub fn instance_id(&self) -> Option<&str> {
+        match &self.target {
+            Target::Instance { instance_id } | Target::InstanceSessions { instance_id, .. } => {
+                Some(instance_id)
+            }
+            _ => None,
+        }
+    }
+
+    /// The user it acts on (or whose key).
+    pub fn user_name(&self) -> Option<&str> {
+        match &self.target {
+            Target::User { user_name } | Target::AccessKey { user_name, .. } => Some(user_name),
+            _ => None,
+        }
+    }
+
+    /// The access key it deactivates.
+    pub fn access_key_id(&self) -> Option<&str> {
+        match &self.target {
+            Target::AccessKey { access_key_id, .. } => Some(access_key_id),
+            _ => None,
+        }
+    }
+
+    /// The role whose sessions it revokes (for a function's: the one the finding names, if any).
+    pub fn role_name(&self) -> Option<&str> {
+        match &self.target {
+            Target::Role { role_name } | Target::InstanceSessions { role_name, .. } => {
+                Some(role_name)
+            }
+            Target::FunctionSessions { role_name, .. } => role_name.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The bucket it acts on.
+    pub fn bucket(&self) -> Option<&str> {
+        match &self.target {
+            Target::Bucket { bucket } | Target::MalwareReads { bucket, .. } => Some(bucket),
+            _ => None,
+        }
+    }
+
+    /// The roles that may still read a bucket's malware (deny-malware-reads).
+    pub fn readers(&self) -> Option<&[String]> {
+        match &self.target {
+            Target::MalwareReads { readers, .. } => Some(readers),
+            _ => None,
+        }
     }
 }
 
@@ -266,24 +325,24 @@ impl Plan {
         Plan {
             rule,
             reason,
-            actions: vec![Action::Notify],
+            actions: vec![Action::notify()],
             decided_by: None,
         }
     }
 
     /// True when the plan has an action of this kind.
     pub fn has(&self, kind: ActionKind) -> bool {
-        self.actions.iter().any(|a| a.kind() == kind)
+        self.actions.iter().any(|a| a.kind == kind)
     }
 
     /// The first action of this kind.
     pub fn find(&self, kind: ActionKind) -> Option<&Action> {
-        self.actions.iter().find(|a| a.kind() == kind)
+        self.actions.iter().find(|a| a.kind == kind)
     }
 
     /// True when the plan changes a resource (anything beyond notifying).
     pub fn changes_resources(&self) -> bool {
-        self.actions.iter().any(|a| *a != Action::Notify)
+        self.actions.iter().any(|a| a.kind != ActionKind::Notify)
     }
 
     /// True when the plan cuts an attacker off (isolation, revocation), not only gathers evidence.
@@ -296,10 +355,10 @@ impl Plan {
 pub fn dry_run(plan: &Plan) -> Vec<Outcome> {
     plan.actions
         .iter()
-        .filter(|a| **a != Action::Notify)
+        .filter(|a| a.kind != ActionKind::Notify)
         .map(|a| {
             Outcome::new(
-                a.kind(),
+                a.kind,
                 a.resource(),
                 Status::Planned,
                 "dry run: not carried out",
@@ -318,4 +377,143 @@ pub fn skip_all(plan: &Plan, reason: &str) -> Vec<Outcome> {
             ..o
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ActionKind::*;
+
+    const I: &str = "i-0123456789abcdef0";
+    const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+    const SNAP: &str = "snap-0123456789abcdef0";
+    const AMI: &str = "ami-0123456789abcdef0";
+    const TASK: &str = "arn:aws:ecs:us-east-1:111122223333:task/prod/0123456789abcdef";
+
+    /// One action of every kind (the ones with an optional or list field twice), in [`PINNED`]'s
+    /// order.
+    fn one_of_each() -> Vec<Action> {
+        let readers = vec![
+            "arn:aws:iam::111122223333:role/analyst".to_string(),
+            "arn:aws:iam::111122223333:role/forensics".to_string(),
+        ];
+        vec![
+            Action::on_instance(IsolateInstance, I),
+            Action::on_instance(DenyNetworkAcl, I),
+            Action::on_instance(TakeOutOfService, I),
+            Action::on_instance(ProtectEvidence, I),
+            Action::on_instance(SnapshotVolumes, I),
+            Action::on_instance(TagInstance, I),
+            Action::on_instance(AwaitApproval, I),
+            Action::new(DeactivateAccessKey, Target::access_key("alice", KEY)),
+            Action::on_user(RevokeUserSessions, "alice"),
+            Action::on_user(RemoveLoginProfile, "alice"),
+            Action::on_role(RevokeRoleSessions, "web-role"),
+            Action::new(
+                RevokeInstanceSessions,
+                Target::instance_sessions("web-role", I),
+            ),
+            Action::on_instance(DetachInstanceProfile, I),
+            Action::on_instance(ReleaseInstance, I),
+            Action::new(Unshare, Target::artifact(ArtifactKind::Snapshot, SNAP)),
+            Action::new(RestoreSharing, Target::artifact(ArtifactKind::Image, AMI)),
+            Action::on_function(StopFunction, "payments"),
+            Action::on_function(DisableEventSources, "payments"),
+            Action::on_function(IsolateFunction, "payments"),
+            Action::new(
+                RevokeFunctionSessions,
+                Target::function_sessions(None, "payments"),
+            ),
+            Action::new(
+                RevokeFunctionSessions,
+                Target::function_sessions(Some("payments-role".into()), "payments"),
+            ),
+            Action::on_function(ReleaseFunction, "payments"),
+            Action::on_bucket(BlockPublicAccess, "evidence"),
+            Action::new(DenyMalwareReads, Target::malware_reads("evidence", vec![])),
+            Action::new(DenyMalwareReads, Target::malware_reads("evidence", readers)),
+            Action::on_bucket(ReleaseBucket, "evidence"),
+            Action::new(StopTask, Target::task("prod", TASK)),
+            Action::notify(),
+        ]
+    }
+
+    /// Their JSON exactly as the tagged enum `Action` serialised them before it became a kind and a
+    /// target (plans appear in reports, logs, dry runs and notes): recorded from that enum.
+    const PINNED: [&str; 28] = [
+        r#"{"action":"isolate-instance","instance_id":"i-0123456789abcdef0"}"#,
+        r#"{"action":"deny-network-acl","instance_id":"i-0123456789abcdef0"}"#,
+        r#"{"action":"take-out-of-service","instance_id":"i-0123456789abcdef0"}"#,
+        r#"{"action":"protect-evidence","instance_id":"i-0123456789abcdef0"}"#,
+        r#"{"action":"snapshot-volumes","instance_id":"i-0123456789abcdef0"}"#,
+        r#"{"action":"tag-instance","instance_id":"i-0123456789abcdef0"}"#,
+        r#"{"action":"await-approval","instance_id":"i-0123456789abcdef0"}"#,
+        r#"{"action":"deactivate-access-key","user_name":"alice","access_key_id":"AKIAIOSFODNN7EXAMPLE"}"#,
+        r#"{"action":"revoke-user-sessions","user_name":"alice"}"#,
+        r#"{"action":"remove-login-profile","user_name":"alice"}"#,
+        r#"{"action":"revoke-role-sessions","role_name":"web-role"}"#,
+        r#"{"action":"revoke-instance-sessions","role_name":"web-role","instance_id":"i-0123456789abcdef0"}"#,
+        r#"{"action":"detach-instance-profile","instance_id":"i-0123456789abcdef0"}"#,
+        r#"{"action":"release-instance","instance_id":"i-0123456789abcdef0"}"#,
+        r#"{"action":"unshare","kind":"snapshot","id":"snap-0123456789abcdef0"}"#,
+        r#"{"action":"restore-sharing","kind":"image","id":"ami-0123456789abcdef0"}"#,
+        r#"{"action":"stop-function","function":"payments"}"#,
+        r#"{"action":"disable-event-sources","function":"payments"}"#,
+        r#"{"action":"isolate-function","function":"payments"}"#,
+        r#"{"action":"revoke-function-sessions","role_name":null,"function":"payments"}"#,
+        r#"{"action":"revoke-function-sessions","role_name":"payments-role","function":"payments"}"#,
+        r#"{"action":"release-function","function":"payments"}"#,
+        r#"{"action":"block-public-access","bucket":"evidence"}"#,
+        r#"{"action":"deny-malware-reads","bucket":"evidence","readers":[]}"#,
+        r#"{"action":"deny-malware-reads","bucket":"evidence","readers":["arn:aws:iam::111122223333:role/analyst","arn:aws:iam::111122223333:role/forensics"]}"#,
+        r#"{"action":"release-bucket","bucket":"evidence"}"#,
+        r#"{"action":"stop-task","cluster":"prod","task_arn":"arn:aws:ecs:us-east-1:111122223333:task/prod/0123456789abcdef"}"#,
+        r#"{"action":"notify"}"#,
+    ];
+
+    #[test]
+    fn every_kind_serialises_exactly_as_before() {
+        let actions = one_of_each();
+        assert_eq!(actions.len(), PINNED.len());
+        for (action, json) in actions.iter().zip(PINNED) {
+            assert_eq!(serde_json::to_string(action).unwrap(), json);
+        }
+        let pretty = serde_json::to_string_pretty(&actions[19]).unwrap();
+        let expected = "{\n  \"action\": \"revoke-function-sessions\",\n  \"role_name\": null,\n  \"function\": \"payments\"\n}";
+        assert_eq!(pretty, expected);
+        let kinds: Vec<ActionKind> = actions.iter().map(|a| a.kind).collect();
+        for kind in ActionKind::all().filter(|k| !matches!(k, TagPrincipal | UpdateFinding)) {
+            assert!(kinds.contains(&kind), "{kind} is not pinned");
+        }
+    }
+
+    #[test]
+    fn a_plan_serialises_its_actions_in_order() {
+        let plan = Plan {
+            rule: "r",
+            reason: "why".into(),
+            actions: one_of_each(),
+            decided_by: Some("rule 1".into()),
+        };
+        let expected = format!(
+            r#"{{"rule":"r","reason":"why","actions":[{}],"decided_by":"rule 1"}}"#,
+            PINNED.join(",")
+        );
+        assert_eq!(serde_json::to_string(&plan).unwrap(), expected);
+    }
+
+    #[test]
+    fn the_resource_is_what_the_action_changes() {
+        let actions = one_of_each();
+        let resource = |i: usize| actions[i].resource();
+        assert_eq!(resource(0), I);
+        assert_eq!(resource(7), KEY);
+        assert_eq!(resource(8), "alice");
+        assert_eq!(resource(11), "web-role");
+        assert_eq!(resource(14), SNAP);
+        assert_eq!(resource(19), "payments");
+        assert_eq!(resource(24), "evidence");
+        assert_eq!(resource(26), TASK);
+        assert_eq!(resource(27), "");
+    }
 }

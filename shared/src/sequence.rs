@@ -117,10 +117,10 @@ fn not_reached(sub: &Incident, p: Plan, config: &Config) -> Report {
     let outcomes = p
         .actions
         .iter()
-        .filter(|a| a.kind() != ActionKind::Notify)
+        .filter(|a| a.kind != ActionKind::Notify)
         .map(|a| {
             let why = "not reached before the invocation's deadline: the retry answers it";
-            Outcome::refused(a.kind(), a.resource(), why)
+            Outcome::refused(a.kind, a.resource(), why)
         })
         .collect();
     let execution = Execution {

@@ -574,9 +574,10 @@ async fn respond_to(
 /// `FbRelease` of the fake instance (no Auto Scaling, target group or Elastic IP), at a fixed time.
 async fn release(ec2: &FakeEc2) -> firebreak::outcome::Execution {
     let plan = firebreak::plan::Plan {
-        actions: vec![firebreak::plan::Action::ReleaseInstance {
-            instance_id: "i-0123456789abcdef0".into(),
-        }],
+        actions: vec![firebreak::plan::Action::on_instance(
+            firebreak::actions::registry::ActionKind::ReleaseInstance,
+            "i-0123456789abcdef0",
+        )],
         ..firebreak::plan::Plan::notify_only("release", String::new())
     };
     let request = firebreak::execute::Request {

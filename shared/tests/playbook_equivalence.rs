@@ -18,7 +18,7 @@ mod legacy {
     use firebreak::actions::registry::ActionKind;
     use firebreak::config::Config;
     use firebreak::incident::{AccessKeyRef, Incident, Principal, Resource, ResourceRole};
-    use firebreak::plan::Action;
+    use firebreak::plan::{Action, Target};
 
     pub struct Plan {
         pub rule: &'static str,
@@ -31,7 +31,7 @@ mod legacy {
             Plan {
                 rule,
                 reason,
-                actions: vec![Action::Notify],
+                actions: vec![Action::notify()],
             }
         }
     }
@@ -227,21 +227,22 @@ mod legacy {
         let mut reason = format!("{family} finding of severity {severity} on IAM user {user_name}");
         let mut actions = Vec::new();
         match access_key_id.filter(|k| k.starts_with("AKIA")) {
-            Some(access_key_id) => actions.push(Action::DeactivateAccessKey {
-                user_name: user_name.clone(),
-                access_key_id,
-            }),
+            Some(access_key_id) => actions.push(Action::new(
+                ActionKind::DeactivateAccessKey,
+                Target::access_key(user_name.clone(), access_key_id),
+            )),
             None => reason.push_str(
                 " (the finding names a session, not a long-term key: rotate the key that issued it)",
             ),
         }
-        actions.push(Action::RevokeUserSessions {
-            user_name: user_name.clone(),
-        });
+        actions.push(Action::on_user(
+            ActionKind::RevokeUserSessions,
+            user_name.clone(),
+        ));
         if config.remove_login_severity.is_some_and(|s| severity >= s) {
-            actions.push(Action::RemoveLoginProfile { user_name });
+            actions.push(Action::on_user(ActionKind::RemoveLoginProfile, user_name));
         }
-        actions.push(Action::Notify);
+        actions.push(Action::notify());
         Plan {
             rule: "revoke-user-credentials",
             reason,
@@ -259,9 +260,10 @@ mod legacy {
         config: &Config,
     ) -> Plan {
         let severity = incident.severity;
-        let mut actions = vec![Action::RevokeRoleSessions {
-            role_name: role_name.clone(),
-        }];
+        let mut actions = vec![Action::on_role(
+            ActionKind::RevokeRoleSessions,
+            role_name.clone(),
+        )];
         let exfiltration = incident
             .finding_type
             .contains("/InstanceCredentialExfiltration");
@@ -274,12 +276,15 @@ mod legacy {
                 );
                 // Only that instance's sessions: the role's other users keep working.
                 if !config.revoke_whole_role_on_exfiltration {
-                    actions[0] = Action::RevokeInstanceSessions {
-                        role_name: role_name.clone(),
-                        instance_id: instance_id.clone(),
-                    };
+                    actions[0] = Action::new(
+                        ActionKind::RevokeInstanceSessions,
+                        Target::instance_sessions(role_name.clone(), instance_id.clone()),
+                    );
                 }
-                actions.push(Action::DetachInstanceProfile { instance_id });
+                actions.push(Action::on_instance(
+                    ActionKind::DetachInstanceProfile,
+                    instance_id,
+                ));
                 ("revoke-instance-credentials", reason)
             }
             (true, None) => (
@@ -295,7 +300,7 @@ mod legacy {
                 format!("{family} finding of severity {severity} on a session of role {role_name}"),
             ),
         };
-        actions.push(Action::Notify);
+        actions.push(Action::notify());
         Plan {
             rule,
             reason,
@@ -309,29 +314,26 @@ mod legacy {
         let instance_id = || id.to_string();
         let mut actions = Vec::new();
         if let Some(config) = isolate {
-            actions.push(Action::IsolateInstance {
-                instance_id: instance_id(),
-            });
+            actions.push(Action::on_instance(
+                ActionKind::IsolateInstance,
+                instance_id(),
+            ));
             if config.network_acl_deny {
-                actions.push(Action::DenyNetworkAcl {
-                    instance_id: instance_id(),
-                });
+                actions.push(Action::on_instance(
+                    ActionKind::DenyNetworkAcl,
+                    instance_id(),
+                ));
             }
-            actions.push(Action::TakeOutOfService {
-                instance_id: instance_id(),
-            });
+            actions.push(Action::on_instance(
+                ActionKind::TakeOutOfService,
+                instance_id(),
+            ));
         }
         actions.extend([
-            Action::ProtectEvidence {
-                instance_id: instance_id(),
-            },
-            Action::SnapshotVolumes {
-                instance_id: instance_id(),
-            },
-            Action::TagInstance {
-                instance_id: instance_id(),
-            },
-            Action::Notify,
+            Action::on_instance(ActionKind::ProtectEvidence, instance_id()),
+            Action::on_instance(ActionKind::SnapshotVolumes, instance_id()),
+            Action::on_instance(ActionKind::TagInstance, instance_id()),
+            Action::notify(),
         ]);
         actions
     }
@@ -590,7 +592,7 @@ fn the_rule_that_decided_is_named() {
         p.decided_by.as_deref(),
         Some("rule 12: everything else → notify")
     );
-    assert_eq!(p.actions, vec![Action::Notify]);
+    assert_eq!(p.actions, vec![Action::notify()]);
     let _ = Principal::Root;
 }
 

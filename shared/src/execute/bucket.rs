@@ -60,8 +60,8 @@ async fn lock<E: InstancesPort + ProfilesPort, S: BucketsPort, I: IamPorts>(
             .iter()
             .filter(|a| {
                 matches!(
-                    a,
-                    Action::RevokeUserSessions { .. } | Action::RevokeRoleSessions { .. }
+                    a.kind,
+                    ActionKind::RevokeUserSessions | ActionKind::RevokeRoleSessions
                 )
             })
             .cloned()
@@ -167,10 +167,11 @@ async fn contain<S: BucketsPort>(
 ) -> Result<Execution, Execution> {
     let name = b.name.as_str();
     let block = r.plan.has(ActionKind::BlockPublicAccess);
-    let readers = match r.plan.find(ActionKind::DenyMalwareReads) {
-        Some(Action::DenyMalwareReads { readers, .. }) => Some(readers.clone()),
-        _ => None,
-    };
+    let readers = r
+        .plan
+        .find(ActionKind::DenyMalwareReads)
+        .and_then(Action::readers)
+        .map(<[String]>::to_vec);
     if !block && readers.is_none() {
         return Ok(Execution::default());
     }
@@ -514,9 +515,7 @@ mod tests {
             security_hub: None,
         };
         let plan = Plan {
-            actions: vec![Action::BlockPublicAccess {
-                bucket: "data".into(),
-            }],
+            actions: vec![Action::on_bucket(ActionKind::BlockPublicAccess, "data")],
             ..Plan::notify_only("test", String::new())
         };
         let clock = FixedClock::at("2026-12-01T00:00:00Z");

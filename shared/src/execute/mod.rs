@@ -75,8 +75,8 @@ pub fn each_planned(
         .plan
         .actions
         .iter()
-        .filter(|a| mine(a.kind()))
-        .map(|a| Outcome::new(a.kind(), resource, status, why))
+        .filter(|a| mine(a.kind))
+        .map(|a| Outcome::new(a.kind, resource, status, why))
         .collect();
     Execution {
         outcomes,

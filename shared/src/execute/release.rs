@@ -25,13 +25,11 @@ pub async fn run<E: Ec2Ports, S: OutOfServicePorts, I>(
     p: &Ports<'_, E, S, I>,
     r: Request<'_>,
 ) -> Execution {
-    let Some(Action::ReleaseInstance { instance_id }) = r.plan.find(ActionKind::ReleaseInstance)
-    else {
+    let Some(id) = r.plan.find(RELEASE).and_then(Action::instance_id) else {
         return Execution::default();
     };
     let (ec2, service, clock) = (p.ec2, p.service, r.clock);
     let decided_by = r.plan.decided_by.as_deref();
-    let id = instance_id.as_str();
     let read = match ec2.describe_instance(id).await {
         // Terminated, but its tags still readable: the deny entries for its addresses must not
         // stay in the VPC's network ACLs, where they would cut off whoever gets them next.

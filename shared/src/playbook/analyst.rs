@@ -1,10 +1,11 @@
 //! The analysts' plans: what a Security Hub custom action (FbQuarantine, FbSnapshot, FbRelease,
 //! FbRevoke, FbNotify) does to one finding. No playbook decides these.
 
+use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::incident::asff::CustomAction;
 use crate::incident::{AccessKeyRef, FunctionRef, Incident, Resource};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, Target};
 use crate::playbook::artifact::unshare;
 use crate::playbook::bucket::lock_bucket;
 use crate::playbook::credentials::credential_containment;
@@ -48,7 +49,7 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
     };
     match action {
         CustomAction::FbNotify => Plan {
-            actions: vec![Action::Notify],
+            actions: vec![Action::notify()],
             ..by_analyst("analyst-escalation", "escalation")
         },
         CustomAction::FbQuarantine | CustomAction::FbRelease
@@ -114,10 +115,8 @@ fn instance_actions(
             "analyst-release",
             "release",
             vec![
-                Action::ReleaseInstance {
-                    instance_id: id.to_string(),
-                },
-                Action::Notify,
+                Action::on_instance(ActionKind::ReleaseInstance, id),
+                Action::notify(),
             ],
         ),
     }
@@ -134,10 +133,8 @@ fn function_actions(
             "analyst-release-function",
             "release",
             vec![
-                Action::ReleaseFunction {
-                    function: f.name.clone(),
-                },
-                Action::Notify,
+                Action::on_function(ActionKind::ReleaseFunction, f.name.clone()),
+                Action::notify(),
             ],
         ),
     }
@@ -151,16 +148,16 @@ fn beyond_instances(
     config: &Config,
 ) -> Result<(&'static str, &'static str, Vec<Action>), Plan> {
     let quarantine = action == CustomAction::FbQuarantine;
-    let release = |a: Action| vec![a, Action::Notify];
+    let release = |a: Action| vec![a, Action::notify()];
     Ok(match &incident.resource {
         Resource::Artifact(a) if quarantine => ("analyst-unshare", "stop sharing", unshare(a)),
         Resource::Artifact(a) => (
             "analyst-restore-sharing",
             "restore sharing",
-            release(Action::RestoreSharing {
-                kind: a.kind,
-                id: a.id.clone(),
-            }),
+            release(Action::new(
+                ActionKind::RestoreSharing,
+                Target::artifact(a.kind, a.id.clone()),
+            )),
         ),
         Resource::Bucket(b) if quarantine => (
             "analyst-lock-bucket",
@@ -170,9 +167,7 @@ fn beyond_instances(
         Resource::Bucket(b) => (
             "analyst-release-bucket",
             "release",
-            release(Action::ReleaseBucket {
-                bucket: b.name.clone(),
-            }),
+            release(Action::on_bucket(ActionKind::ReleaseBucket, b.name.clone())),
         ),
         Resource::Function(f) => {
             if let Some(p) = own_function(f, config) {
@@ -184,11 +179,11 @@ fn beyond_instances(
             "analyst-stop-task",
             "stop",
             vec![
-                Action::StopTask {
-                    cluster: t.cluster.clone(),
-                    task_arn: t.task_arn.clone(),
-                },
-                Action::Notify,
+                Action::new(
+                    ActionKind::StopTask,
+                    Target::task(t.cluster.clone(), t.task_arn.clone()),
+                ),
+                Action::notify(),
             ],
         ),
         Resource::Task(_) => {
@@ -210,10 +205,10 @@ fn plan_revoke(incident: &Incident, key: &AccessKeyRef, config: &Config) -> Plan
     let mut p = credential_containment(incident, key, config);
     // The analyst's choice is the whole role: every session of it, not only the instance's.
     for a in &mut p.actions {
-        if let Action::RevokeInstanceSessions { role_name, .. } = a {
-            *a = Action::RevokeRoleSessions {
-                role_name: std::mem::take(role_name),
-            };
+        if let (ActionKind::RevokeInstanceSessions, Target::InstanceSessions { role_name, .. }) =
+            (a.kind, &mut a.target)
+        {
+            *a = Action::on_role(ActionKind::RevokeRoleSessions, std::mem::take(role_name));
         }
     }
     if p.has_containment() {
@@ -228,7 +223,7 @@ fn plan_revoke(incident: &Incident, key: &AccessKeyRef, config: &Config) -> Plan
             .is_some_and(|s| incident.severity >= s)
         {
             p.actions
-                .retain(|a| !matches!(a, Action::RemoveLoginProfile { .. }));
+                .retain(|a| a.kind != ActionKind::RemoveLoginProfile);
         }
     }
     p

@@ -1,7 +1,8 @@
 //! An EBS snapshot or AMI: its sharing taken away.
 
+use crate::actions::registry::ActionKind;
 use crate::incident::{ArtifactKind, ArtifactRef, Incident};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, Target};
 use crate::playbook::file::Response;
 use crate::playbook::notify::{family_and_kind, NOTIFY_RULE};
 
@@ -37,10 +38,7 @@ pub const UNSHARE_RULE: &str = "unshare-artifact";
 
 pub(super) fn unshare(a: &ArtifactRef) -> Vec<Action> {
     vec![
-        Action::Unshare {
-            kind: a.kind,
-            id: a.id.clone(),
-        },
-        Action::Notify,
+        Action::new(ActionKind::Unshare, Target::artifact(a.kind, a.id.clone())),
+        Action::notify(),
     ]
 }

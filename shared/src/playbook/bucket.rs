@@ -1,9 +1,10 @@
 //! An S3 bucket or object: locked (public access blocked, the caller's sessions revoked; a
 //! malicious object made unreadable).
 
+use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::incident::{AccessKeyRef, BucketRef, Incident, Principal};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, Target};
 use crate::playbook::credentials::protected;
 use crate::playbook::file::Response;
 use crate::playbook::notify::{family_and_kind, NOTIFY_RULE};
@@ -48,16 +49,16 @@ pub(super) fn lock_bucket(b: &BucketRef, about: String, config: &Config) -> Plan
             rule: LOCK_BUCKET_RULE,
             reason: format!("{about}: no one but the security roles may read it"),
             actions: vec![
-                Action::DenyMalwareReads {
-                    bucket,
-                    readers: config.malware_readers.clone(),
-                },
-                Action::Notify,
+                Action::new(
+                    ActionKind::DenyMalwareReads,
+                    Target::malware_reads(bucket, config.malware_readers.clone()),
+                ),
+                Action::notify(),
             ],
             decided_by: None,
         };
     }
-    let mut actions = vec![Action::BlockPublicAccess { bucket }];
+    let mut actions = vec![Action::on_bucket(ActionKind::BlockPublicAccess, bucket)];
     let mut reason = format!("{about}: no public access");
     match b.caller.as_ref().map(AccessKeyRef::principal) {
         Some(p) if protected(&p, config).is_some() => reason.push_str(
@@ -65,16 +66,16 @@ pub(super) fn lock_bucket(b: &BucketRef, about: String, config: &Config) -> Plan
         ),
         Some(Principal::IamUser { user_name, .. }) => {
             reason.push_str(&format!("; the sessions of user {user_name} revoked"));
-            actions.push(Action::RevokeUserSessions { user_name });
+            actions.push(Action::on_user(ActionKind::RevokeUserSessions, user_name));
         }
         Some(Principal::Role { role_name, .. }) => {
             reason.push_str(&format!("; the sessions of role {role_name} revoked"));
-            actions.push(Action::RevokeRoleSessions { role_name });
+            actions.push(Action::on_role(ActionKind::RevokeRoleSessions, role_name));
         }
         Some(_) => reason.push_str("; the caller's credentials cannot be revoked by IAM policy"),
         None => {}
     }
-    actions.push(Action::Notify);
+    actions.push(Action::notify());
     Plan {
         rule: LOCK_BUCKET_RULE,
         reason,

@@ -4,7 +4,7 @@
 use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::incident::{AccessKeyRef, Incident, Principal};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, Target};
 use crate::playbook::file::Response;
 use crate::playbook::notify::{family_and_kind, NOTIFY_RULE};
 
@@ -125,21 +125,22 @@ fn plan_user(
     let mut reason = format!("{family} finding of severity {severity} on IAM user {user_name}");
     let mut actions = Vec::new();
     match access_key_id.filter(|k| k.starts_with("AKIA")) {
-        Some(access_key_id) => actions.push(Action::DeactivateAccessKey {
-            user_name: user_name.clone(),
-            access_key_id,
-        }),
+        Some(access_key_id) => actions.push(Action::new(
+            ActionKind::DeactivateAccessKey,
+            Target::access_key(user_name.clone(), access_key_id),
+        )),
         None => reason.push_str(
             " (the finding names a session, not a long-term key: rotate the key that issued it)",
         ),
     }
-    actions.push(Action::RevokeUserSessions {
-        user_name: user_name.clone(),
-    });
+    actions.push(Action::on_user(
+        ActionKind::RevokeUserSessions,
+        user_name.clone(),
+    ));
     if config.remove_login_severity.is_some_and(|s| severity >= s) {
-        actions.push(Action::RemoveLoginProfile { user_name });
+        actions.push(Action::on_user(ActionKind::RemoveLoginProfile, user_name));
     }
-    actions.push(Action::Notify);
+    actions.push(Action::notify());
     Plan {
         rule: "revoke-user-credentials",
         reason,
@@ -158,9 +159,10 @@ fn plan_role(
     config: &Config,
 ) -> Plan {
     let severity = incident.severity;
-    let mut actions = vec![Action::RevokeRoleSessions {
-        role_name: role_name.clone(),
-    }];
+    let mut actions = vec![Action::on_role(
+        ActionKind::RevokeRoleSessions,
+        role_name.clone(),
+    )];
     let exfiltration = incident
         .finding_type
         .contains("/InstanceCredentialExfiltration");
@@ -173,12 +175,15 @@ fn plan_role(
             );
             // Only that instance's sessions: the role's other users keep working.
             if !config.revoke_whole_role_on_exfiltration {
-                actions[0] = Action::RevokeInstanceSessions {
-                    role_name: role_name.clone(),
-                    instance_id: instance_id.clone(),
-                };
+                actions[0] = Action::new(
+                    ActionKind::RevokeInstanceSessions,
+                    Target::instance_sessions(role_name.clone(), instance_id.clone()),
+                );
             }
-            actions.push(Action::DetachInstanceProfile { instance_id });
+            actions.push(Action::on_instance(
+                ActionKind::DetachInstanceProfile,
+                instance_id,
+            ));
             ("revoke-instance-credentials", reason)
         }
         (true, None) => (
@@ -194,7 +199,7 @@ fn plan_role(
             format!("{family} finding of severity {severity} on a session of role {role_name}"),
         ),
     };
-    actions.push(Action::Notify);
+    actions.push(Action::notify());
     Plan {
         rule,
         reason,

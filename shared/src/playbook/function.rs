@@ -1,9 +1,10 @@
 //! A Lambda function: stopped (executions, triggers, network, its role's sessions), unless it is
 //! Firebreak's own or runs as a protected role.
 
+use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::incident::{FunctionRef, Incident};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, Target};
 use crate::playbook::credentials::PROTECTED_RULE;
 use crate::playbook::file::Response;
 use crate::playbook::notify::{family_and_kind, NOTIFY_RULE};
@@ -71,20 +72,14 @@ pub(super) fn own_function(f: &FunctionRef, config: &Config) -> Option<Plan> {
 pub(super) fn stop_function(f: &FunctionRef) -> Vec<Action> {
     let function = || f.name.clone();
     let mut actions = vec![
-        Action::StopFunction {
-            function: function(),
-        },
-        Action::DisableEventSources {
-            function: function(),
-        },
-        Action::IsolateFunction {
-            function: function(),
-        },
+        Action::on_function(ActionKind::StopFunction, function()),
+        Action::on_function(ActionKind::DisableEventSources, function()),
+        Action::on_function(ActionKind::IsolateFunction, function()),
     ];
-    actions.push(Action::RevokeFunctionSessions {
-        role_name: f.role_name.clone(),
-        function: function(),
-    });
-    actions.push(Action::Notify);
+    actions.push(Action::new(
+        ActionKind::RevokeFunctionSessions,
+        Target::function_sessions(f.role_name.clone(), function()),
+    ));
+    actions.push(Action::notify());
     actions
 }

@@ -1,6 +1,7 @@
 //! An instance (EC2 and Runtime findings): what `contain`, `evidence` and `ask` mean for it; the
 //! full quarantine and the evidence-only response.
 
+use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::incident::Incident;
 use crate::plan::{Action, Plan};
@@ -48,44 +49,26 @@ pub const ASK_RULE: &str = "ask-approval";
 /// Evidence now, the instance tagged as awaiting approval, the team told how to approve.
 fn ask(id: &str) -> Vec<Action> {
     let mut actions = quarantine(id, None);
-    actions.insert(
-        0,
-        Action::AwaitApproval {
-            instance_id: id.to_string(),
-        },
-    );
+    actions.insert(0, Action::on_instance(ActionKind::AwaitApproval, id));
     actions
 }
 
 /// The full quarantine of an instance (isolation, the network ACL deny when configured, out of
 /// service, evidence, snapshots, tags) or, without `isolate`, evidence only; then the team is told.
 pub(super) fn quarantine(id: &str, isolate: Option<&Config>) -> Vec<Action> {
-    let instance_id = || id.to_string();
     let mut actions = Vec::new();
     if let Some(config) = isolate {
-        actions.push(Action::IsolateInstance {
-            instance_id: instance_id(),
-        });
+        actions.push(Action::on_instance(ActionKind::IsolateInstance, id));
         if config.network_acl_deny {
-            actions.push(Action::DenyNetworkAcl {
-                instance_id: instance_id(),
-            });
+            actions.push(Action::on_instance(ActionKind::DenyNetworkAcl, id));
         }
-        actions.push(Action::TakeOutOfService {
-            instance_id: instance_id(),
-        });
+        actions.push(Action::on_instance(ActionKind::TakeOutOfService, id));
     }
     actions.extend([
-        Action::ProtectEvidence {
-            instance_id: instance_id(),
-        },
-        Action::SnapshotVolumes {
-            instance_id: instance_id(),
-        },
-        Action::TagInstance {
-            instance_id: instance_id(),
-        },
-        Action::Notify,
+        Action::on_instance(ActionKind::ProtectEvidence, id),
+        Action::on_instance(ActionKind::SnapshotVolumes, id),
+        Action::on_instance(ActionKind::TagInstance, id),
+        Action::notify(),
     ]);
     actions
 }

@@ -52,6 +52,7 @@ pub mod instance;
 pub mod notify;
 pub mod task;
 
+use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::incident::{Incident, Resource, SequenceRef};
 use crate::plan::{Action, Plan};
@@ -134,9 +135,13 @@ fn sample_or_archived(incident: &Incident, config: &Config) -> Option<Plan> {
 fn plan_sequence(incident: &Incident, seq: &SequenceRef, config: &Config) -> Plan {
     let mut actions = Vec::new();
     for p in member_plans(incident, seq, config) {
-        actions.extend(p.actions.into_iter().filter(|a| *a != Action::Notify));
+        actions.extend(
+            p.actions
+                .into_iter()
+                .filter(|a| a.kind != ActionKind::Notify),
+        );
     }
-    actions.push(Action::Notify);
+    actions.push(Action::notify());
     Plan {
         rule: SEQUENCE_RULE,
         reason: format!(
@@ -244,7 +249,7 @@ pub(crate) mod tests {
         i.sample = true;
         assert_eq!(plan(&i, &Config::for_tests()).rule, "sample-finding");
         let p = plan(&i, &Config::for_tests());
-        assert_eq!(p.actions, vec![Action::Notify]);
+        assert_eq!(p.actions, vec![Action::notify()]);
         assert!(!p.changes_resources());
     }
 }

@@ -111,7 +111,7 @@ mod tests {
             ("Starship", "guardduty_remediate.html"),
         ] {
             let p = plan(&other(t), &c);
-            assert_eq!(p.actions, vec![Action::Notify], "{t}");
+            assert_eq!(p.actions, vec![Action::notify()], "{t}");
             assert!(p.reason.contains(page), "{t}: {}", p.reason);
         }
     }

@@ -1,8 +1,9 @@
 //! An ECS task on Fargate: stopped only when the playbook chose `contain`; otherwise the team is
 //! told how to find it.
 
+use crate::actions::registry::ActionKind;
 use crate::incident::{Incident, TaskRef};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, Target};
 use crate::playbook::file::Response;
 use crate::playbook::notify::{family_and_kind, not_acted_on, NOTIFY_RULE};
 use crate::shell::{self, Command};
@@ -23,11 +24,11 @@ pub(super) fn plan_task(incident: &Incident, t: &TaskRef, response: Response) ->
             rule: STOP_TASK_RULE,
             reason: format!("{about}: stopped (the playbook chose to contain tasks)"),
             actions: vec![
-                Action::StopTask {
-                    cluster: t.cluster.clone(),
-                    task_arn: t.task_arn.clone(),
-                },
-                Action::Notify,
+                Action::new(
+                    ActionKind::StopTask,
+                    Target::task(t.cluster.clone(), t.task_arn.clone()),
+                ),
+                Action::notify(),
             ],
             decided_by: None,
         },

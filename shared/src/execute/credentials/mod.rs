@@ -28,9 +28,13 @@ mod user;
 
 use self::role::revoke_role;
 use self::user::revoke_user;
+use crate::actions::registry::ActionKind::{
+    DeactivateAccessKey, DetachInstanceProfile, RemoveLoginProfile, RevokeInstanceSessions,
+    RevokeRoleSessions, RevokeUserSessions,
+};
 use crate::execute::Request;
 use crate::outcome::Execution;
-use crate::plan::{Action, Plan};
+use crate::plan::Plan;
 use crate::ports::{IamPorts, InstancesPort, Ports, ProfilesPort};
 
 /// What a credential plan asks for.
@@ -48,19 +52,16 @@ struct Wanted<'a> {
 fn wanted(plan: &Plan) -> Wanted<'_> {
     let mut w = Wanted::default();
     for a in &plan.actions {
-        match a {
-            Action::RevokeUserSessions { user_name } => w.user = Some(user_name),
-            Action::DeactivateAccessKey { access_key_id, .. } => w.key = Some(access_key_id),
-            Action::RemoveLoginProfile { .. } => w.remove_login = true,
-            Action::RevokeRoleSessions { role_name } => w.role = Some(role_name),
-            Action::RevokeInstanceSessions {
-                role_name,
-                instance_id,
-            } => {
-                w.role = Some(role_name);
-                w.scoped = Some(instance_id);
+        match a.kind {
+            RevokeUserSessions => w.user = a.user_name(),
+            DeactivateAccessKey => w.key = a.access_key_id(),
+            RemoveLoginProfile => w.remove_login = true,
+            RevokeRoleSessions => w.role = a.role_name(),
+            RevokeInstanceSessions => {
+                w.role = a.role_name();
+                w.scoped = a.instance_id();
             }
-            Action::DetachInstanceProfile { instance_id } => w.detach = Some(instance_id),
+            DetachInstanceProfile => w.detach = a.instance_id(),
             _ => {}
         }
     }

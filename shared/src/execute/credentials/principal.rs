@@ -7,7 +7,7 @@ use crate::actions::sessions::{Denial, Holder, InstanceSessions, Refused};
 use crate::error::AwsError;
 use crate::execute::Request;
 use crate::outcome::{quiet, Execution, Marked, Outcome, Status, Told};
-use crate::plan::{skip_all, Action, Plan};
+use crate::plan::{skip_all, Plan};
 use crate::ports::{IamPorts, PrincipalFacts};
 use crate::seal;
 use crate::tags::{self, status};
@@ -23,7 +23,7 @@ fn contained(plan: &Plan, outcomes: &[Outcome]) -> bool {
             && plan
                 .actions
                 .iter()
-                .any(|a| a.is_containment() && a.kind() == o.action)
+                .any(|a| a.is_containment() && a.kind == o.action)
     })
 }
 
@@ -50,7 +50,7 @@ pub(super) fn principal_gate(
         Ok(None) => skipped(format!("the {kind} {name} no longer exists")),
         Err(e) => {
             let first = r.plan.actions.iter().find(|a| a.is_containment());
-            let action = first.map_or(ActionKind::TagPrincipal, Action::kind);
+            let action = first.map_or(ActionKind::TagPrincipal, |a| a.kind);
             let why = format!(
                 "could not read whether the {kind} {name} is exempt ({}): NOT acted on; the \
                  retry reads it again",

@@ -70,12 +70,12 @@ impl<S: FunctionsPort, I: PrincipalsPort> Changes<'_, S, I> {
         };
         // The live execution role (the finding's may be stale or absent).
         let revoke = async {
-            let named = match r.plan.find(ActionKind::RevokeFunctionSessions) {
-                Some(Action::RevokeFunctionSessions { role_name, .. }) => Some(role_name),
-                _ => None,
-            };
+            let named = r
+                .plan
+                .find(ActionKind::RevokeFunctionSessions)
+                .map(Action::role_name);
             let kind = ActionKind::RevokeFunctionSessions;
-            match named.map(|n| role_name(facts).or(n.as_deref())) {
+            match named.map(|n| role_name(facts).or(n)) {
                 None => None,
                 Some(Some(role)) => {
                     Some(function::revoke(iam, role, name, &facts.arn, &cutoff).await)

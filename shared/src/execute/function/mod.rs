@@ -133,7 +133,7 @@ mod tests {
     };
     use crate::incident::{Incident, Resource, Source};
     use crate::outcome::Outcome;
-    use crate::plan::{Action, Plan};
+    use crate::plan::{Action, Plan, Target};
     use crate::ports::{FunctionFacts, ProvisionedFacts, UpdateStatus};
     use crate::tags;
 
@@ -166,9 +166,7 @@ mod tests {
             ..incident()
         };
         let plan = Plan {
-            actions: vec![Action::StopFunction {
-                function: "orders".into(),
-            }],
+            actions: vec![Action::on_function(ActionKind::StopFunction, "orders")],
             ..Plan::notify_only("test", String::new())
         };
         let clock = FixedClock::at("2026-12-01T00:00:00Z");
@@ -226,13 +224,13 @@ mod tests {
         let name = || "orders".to_string();
         let plan = Plan {
             actions: vec![
-                Action::StopFunction { function: name() },
-                Action::DisableEventSources { function: name() },
-                Action::IsolateFunction { function: name() },
-                Action::RevokeFunctionSessions {
-                    role_name: None,
-                    function: name(),
-                },
+                Action::on_function(ActionKind::StopFunction, name()),
+                Action::on_function(ActionKind::DisableEventSources, name()),
+                Action::on_function(ActionKind::IsolateFunction, name()),
+                Action::new(
+                    ActionKind::RevokeFunctionSessions,
+                    Target::function_sessions(None, name()),
+                ),
             ],
             ..Plan::notify_only("test", String::new())
         };
