@@ -1,9 +1,10 @@
 //! Every end-to-end and fidelity test of the workspace, one module per file: the real Lambda
 //! binaries against the local AWS (`scripts/local-aws`). One test binary, so the AWS SDK crates are
 //! linked once rather than once per file; `cargo test -p firebreak-tests --test e2e network_e2e::`
-//! runs one file's tests. Tests share one local AWS as they always did: each makes its own
-//! resources (`fixtures::unique`), keys its fault rules by its own id, and the blast-radius cap's
-//! tests use a region of their own.
+//! runs one file's tests. The fidelity tests of the local AWS are `fidelity/`, a module per service
+//! (`--test e2e fidelity::` runs them all, `fidelity::lambda::` one service's). Tests share one
+//! local AWS as they always did: each makes its own resources (`fixtures::unique`), keys its fault
+//! rules by its own id, and the blast-radius cap's tests use a region of their own.
 
 #[path = "artifact_e2e.rs"]
 mod artifact_e2e;
@@ -15,14 +16,14 @@ mod chat_e2e;
 mod credential_e2e;
 #[path = "fault_e2e.rs"]
 mod fault_e2e;
+#[path = "fidelity/mod.rs"]
+mod fidelity;
 #[path = "function_e2e.rs"]
 mod function_e2e;
 #[path = "guardduty_e2e.rs"]
 mod guardduty_e2e;
 #[path = "imported_e2e.rs"]
 mod imported_e2e;
-#[path = "local_aws_fidelity.rs"]
-mod local_aws_fidelity;
 #[path = "metrics_e2e.rs"]
 mod metrics_e2e;
 #[path = "network_e2e.rs"]

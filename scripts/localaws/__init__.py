@@ -4,7 +4,8 @@ own backend and test controls in front of it.
 Started by `scripts/local_aws.py` (`python scripts/local_aws.py --port 0 --ready-file PATH`, see
 server.py). The patches change moto's own backend state and behaviour (never the Rust code's view
 of it); each patch's docstring says what moto does, what AWS does (and the AWS doc that says so)
-and what the patch does. `tests/local_aws_fidelity.rs` covers them: they fail against plain moto.
+and what the patch does. `tests/fidelity/` covers them (a module per service, and `faults.rs` for
+the test controls): they fail against plain moto.
 
     server       LocalAwsServer, the ordered PATCHES list, apply_patches, main (the command line)
     ec2          EC2: ENI groups, instance attributes, addresses, tags, security group visibility,
