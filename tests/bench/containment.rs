@@ -5,11 +5,12 @@
 //! emulated Lambda Runtime API and reads the proxy's log to find when containment completed: the
 //! answer to the incident's last group change. With `--peer-python` it measures the Python peer
 //! (`tests/bench/python_peer`, under `awslambdaric`) the same way and prints both side by side;
-//! with `--burst N` it also delivers N findings about N instances through a second, throttling proxy.
+//! with `--burst N` it also delivers N findings about N instances through a second, throttling proxy;
+//! with `--sequence N` one attack sequence over N instances, in one invocation (its 60 s deadline).
 //!
 //! Usage: bench-containment --binary PATH --proxy URL --proxy-log FILE [--delay-ms 40] [--runs 15]
 //!        [--peer-python PATH --peer-dir DIR] [--burst N --burst-proxy URL --burst-log FILE
-//!        --concurrency C]
+//!        --concurrency C] [--sequence N [--sequence-runs R]]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,8 @@ struct Args {
     burst_proxy: String,
     burst_log: std::path::PathBuf,
     concurrency: usize,
+    sequence: usize,
+    sequence_runs: usize,
 }
 
 fn args() -> Args {
@@ -46,6 +49,8 @@ fn args() -> Args {
         burst_proxy: String::new(),
         burst_log: "burst-calls.jsonl".into(),
         concurrency: 5,
+        sequence: 0,
+        sequence_runs: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -62,6 +67,8 @@ fn args() -> Args {
             "--burst-proxy" => a.burst_proxy = v,
             "--burst-log" => a.burst_log = v.into(),
             "--concurrency" => a.concurrency = v.parse().expect("--concurrency"),
+            "--sequence" => a.sequence = v.parse().expect("--sequence"),
+            "--sequence-runs" => a.sequence_runs = v.parse().expect("--sequence-runs"),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -603,6 +610,87 @@ async fn burst(aws: &Aws, args: &Args, binary_env: &[(String, String)]) {
     );
 }
 
+/// One attack sequence over `n` fresh instances (100 a VPC), as EventBridge delivers it.
+async fn fleet_sequence(aws: &Aws, n: usize, net: usize) -> (Vec<(String, String)>, Value) {
+    let mut made = Vec::new(); // (instance, its app group)
+    for v in 0..n.div_ceil(100) {
+        let (vpc, subnet) = aws.vpc(&format!("10.{}.0.0/16", net + v)).await;
+        let app = aws.app_group(&vpc).await;
+        let count = 100.min(n - v * 100) as i32;
+        for (instance, _) in aws.instances(&subnet, std::slice::from_ref(&app), &[], count).await {
+            made.push((instance, app.clone()));
+        }
+    }
+    let account = firebreak_tests::ACCOUNT;
+    let resources: Vec<Value> = (made.iter())
+        .map(|(i, _)| {
+            serde_json::json!({"uid": format!("arn:aws:ec2:us-east-1:{account}:instance/{i}"),
+                "resourceType": "EC2_INSTANCE", "accountId": account, "region": "us-east-1",
+                "service": "ec2"})
+        })
+        .collect();
+    let sequence = serde_json::json!({"uid": unique("seq"), "description": "sequence",
+        "signals": [{"uid": "s1", "type": "FINDING", "name": "Backdoor:EC2/C&CActivity.B",
+                     "createdAt": 1764471540, "updatedAt": 1764471540, "firstSeenAt": 1764471540,
+                     "lastSeenAt": 1764471540, "count": 1}],
+        "resources": resources});
+    let service = serde_json::json!({"serviceName": "guardduty", "count": 1, "archived": false,
+        "featureName": "Correlation", "resourceRole": "TARGET", "additionalInfo": {},
+        "detection": {"sequence": sequence}});
+    let event = firebreak_tests::fixtures::guardduty_envelope(
+        &unique("sequence"),
+        "AttackSequence:EC2/CompromisedInstanceGroup",
+        9.0,
+        "sequence over a fleet",
+        serde_json::json!({"resourceType": "AttackSequence"}),
+        service,
+    );
+    (made, event)
+}
+
+/// `--sequence N`: one sequence over N instances per run, through the delaying proxy; the
+/// invocation's wall time, its verdict, the instances isolated, and the calls.
+async fn sequence(aws: &Aws, args: &Args, binary_env: &[(String, String)]) {
+    let n = args.sequence;
+    println!(
+        "### Attack sequence over {n} instances, one invocation, per-call delay {} ms\n",
+        args.delay_ms
+    );
+    println!("| run | wall (s) | verdict | isolated | AWS calls | calls a member |");
+    println!("|---|---|---|---|---|---|");
+    let env: Vec<(&str, &str)> = (binary_env.iter())
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut walls = Vec::new();
+    for run in 0..args.sequence_runs {
+        let (made, event) = fleet_sequence(aws, n, 100 + run * 10).await;
+        let f = Function::start_binary(&args.binary, &args.proxy, &env).await;
+        f.ready().await;
+        let since = epoch(SystemTime::now());
+        let started = Instant::now();
+        let answer = f.invoke(&event).await;
+        let wall = started.elapsed().as_secs_f64();
+        let verdict = match &answer {
+            Invocation::Response(v) => v["verdict"].as_str().unwrap_or("?").to_string(),
+            Invocation::Error { error_type, .. } => format!("error {error_type}"),
+        };
+        let mut isolated = 0;
+        for (i, app) in &made {
+            if aws.groups_of(i).await != vec![app.clone()] {
+                isolated += 1;
+            }
+        }
+        let calls = calls_since(&args.proxy_log, since).len();
+        println!(
+            "| {} | {wall:.1} | {verdict} | {isolated}/{n} | {calls} | {:.1} |",
+            run + 1,
+            calls as f64 / n as f64
+        );
+        walls.push(wall);
+    }
+    println!("\nmedian wall: {:.1} s for {n} members", median(walls));
+}
+
 #[tokio::main]
 async fn main() {
     let args = args();
@@ -634,9 +722,17 @@ async fn main() {
         args.delay_ms
     );
     if args.runs == 0 {
-        // `--runs 0`: the burst alone.
-        assert!(args.burst > 0, "--runs 0 needs --burst N");
-        burst(&aws, &args, &env).await;
+        // `--runs 0`: the burst or the sequence alone.
+        assert!(
+            args.burst > 0 || args.sequence > 0,
+            "--runs 0 needs --burst N or --sequence N"
+        );
+        if args.burst > 0 {
+            burst(&aws, &args, &env).await;
+        }
+        if args.sequence > 0 {
+            sequence(&aws, &args, &env).await;
+        }
         return;
     }
     let rust_results = measure(&aws, &args, &rust, 90).await;
@@ -666,5 +762,8 @@ async fn main() {
     if args.burst > 0 {
         assert!(!args.burst_proxy.is_empty(), "--burst needs --burst-proxy");
         burst(&aws, &args, &env).await;
+    }
+    if args.sequence > 0 {
+        sequence(&aws, &args, &env).await;
     }
 }
