@@ -1,7 +1,7 @@
 //! The ECS task and EBS snapshot / AMI schedulers (`execute/task.rs`, `execute/artifact.rs`) driven
 //! through recording fakes of only the port each needs (`TasksPort`, `ArtifactsPort`): what they
 //! call, in which order, and what they report. (The instance, credential, function and bucket
-//! schedulers have theirs in `executor_fakes.rs` and beside their code.)
+//! schedulers have theirs in `executor_fakes/` and beside their code.)
 
 use std::sync::Mutex;
 
