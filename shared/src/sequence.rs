@@ -1,8 +1,9 @@
 //! An attack sequence (GuardDuty Extended Threat Detection, `AttackSequence:*`): each resource it
 //! lists that Firebreak acts on — instances, credentials, buckets — gets its own response, as the
-//! playbook decides for that resource with the sequence's type and severity, each under the
-//! blast-radius cap; the team is told once, in one notification that lists what was done to which
-//! resource (and which resources Firebreak does not act on).
+//! playbook decides for that resource with the sequence's type and severity, the members together
+//! ([`SEQUENCE_CONCURRENCY`] at once), the blast-radius cap counting the sequence once; the team is
+//! told once, in one notification that lists what was done to which resource (and which resources
+//! Firebreak does not act on).
 
 use crate::actions::registry::ActionKind;
 use futures::StreamExt;
