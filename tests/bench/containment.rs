@@ -617,7 +617,10 @@ async fn fleet_sequence(aws: &Aws, n: usize, net: usize) -> (Vec<(String, String
         let (vpc, subnet) = aws.vpc(&format!("10.{}.0.0/16", net + v)).await;
         let app = aws.app_group(&vpc).await;
         let count = 100.min(n - v * 100) as i32;
-        for (instance, _) in aws.instances(&subnet, std::slice::from_ref(&app), &[], count).await {
+        for (instance, _) in aws
+            .instances(&subnet, std::slice::from_ref(&app), &[], count)
+            .await
+        {
             made.push((instance, app.clone()));
         }
     }
