@@ -4,12 +4,12 @@
 use serde::Serialize;
 use tracing::{info, warn};
 
-use crate::actions::registry::ActionKind;
 use crate::config::{Config, Mode};
 use crate::error::AwsError;
 use crate::incident::asff::{CustomAction, RejectedFinding};
 use crate::incident::ids::Arn;
 use crate::incident::{FindingRef, Incident};
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::plan::Action;
 use crate::playbook::analyst::plan_for_action;

@@ -7,11 +7,11 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
-use crate::actions::registry::ActionKind;
 use crate::chat::{self, ChatMetadata, ChatNotification};
 use crate::config::Mode;
 use crate::error::AwsError;
 use crate::incident::asff::{CustomAction, RejectedFinding};
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{Notification, Notifier};
 use crate::report::text::subject;

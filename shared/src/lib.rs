@@ -8,10 +8,11 @@
 //! `ARCHITECTURE.md` at the repository root is the map: which module owns what, the tag vocabulary,
 //! and how to add an action.
 
-// Ground floor: values, errors, the clock, the tag vocabulary, the action registry.
+// Ground floor: values, errors, the clock, the tag vocabulary, the kinds of action.
 pub mod clock;
 pub mod denies;
 pub mod error;
+pub mod kind;
 pub mod outcome;
 pub mod records;
 pub mod retry;
@@ -23,14 +24,15 @@ pub mod tags;
 pub mod config;
 pub mod incident;
 
-// Decision: the plan and the playbook that makes it; the permissions the actions need.
-pub mod permissions;
+// Decision: the plan and the playbook that makes it.
 pub mod plan;
 pub mod playbook;
 
-// Ports, actions (one module per action with its undo) and the schedulers that run them.
+// Ports, actions (one module per action: its declaration, process and undo), the registry of their
+// declarations and the permissions derived from it, and the schedulers that run them.
 pub mod actions;
 pub mod execute;
+pub mod permissions;
 pub mod ports;
 
 // Output and wiring.

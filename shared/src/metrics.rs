@@ -15,9 +15,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-use crate::actions::registry::ActionKind;
 use crate::clock::{Clock, SystemClock};
 use crate::incident::Incident;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::plan::Plan;
 use crate::playbook::credentials::PROTECTED_RULE;
@@ -53,7 +53,7 @@ pub const VERDICT: &str = "Verdict";
 pub const RESPONSE: &str = "Response";
 /// Dimension: what the finding is about ([`resource_kind`]).
 pub const RESOURCE_KIND: &str = "ResourceKind";
-/// Dimension: the action's registry name.
+/// Dimension: the action's name (`ActionKind::name`).
 pub const ACTION: &str = "Action";
 /// Dimension: how the step ended (`succeeded`, `already-done`, `skipped`, `failed`, `planned`).
 pub const OUTCOME: &str = "Outcome";

@@ -3,7 +3,8 @@
 //! member role). `tests/template_permissions.rs` fails when `infra/template.yaml` or
 //! `infra/member-role.yaml` grants other than exactly these.
 
-use crate::actions::registry::{ActionKind, REGISTRY};
+use crate::actions::registry::{spec, REGISTRY};
+use crate::kind::ActionKind;
 
 /// Acting in a member account: its Firebreak role (`aws::clients::AwsClients`).
 pub const MEMBER: &[&str] = &["sts:AssumeRole"];
@@ -35,12 +36,12 @@ pub fn kinds_of(binary: &str) -> Option<Vec<ActionKind>> {
 
 /// What one kind needs: its own IAM actions and, for a release, the undos of every kind it undoes.
 pub fn for_kind(kind: ActionKind) -> Vec<&'static str> {
-    let mut parts: Vec<&[&'static str]> = vec![kind.spec().permissions];
+    let mut parts: Vec<&[&'static str]> = vec![spec(kind).permissions];
     if matches!(
         kind,
         ActionKind::ReleaseInstance | ActionKind::ReleaseFunction | ActionKind::ReleaseBucket
     ) {
-        parts.extend(ActionKind::undone_by_release().map(|k| k.spec().undo_permissions));
+        parts.extend(ActionKind::undone_by_release().map(|k| spec(k).undo_permissions));
     }
     union(&parts)
 }

@@ -3,16 +3,16 @@
 
 use serde::Serialize;
 
-use crate::actions::registry::ActionKind;
 use crate::incident::ArtifactKind;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 
-/// One action Firebreak will take: its kind (name, permissions, tags: the registry's declaration)
-/// and what it acts on. Serialises as the old tagged form, `{"action":"<kind>", <target's fields>}`
-/// (pinned for every kind by this file's tests).
+/// One action Firebreak will take: its kind (its name; its permissions and tags: its action's
+/// declaration in the registry) and what it acts on. Serialises as the old tagged form,
+/// `{"action":"<kind>", <target's fields>}` (pinned for every kind by this file's tests).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Action {
-    /// Its kind in the registry (serialised as `"action"`).
+    /// Its kind (serialised as `"action"`).
     #[serde(rename = "action")]
     pub kind: ActionKind,
     /// What it acts on (its fields follow `"action"`).
@@ -235,7 +235,7 @@ impl Action {
         Action::new(kind, Target::role(role_name))
     }
 
-    /// The kebab-case name used in logs, tags and notes (the registry's).
+    /// The kebab-case name used in logs, tags and notes (its kind's).
     pub fn name(&self) -> &'static str {
         self.kind.name()
     }

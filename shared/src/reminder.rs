@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::actions::registry::ActionKind;
 use crate::chat::{self, ChatMetadata, ChatNotification};
 use crate::clock::epoch_seconds;
 use crate::error::AwsError;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{InstanceFacts, InstancesPort, Notification, Notifier};
 use crate::tags::awaiting::{reminded, started};

@@ -2,12 +2,12 @@
 
 use tracing::{error, info, warn};
 
-use crate::actions::registry::ActionKind;
 use crate::clock::SystemClock;
 use crate::config::{Config, Mode};
 use crate::error::{AwsError, FirebreakError};
 use crate::execute::{self, Request};
 use crate::incident::{Incident, Resource};
+use crate::kind::ActionKind;
 use crate::outcome::{Execution, Marked, Outcome, Status, Told};
 use crate::plan::{dry_run, Plan};
 use crate::playbook::plan;

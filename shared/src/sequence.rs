@@ -5,7 +5,7 @@
 //! told once, in one notification that lists what was done to which resource (and which resources
 //! Firebreak does not act on).
 
-use crate::actions::registry::ActionKind;
+use crate::kind::ActionKind;
 use futures::StreamExt;
 
 use crate::config::Config;

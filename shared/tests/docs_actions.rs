@@ -7,7 +7,8 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use firebreak::actions::registry::{ActionSpec, REGISTRY};
+use firebreak::actions::registry::REGISTRY;
+use firebreak::actions::spec::ActionSpec;
 
 const BEGIN: &str = "<!-- registry:begin -->";
 const END: &str = "<!-- registry:end -->";
@@ -31,8 +32,12 @@ fn code_list(items: &[&str]) -> String {
 fn row(spec: &ActionSpec) -> String {
     format!(
         "| `{}` | {} | {} | {} | {} |",
-        spec.name,
-        if spec.contains { "yes" } else { "no" },
+        spec.kind.name(),
+        if spec.kind.is_containment() {
+            "yes"
+        } else {
+            "no"
+        },
         code_list(spec.permissions),
         code_list(spec.undo_permissions),
         code_list(spec.tags),

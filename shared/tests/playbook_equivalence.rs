@@ -5,19 +5,19 @@
 
 use std::path::PathBuf;
 
-use firebreak::actions::registry::ActionKind;
 use firebreak::config::Config;
 use firebreak::incident::{
     AccessKeyRef, Incident, InstanceRef, Principal, Resource, ResourceRole, Source,
 };
+use firebreak::kind::ActionKind;
 use firebreak::plan::Action;
 use serde_json::Value;
 
 #[allow(dead_code)]
 mod legacy {
-    use firebreak::actions::registry::ActionKind;
     use firebreak::config::Config;
     use firebreak::incident::{AccessKeyRef, Incident, Principal, Resource, ResourceRole};
+    use firebreak::kind::ActionKind;
     use firebreak::plan::{Action, Target};
 
     pub struct Plan {

@@ -2,13 +2,23 @@
 //! stays useful in CloudTrail); the user's other keys are unchanged. No automatic undo (the
 //! notification prints the command, and advises a new key instead).
 
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
 use crate::error::AwsError;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{AccessKeyFacts, UserCredentialsPort};
 use crate::shell::{self, Command};
+use crate::tags;
 
 const ACTION: ActionKind = ActionKind::DeactivateAccessKey;
+
+/// What `deactivate-access-key` calls and writes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ACTION,
+    permissions: &["iam:GetUser", "iam:ListAccessKeys", "iam:UpdateAccessKey"],
+    tags: &[tags::DEACTIVATED_KEY],
+    undo_permissions: &[],
+};
 
 /// Deactivates `key` of `user`, unless the keys read in round 1 say it is not the user's or is
 /// already inactive (a failed read does not stop it).

@@ -6,8 +6,9 @@
 
 use serde_json::{json, Value};
 
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
 use crate::incident::tag_value;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{BucketsPort, PublicAccessBlock};
 use crate::tags;
@@ -16,6 +17,38 @@ type Tags = [(String, String)];
 
 /// S3's limit on a bucket policy (S3 User Guide, bucket policies: 20 KB).
 pub const POLICY_LIMIT: usize = 20 * 1024;
+
+/// What `block-public-access` calls, writes and undoes.
+pub const BLOCK_PUBLIC_ACCESS: ActionSpec = ActionSpec {
+    kind: ActionKind::BlockPublicAccess,
+    permissions: &[
+        "s3:GetBucketPublicAccessBlock",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:GetBucketTagging",
+        "s3:PutBucketTagging",
+    ],
+    tags: &[tags::PUBLIC_ACCESS_BLOCK, tags::FINDING],
+    // DeletePublicAccessBlock is authorized as s3:PutBucketPublicAccessBlock.
+    undo_permissions: &["s3:PutBucketPublicAccessBlock", "s3:PutBucketTagging"],
+};
+
+/// What `deny-malware-reads` calls, writes and undoes.
+pub const DENY_MALWARE_READS: ActionSpec = ActionSpec {
+    kind: ActionKind::DenyMalwareReads,
+    permissions: &[
+        "s3:GetBucketPolicy",
+        "s3:PutBucketPolicy",
+        "s3:GetBucketTagging",
+        "s3:PutBucketTagging",
+    ],
+    tags: &[tags::MALWARE_DENY, tags::FINDING],
+    undo_permissions: &[
+        "s3:GetBucketPolicy",
+        "s3:PutBucketPolicy",
+        "s3:DeleteBucketPolicy",
+        "s3:PutBucketTagging",
+    ],
+};
 
 // ---- block-public-access ----
 

@@ -5,8 +5,9 @@
 //! `CreateTags`) never holds a protection back: the change is made, and the state before is
 //! reported for a human (a release then leaves the protection on: never less protected).
 
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
 use crate::error::AwsError;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{EvidencePort, InstanceFacts, InstancesPort};
 use crate::records::{self, Budget, Evidence};
@@ -15,6 +16,18 @@ use crate::tags;
 
 const ACTION: ActionKind = ActionKind::ProtectEvidence;
 const UNDO: ActionKind = ActionKind::ReleaseInstance;
+
+/// What `protect-evidence` calls, writes and undoes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ACTION,
+    permissions: &[
+        "ec2:DescribeInstanceAttribute",
+        "ec2:ModifyInstanceAttribute",
+        "ec2:CreateTags",
+    ],
+    tags: &[tags::EVIDENCE],
+    undo_permissions: &["ec2:ModifyInstanceAttribute", "ec2:DeleteTags"],
+};
 
 /// What the instance has now, as read before any change.
 struct Before {

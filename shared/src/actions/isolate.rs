@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 use futures::future::join_all;
 use tokio::time::{timeout_at, Instant};
 
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
 use crate::error::AwsError;
 use crate::incident::InstanceRef;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{
     FoundGroups, InstanceFacts, InstancesPort, InterfaceFacts, InterfacesPort, QuarantineGroups,
@@ -23,6 +24,29 @@ use crate::tags;
 
 const ACTION: ActionKind = ActionKind::IsolateInstance;
 const UNDO: ActionKind = ActionKind::ReleaseInstance;
+
+/// What `isolate-instance` calls, writes and undoes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ACTION,
+    permissions: &[
+        "ec2:DescribeInstances",
+        "ec2:DescribeSecurityGroups",
+        "ec2:CreateSecurityGroup",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupEgress",
+        "ec2:ModifyNetworkInterfaceAttribute",
+        "ec2:CreateTags",
+    ],
+    tags: &[tags::ISOLATION],
+    undo_permissions: &[
+        "ec2:DescribeSecurityGroups",
+        "ec2:ModifyNetworkInterfaceAttribute",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+    ],
+};
 
 /// What [`records`] decided.
 pub struct Records {

@@ -2,14 +2,27 @@
 //! reset was required are recorded on the user first. No automatic undo: a password cannot be
 //! restored, only re-issued (the notification prints the command).
 
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
 use crate::error::AwsError;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{LoginProfileFacts, PrincipalFacts, PrincipalsPort, UserCredentialsPort};
 use crate::shell::{self, Command};
 use crate::tags::{self, LoginProfileRecord};
 
 const ACTION: ActionKind = ActionKind::RemoveLoginProfile;
+
+/// What `remove-login-profile` calls and writes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ACTION,
+    permissions: &[
+        "iam:GetLoginProfile",
+        "iam:DeleteLoginProfile",
+        "iam:TagUser",
+    ],
+    tags: &[tags::LOGIN_PROFILE],
+    undo_permissions: &[],
+};
 
 /// The record of the password, written before it goes (`None` when there is none to record).
 pub async fn record<I: PrincipalsPort>(

@@ -1,5 +1,7 @@
-//! One module per action, its undo beside it; the registry declares every kind. Each module imports
-//! ports, tags, outcomes and the registry — never another action, a scheduler or an adapter.
+//! One module per action: its declaration (`SPEC`: what it calls, writes and undoes; the shape in
+//! `spec.rs`), its process and its undo side by side; `registry` lists every kind's declaration.
+//! Each module imports ports, tags, outcomes, the kinds and `spec` — never another action, a
+//! scheduler or an adapter.
 
 pub mod access_key;
 pub mod bucket;
@@ -13,4 +15,5 @@ pub mod profile;
 pub mod registry;
 pub mod sessions;
 pub mod snapshot;
+pub mod spec;
 pub mod tag_instance;

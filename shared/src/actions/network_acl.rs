@@ -14,8 +14,9 @@
 
 use futures::future::join_all;
 
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
 use crate::error::AwsError;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{AclEntryFacts, InstanceFacts, InstancesPort, NetworkAclFacts, NetworkAclsPort};
 use crate::records::{self, AclDenies, Room};
@@ -23,6 +24,22 @@ use crate::tags::{self, AclEntryRecord, NetworkAclRecord};
 
 const ACTION: ActionKind = ActionKind::DenyNetworkAcl;
 const UNDO: ActionKind = ActionKind::ReleaseInstance;
+
+/// What `deny-network-acl` calls, writes and undoes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ACTION,
+    permissions: &[
+        "ec2:DescribeNetworkAcls",
+        "ec2:CreateNetworkAclEntry",
+        "ec2:CreateTags",
+    ],
+    tags: &[tags::ACL_DENIES],
+    undo_permissions: &[
+        "ec2:DescribeNetworkAcls",
+        "ec2:DeleteNetworkAclEntry",
+        "ec2:DeleteTags",
+    ],
+};
 
 /// Rules per direction of a network ACL, for IPv4 and for IPv6 separately, the default deny rule
 /// included (the default quota; VPC guide, "Amazon VPC quotas").

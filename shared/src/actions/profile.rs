@@ -2,14 +2,34 @@
 //! cannot fetch new credentials of the role; the profile is recorded on the instance first. Its undo
 //! attaches the recorded profile again.
 
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
 use crate::error::AwsError;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{InstanceFacts, InstancesPort, ProfileAssociation, ProfilesPort};
 use crate::tags;
 
 const ACTION: ActionKind = ActionKind::DetachInstanceProfile;
 const UNDO: ActionKind = ActionKind::ReleaseInstance;
+
+/// What `detach-instance-profile` calls, writes and undoes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ACTION,
+    permissions: &[
+        "ec2:DescribeInstances",
+        "ec2:DescribeIamInstanceProfileAssociations",
+        "ec2:DisassociateIamInstanceProfile",
+        "ec2:CreateTags",
+    ],
+    tags: &[tags::REMOVED_PROFILE, tags::REMOVED_PROFILE_FINDING],
+    // Attaching an instance profile passes its role to EC2.
+    undo_permissions: &[
+        "ec2:DescribeIamInstanceProfileAssociations",
+        "ec2:AssociateIamInstanceProfile",
+        "iam:PassRole",
+        "ec2:DeleteTags",
+    ],
+};
 
 /// What round 1 read of the instance and its profile.
 pub struct ProfileRead {

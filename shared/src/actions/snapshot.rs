@@ -4,14 +4,33 @@
 
 use futures::future::join_all;
 
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
 use crate::error::AwsError;
 use crate::incident::Incident;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{InstanceFacts, SnapshotFacts, SnapshotsPort};
 use crate::tags;
 
 const ACTION: ActionKind = ActionKind::SnapshotVolumes;
+
+/// What `snapshot-volumes` calls and writes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ACTION,
+    permissions: &[
+        "ec2:DescribeSnapshots",
+        "ec2:CreateSnapshots",
+        "ec2:CreateSnapshot",
+        "ec2:CreateTags",
+    ],
+    // On the snapshots, not the instance. Evidence is kept on release: no undo.
+    tags: &[
+        tags::FINDING,
+        tags::SNAPSHOT_INSTANCE,
+        tags::SNAPSHOT_TAKEN_AT,
+    ],
+    undo_permissions: &[],
+};
 
 /// At most one snapshot per volume and finding: what exists (by tag) is not taken again.
 pub async fn snapshot_volumes<E: SnapshotsPort>(

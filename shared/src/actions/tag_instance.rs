@@ -2,13 +2,22 @@
 //! status, the time containment completed. Its undo (once a release restored everything) removes
 //! those tags and the start of the quarantine.
 
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{InstanceFacts, InstancesPort};
 use crate::records::{new_keys, Budget, Isolation};
 use crate::tags::{self, status};
 
 const ACTION: ActionKind = ActionKind::TagInstance;
+
+/// What `tag-instance` calls, writes and undoes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ACTION,
+    permissions: &["ec2:CreateTags"],
+    tags: &[tags::FINDING, tags::STATUS, tags::CONTAINED_AT],
+    undo_permissions: &["ec2:CreateTags", "ec2:DeleteTags"],
+};
 
 /// How the response ended, for the status tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

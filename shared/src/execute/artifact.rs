@@ -2,9 +2,9 @@
 //! first, then every public and cross-account permission removed) and its undo, `restore-sharing`
 //! (`FbRelease`: the recorded permissions given back, then the record removed).
 
-use crate::actions::registry::ActionKind;
 use crate::execute::Request;
 use crate::incident::ArtifactRef;
+use crate::kind::ActionKind;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::ports::{ArtifactFacts, ArtifactsPort, Ports, Sharing};
 use crate::records::{self, chunk_keys, Budget};

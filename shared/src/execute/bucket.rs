@@ -5,11 +5,11 @@
 //! undo (`FbRelease`): what is recorded given back, then the records removed.
 
 use crate::actions::bucket;
-use crate::actions::registry::ActionKind;
 use crate::clock::Clock;
 use crate::error::AwsError;
 use crate::execute::{credentials, each_planned, not_released, released, Request};
 use crate::incident::{tag_value, BucketRef};
+use crate::kind::ActionKind;
 use crate::outcome::{Execution, Marked, Outcome, Status, Told};
 use crate::plan::{Action, Plan};
 use crate::ports::{

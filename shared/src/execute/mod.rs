@@ -15,10 +15,10 @@ pub mod vet;
 
 use tokio::time::Instant;
 
-use crate::actions::registry::ActionKind;
 use crate::clock::Clock;
 use crate::error::AwsError;
 use crate::incident::Incident;
+use crate::kind::ActionKind;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::Plan;
 

@@ -6,10 +6,10 @@
 //! Evidence snapshots are kept. A record is removed only once what it records is restored, so a
 //! release that fails part-way can be retried.
 
-use crate::actions::registry::ActionKind;
 use crate::actions::{evidence, isolate, network_acl, out_of_service, profile, tag_instance};
 use crate::execute::vet::{vet, Vetted};
 use crate::execute::Request;
+use crate::kind::ActionKind;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::Action;
 use crate::ports::{Ec2Ports, InstanceFacts, InstancesPort, OutOfServicePorts, Ports};

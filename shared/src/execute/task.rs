@@ -3,9 +3,9 @@
 //! task is not started again; a service it belongs to starts a new one, from its (trusted) task
 //! definition. Only when the team's playbook chooses `contain` for tasks.
 
-use crate::actions::registry::ActionKind;
 use crate::execute::Request;
 use crate::incident::{tag_value, Resource, TaskRef};
+use crate::kind::ActionKind;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::ports::{Ports, TasksPort};
 

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures::future::join_all;
 
-use crate::actions::registry::ActionKind;
+use crate::kind::ActionKind;
 use crate::outcome::Outcome;
 use crate::ports::{InstanceFacts, QuarantineGroupsPort};
 use crate::records::{AclDenies, Isolation};

@@ -1,10 +1,10 @@
 //! The analysts' plans: what a Security Hub custom action (FbQuarantine, FbSnapshot, FbRelease,
 //! FbRevoke, FbNotify) does to one finding. No playbook decides these.
 
-use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::incident::asff::CustomAction;
 use crate::incident::{AccessKeyRef, FunctionRef, Incident, Resource};
+use crate::kind::ActionKind;
 use crate::plan::{Action, Plan, Target};
 use crate::playbook::artifact::unshare;
 use crate::playbook::bucket::lock_bucket;

@@ -1,7 +1,7 @@
 //! An EBS snapshot or AMI: its sharing taken away.
 
-use crate::actions::registry::ActionKind;
 use crate::incident::{ArtifactKind, ArtifactRef, Incident};
+use crate::kind::ActionKind;
 use crate::plan::{Action, Plan, Target};
 use crate::playbook::file::Response;
 use crate::playbook::notify::{family_and_kind, NOTIFY_RULE};

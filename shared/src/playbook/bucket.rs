@@ -1,9 +1,9 @@
 //! An S3 bucket or object: locked (public access blocked, the caller's sessions revoked; a
 //! malicious object made unreadable).
 
-use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::incident::{AccessKeyRef, BucketRef, Incident, Principal};
+use crate::kind::ActionKind;
 use crate::plan::{Action, Plan, Target};
 use crate::playbook::credentials::protected;
 use crate::playbook::file::Response;

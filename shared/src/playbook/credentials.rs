@@ -1,9 +1,9 @@
 //! Credentials (IAM findings): the credential rows of the playbook's table, what IAM cannot
 //! restrict, and Firebreak's own roles, which are never revoked.
 
-use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::incident::{AccessKeyRef, Incident, Principal};
+use crate::kind::ActionKind;
 use crate::plan::{Action, Plan, Target};
 use crate::playbook::file::Response;
 use crate::playbook::notify::{family_and_kind, NOTIFY_RULE};

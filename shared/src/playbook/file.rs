@@ -18,8 +18,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::actions::registry::ActionKind;
 use crate::incident::{ArtifactKind, Incident, Resource, ResourceRole};
+use crate::kind::ActionKind;
 
 /// The built-in default playbook (`infra/playbooks/default.toml`).
 pub const DEFAULT: &str = include_str!("../../../infra/playbooks/default.toml");

@@ -1,9 +1,9 @@
 //! A Lambda function: stopped (executions, triggers, network, its role's sessions), unless it is
 //! Firebreak's own or runs as a protected role.
 
-use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::incident::{FunctionRef, Incident};
+use crate::kind::ActionKind;
 use crate::plan::{Action, Plan, Target};
 use crate::playbook::credentials::PROTECTED_RULE;
 use crate::playbook::file::Response;

@@ -1,9 +1,9 @@
 //! An instance (EC2 and Runtime findings): what `contain`, `evidence` and `ask` mean for it; the
 //! full quarantine and the evidence-only response.
 
-use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::incident::Incident;
+use crate::kind::ActionKind;
 use crate::plan::{Action, Plan};
 use crate::playbook::file::Response;
 use crate::playbook::notify::{family_and_kind, NOTIFY_RULE};
@@ -76,8 +76,8 @@ pub(super) fn quarantine(id: &str, isolate: Option<&Config>) -> Vec<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::registry::ActionKind;
     use crate::incident::ResourceRole;
+    use crate::kind::ActionKind;
     use crate::playbook::plan;
     use crate::playbook::tests::{incident, rule};
     #[test]

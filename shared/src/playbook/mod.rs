@@ -52,9 +52,9 @@ pub mod instance;
 pub mod notify;
 pub mod task;
 
-use crate::actions::registry::ActionKind;
 use crate::config::Config;
 use crate::incident::{Incident, Resource, SequenceRef};
+use crate::kind::ActionKind;
 use crate::plan::{Action, Plan};
 use crate::playbook::artifact::plan_artifact;
 use crate::playbook::bucket::plan_bucket;

@@ -1,8 +1,8 @@
 //! An ECS task on Fargate: stopped only when the playbook chose `contain`; otherwise the team is
 //! told how to find it.
 
-use crate::actions::registry::ActionKind;
 use crate::incident::{Incident, TaskRef};
+use crate::kind::ActionKind;
 use crate::plan::{Action, Plan, Target};
 use crate::playbook::file::Response;
 use crate::playbook::notify::{family_and_kind, not_acted_on, NOTIFY_RULE};

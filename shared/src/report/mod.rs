@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::actions::registry::ActionKind;
 use crate::approval::{Approval, Decision};
 use crate::config::Mode;
 use crate::incident::Incident;
+use crate::kind::ActionKind;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::Plan;
 use crate::report::verdict::{verdict, Verdict};

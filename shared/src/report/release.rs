@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::actions::registry::ActionKind;
 use crate::incident::asff::CustomAction;
+use crate::kind::ActionKind;
 use crate::outcome::Status;
 use crate::report::verdict::Verdict;
 use crate::report::Report;

@@ -3,10 +3,10 @@
 
 use std::fmt::Write;
 
-use crate::actions::registry::ActionKind;
 use crate::chat::{self, ChatMetadata, ChatNotification};
 use crate::incident::asff::CustomAction;
 use crate::incident::Incident;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::Notification;
 use crate::report::verdict::Verdict;

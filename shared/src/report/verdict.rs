@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::actions::registry::ActionKind;
 use crate::config::Mode;
+use crate::kind::ActionKind;
 use crate::outcome::{Execution, Outcome, Status};
 use crate::plan::Plan;
 use crate::playbook::credentials::PROTECTED_RULE;

@@ -132,7 +132,7 @@ async fn a_redelivery_keeps_the_deny_the_role_holds_unless_the_instance_has_a_pr
     let revoked = report
         .outcomes
         .iter()
-        .find(|o| o.action == firebreak::actions::registry::ActionKind::RevokeInstanceSessions)
+        .find(|o| o.action == firebreak::kind::ActionKind::RevokeInstanceSessions)
         .unwrap();
     assert_eq!(revoked.status, Status::AlreadyDone, "{revoked:?}");
     assert!(!iam.calls().iter().any(|c| c.starts_with("put-role-policy")));
@@ -268,7 +268,7 @@ async fn policies_that_cannot_be_read_still_get_the_deny_as_earlier_versions_wro
     let revoked = report
         .outcomes
         .iter()
-        .find(|o| o.action == firebreak::actions::registry::ActionKind::RevokeInstanceSessions)
+        .find(|o| o.action == firebreak::kind::ActionKind::RevokeInstanceSessions)
         .unwrap();
     assert!(
         revoked.detail.contains("could not be read (AccessDenied"),

@@ -63,7 +63,7 @@ pub(crate) async fn respond_to(
 pub(crate) async fn release(ec2: &FakeEc2) -> firebreak::outcome::Execution {
     let plan = firebreak::plan::Plan {
         actions: vec![firebreak::plan::Action::on_instance(
-            firebreak::actions::registry::ActionKind::ReleaseInstance,
+            firebreak::kind::ActionKind::ReleaseInstance,
             "i-0123456789abcdef0",
         )],
         ..firebreak::plan::Plan::notify_only("release", String::new())

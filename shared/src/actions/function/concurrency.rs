@@ -2,9 +2,10 @@
 //! concurrency that would forbid it removed first; both recorded on the function (the records,
 //! and the undo that reads them back, beside it).
 
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
 use crate::error::AwsError;
 use crate::incident::tag_value;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{FunctionFacts, FunctionsPort, ProvisionedFacts};
 use crate::records;
@@ -12,6 +13,32 @@ use crate::retry::UPDATE_IN_PROGRESS_WAITS;
 use crate::tags;
 
 type Tags = [(String, String)];
+
+/// What `stop-function` calls, writes and undoes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ActionKind::StopFunction,
+    permissions: &[
+        "lambda:GetFunction",
+        "lambda:ListTags",
+        "lambda:ListProvisionedConcurrencyConfigs",
+        "lambda:DeleteProvisionedConcurrencyConfig",
+        "lambda:PutFunctionConcurrency",
+        "lambda:TagResource",
+    ],
+    tags: &[
+        tags::CONCURRENCY,
+        tags::PROVISIONED,
+        tags::FINDING,
+        tags::STATUS,
+        tags::CONTAINED_AT,
+    ],
+    undo_permissions: &[
+        "lambda:PutFunctionConcurrency",
+        "lambda:DeleteFunctionConcurrency",
+        "lambda:PutProvisionedConcurrencyConfig",
+        "lambda:UntagResource",
+    ],
+};
 
 /// The concurrency record to write: the setting before Firebreak's (`none` or the number); nothing
 /// when one is recorded already (a redelivery keeps the first; an earlier version's unsealed record

@@ -6,9 +6,10 @@ use tokio::time::Instant;
 
 use crate::actions::function::concurrency::touched;
 use crate::actions::function::poll::until_deadline;
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
 use crate::error::AwsError;
 use crate::incident::tag_value;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{FunctionFacts, FunctionVpc, FunctionsPort, UpdateStatus};
 use crate::retry::until_settled;
@@ -17,6 +18,31 @@ use crate::tags;
 /// What an isolation outside a VPC reports: not applicable, and why.
 pub const NO_NETWORK: &str = "not applicable: the function is not attached to a VPC, so it has no \
     network to isolate (nothing changed; reserved concurrency 0 is what stops it)";
+
+/// What `isolate-function` calls, writes and undoes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ActionKind::IsolateFunction,
+    permissions: &[
+        "lambda:UpdateFunctionConfiguration",
+        "lambda:GetFunctionConfiguration",
+        "lambda:TagResource",
+        "ec2:DescribeSecurityGroups",
+        "ec2:CreateSecurityGroup",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupEgress",
+        "ec2:CreateTags",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+    ],
+    tags: &[tags::VPC_GROUPS],
+    undo_permissions: &[
+        "lambda:UpdateFunctionConfiguration",
+        "lambda:GetFunctionConfiguration",
+        "lambda:UntagResource",
+    ],
+};
 
 /// How Lambda's last update of the function stands once it is applied, or at `deadline`.
 async fn settled<S: FunctionsPort>(

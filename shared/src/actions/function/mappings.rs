@@ -5,15 +5,29 @@
 use tokio::time::Instant;
 
 use crate::actions::function::poll::until_deadline;
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
 use crate::error::AwsError;
 use crate::incident::tag_value;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{FunctionFacts, FunctionsPort, MappingFacts};
 use crate::records;
 use crate::tags;
 
 type Tags = [(String, String)];
+
+/// What `disable-event-sources` calls, writes and undoes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ActionKind::DisableEventSources,
+    permissions: &[
+        "lambda:ListEventSourceMappings",
+        "lambda:ListAliases",
+        "lambda:UpdateEventSourceMapping",
+        "lambda:TagResource",
+    ],
+    tags: &[tags::EVENT_SOURCES],
+    undo_permissions: &["lambda:UpdateEventSourceMapping", "lambda:UntagResource"],
+};
 
 /// Lambda's answer to a change of a mapping in transition (`Creating`, `Updating`): Lambda API
 /// reference, errors, `ResourceInUseException`.

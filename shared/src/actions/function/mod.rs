@@ -11,7 +11,8 @@
 //!
 //! One file per action: `concurrency` (`stop-function`), `mappings` (`disable-event-sources`),
 //! `isolation` (`isolate-function`), `sessions` (`revoke-function-sessions`); `poll` holds the
-//! bounded wait for Lambda they share.
+//! bounded wait for Lambda they share. Each file declares its action's `SPEC` beside its process
+//! and undo.
 
 mod concurrency;
 mod isolation;
@@ -28,6 +29,12 @@ pub use self::mappings::{
     disable, enable_recorded, recorded_sources, sources_record, vetted_sources,
 };
 pub use self::sessions::{function_revoke_policy, names_function, revoke, unrevoke};
+
+// Each action's declaration, by its kind (`registry::REGISTRY` lists them).
+pub use self::concurrency::SPEC as STOP_FUNCTION;
+pub use self::isolation::SPEC as ISOLATE_FUNCTION;
+pub use self::mappings::SPEC as DISABLE_EVENT_SOURCES;
+pub use self::sessions::SPEC as REVOKE_FUNCTION_SESSIONS;
 
 #[cfg(test)]
 mod tests {

@@ -5,10 +5,20 @@
 
 use serde_json::{json, Value};
 
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::PrincipalsPort;
 use crate::tags;
+
+/// What `revoke-function-sessions` calls and undoes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ActionKind::RevokeFunctionSessions,
+    permissions: &["iam:GetRole", "iam:PutRolePolicy"],
+    tags: &[],
+    // The undo reads the policy an earlier version named by the function's name alone.
+    undo_permissions: &["iam:DeleteRolePolicy", "iam:GetRolePolicy"],
+};
 
 /// The deny policy for the sessions a role issued to one function before `cutoff`: Lambda puts
 /// the function's ARN in its execution environment's credentials (`lambda:SourceFunctionArn`).

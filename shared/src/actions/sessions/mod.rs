@@ -25,15 +25,17 @@ mod deny;
 mod outcome;
 mod principal;
 mod settle;
-mod tag;
+pub mod tag;
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::actions::registry::ActionKind;
+use crate::actions::spec::ActionSpec;
 use crate::denies::{Instance, NoRoom};
 use crate::error::AwsError;
+use crate::kind::ActionKind;
+use crate::tags;
 
 /// How long a revocation waits after writing an instance's minute policy before reading it back:
 /// a concurrent revocation of the role that read the policy before this write, and so may write a
@@ -44,6 +46,52 @@ pub const SETTLE: Duration = Duration::from_millis(1000);
 pub const CONFIRM_ATTEMPTS: u32 = 8;
 /// What the read-back leaves of the incident's deadline for the steps after it.
 const CONFIRM_RESERVE: Duration = Duration::from_secs(3);
+
+/// What `revoke-user-sessions` calls and writes.
+pub const REVOKE_USER_SESSIONS: ActionSpec = ActionSpec {
+    kind: ActionKind::RevokeUserSessions,
+    // The user's inline policies read first: sized against IAM's quota, an earlier cutoff kept.
+    permissions: &[
+        "iam:GetUser",
+        "iam:ListUserPolicies",
+        "iam:GetUserPolicy",
+        "iam:PutUserPolicy",
+    ],
+    tags: &[tags::REVOKED_BEFORE],
+    undo_permissions: &[],
+};
+
+/// What `revoke-role-sessions` calls and writes.
+pub const REVOKE_ROLE_SESSIONS: ActionSpec = ActionSpec {
+    kind: ActionKind::RevokeRoleSessions,
+    // The role's inline policies read first: sized, an earlier cutoff kept, the expired
+    // instance policies pruned.
+    permissions: &[
+        "iam:GetRole",
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+    ],
+    tags: &[tags::REVOKED_BEFORE],
+    undo_permissions: &[],
+};
+
+/// What `revoke-instance-sessions` calls and writes.
+pub const REVOKE_INSTANCE_SESSIONS: ActionSpec = ActionSpec {
+    kind: ActionKind::RevokeInstanceSessions,
+    // The role's inline policies read, merged, sized and read back; the expired and the
+    // earlier versions' per-instance ones deleted.
+    permissions: &[
+        "iam:GetRole",
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+    ],
+    tags: &[tags::REVOKED_BEFORE],
+    undo_permissions: &[],
+};
 
 /// The sessions of a role issued to one instance.
 #[derive(Clone, Copy)]

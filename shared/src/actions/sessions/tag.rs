@@ -1,11 +1,20 @@
 //! `tag-principal`: the user or role tagged with what was done.
 
-use crate::actions::registry::ActionKind;
 use crate::actions::sessions::{Holder, InstanceSessions};
+use crate::actions::spec::ActionSpec;
 use crate::incident::Incident;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{PrincipalFacts, PrincipalsPort};
 use crate::tags;
+
+/// What `tag-principal` calls and writes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ActionKind::TagPrincipal,
+    permissions: &["iam:TagUser", "iam:TagRole"],
+    tags: &[tags::STATUS, tags::REVOKED_BEFORE, tags::FINDING],
+    undo_permissions: &[],
+};
 
 impl<'a> Holder<'a> {
     /// Tags the principal with the status, the cutoff, the finding (unless an earlier one is

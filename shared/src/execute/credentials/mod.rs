@@ -28,11 +28,11 @@ mod user;
 
 use self::role::revoke_role;
 use self::user::revoke_user;
-use crate::actions::registry::ActionKind::{
+use crate::execute::Request;
+use crate::kind::ActionKind::{
     DeactivateAccessKey, DetachInstanceProfile, RemoveLoginProfile, RevokeInstanceSessions,
     RevokeRoleSessions, RevokeUserSessions,
 };
-use crate::execute::Request;
 use crate::outcome::Execution;
 use crate::plan::Plan;
 use crate::ports::{IamPorts, InstancesPort, Ports, ProfilesPort};

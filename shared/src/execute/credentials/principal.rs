@@ -2,10 +2,10 @@
 //! unreadable), the cutoff of the deny in force, forged records told, and the principal tagged
 //! with how it ended.
 
-use crate::actions::registry::ActionKind;
 use crate::actions::sessions::{Denial, Holder, InstanceSessions, Refused};
 use crate::error::AwsError;
 use crate::execute::Request;
+use crate::kind::ActionKind;
 use crate::outcome::{quiet, Execution, Marked, Outcome, Status, Told};
 use crate::plan::{skip_all, Plan};
 use crate::ports::{IamPorts, PrincipalFacts};

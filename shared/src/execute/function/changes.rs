@@ -4,12 +4,12 @@
 use tokio::time::Instant;
 
 use crate::actions::function;
-use crate::actions::registry::ActionKind;
 use crate::error::AwsError;
 use crate::execute::function::prepare::record;
 use crate::execute::function::read::role_name;
 use crate::execute::Request;
 use crate::incident::FunctionRef;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::plan::Action;
 use crate::ports::{

@@ -1,9 +1,9 @@
 //! Round 4: the function's status (`stopped`, or `containment-failed`), with the finding and, on
 //! success, when; a not-applicable isolation holds.
 
-use crate::actions::registry::ActionKind;
 use crate::execute::Request;
 use crate::incident::tag_value;
+use crate::kind::ActionKind;
 use crate::outcome::{quiet, Execution, Marked, Outcome, Status, Told};
 use crate::ports::{FunctionFacts, FunctionsPort};
 use crate::tags;

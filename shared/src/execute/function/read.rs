@@ -1,10 +1,10 @@
 //! Round 1: the function, its event source mappings and its provisioned concurrency read, or the
 //! execution that ends there (gone, unreadable, exempt, running as a protected role).
 
-use crate::actions::registry::ActionKind;
 use crate::error::AwsError;
 use crate::execute::{each_planned, Request};
 use crate::incident::{tag_value, FunctionRef};
+use crate::kind::ActionKind;
 use crate::outcome::{Execution, Status};
 use crate::ports::{FunctionFacts, FunctionsPort, MappingFacts, ProvisionedFacts};
 

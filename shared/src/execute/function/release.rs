@@ -4,11 +4,11 @@
 use tokio::time::Instant;
 
 use crate::actions::function;
-use crate::actions::registry::ActionKind;
 use crate::clock::Clock;
 use crate::execute::function::vet::{vet, Vetted};
 use crate::execute::{not_released, released, Request};
 use crate::incident::{tag_value, FunctionRef};
+use crate::kind::ActionKind;
 use crate::outcome::{Execution, Outcome};
 use crate::ports::{FunctionsPort, Ports, PrincipalsPort};
 use crate::records;

@@ -3,9 +3,9 @@
 //! if it is this function's, the VPC groups only if all are in its VPC and none is Firebreak's.
 
 use crate::actions::function;
-use crate::actions::registry::ActionKind;
 use crate::error::AwsError;
 use crate::incident::tag_value;
+use crate::kind::ActionKind;
 use crate::outcome::Outcome;
 use crate::ports::{FunctionFacts, FunctionsPort};
 use crate::records;

@@ -1,10 +1,10 @@
 //! The blast-radius cap: at most so many instances of the account and region quarantined per
 //! rolling hour; beyond it a human decides.
 
-use crate::actions::registry::ActionKind;
 use crate::clock::epoch_seconds;
 use crate::error::AwsError;
 use crate::execute::Request;
+use crate::kind::ActionKind;
 use crate::outcome::Outcome;
 use crate::ports::InstanceFacts;
 use crate::records::Isolation;

@@ -1,8 +1,8 @@
 //! What every round after the gate works with: the instance, the time the response started, and
 //! the tags the instance can still take.
 
-use crate::actions::registry::ActionKind;
 use crate::execute::Request;
+use crate::kind::ActionKind;
 use crate::ports::InstanceFacts;
 use crate::records::{self, Budget};
 use crate::tags;

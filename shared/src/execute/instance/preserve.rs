@@ -1,11 +1,11 @@
 //! Off the critical path: evidence protection and snapshots, concurrently; then the instance
 //! tagged with what happened, and when (and the `await-approval` step).
 
-use crate::actions::registry::ActionKind;
 use crate::actions::tag_instance::{self, Ending};
 use crate::actions::{evidence, snapshot};
 use crate::execute::instance::here::Here;
 use crate::execute::Request;
+use crate::kind::ActionKind;
 use crate::outcome::{Execution, Marked, Outcome, Status, Told};
 use crate::playbook::decided_by_a_human;
 use crate::ports::{Ec2Ports, InstanceFacts};

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use futures::future::join_all;
 
 use crate::actions::network_acl;
-use crate::actions::registry::ActionKind;
 use crate::error::AwsError;
 use crate::execute::Request;
 use crate::incident::InstanceRef;
+use crate::kind::ActionKind;
 use crate::outcome::Outcome;
 use crate::plan::skip_all;
 use crate::ports::{Ec2Ports, FoundGroups, InstanceFacts, NetworkAclFacts};

@@ -10,142 +10,47 @@
 
 use futures::future::join_all;
 
-use crate::actions::registry::ActionKind;
-use crate::error::AwsError;
+use crate::actions::spec::ActionSpec;
+use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::ports::{
     AddressFacts, AddressesPort, AutoScalingPort, GroupMembership, InstanceFacts, InstancesPort,
     OutOfServicePorts, Registration, TargetGroupsPort,
 };
-use crate::records::{self, Budget, Service};
+use crate::records::{Budget, Service};
 use crate::shell::{self, Command};
 use crate::tags::{self, AutoScalingRecord, EipRecord, TargetRecord};
+
+mod in_service;
 
 const ACTION: ActionKind = ActionKind::TakeOutOfService;
 const UNDO: ActionKind = ActionKind::ReleaseInstance;
 
-/// A lookup's findings, or none when it failed (reported in `outcomes`): what it would have found
-/// is left alone.
-fn or_report<T>(
-    found: Result<Vec<T>, AwsError>,
-    what: &str,
-    id: &str,
-    outcomes: &mut Vec<Outcome>,
-) -> Vec<T> {
-    found.unwrap_or_else(|e| {
-        outcomes.push(Outcome::failed(
-            ACTION,
-            id,
-            &format!("could not read {what}"),
-            &e,
-        ));
-        Vec::new()
-    })
-}
-
-/// What the instance is in, as read in one round.
-struct InService {
-    group: Option<GroupMembership>,
-    registrations: Vec<Registration>,
-    addresses: Vec<AddressFacts>,
-}
-
-/// Round 1: the group, the registrations and the addresses (failed lookups are reported).
-async fn read<S: OutOfServicePorts>(
-    service: &S,
-    facts: &InstanceFacts,
-    outcomes: &mut Vec<Outcome>,
-) -> InService {
-    let id = facts.instance_id.as_str();
-    let vpcs = facts.vpc_ids();
-    let ips: Vec<String> = facts
-        .interfaces
-        .iter()
-        .flat_map(|i| i.addresses.iter().cloned())
-        .collect();
-    let (group, registrations, addresses) = futures::join!(
-        service.auto_scaling_group(id),
-        service.registrations(id, &vpcs, &ips),
-        service.addresses(id)
-    );
-    let group = match group {
-        Ok(Some(m)) if m.lifecycle_state == "InService" => Some(m),
-        Ok(Some(m)) => {
-            outcomes.push(Outcome::new(
-                ACTION,
-                id,
-                Status::AlreadyDone,
-                format!(
-                    "Auto Scaling group {}: the instance is {}",
-                    m.group, m.lifecycle_state
-                ),
-            ));
-            None
-        }
-        Ok(None) => None,
-        Err(e) => {
-            outcomes.push(Outcome::failed(
-                ACTION,
-                id,
-                "could not read the instance's Auto Scaling group",
-                &e,
-            ));
-            None
-        }
-    };
-    let registrations = or_report(
-        registrations,
-        "the load balancer target groups",
-        id,
-        outcomes,
-    );
-    let addresses = or_report(addresses, "the instance's Elastic IPs", id, outcomes);
-    InService {
-        group,
-        registrations,
-        addresses,
-    }
-}
-
-/// The records of what will change: the Auto Scaling group in a tag of its own, the registrations
-/// and addresses in the [`Service`] record (each its own write: one that does not fit never costs
-/// the other). What an earlier delivery recorded is kept.
-fn records(facts: &InstanceFacts, now: &InService) -> [Vec<(String, String)>; 2] {
-    let mut group = Vec::new();
-    if let Some(m) = &now.group {
-        if facts.tag(tags::AUTO_SCALING).is_none() {
-            let r = AutoScalingRecord {
-                group: m.group.clone(),
-                detached: false,
-            };
-            group.push(tags::pair(tags::AUTO_SCALING, r.encode()));
-        }
-    }
-    let recorded = Service::read(&facts.tags);
-    let mut record = Service::packed(&facts.tags);
-    let mut changed = false;
-    for r in &now.registrations {
-        if !recorded.targets.contains(r) {
-            record.targets.push(r.clone());
-            changed = true;
-        }
-    }
-    for a in &now.addresses {
-        if !recorded.addresses.contains_key(&a.allocation_id) {
-            let r = EipRecord {
-                network_interface_id: a.network_interface_id.clone(),
-                private_ip: a.private_ip.clone(),
-            };
-            record.addresses.insert(a.allocation_id.clone(), r);
-            changed = true;
-        }
-    }
-    let service = match changed {
-        true => records::chunked(tags::OUT_OF_SERVICE, &record.tokens(), &facts.tags),
-        false => Vec::new(),
-    };
-    [group, service]
-}
+/// What `take-out-of-service` calls, writes and undoes.
+pub const SPEC: ActionSpec = ActionSpec {
+    kind: ACTION,
+    permissions: &[
+        "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:EnterStandby",
+        "autoscaling:DetachInstances",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetHealth",
+        "elasticloadbalancing:DeregisterTargets",
+        "ec2:DescribeAddresses",
+        "ec2:DisassociateAddress",
+        "ec2:CreateTags",
+    ],
+    tags: &[tags::AUTO_SCALING, tags::OUT_OF_SERVICE],
+    undo_permissions: &[
+        "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:ExitStandby",
+        "autoscaling:AttachInstances",
+        "elasticloadbalancing:RegisterTargets",
+        "ec2:AssociateAddress",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+    ],
+};
 
 /// Writes one record within the budget; why it could not be, if it could not.
 async fn write_record<E: InstancesPort>(
@@ -173,7 +78,7 @@ pub async fn take_out_of_service<E: InstancesPort, S: OutOfServicePorts>(
 ) -> Vec<Outcome> {
     let id = facts.instance_id.as_str();
     let mut outcomes = Vec::new();
-    let now = read(service, facts, &mut outcomes).await;
+    let now = in_service::read(service, facts, &mut outcomes).await;
     if now.group.is_none() && now.registrations.is_empty() && now.addresses.is_empty() {
         if outcomes.is_empty() {
             outcomes.push(Outcome::new(
@@ -185,7 +90,7 @@ pub async fn take_out_of_service<E: InstancesPort, S: OutOfServicePorts>(
         }
         return outcomes;
     }
-    let [group_record, service_record] = records(facts, &now);
+    let [group_record, service_record] = in_service::records(facts, &now);
     // Concurrently; the group's record takes its tag first (joined futures start in order).
     let (group_lost, service_lost) = futures::join!(
         write_record(ec2, facts, budget, group_record),
