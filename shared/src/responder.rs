@@ -11,12 +11,12 @@ use tracing::{info, warn};
 
 use crate::approval::decide::decide;
 use crate::approval::Approval;
-use crate::aws::autoscaling_elb::Services;
 use crate::aws::clients::AwsClients;
 use crate::aws::ec2::Ec2;
 use crate::aws::iam::Iam;
 use crate::aws::secrets::key_source;
 use crate::aws::securityhub::SecurityHub;
+use crate::aws::services::Services;
 use crate::aws::sns::Sns;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;

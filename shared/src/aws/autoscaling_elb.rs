@@ -1,120 +1,28 @@
-//! Auto Scaling and Elastic Load Balancing v2 through the SDK: the instance's group and the target
-//! groups that send it traffic. With EC2's Elastic IPs, it is what taking an instance out of
-//! service needs ([`ServicePorts`](crate::ports::ServicePorts)).
+//! Auto Scaling and Elastic Load Balancing v2 through the SDK, one adapter each: the instance's
+//! group ([`AutoScaling`]) and the target groups that send it traffic ([`LoadBalancing`]). With
+//! EC2's Elastic IPs (`aws/addresses.rs`), what taking an instance out of service needs.
 
 use futures::StreamExt;
 
-use crate::aws::ec2::Ec2;
-use crate::aws::sdk::filter;
 use crate::error::AwsError;
-use crate::ports::{
-    AddressFacts, AddressesPort, AutoScalingPort, GroupMembership, Registration, TargetGroupsPort,
-};
-use crate::seal::Seal;
+use crate::ports::{AutoScalingPort, GroupMembership, Registration, TargetGroupsPort};
 
-/// The services beside EC2 of one account and region: Auto Scaling, Elastic Load Balancing v2 and
-/// EC2's Elastic IPs (taking an instance out of service), Lambda (`aws/lambda.rs`) and S3
-/// (`aws/s3.rs`). With a [`Seal`] (every incident's), the `firebreak:*` tags it writes on functions
-/// and buckets are sealed, and those it reads are opened (`seal.rs`).
+/// Auto Scaling of one account and region: the instance's group.
 #[derive(Clone)]
-pub struct Services {
-    /// Lambda.
-    pub lambda: aws_sdk_lambda::Client,
-    /// S3 (`aws/s3.rs`).
-    pub s3: aws_sdk_s3::Client,
-    /// ECS (`aws/ecs.rs`).
-    pub ecs: aws_sdk_ecs::Client,
-    /// Auto Scaling.
+pub struct AutoScaling {
+    /// The client.
     pub asg: aws_sdk_autoscaling::Client,
-    /// Elastic Load Balancing v2.
+}
+
+/// Elastic Load Balancing v2 of one account and region: the target groups that send an instance
+/// traffic.
+#[derive(Clone)]
+pub struct LoadBalancing {
+    /// The client.
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
-    /// EC2, for the Elastic IPs.
-    pub ec2: Ec2,
-    /// The incident's sealing, when it seals.
-    pub seal: Option<Seal>,
 }
 
-impl Services {
-    /// The same clients, sealing for one incident.
-    pub fn sealed(&self, seal: Seal) -> Services {
-        Services {
-            seal: Some(seal),
-            ..self.clone()
-        }
-    }
-}
-
-/// Elastic IPs, through EC2.
-impl AddressesPort for Services {
-    async fn addresses(&self, instance_id: &str) -> Result<Vec<AddressFacts>, AwsError> {
-        let out = self
-            .ec2
-            .0
-            .describe_addresses()
-            .filters(filter("instance-id", &[instance_id]))
-            .send()
-            .await?;
-        Ok(out
-            .addresses()
-            .iter()
-            .filter_map(|a| {
-                Some(AddressFacts {
-                    allocation_id: a.allocation_id()?.to_string(),
-                    association_id: a.association_id()?.to_string(),
-                    public_ip: a.public_ip().unwrap_or_default().to_string(),
-                    network_interface_id: a.network_interface_id().unwrap_or_default().to_string(),
-                    private_ip: a.private_ip_address().unwrap_or_default().to_string(),
-                })
-            })
-            .collect())
-    }
-
-    async fn disassociate_address(&self, association_id: &str) -> Result<(), AwsError> {
-        match self
-            .ec2
-            .0
-            .disassociate_address()
-            .association_id(association_id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = AwsError::from(e);
-                // Gone already (a redelivery after the change): the end state holds.
-                if e.code.as_deref() == Some("InvalidAssociationID.NotFound") {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
-        }
-    }
-
-    async fn associate_address(
-        &self,
-        allocation_id: &str,
-        network_interface_id: &str,
-        private_ip: &str,
-    ) -> Result<(), AwsError> {
-        let mut call = self
-            .ec2
-            .0
-            .associate_address()
-            .allocation_id(allocation_id)
-            .allow_reassociation(false);
-        if !network_interface_id.is_empty() {
-            call = call.network_interface_id(network_interface_id);
-        }
-        if !private_ip.is_empty() {
-            call = call.private_ip_address(private_ip);
-        }
-        call.send().await?;
-        Ok(())
-    }
-}
-
-impl AutoScalingPort for Services {
+impl AutoScalingPort for AutoScaling {
     async fn auto_scaling_group(
         &self,
         instance_id: &str,
@@ -178,7 +86,7 @@ impl AutoScalingPort for Services {
     }
 }
 
-impl TargetGroupsPort for Services {
+impl TargetGroupsPort for LoadBalancing {
     async fn registrations(
         &self,
         instance_id: &str,

@@ -8,10 +8,14 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::SharedCredentialsProvider;
 
-use crate::aws::autoscaling_elb::Services;
+use crate::aws::autoscaling_elb::{AutoScaling, LoadBalancing};
 use crate::aws::ec2::Ec2;
+use crate::aws::ecs::Ecs;
 use crate::aws::iam::Iam;
+use crate::aws::lambda::Lambda;
+use crate::aws::s3::S3;
 use crate::aws::securityhub::SecurityHub;
+use crate::aws::services::Services;
 use crate::aws::sns::Sns;
 use crate::config::Config;
 use crate::incident::ids::Arn;
@@ -222,19 +226,31 @@ impl AwsClients {
         let ec2 = self.ec2_for(account, region).await;
         let key = (account.to_string(), region.to_string());
         cached(&self.service, key, || Services {
-            lambda: aws_sdk_lambda::Client::new(&conf),
-            ecs: aws_sdk_ecs::Client::new(&conf),
+            lambda: Lambda {
+                lambda: aws_sdk_lambda::Client::new(&conf),
+                ec2: ec2.clone(),
+                seal: None,
+            },
+            ecs: Ecs {
+                ecs: aws_sdk_ecs::Client::new(&conf),
+            },
             // Path-style addressing behind a custom endpoint (VPC endpoints, emulators), which
             // has no per-bucket host names; virtual-hosted otherwise, as S3 prefers.
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&conf)
-                    .force_path_style(conf.endpoint_url().is_some())
-                    .build(),
-            ),
-            asg: aws_sdk_autoscaling::Client::new(&conf),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
+            s3: S3 {
+                s3: aws_sdk_s3::Client::from_conf(
+                    aws_sdk_s3::config::Builder::from(&conf)
+                        .force_path_style(conf.endpoint_url().is_some())
+                        .build(),
+                ),
+                seal: None,
+            },
+            asg: AutoScaling {
+                asg: aws_sdk_autoscaling::Client::new(&conf),
+            },
+            elb: LoadBalancing {
+                elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
+            },
             ec2,
-            seal: None,
         })
     }
 

@@ -2,11 +2,17 @@
 
 use aws_sdk_ecs::types::TaskField;
 
-use crate::aws::autoscaling_elb::Services;
 use crate::error::AwsError;
 use crate::ports::{TaskFacts, TasksPort};
 
-impl TasksPort for Services {
+/// ECS of one account and region.
+#[derive(Clone)]
+pub struct Ecs {
+    /// The client.
+    pub ecs: aws_sdk_ecs::Client,
+}
+
+impl TasksPort for Ecs {
     async fn task(&self, cluster: &str, task_arn: &str) -> Result<Option<TaskFacts>, AwsError> {
         let out = self
             .ecs

@@ -6,13 +6,14 @@ use std::collections::HashMap;
 
 use aws_sdk_lambda::types::VpcConfig;
 
-use crate::aws::autoscaling_elb::Services;
+use crate::aws::ec2::Ec2;
 use crate::aws::secrets;
 use crate::error::AwsError;
 use crate::ports::{
     FunctionFacts, FunctionVpc, FunctionsPort, MappingFacts, ProvisionedFacts,
     QuarantineGroupsPort, UpdateStatus,
 };
+use crate::seal::Seal;
 
 /// The unqualified ARN (a version's or alias's suffix taken off): what a function's records are
 /// sealed for, whichever ARN a caller names it by.
@@ -32,7 +33,20 @@ fn update_status(status: Option<&str>, code: Option<&str>, reason: Option<&str>)
     }
 }
 
-impl Services {
+/// Lambda of one account and region, with EC2 for what a release checks a function's groups
+/// against; with a [`Seal`] (every incident's), the `firebreak:*` tags it writes are sealed and
+/// those it reads opened.
+#[derive(Clone)]
+pub struct Lambda {
+    /// The client.
+    pub lambda: aws_sdk_lambda::Client,
+    /// EC2 of the same account and region.
+    pub ec2: Ec2,
+    /// The incident's sealing.
+    pub seal: Option<Seal>,
+}
+
+impl Lambda {
     /// The mappings Lambda lists for `function` (a name, or an alias's ARN).
     async fn mappings_of(&self, function: &str) -> Result<Vec<MappingFacts>, AwsError> {
         let mut out = Vec::new();
@@ -78,7 +92,7 @@ impl Services {
     }
 }
 
-impl FunctionsPort for Services {
+impl FunctionsPort for Lambda {
     async fn function(&self, name: &str) -> Result<Option<FunctionFacts>, AwsError> {
         // The keys are awaited beside the call: on a cold start their fetch is not a round trip of
         // its own.

@@ -2,6 +2,7 @@
 //! per-(account, region) client factory. Adapters import ports and tags, never an action or a
 //! scheduler.
 
+pub mod addresses;
 pub mod artifacts;
 pub mod autoscaling_elb;
 pub mod clients;
@@ -15,4 +16,5 @@ pub mod sdk;
 pub mod secrets;
 pub mod security_groups;
 pub mod securityhub;
+pub mod services;
 pub mod sns;

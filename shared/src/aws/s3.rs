@@ -5,7 +5,6 @@
 
 use aws_sdk_s3::types::{PublicAccessBlockConfiguration, Tag, Tagging};
 
-use crate::aws::autoscaling_elb::Services;
 use crate::aws::sdk::local_error;
 use crate::aws::secrets;
 use crate::error::AwsError;
@@ -48,7 +47,17 @@ async fn tag_set(
     Ok(present.merged(&written))
 }
 
-impl BucketsPort for Services {
+/// S3 of one account and region (path-style behind a custom endpoint); with a [`Seal`], the
+/// `firebreak:*` tags it writes on buckets are sealed and those it reads opened.
+#[derive(Clone)]
+pub struct S3 {
+    /// The client.
+    pub s3: aws_sdk_s3::Client,
+    /// The incident's sealing.
+    pub seal: Option<Seal>,
+}
+
+impl BucketsPort for S3 {
     async fn bucket_tags(&self, bucket: &str) -> Result<Option<BucketTags>, AwsError> {
         let call = self.s3.get_bucket_tagging().bucket(bucket).send();
         let (out, keys) = futures::join!(call, secrets::keys(self.seal.as_ref()));
