@@ -302,9 +302,9 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
         }
         Resource::Function(_) => execute::function::run(p, r).await,
         Resource::Artifact(_) if undo(ActionKind::RestoreSharing) => {
-            execute::artifact::restore(p, r).await
+            execute::artifact::release(p, r).await
         }
-        Resource::Artifact(_) => execute::artifact::unshare(p, r).await,
+        Resource::Artifact(_) => execute::artifact::run(p, r).await,
         Resource::Instance(_) => execute::instance::run(p, r).await,
         _ => execute::credentials::run(p, r).await,
     }

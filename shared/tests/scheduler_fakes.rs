@@ -258,7 +258,7 @@ async fn unshare(ec2: &FakeArtifacts, a: &ArtifactRef) -> Execution {
         service: &(),
         iam: &(),
     };
-    with_request(&i, async |r| artifact::unshare(&ports, r).await).await
+    with_request(&i, async |r| artifact::run(&ports, r).await).await
 }
 
 /// `restore` (FbRelease) of `a`, the same way.
@@ -269,7 +269,7 @@ async fn restore(ec2: &FakeArtifacts, a: &ArtifactRef) -> Execution {
         service: &(),
         iam: &(),
     };
-    with_request(&i, async |r| artifact::restore(&ports, r).await).await
+    with_request(&i, async |r| artifact::release(&ports, r).await).await
 }
 
 fn public_and_one_account() -> Sharing {

@@ -41,7 +41,7 @@ async fn read<E: ArtifactsPort>(
 /// Removes every public and cross-account permission, recorded first. A record that cannot be
 /// written never keeps it shared: the permissions are removed and the notification says who had
 /// them, for a human to give back.
-pub async fn unshare<E: ArtifactsPort, S, I>(p: &Ports<'_, E, S, I>, r: Request<'_>) -> Execution {
+pub async fn run<E: ArtifactsPort, S, I>(p: &Ports<'_, E, S, I>, r: Request<'_>) -> Execution {
     match r.incident.artifact() {
         Some(a) => unshare_it(p.ec2, a).await,
         None => Execution::default(),
@@ -111,7 +111,7 @@ async fn unshare_read<E: ArtifactsPort>(
 }
 
 /// The undo: the recorded permissions given back, then the record removed.
-pub async fn restore<E: ArtifactsPort, S, I>(p: &Ports<'_, E, S, I>, r: Request<'_>) -> Execution {
+pub async fn release<E: ArtifactsPort, S, I>(p: &Ports<'_, E, S, I>, r: Request<'_>) -> Execution {
     match r.incident.artifact() {
         Some(a) => restore_it(p.ec2, a).await,
         None => Execution::default(),
