@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 /// The sequence finding, as EventBridge delivers it (shape: GuardDuty API reference, `Sequence`
 /// and `ResourceV2`; the header as in public samples of `AttackSequence:IAM/...`).
-fn sequence_event(finding: &str, instance: &str, user: &str, key: &str) -> Value {
+pub(crate) fn sequence_event(finding: &str, instance: &str, user: &str, key: &str) -> Value {
     let resources = json!([
         {"uid": format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{instance}"),
          "resourceType": "EC2_INSTANCE", "accountId": ACCOUNT, "region": "us-east-1",

@@ -209,3 +209,22 @@ async fn a_leaked_key_s_lost_message_is_sent_by_the_retry_and_never_twice() {
     );
     assert_eq!(status().await.as_deref(), Some("credentials-revoked told"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attack_sequence_s_lost_message_is_sent_by_the_retry_and_never_twice() {
+    let _turn = crate::credential_e2e::IAM.lock().await;
+    let aws = Aws::new().await;
+    let (vpc, subnet) = aws.vpc("10.128.0.0/16").await;
+    let app = aws.app_group(&vpc).await;
+    let instance = aws.instance(&subnet, std::slice::from_ref(&app), &[]).await;
+    let (user, keys) = aws.user_with_keys().await;
+    let event =
+        crate::sequence_e2e::sequence_event(&unique("told-seq"), &instance, &user, &keys[0]);
+    let status = async || tag(&aws.tags(&instance).await, "firebreak:status").map(String::from);
+    let first = lost_then_told_once(&aws, &event, status).await;
+    // The members were not marked told while the sequence's message was lost.
+    assert_eq!(first.as_deref(), Some("quarantined"), "not marked told");
+    assert_eq!(status().await.as_deref(), Some("quarantined told"));
+    let user_status = tag(&aws.user_state(&user).await.tags, "firebreak:status").map(String::from);
+    assert_eq!(user_status.as_deref(), Some("credentials-revoked told"));
+}

@@ -125,6 +125,28 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     iam: &I,
     notifier: &N,
 ) -> (Report, Result<String, AwsError>) {
+    let (report, published, _) = carry_out_told(
+        incident,
+        plan,
+        config,
+        trigger,
+        (ec2, service, iam),
+        notifier,
+    )
+    .await;
+    (report, published)
+}
+
+/// [`carry_out`], also returning the mark that the team was told: still to be written (and
+/// `already == false`) when the notifier only held the message ([`Notifier::holds`]).
+pub async fn carry_out_told<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
+    incident: &Incident,
+    plan: Plan,
+    config: &Config,
+    trigger: Trigger,
+    (ec2, service, iam): (&E, &S, &I),
+    notifier: &N,
+) -> (Report, Result<String, AwsError>, Option<Told>) {
     let started = std::time::Instant::now();
     info!(
         finding_id = %incident.finding_id,
@@ -153,22 +175,39 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
     let report = Report::new(incident, plan, config.mode, execution)
         .with_approval(incident, config.approval_function.as_deref());
     crate::metrics::emit(incident, &report, &config.function_name, started.elapsed());
-    // Silent only when nothing changed and the team was told before (an instance's status says
+    // Silent only when nothing changed and the team was told before (the resource's record says
     // so): a message lost to a failed publish is sent by the retry.
     let already_told = told.as_ref().is_none_or(|t| t.already);
     let told_before = trigger != Trigger::Human && changed_nothing(&report) && already_told;
-    let published = if notify && !told_before {
-        notifier.publish(&report.notification(incident)).await
-    } else {
-        Ok(String::new())
-    };
-    if notify && told_before {
-        let why = "already handled, nothing changed: no second message";
-        let o = Outcome::new(ActionKind::Notify, &config.topic_arn, Status::Skipped, why);
-        log_outcome(&incident.finding_id, &o);
+    let published = tell(incident, config, &report, notify && !told_before, notifier).await;
+    let sent = notify && !told_before && published.is_ok();
+    if let (true, false, Some(t)) = (sent, notifier.holds(), &told) {
+        mark_told((ec2, service, iam), &incident.finding_id, t).await;
     }
+    info!(finding_id = %report.finding_id, resource = %report.resource, verdict = ?report.verdict, "done");
+    (report, published, told)
+}
+
+/// Publishes the report's notification when `send`, logging what became of it (or why none).
+async fn tell<N: Notifier>(
+    incident: &Incident,
+    config: &Config,
+    report: &Report,
+    send: bool,
+    notifier: &N,
+) -> Result<String, AwsError> {
+    let notify = report.plan.has(ActionKind::Notify);
+    if !send {
+        if notify {
+            let why = "already handled, nothing changed: no second message";
+            let o = Outcome::new(ActionKind::Notify, &config.topic_arn, Status::Skipped, why);
+            log_outcome(&incident.finding_id, &o);
+        }
+        return Ok(String::new());
+    }
+    let published = notifier.publish(&report.notification(incident)).await;
     match &published {
-        Ok(id) if notify && !told_before => log_outcome(
+        Ok(id) => log_outcome(
             &incident.finding_id,
             &Outcome::new(
                 ActionKind::Notify,
@@ -177,23 +216,18 @@ pub async fn carry_out<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
                 format!("message {id}"),
             ),
         ),
-        Ok(_) => {}
         Err(e) => {
             error!(finding_id = %incident.finding_id, action = ActionKind::Notify.name(), outcome = "failed",
                          error_code = e.code.as_deref().unwrap_or(""), error = %e, "notification failed")
         }
     }
-    if let (true, Ok(_), Some(t)) = (notify && !told_before, &published, &told) {
-        mark_told((ec2, service, iam), &incident.finding_id, t).await;
-    }
-    info!(finding_id = %report.finding_id, resource = %report.resource, verdict = ?report.verdict, "done");
-    (report, published)
+    published
 }
 
 /// Marks the resource's record as told (`quarantined told`, `stopped told`, `<finding> told`, …),
 /// after the message went out; a mark that cannot be written only means the next delivery tells
 /// again.
-async fn mark_told<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
+pub async fn mark_told<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
     (ec2, service, iam): (&E, &S, &I),
     finding_id: &str,
     t: &Told,

@@ -12,13 +12,14 @@ use crate::config::Config;
 use crate::digest::{batch_digest, Collector, Entry};
 use crate::error::{AwsError, FirebreakError};
 use crate::incident::{Incident, Resource, SequenceRef};
+use crate::outcome::Told;
 use crate::outcome::{Execution, Outcome};
 use crate::plan::Plan;
 use crate::playbook::{member_incidents, plan, SEQUENCE_RULE};
 use crate::ports::{Ec2Ports, IamPorts, Notification, Notifier, ServicePorts};
 use crate::report::verdict::Verdict;
 use crate::report::Report;
-use crate::respond::{answer, carry_out, changed_nothing, log_outcome, Trigger};
+use crate::respond::{answer, carry_out_told, changed_nothing, log_outcome, mark_told, Trigger};
 
 /// The label of a sequence's notification.
 pub const LABEL: &str = "attack-sequence";
@@ -39,17 +40,17 @@ pub async fn respond_sequence<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Noti
     let lead = members
         .iter()
         .position(|m| matches!(m.resource, Resource::Instance(_)));
-    let mut done: Vec<Option<Member>> = vec![None; members.len()];
+    let mut done: Vec<Option<(Member, Option<Told>)>> = vec![None; members.len()];
     let mut rest_cap = None;
     if let Some(i) = lead {
         let first = member(&members[i], config, config.max_quarantines_per_hour, ports).await;
-        if first.0.verdict == Verdict::NeedsHuman {
+        if first.0 .0.verdict == Verdict::NeedsHuman {
             rest_cap = Some(0);
         }
         done[i] = Some(first);
     }
     let others = (members.iter().enumerate()).filter(|(i, _)| Some(*i) != lead);
-    let answered: Vec<(usize, Member)> = futures::stream::iter(others)
+    let answered: Vec<(usize, (Member, Option<Told>))> = futures::stream::iter(others)
         .map(|(i, sub)| async move { (i, member(sub, config, rest_cap, ports).await) })
         .buffer_unordered(SEQUENCE_CONCURRENCY)
         .collect()
@@ -57,16 +58,24 @@ pub async fn respond_sequence<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Noti
     for (i, m) in answered {
         done[i] = Some(m);
     }
-    let done: Vec<Member> = done.into_iter().flatten().collect();
+    let (done, marks): (Vec<Member>, Vec<Option<Told>>) = done.into_iter().flatten().unzip();
     let report = whole(incident, seq, config, &done);
     // Told once, when there is news: nothing to say when every member's plan is silent (an
-    // `ignore` rule) or every member is a repeat that changed nothing.
+    // `ignore` rule) or every member is a repeat that changed nothing and was told of before.
     let silent = done.iter().all(|(_, n)| n.is_none()) && seq.others.is_empty();
-    let quiet = !done.is_empty() && done.iter().all(|(r, _)| changed_nothing(r));
+    let told_before = marks.iter().all(|t| t.as_ref().is_none_or(|t| t.already));
+    let quiet = !done.is_empty() && done.iter().all(|(r, _)| changed_nothing(r)) && told_before;
     let published = match silent || quiet {
         true => Ok(String::new()),
         false => notifier.publish(&notification(seq, config, &done)).await,
     };
+    // The members are marked told only once the sequence's message is out: a message lost to a
+    // failed publish is sent by the retry.
+    if published.as_ref().is_ok_and(|id| !id.is_empty()) {
+        for t in marks.iter().flatten() {
+            mark_told(ports, &incident.finding_id, t).await;
+        }
+    }
     if let Err(e) = &published {
         let o = Outcome::failed(
             ActionKind::Notify,
@@ -94,15 +103,31 @@ async fn member<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
     config: &Config,
     cap: Option<usize>,
     (ec2, service, iam): (&E, &S, &I),
-) -> Member {
+) -> (Member, Option<Told>) {
     let p = plan(sub, config);
     if out_of_time(config) {
-        return (not_reached(sub, p, config), None);
+        return ((not_reached(sub, p, config), None), None);
     }
-    let held = Collector::default();
+    let held = Held::default();
     let trigger = Trigger::Automatic { cap };
-    let (report, _) = carry_out(sub, p, config, trigger, ec2, service, iam, &held).await;
-    (report, held.take())
+    let (report, _, told) =
+        carry_out_told(sub, p, config, trigger, (ec2, service, iam), &held).await;
+    ((report, held.0.take()), told)
+}
+
+/// A member's notification held for the sequence's one message: the member is marked told only
+/// once that is out.
+#[derive(Default)]
+struct Held(Collector);
+
+impl Notifier for Held {
+    async fn publish(&self, n: &Notification) -> Result<String, AwsError> {
+        self.0.publish(n).await
+    }
+
+    fn holds(&self) -> bool {
+        true
+    }
 }
 
 /// True when too little of the invocation is left to start another member's response.

@@ -35,6 +35,12 @@ impl Notification {
 pub trait Notifier: Sync {
     /// Publishes the message; returns the message id.
     async fn publish(&self, notification: &Notification) -> Result<String, AwsError>;
+
+    /// Whether a "published" message is only held, for one message that goes out later (an attack
+    /// sequence's): then whoever sends that marks the resources told, once it is out.
+    fn holds(&self) -> bool {
+        false
+    }
 }
 
 /// A Security Hub workflow status Firebreak sets.
