@@ -135,6 +135,26 @@ pub struct Told {
 }
 
 impl Told {
+    /// The mark for `key`'s value `value` on `on` (`<value> told`), there already when the value
+    /// the resource `had` is `value` told and the response changed nothing (`unchanged`): the
+    /// mark stays only while nothing changes.
+    pub fn kept(on: Marked, key: &str, value: &str, had: Option<&str>, unchanged: bool) -> Told {
+        use crate::tags::status::{is_told, told, word};
+        Told {
+            on,
+            already: unchanged && had.is_some_and(|v| word(v) == word(value) && is_told(v)),
+            mark: crate::tags::pair(key, told(value)),
+        }
+    }
+
+    /// The value to write now: with the mark when it stays, else without.
+    pub fn written(&self) -> String {
+        match self.already {
+            true => self.mark.1.clone(),
+            false => crate::tags::status::word(&self.mark.1).to_string(),
+        }
+    }
+
     /// The resource's name, for the log.
     pub fn resource(&self) -> &str {
         match &self.on {

@@ -265,11 +265,7 @@ fn to_record(
         already: write.is_empty()
             && tag_value(&tags.tags, tags::FINDING).is_some_and(tags::status::is_told),
     };
-    let value = match told.already {
-        true => told.mark.1.clone(),
-        false => finding.clone(),
-    };
-    write.insert(0, (tags::FINDING.to_string(), value));
+    write.insert(0, (tags::FINDING.to_string(), told.written()));
     (write, told)
 }
 

@@ -95,27 +95,14 @@ pub(super) async fn conclude<I: IamPorts>(
         (true, Holder::User(_)) => status::CREDENTIALS_REVOKED,
         (true, Holder::Role(_) | Holder::Instance(_)) => status::SESSIONS_REVOKED,
     };
-    // The mark that the team was told stays only while nothing changes.
-    let had = facts.and_then(|f| f.tag(tags::STATUS));
-    let already =
-        had.is_some_and(|v| status::word(v) == status && status::is_told(v) && quiet(outcomes));
-    let value = match already {
-        true => status::told(status),
-        false => status.to_string(),
-    };
-    let tagged = holder
-        .tag(iam, facts, r.incident, &value, cutoff, extra)
-        .await;
     let on = match holder {
         Holder::User(n) => Marked::User(n.to_string()),
         Holder::Role(n) | Holder::Instance(InstanceSessions { role: n, .. }) => {
             Marked::Role(n.to_string())
         }
     };
-    let told = Told {
-        on,
-        mark: tags::pair(tags::STATUS, status::told(status)),
-        already,
-    };
+    let had = facts.and_then(|f| f.tag(tags::STATUS));
+    let told = Told::kept(on, tags::STATUS, status, had, quiet(outcomes));
+    let tagged = (holder.tag(iam, facts, r.incident, &told.written(), cutoff, extra)).await;
     (ok, tagged, told)
 }

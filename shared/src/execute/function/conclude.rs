@@ -32,18 +32,12 @@ pub(super) async fn conclude<S: FunctionsPort>(
         true => tags::status::STOPPED,
         false => tags::status::CONTAINMENT_FAILED,
     };
-    // The mark that the team was told stays only while nothing changes.
     let had = tag_value(&facts.tags, tags::STATUS);
-    let already = had.is_some_and(|v| {
-        tags::status::word(v) == status && tags::status::is_told(v) && quiet(&outcomes)
-    });
-    let value = match already {
-        true => tags::status::told(status),
-        false => status.to_string(),
-    };
+    let on = Marked::Function(facts.arn.clone());
+    let told = Told::kept(on, tags::STATUS, status, had, quiet(&outcomes));
     let mut marks = vec![
         (tags::FINDING.to_string(), r.incident.finding_id.clone()),
-        (tags::STATUS.to_string(), value),
+        (tags::STATUS.to_string(), told.written()),
     ];
     if ok {
         marks.push((tags::CONTAINED_AT.to_string(), r.clock.rfc3339()));
@@ -56,11 +50,7 @@ pub(super) async fn conclude<S: FunctionsPort>(
         completed: Some(ok),
         outcomes,
         warnings,
-        told: Some(Told {
-            on: Marked::Function(facts.arn.clone()),
-            mark: tags::pair(tags::STATUS, tags::status::told(status)),
-            already,
-        }),
+        told: Some(told),
         ..Execution::default()
     }
 }
