@@ -298,14 +298,10 @@ async fn deny_in<E: NetworkAclsPort>(ec2: &E, plan: &AclPlan) -> Outcome {
             ));
         }
     }
-    let plan = &AclPlan {
-        refused,
-        ..plan.clone()
-    };
     let all: Vec<&AclEntryRecord> = (plan.record.0.iter())
         .filter(|e| !added.iter().any(|(a, r)| r.is_err() && a == e))
         .collect();
-    let status = match (plan.to_add.is_empty(), plan.refused.is_empty()) {
+    let status = match (plan.to_add.is_empty(), refused.is_empty()) {
         (_, false) => Status::Skipped,
         (true, true) => Status::AlreadyDone,
         (false, true) => Status::Succeeded,
@@ -314,9 +310,9 @@ async fn deny_in<E: NetworkAclsPort>(ec2: &E, plan: &AclPlan) -> Outcome {
         true => String::new(),
         false => format!("denies {}", listed(&all)),
     };
-    if !plan.refused.is_empty() {
+    if !refused.is_empty() {
         let sep = if detail.is_empty() { "" } else { "; " };
-        detail = format!("{detail}{sep}{}", plan.refused.join("; "));
+        detail = format!("{detail}{sep}{}", refused.join("; "));
     }
     Outcome::new(ACTION, acl, status, detail)
 }
