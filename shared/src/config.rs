@@ -203,23 +203,13 @@ fn protected_principals(get: &impl Fn(&str) -> Option<String>, member_role: &str
 
 /// `FIREBREAK_MALWARE_READERS`: role ARNs, comma- or space-separated.
 fn malware_readers(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigError> {
-    let listed = get("FIREBREAK_MALWARE_READERS").unwrap_or_default();
-    let arns: Vec<String> = listed
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|p| !p.is_empty())
-        .map(String::from)
-        .collect();
-    match arns
-        .iter()
-        .find(|a| !(a.starts_with("arn:") && a.contains(":iam::")))
-    {
-        Some(bad) => Err(ConfigError {
-            name: "FIREBREAK_MALWARE_READERS",
-            value: bad.clone(),
-            reason: "expected IAM role ARNs".into(),
-        }),
-        None => Ok(arns),
-    }
+    let role_arn = |a: &str| a.starts_with("arn:") && a.contains(":iam::");
+    listed(
+        get,
+        "FIREBREAK_MALWARE_READERS",
+        role_arn,
+        "expected IAM role ARNs",
+    )
 }
 
 /// `FIREBREAK_MEMBER_ROLE`.
@@ -417,24 +407,24 @@ fn account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Variable `name` as a comma-separated list (empty when unset), each item checked by `valid`.
+/// Variable `name` as a list, comma- or space-separated (empty when unset), each item checked by
+/// `valid`; the first that fails is the error, with `reason`.
 fn listed(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
     valid: fn(&str) -> bool,
-    what: &str,
+    reason: &str,
 ) -> Result<Vec<String>, ConfigError> {
     let value = get(name).unwrap_or_default();
-    let items: Vec<String> = (value.split(','))
-        .map(str::trim)
+    let items: Vec<String> = (value.split(|c: char| c == ',' || c.is_whitespace()))
         .filter(|v| !v.is_empty())
         .map(String::from)
         .collect();
     match items.iter().find(|v| !valid(v)) {
         Some(bad) => Err(ConfigError {
             name,
-            value: value.clone(),
-            reason: format!("expected a comma-separated list, each {what}: {bad:?} is not"),
+            value: bad.clone(),
+            reason: reason.into(),
         }),
         None => Ok(items),
     }
