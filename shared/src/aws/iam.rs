@@ -222,6 +222,21 @@ fn decoded(document: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// Each named inline policy's document, read concurrently by `read` (`None`: deleted since the
+/// list, so not held any more), paired with its name.
+async fn documents<F, R>(names: Vec<String>, read: F) -> Result<Vec<(String, String)>, AwsError>
+where
+    F: Fn(String) -> R,
+    R: std::future::Future<Output = Result<Option<String>, AwsError>>,
+{
+    let reads = names.into_iter().map(|name| {
+        let document = read(name.clone());
+        async move { Ok::<_, AwsError>(document.await?.map(|d| (name, d))) }
+    });
+    let read: Vec<Option<(String, String)>> = futures::future::try_join_all(reads).await?;
+    Ok(read.into_iter().flatten().collect())
+}
+
 impl InlinePoliciesPort for Iam {
     async fn role_policies(&self, role_name: &str) -> Result<Vec<(String, String)>, AwsError> {
         let mut names = Vec::new();
@@ -234,20 +249,15 @@ impl InlinePoliciesPort for Iam {
         while let Some(page) = pages.next().await {
             names.extend(page.map_err(AwsError::from)?.policy_names);
         }
-        let reads = names.iter().map(|name| async move {
-            let out = self
-                .0
-                .get_role_policy()
-                .role_name(role_name)
+        documents(names, |name| async move {
+            let out = (self.0.get_role_policy().role_name(role_name))
                 .policy_name(name)
                 .send()
                 .await
                 .map_err(AwsError::from);
-            // Deleted since the list: not held any more.
-            Ok::<_, AwsError>(absent(out)?.map(|o| (name.clone(), decoded(o.policy_document()))))
-        });
-        let read: Vec<Option<(String, String)>> = futures::future::try_join_all(reads).await?;
-        Ok(read.into_iter().flatten().collect())
+            Ok(absent(out)?.map(|o| decoded(o.policy_document())))
+        })
+        .await
     }
 
     async fn user_policies(&self, user_name: &str) -> Result<Vec<(String, String)>, AwsError> {
@@ -261,19 +271,15 @@ impl InlinePoliciesPort for Iam {
         while let Some(page) = pages.next().await {
             names.extend(page.map_err(AwsError::from)?.policy_names);
         }
-        let reads = names.iter().map(|name| async move {
-            let out = self
-                .0
-                .get_user_policy()
-                .user_name(user_name)
+        documents(names, |name| async move {
+            let out = (self.0.get_user_policy().user_name(user_name))
                 .policy_name(name)
                 .send()
                 .await
                 .map_err(AwsError::from);
-            Ok::<_, AwsError>(absent(out)?.map(|o| (name.clone(), decoded(o.policy_document()))))
-        });
-        let read: Vec<Option<(String, String)>> = futures::future::try_join_all(reads).await?;
-        Ok(read.into_iter().flatten().collect())
+            Ok(absent(out)?.map(|o| decoded(o.policy_document())))
+        })
+        .await
     }
 }
 
