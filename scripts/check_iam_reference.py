@@ -51,6 +51,8 @@ OWN_ARNS = {
     ("AWS::IAM::Role", "Arn"): f"arn:aws:iam::{ACCOUNT}:role/*",
     # !Ref of a secret is its ARN (the name, then a random suffix).
     ("AWS::SecretsManager::Secret", "Ref"): f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:*",
+    ("AWS::Serverless::Function", "Arn"): f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:*",
+    ("AWS::Lambda::Function", "Arn"): f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:*",
 }
 TAG_KEYS = ("aws:requesttag/", "aws:resourcetag/", "aws:tagkeys")
 
@@ -98,6 +100,17 @@ def resource_patterns(value, resources):
     return out
 
 
+def branches(value):
+    """A property as a list, both branches of an `Fn::If` taken (a grant either branch can give is
+    checked), `AWS::NoValue` dropped."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        _, yes, no = value["Fn::If"]
+        return branches(yes) + branches(no)
+    if value is None or value == {"Ref": "AWS::NoValue"}:
+        return []
+    return as_list(value)
+
+
 def principals(resources):
     """(name, [Allow statement]) for each function and role, and the problems met reading them."""
     found, problems = [], []
@@ -106,8 +119,8 @@ def principals(resources):
         if kind == "AWS::Serverless::Function":
             docs = as_list(props.get("Policies") or [])
         elif kind == "AWS::IAM::Role":
-            docs = [p.get("PolicyDocument") for p in props.get("Policies") or []]
-            docs += as_list(props.get("ManagedPolicyArns") or [])
+            docs = [p.get("PolicyDocument") for p in branches(props.get("Policies"))]
+            docs += branches(props.get("ManagedPolicyArns"))
         else:
             continue
         statements = []

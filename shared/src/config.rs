@@ -108,6 +108,9 @@ pub struct Config {
     /// `FIREBREAK_APPROVAL_FUNCTION`: the function that takes an `ask`'s approval
     /// (`securityhub-action`), named in the ready command of the notification.
     pub approval_function: Option<String>,
+    /// `FIREBREAK_CHAT_DECISIONS`: which decisions the chat's buttons may send (`off`, the default;
+    /// `approve-reject`; `approve-reject-release`), `approval/chat.rs`.
+    pub chat_decisions: ChatDecisions,
     /// `FIREBREAK_PLAYBOOK_FILE`: the playbook (a TOML file read once at start-up; unset: the
     /// built-in default, `infra/playbooks/default.toml`).
     pub playbook: Rules,
@@ -115,6 +118,32 @@ pub struct Config {
     /// seals Firebreak's records (`seal.rs`). Unset: every response fails, as nothing recorded can
     /// be trusted or written (`RecordKeyUnavailable`).
     pub record_key_secret: Option<String>,
+}
+
+/// Which decisions the chat's buttons (AWS Chatbot custom actions) may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChatDecisions {
+    /// None: no button, and a chat decision is refused.
+    #[default]
+    Off,
+    /// Approve and Reject on an `ask`.
+    ApproveReject,
+    /// Also Release on a containment.
+    ApproveRejectRelease,
+}
+
+/// `FIREBREAK_CHAT_DECISIONS`.
+fn chat_decisions(get: &impl Fn(&str) -> Option<String>) -> Result<ChatDecisions, ConfigError> {
+    match get("FIREBREAK_CHAT_DECISIONS").unwrap_or_default().trim() {
+        "" | "off" => Ok(ChatDecisions::Off),
+        "approve-reject" => Ok(ChatDecisions::ApproveReject),
+        "approve-reject-release" => Ok(ChatDecisions::ApproveRejectRelease),
+        value => Err(ConfigError {
+            name: "FIREBREAK_CHAT_DECISIONS",
+            value: value.into(),
+            reason: "expected off, approve-reject or approve-reject-release".into(),
+        }),
+    }
 }
 
 /// What an invocation keeps of Lambda's deadline to put back what is half done (one call, at most
@@ -284,6 +313,7 @@ impl Config {
         Ok(Config {
             playbook,
             approval_function: text(&get, "FIREBREAK_APPROVAL_FUNCTION"),
+            chat_decisions: chat_decisions(&get)?,
             remind_after_minutes,
             remind_in,
             ..config
@@ -363,6 +393,7 @@ impl Config {
             revoke_whole_role_on_exfiltration: exfiltration_scope(&get)?,
             invocation_deadline: None,
             approval_function: None,
+            chat_decisions: ChatDecisions::Off,
             remind_after_minutes: None,
             remind_in: (Vec::new(), Vec::new()),
             playbook: Rules::default(),

@@ -173,7 +173,8 @@ pub async fn carry_out_told<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifi
     let notify = plan.has(ActionKind::Notify);
     let told = execution.told.clone();
     let report = Report::new(incident, plan, config.mode, execution)
-        .with_approval(incident, config.approval_function.as_deref());
+        .with_approval(incident, config.approval_function.as_deref())
+        .with_chat_buttons(incident, config);
     crate::metrics::emit(incident, &report, &config.function_name, started.elapsed());
     // Silent only when nothing changed and the team was told before (the resource's record says
     // so): a message lost to a failed publish is sent by the retry.

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::approval::decide::decide;
-use crate::approval::Approval;
+use crate::approval::{chat, Approval};
 use crate::aws::clients::AwsClients;
 use crate::aws::ec2::Ec2;
 use crate::aws::iam::Iam;
@@ -238,11 +238,15 @@ impl Responder {
         if is_reminder_run(&event.payload) {
             return self.handle_reminders(event).await;
         }
-        if !Approval::is_approval(&event.payload) {
+        let approval = if chat::is_chat(&event.payload) {
+            let (enabled, request) = (self.config.chat_decisions, &event.context.request_id);
+            self.read(&event, |e| chat::from_event(e, enabled, request))?
+        } else if Approval::is_approval(&event.payload) {
+            self.read(&event, Approval::from_event)?
+        } else {
             let report = self.handle_custom_action(event).await?;
             return Ok(serde_json::to_value(report).unwrap_or_default());
-        }
-        let approval = self.read(&event, Approval::from_event)?;
+        };
         let config = self.config.within(remaining(&event));
         let (ec2, service, iam) = self.ports_for(&approval.incident).await;
         let decided = decide(&approval, &config, &ec2, &service, &iam, &self.sns);

@@ -11,7 +11,7 @@ use crate::respond::{answer, carry_out, Trigger};
 use crate::tags::{self, status};
 
 /// A decision is taken only about what is waiting for one: an instance that exists, tagged
-/// `awaiting-approval` for this very finding. Anything else (another instance, another finding,
+/// `awaiting-approval` for this very finding (a chat's release: quarantined for it). Anything else (another instance, another finding,
 /// one already decided) is refused: the approval command is not a general quarantine or release
 /// (those are the custom actions, with Security Hub's permissions).
 async fn check<E: Ec2Ports>(approval: &Approval, ec2: &E) -> Result<(), FirebreakError> {
@@ -31,12 +31,25 @@ async fn check<E: Ec2Ports>(approval: &Approval, ec2: &E) -> Result<(), Firebrea
         .await
         .map_err(|e| refuse(format!("could not read {id}: {e}")))?
         .ok_or_else(|| refuse(format!("{id} does not exist")))?;
-    let waiting = tags::status_of(&facts) == Some(status::AWAITING_APPROVAL);
+    let state = tags::status_of(&facts);
     let same = facts.tag(tags::FINDING) == Some(incident.finding_id.as_str());
+    let (waiting, what) = match approval.decision {
+        Decision::Release => (
+            matches!(
+                state,
+                Some(status::QUARANTINED | status::CONTAINMENT_FAILED)
+            ),
+            "quarantined",
+        ),
+        _ => (
+            state == Some(status::AWAITING_APPROVAL),
+            "awaiting approval",
+        ),
+    };
     match (waiting, same) {
         (true, true) => Ok(()),
-        (false, _) => Err(refuse(format!("{id} is not awaiting approval"))),
-        (true, false) => Err(refuse(format!("{id} awaits approval for another finding"))),
+        (false, _) => Err(refuse(format!("{id} is not {what}"))),
+        (true, false) => Err(refuse(format!("{id} is {what} for another finding"))),
     }
 }
 
@@ -53,12 +66,12 @@ pub async fn decide<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifier>(
 ) -> Result<Report, FirebreakError> {
     let action = match approval.decision {
         Decision::Approve => CustomAction::FbQuarantine,
-        Decision::Reject => CustomAction::FbRelease,
+        Decision::Reject | Decision::Release => CustomAction::FbRelease,
     };
     let incident = &approval.incident;
     check(approval, ec2).await?;
     let mut plan = plan_for_action(action, incident, config);
-    plan.decided_by = Some(format!("{} (approval command)", approval.by));
+    plan.decided_by = Some(format!("{} ({})", approval.by, approval.via.name()));
     let (report, published) = carry_out(
         incident,
         plan,

@@ -8,6 +8,7 @@
 //! (which lifts the evidence protection Firebreak set). Either way the instance records who decided
 //! (`firebreak:decision`); `decide.rs` carries the decision out.
 
+pub mod chat;
 pub mod decide;
 
 use serde_json::{json, Value};
@@ -27,6 +28,28 @@ pub enum Decision {
     Approve,
     /// Do not: lift the evidence protection.
     Reject,
+    /// Undo a containment (chat only: the shell's and Security Hub's release is `FbRelease`).
+    Release,
+}
+
+/// How a decision arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The ready command of the notification (`by`: as the sender said).
+    Command,
+    /// A chat button (`by`: the invocation's request id, which CloudTrail's record of the
+    /// invocation carries with who sent it).
+    Chat,
+}
+
+impl Via {
+    /// As recorded beside who decided.
+    pub fn name(self) -> &'static str {
+        match self {
+            Via::Command => "approval command",
+            Via::Chat => "chat",
+        }
+    }
 }
 
 impl Decision {
@@ -35,6 +58,7 @@ impl Decision {
         match self {
             Decision::Approve => "approve",
             Decision::Reject => "reject",
+            Decision::Release => "release",
         }
     }
 }
@@ -46,6 +70,8 @@ pub struct Approval {
     pub decision: Decision,
     /// Who decided, as they said (kept to tag-safe characters).
     pub by: String,
+    /// How the decision arrived.
+    pub via: Via,
     /// The finding, as the notification described it.
     pub incident: Incident,
 }
@@ -114,6 +140,7 @@ impl Approval {
         Ok(Approval {
             decision,
             by: tag_safe(d.get("by").and_then(Value::as_str).unwrap_or_default()),
+            via: Via::Command,
             incident,
         })
     }

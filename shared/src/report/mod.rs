@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::approval::{Approval, Decision};
-use crate::config::Mode;
+use crate::approval::{chat, Approval, Decision};
+use crate::config::{Config, Mode};
 use crate::incident::Incident;
 use crate::kind::ActionKind;
 use crate::outcome::{Execution, Outcome, Status};
@@ -61,6 +61,10 @@ pub struct Report {
     /// Awaiting approval: how to approve or reject, one line each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub approval: Vec<String>,
+    /// The chat buttons' values (`approval/chat.rs`), in the chat notification's
+    /// `additionalContext` only.
+    #[serde(skip)]
+    pub chat_buttons: BTreeMap<String, String>,
 }
 
 /// Security groups and network ACLs both held.
@@ -143,6 +147,7 @@ impl Report {
             connections,
             holds,
             approval: Vec::new(),
+            chat_buttons: BTreeMap::new(),
             finding_id: incident.finding_id.clone(),
             finding_type: incident.finding_type.clone(),
             severity: incident.severity,
@@ -183,6 +188,15 @@ impl Report {
             }
         }
         self.approval = lines;
+        self
+    }
+
+    /// With the chat's buttons: Approve and Reject on an `ask`, Release on a containment, as the
+    /// deployment turned them on (`FIREBREAK_CHAT_DECISIONS`).
+    pub fn with_chat_buttons(mut self, incident: &Incident, config: &Config) -> Report {
+        let awaiting = self.verdict == Verdict::AwaitingApproval;
+        let contained = self.verdict == Verdict::Contained && self.mode != Mode::DryRun;
+        self.chat_buttons = chat::context(incident, config, awaiting, contained);
         self
     }
 

@@ -75,7 +75,11 @@ impl Report {
             related_resources: std::iter::once(self.resource.clone())
                 .chain(incident.finding_arn.clone())
                 .collect(),
-            additional_context: context.map(|(k, v)| (k.to_string(), v)).into(),
+            additional_context: context
+                .map(|(k, v)| (k.to_string(), v))
+                .into_iter()
+                .chain(self.chat_buttons.clone())
+                .collect(),
             enable_custom_actions: true,
         };
         let mut n = ChatNotification::new(title, chat::block(text), metadata);
