@@ -360,7 +360,7 @@ mod tests {
             "{lines}"
         );
         assert!(
-            lines.contains(r#"usename = 'app"; DROP TABLE x; --'';"#),
+            lines.contains(r#"usename = 'app"; DROP TABLE x; --''';"#),
             "{lines}"
         );
         assert!(lines.contains("from 198.51.100.7"), "{lines}");

@@ -271,3 +271,267 @@ async fn vet<E: QuarantineGroupsPort>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::incident::{DatabaseRef, Incident, Resource, Source};
+    use crate::plan::{Action, Plan, Target};
+    use crate::ports::{FoundGroups, QuarantineGroups};
+
+    /// One database in `vpc-1` with `sg-app`; records the calls; fails what it is told to.
+    #[derive(Default)]
+    struct Fake {
+        facts: DatabaseFacts,
+        no_group: bool,
+        no_record: bool,
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl Fake {
+        fn new() -> Fake {
+            Fake {
+                facts: DatabaseFacts {
+                    db_instance: "orders-1".into(),
+                    arn: "arn:aws:rds:us-east-1:123456789012:db:orders-1".into(),
+                    engine: "postgres".into(),
+                    vpc_id: Some("vpc-1".into()),
+                    groups: vec!["sg-app".into()],
+                    ..DatabaseFacts::default()
+                },
+                ..Fake::default()
+            }
+        }
+        fn log(&self, c: String) {
+            self.calls.lock().unwrap().push(c);
+        }
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+        fn at(&self, prefix: &str) -> Option<usize> {
+            self.calls().iter().position(|c| c.starts_with(prefix))
+        }
+    }
+
+    fn denied() -> AwsError {
+        AwsError {
+            code: Some("AccessDenied".into()),
+            message: "no".into(),
+        }
+    }
+
+    impl DatabasesPort for Fake {
+        async fn database(&self, _: &str) -> Result<Option<DatabaseFacts>, AwsError> {
+            Ok(Some(self.facts.clone()))
+        }
+        async fn snapshot_database(
+            &self,
+            _: &DatabaseFacts,
+            name: &str,
+            _: &[(String, String)],
+        ) -> Result<bool, AwsError> {
+            self.log(format!("snapshot {name}"));
+            Ok(true)
+        }
+        async fn set_database_groups(
+            &self,
+            _: &DatabaseFacts,
+            groups: &[String],
+        ) -> Result<(), AwsError> {
+            self.log(format!("groups {}", groups.join(",")));
+            Ok(())
+        }
+        async fn tag_database(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+            let record = tags.iter().any(|(k, _)| k == tags::VPC_GROUPS);
+            let written: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            self.log(format!("tag {}", written.join(",")));
+            match self.no_record && record {
+                true => Err(denied()),
+                false => Ok(()),
+            }
+        }
+        async fn untag_database(&self, _: &str, keys: &[String]) -> Result<(), AwsError> {
+            self.log(format!("untag {}", keys.join(",")));
+            Ok(())
+        }
+    }
+
+    impl QuarantineGroupsPort for Fake {
+        async fn find_quarantine_groups(&self, _: &str) -> Result<FoundGroups, AwsError> {
+            Ok(FoundGroups {
+                isolation: Some("sg-iso".into()),
+                untracking: Some("sg-untrack".into()),
+            })
+        }
+        async fn reconcile_quarantine_groups(&self, v: &str) -> Result<FoundGroups, AwsError> {
+            match self.no_group {
+                true => Err(denied()),
+                false => self.find_quarantine_groups(v).await,
+            }
+        }
+        async fn group_vpcs(&self, ids: &[String]) -> Result<Vec<(String, String)>, AwsError> {
+            let vpc = |g: &String| match g.as_str() {
+                "sg-elsewhere" => "vpc-2",
+                _ => "vpc-1",
+            };
+            Ok(ids
+                .iter()
+                .map(|g| (g.clone(), vpc(g).to_string()))
+                .collect())
+        }
+        async fn create_quarantine_groups(
+            &self,
+            _: &str,
+            _: &FoundGroups,
+        ) -> Result<QuarantineGroups, AwsError> {
+            unreachable!("the groups exist")
+        }
+    }
+
+    fn incident() -> Incident {
+        Incident {
+            source: Source::GuardDuty,
+            finding_id: "f-1".into(),
+            finding_arn: None,
+            finding_type: "CredentialAccess:RDS/TorIPCaller.SuccessfulLogin".into(),
+            title: None,
+            severity: 8.0,
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            partition: "aws".into(),
+            sample: false,
+            archived: false,
+            resource_role: None,
+            resource: Resource::Database(DatabaseRef {
+                db_instance: "orders-1".into(),
+                arn: None,
+                engine: None,
+                cluster: None,
+                login: None,
+            }),
+            security_hub: None,
+        }
+    }
+
+    async fn carry_out(fake: &Fake, kinds: &[ActionKind]) -> Execution {
+        let incident = incident();
+        let target = || Target::database("orders-1", None);
+        let plan = Plan {
+            actions: kinds.iter().map(|k| Action::new(*k, target())).collect(),
+            ..Plan::notify_only("test", String::new())
+        };
+        let clock = FixedClock::at("2026-12-01T00:00:00Z");
+        let r = Request {
+            incident: &incident,
+            plan: &plan,
+            exempt_tag: "firebreak:exempt",
+            protected: &[],
+            clock: &clock,
+            deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(5),
+            cap: None,
+        };
+        let p = Ports {
+            ec2: fake,
+            service: fake,
+            iam: &(),
+        };
+        match kinds.contains(&ActionKind::ReleaseDatabase) {
+            true => release(&p, r).await,
+            false => run(&p, r).await,
+        }
+    }
+
+    const CONTAIN: [ActionKind; 2] = [ActionKind::IsolateDatabase, ActionKind::SnapshotDatabase];
+
+    #[tokio::test]
+    async fn the_groups_are_recorded_before_the_isolation_and_the_snapshot_taken() {
+        let fake = Fake::new();
+        let done = carry_out(&fake, &CONTAIN).await;
+        assert_eq!(done.completed, Some(true), "{done:?}");
+        let (record, moved) = (
+            fake.at("tag firebreak:vpc-groups=sg-app"),
+            fake.at("groups sg-iso"),
+        );
+        assert!(record.is_some() && record < moved, "{:?}", fake.calls());
+        assert!(fake.at("snapshot firebreak-orders-1-f1").is_some());
+        assert!(fake
+            .calls()
+            .iter()
+            .any(|c| c.contains("firebreak:status=quarantined")));
+        assert!(
+            done.warnings.iter().any(|w| w.contains("NOT cut")),
+            "{done:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_the_isolation_group_or_the_record_the_database_keeps_its_groups() {
+        for (no_group, no_record) in [(true, false), (false, true)] {
+            let fake = Fake {
+                no_group,
+                no_record,
+                ..Fake::new()
+            };
+            let done = carry_out(&fake, &CONTAIN).await;
+            assert_eq!(done.completed, Some(false), "{done:?}");
+            assert_eq!(fake.at("groups "), None, "never moved: {:?}", fake.calls());
+            let isolate = done
+                .outcomes
+                .iter()
+                .find(|o| o.action == ActionKind::IsolateDatabase)
+                .unwrap();
+            assert_eq!(isolate.status, Status::Failed);
+            assert!(isolate.detail.contains("keeps its groups"), "{isolate:?}");
+            assert!(
+                fake.at("snapshot ").is_some(),
+                "the evidence is still taken"
+            );
+            assert!(fake
+                .calls()
+                .iter()
+                .any(|c| c.contains("containment-failed")));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_release_restores_only_a_sealed_record_of_the_vpc_s_own_groups() {
+        let released = |record: Option<&str>, legacy: Option<&str>| async move {
+            let mut fake = Fake::new();
+            fake.facts.groups = vec!["sg-iso".into()];
+            let pair = |v: &str| vec![tags::pair(tags::VPC_GROUPS, v)];
+            fake.facts.tags = record.map(pair).unwrap_or_default();
+            fake.facts.legacy = legacy.map(pair).unwrap_or_default();
+            let done = carry_out(&fake, &[ActionKind::ReleaseDatabase]).await;
+            (done, fake.calls())
+        };
+        let (done, calls) = released(Some("sg-app+sg-db"), None).await;
+        assert_eq!(done.completed, Some(true), "{done:?}");
+        assert!(
+            calls.contains(&"groups sg-app,sg-db".to_string()),
+            "{calls:?}"
+        );
+        assert!(calls
+            .iter()
+            .any(|c| c.starts_with("untag firebreak:vpc-groups")));
+        for (record, legacy) in [
+            (Some("sg-iso"), None),
+            (Some("sg-app+sg-elsewhere"), None),
+            (None, Some("sg-app")),
+        ] {
+            let (done, calls) = released(record, legacy).await;
+            assert_eq!(
+                done.completed,
+                Some(false),
+                "{record:?} {legacy:?}: {done:?}"
+            );
+            assert!(!calls.iter().any(|c| c.starts_with("groups ")), "{calls:?}");
+            assert!(
+                !calls.iter().any(|c| c.starts_with("untag ")),
+                "records stay"
+            );
+        }
+    }
+}
