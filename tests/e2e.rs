@@ -34,6 +34,8 @@ mod network_e2e;
 mod node_e2e;
 #[path = "playbook_e2e.rs"]
 mod playbook_e2e;
+#[path = "rds_e2e.rs"]
+mod rds_e2e;
 #[path = "securityhub_e2e.rs"]
 mod securityhub_e2e;
 #[path = "sequence_e2e.rs"]

@@ -66,6 +66,14 @@ pub enum ActionKind {
     ReleaseBucket,
     /// An ECS task stopped (no undo: a stopped task is not started again).
     StopTask,
+    /// An RDS DB snapshot (a cluster snapshot for Aurora), tagged with the finding (no undo:
+    /// evidence is kept).
+    SnapshotDatabase,
+    /// An RDS DB instance (an Aurora cluster) moved to its VPC's isolation group (its groups
+    /// recorded first).
+    IsolateDatabase,
+    /// A database's isolation undone from its record.
+    ReleaseDatabase,
     /// The team told (SNS).
     Notify,
     /// The Security Hub finding's note and workflow status (custom actions).
@@ -73,7 +81,7 @@ pub enum ActionKind {
 }
 
 /// Every kind, in declaration order (the order of [`ActionKind`]'s variants and of the registry).
-const ALL: [ActionKind; 28] = [
+const ALL: [ActionKind; 31] = [
     IsolateInstance,
     DenyNetworkAcl,
     TakeOutOfService,
@@ -100,6 +108,9 @@ const ALL: [ActionKind; 28] = [
     DenyMalwareReads,
     ReleaseBucket,
     StopTask,
+    SnapshotDatabase,
+    IsolateDatabase,
+    ReleaseDatabase,
     Notify,
     UpdateFinding,
 ];
@@ -139,6 +150,9 @@ impl ActionKind {
             DenyMalwareReads => "deny-malware-reads",
             ReleaseBucket => "release-bucket",
             StopTask => "stop-task",
+            SnapshotDatabase => "snapshot-database",
+            IsolateDatabase => "isolate-database",
+            ReleaseDatabase => "release-database",
             Notify => "notify",
             UpdateFinding => "update-finding",
         }
@@ -161,12 +175,13 @@ impl ActionKind {
             | RevokeFunctionSessions
             | BlockPublicAccess
             | DenyMalwareReads
-            | StopTask => true,
+            | StopTask
+            | IsolateDatabase => true,
             // `deny-network-acl`: security-group isolation is the containment; the ACL cuts what
             // it cannot. Its failure is reported (and retried), not a containment failure.
             DenyNetworkAcl | TakeOutOfService | ProtectEvidence | SnapshotVolumes | TagInstance
             | AwaitApproval | ReleaseInstance | TagPrincipal | RestoreSharing | ReleaseFunction
-            | ReleaseBucket | Notify | UpdateFinding => false,
+            | ReleaseBucket | SnapshotDatabase | ReleaseDatabase | Notify | UpdateFinding => false,
         }
     }
 
@@ -199,6 +214,7 @@ impl ActionKind {
             RevokeFunctionSessions,
             BlockPublicAccess,
             DenyMalwareReads,
+            IsolateDatabase,
         ]
         .into_iter()
     }

@@ -117,6 +117,8 @@ pub enum Marked {
     Function(String),
     /// An S3 bucket, by name (its finding record: `<finding id> told`).
     Bucket(String),
+    /// An RDS DB instance or Aurora cluster, by ARN (its status: `quarantined told`).
+    Database(String),
     /// An IAM user (its status: `credentials-revoked told`).
     User(String),
     /// An IAM role (its status: `sessions-revoked told`).
@@ -161,6 +163,7 @@ impl Told {
             Marked::Instance(n)
             | Marked::Function(n)
             | Marked::Bucket(n)
+            | Marked::Database(n)
             | Marked::User(n)
             | Marked::Role(n) => n,
         }

@@ -23,6 +23,7 @@ pub fn kinds_of(binary: &str) -> Option<Vec<ActionKind>> {
             ActionKind::ReleaseInstance
                 | ActionKind::ReleaseFunction
                 | ActionKind::ReleaseBucket
+                | ActionKind::ReleaseDatabase
                 | ActionKind::RestoreSharing
                 | ActionKind::UpdateFinding
         )
@@ -39,7 +40,10 @@ pub fn for_kind(kind: ActionKind) -> Vec<&'static str> {
     let mut parts: Vec<&[&'static str]> = vec![spec(kind).permissions];
     if matches!(
         kind,
-        ActionKind::ReleaseInstance | ActionKind::ReleaseFunction | ActionKind::ReleaseBucket
+        ActionKind::ReleaseInstance
+            | ActionKind::ReleaseFunction
+            | ActionKind::ReleaseBucket
+            | ActionKind::ReleaseDatabase
     ) {
         parts.extend(ActionKind::undone_by_release().map(|k| spec(k).undo_permissions));
     }

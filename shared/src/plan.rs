@@ -92,6 +92,13 @@ pub enum Target {
         /// The task's ARN.
         task_arn: String,
     },
+    /// An RDS DB instance, and the Aurora cluster that carries its groups when it has one.
+    Database {
+        /// The DB instance identifier.
+        db_instance: String,
+        /// Its Aurora cluster, when it has one.
+        cluster: Option<String>,
+    },
     /// No resource: the team (notify). Serialises no field.
     Team,
 }
@@ -183,6 +190,14 @@ impl Target {
         }
     }
 
+    /// An RDS DB instance (in `cluster`, for Aurora).
+    pub fn database(db_instance: impl Into<String>, cluster: Option<String>) -> Target {
+        Target::Database {
+            db_instance: db_instance.into(),
+            cluster,
+        }
+    }
+
     /// The resource changed (`i-…`, a key id, a user or role name; empty for the team).
     pub fn resource(&self) -> &str {
         match self {
@@ -194,6 +209,10 @@ impl Target {
             Target::Function { function } | Target::FunctionSessions { function, .. } => function,
             Target::Bucket { bucket } | Target::MalwareReads { bucket, .. } => bucket,
             Target::Task { task_arn, .. } => task_arn,
+            Target::Database {
+                cluster: Some(c), ..
+            } => c,
+            Target::Database { db_instance, .. } => db_instance,
             Target::Team => "",
         }
     }
@@ -434,13 +453,19 @@ mod tests {
             Action::new(DenyMalwareReads, Target::malware_reads("evidence", readers)),
             Action::on_bucket(ReleaseBucket, "evidence"),
             Action::new(StopTask, Target::task("prod", TASK)),
+            Action::new(SnapshotDatabase, Target::database("orders-1", None)),
+            Action::new(
+                IsolateDatabase,
+                Target::database("orders-1", Some("orders".into())),
+            ),
+            Action::new(ReleaseDatabase, Target::database("orders-1", None)),
             Action::notify(),
         ]
     }
 
     /// Their JSON exactly as the tagged enum `Action` serialised them before it became a kind and a
     /// target (plans appear in reports, logs, dry runs and notes): recorded from that enum.
-    const PINNED: [&str; 28] = [
+    const PINNED: [&str; 31] = [
         r#"{"action":"isolate-instance","instance_id":"i-0123456789abcdef0"}"#,
         r#"{"action":"deny-network-acl","instance_id":"i-0123456789abcdef0"}"#,
         r#"{"action":"take-out-of-service","instance_id":"i-0123456789abcdef0"}"#,
@@ -468,6 +493,9 @@ mod tests {
         r#"{"action":"deny-malware-reads","bucket":"evidence","readers":["arn:aws:iam::111122223333:role/analyst","arn:aws:iam::111122223333:role/forensics"]}"#,
         r#"{"action":"release-bucket","bucket":"evidence"}"#,
         r#"{"action":"stop-task","cluster":"prod","task_arn":"arn:aws:ecs:us-east-1:111122223333:task/prod/0123456789abcdef"}"#,
+        r#"{"action":"snapshot-database","db_instance":"orders-1","cluster":null}"#,
+        r#"{"action":"isolate-database","db_instance":"orders-1","cluster":"orders"}"#,
+        r#"{"action":"release-database","db_instance":"orders-1","cluster":null}"#,
         r#"{"action":"notify"}"#,
     ];
 

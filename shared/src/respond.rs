@@ -247,6 +247,10 @@ pub async fn mark_told<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
             ActionKind::BlockPublicAccess,
             mark_bucket(service, name, mark).await,
         ),
+        Marked::Database(arn) => (
+            ActionKind::SnapshotDatabase,
+            service.tag_database(arn, mark).await,
+        ),
         Marked::User(name) => (ActionKind::TagPrincipal, iam.tag_user(name, mark).await),
         Marked::Role(name) => (ActionKind::TagPrincipal, iam.tag_role(name, mark).await),
     };
@@ -336,6 +340,10 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
             execute::function::release(p, r).await
         }
         Resource::Function(_) => execute::function::run(p, r).await,
+        Resource::Database(_) if undo(ActionKind::ReleaseDatabase) => {
+            execute::database::release(p, r).await
+        }
+        Resource::Database(_) => execute::database::run(p, r).await,
         Resource::Artifact(_) if undo(ActionKind::RestoreSharing) => {
             execute::artifact::release(p, r).await
         }

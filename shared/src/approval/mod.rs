@@ -14,7 +14,8 @@ pub mod decide;
 use serde_json::{json, Value};
 
 use crate::error::ParseError;
-use crate::incident::{Incident, InstanceRef, Resource, Source};
+use crate::incident::database::is_db_identifier;
+use crate::incident::{DatabaseRef, Incident, InstanceRef, Resource, Source};
 use crate::shell::{self, Command};
 use crate::tags::tag_safe;
 
@@ -83,6 +84,41 @@ fn text<'a>(d: &'a Value, field: &'static str) -> Result<&'a str, ParseError> {
         .ok_or(ParseError::MissingField(field))
 }
 
+/// What the decision is about: an instance (`instance_id`), or an RDS DB instance (`db_instance`,
+/// and `db_cluster` for Aurora).
+fn resource(d: &Value) -> Result<Resource, ParseError> {
+    if let Some(db) = d.get("db_instance").and_then(Value::as_str) {
+        let cluster = d.get("db_cluster").and_then(Value::as_str);
+        let valid = is_db_identifier(db) && cluster.is_none_or(is_db_identifier);
+        if !valid {
+            return Err(ParseError::InvalidField {
+                field: "db_instance",
+                reason: format!("{db:?} ({cluster:?}) is not a DB instance (cluster) identifier"),
+            });
+        }
+        return Ok(Resource::Database(DatabaseRef {
+            db_instance: db.to_string(),
+            arn: None,
+            engine: None,
+            cluster: cluster.map(String::from),
+            login: None,
+        }));
+    }
+    let instance_id = text(d, "instance_id")?;
+    if !instance_id.starts_with("i-") || instance_id.len() > 19 {
+        return Err(ParseError::InvalidField {
+            field: "instance_id",
+            reason: format!("{instance_id:?} is not an instance id"),
+        });
+    }
+    Ok(Resource::Instance(InstanceRef {
+        instance_id: instance_id.to_string(),
+        network_interfaces: Vec::new(),
+        tags: Vec::new(),
+        instance_profile_arn: None,
+    }))
+}
+
 impl Approval {
     /// Whether an event is an approval event.
     pub fn is_approval(event: &Value) -> bool {
@@ -104,13 +140,7 @@ impl Approval {
                 })
             }
         };
-        let instance_id = text(d, "instance_id")?;
-        if !instance_id.starts_with("i-") || instance_id.len() > 19 {
-            return Err(ParseError::InvalidField {
-                field: "instance_id",
-                reason: format!("{instance_id:?} is not an instance id"),
-            });
-        }
+        let resource = resource(d)?;
         let severity = d.get("severity").and_then(Value::as_f64).unwrap_or(0.0);
         let incident = Incident {
             source: Source::GuardDuty,
@@ -129,12 +159,7 @@ impl Approval {
             sample: false,
             archived: false,
             resource_role: None,
-            resource: Resource::Instance(InstanceRef {
-                instance_id: instance_id.to_string(),
-                network_interfaces: Vec::new(),
-                tags: Vec::new(),
-                instance_profile_arn: None,
-            }),
+            resource,
             security_hub: None,
         };
         Ok(Approval {
@@ -145,8 +170,22 @@ impl Approval {
         })
     }
 
-    /// The event that decides about `incident`'s instance.
+    /// The event that decides about `incident`'s instance (or RDS database).
     pub fn event(incident: &Incident, decision: Decision) -> Value {
+        if let Some(db) = incident.database() {
+            return json!({ EVENT_KEY: {
+                "decision": decision.word(),
+                "finding_id": incident.finding_id,
+                "finding_type": incident.finding_type,
+                "severity": incident.severity,
+                "account": incident.account,
+                "region": incident.region,
+                "partition": incident.partition,
+                "db_instance": db.db_instance,
+                "db_cluster": db.cluster,
+                "by": "YOUR-NAME",
+            }});
+        }
         let instance = incident.instance().map(|i| i.instance_id.as_str());
         json!({ EVENT_KEY: {
             "decision": decision.word(),
@@ -208,6 +247,18 @@ mod tests {
             })
         ));
         let bad = json!({ EVENT_KEY: { "decision": "approve", "instance_id": "vol-1" } });
+        assert!(Approval::from_event(&bad).is_err());
+        let mut db = i.clone();
+        db.resource = Resource::Database(DatabaseRef {
+            db_instance: "orders-1".into(),
+            arn: None,
+            engine: None,
+            cluster: Some("orders".into()),
+            login: None,
+        });
+        let back = Approval::from_event(&Approval::event(&db, Decision::Approve)).unwrap();
+        assert_eq!(back.incident.database().unwrap().name(), "orders");
+        let bad = json!({ EVENT_KEY: { "decision": "approve", "db_instance": "a;b" } });
         assert!(Approval::from_event(&bad).is_err());
         assert!(!Approval::is_approval(&json!({"detail": {}})));
     }

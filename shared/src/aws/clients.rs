@@ -13,6 +13,7 @@ use crate::aws::ec2::Ec2;
 use crate::aws::ecs::Ecs;
 use crate::aws::iam::Iam;
 use crate::aws::lambda::Lambda;
+use crate::aws::rds::Rds;
 use crate::aws::s3::S3;
 use crate::aws::securityhub::SecurityHub;
 use crate::aws::services::Services;
@@ -233,6 +234,10 @@ impl AwsClients {
             },
             ecs: Ecs {
                 ecs: aws_sdk_ecs::Client::new(&conf),
+            },
+            rds: Rds {
+                rds: aws_sdk_rds::Client::new(&conf),
+                seal: None,
             },
             // Path-style addressing behind a custom endpoint (VPC endpoints, emulators), which
             // has no per-bucket host names; virtual-hosted otherwise, as S3 prefers.

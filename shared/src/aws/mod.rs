@@ -11,6 +11,7 @@ pub mod ecs;
 pub mod iam;
 pub mod lambda;
 pub mod network_acls;
+pub mod rds;
 pub mod s3;
 pub mod sdk;
 pub mod secrets;

@@ -1,18 +1,20 @@
 //! The services beside EC2 and IAM of one account and region, one adapter each — Auto Scaling,
 //! Elastic Load Balancing v2 (`aws/autoscaling_elb.rs`), Lambda (`aws/lambda.rs`), S3
-//! (`aws/s3.rs`), ECS (`aws/ecs.rs`) — and EC2 for the Elastic IPs (`aws/addresses.rs`): the
+//! (`aws/s3.rs`), ECS (`aws/ecs.rs`), RDS (`aws/rds.rs`) — and EC2 for the Elastic IPs (`aws/addresses.rs`): the
 //! `service` of a response's `Ports`, each port passed through to its service's adapter.
 
 use crate::aws::autoscaling_elb::{AutoScaling, LoadBalancing};
 use crate::aws::ec2::Ec2;
 use crate::aws::ecs::Ecs;
 use crate::aws::lambda::Lambda;
+use crate::aws::rds::Rds;
 use crate::aws::s3::S3;
 use crate::error::AwsError;
 use crate::ports::{
-    AddressFacts, AddressesPort, AutoScalingPort, BucketTags, BucketsPort, FunctionFacts,
-    FunctionVpc, FunctionsPort, GroupMembership, MappingFacts, ProvisionedFacts, PublicAccessBlock,
-    Registration, TargetGroupsPort, TaskFacts, TasksPort, UpdateStatus,
+    AddressFacts, AddressesPort, AutoScalingPort, BucketTags, BucketsPort, DatabaseFacts,
+    DatabasesPort, FunctionFacts, FunctionVpc, FunctionsPort, GroupMembership, MappingFacts,
+    ProvisionedFacts, PublicAccessBlock, Registration, TargetGroupsPort, TaskFacts, TasksPort,
+    UpdateStatus,
 };
 use crate::seal::Seal;
 
@@ -29,15 +31,18 @@ pub struct Services {
     pub s3: S3,
     /// ECS.
     pub ecs: Ecs,
+    /// RDS.
+    pub rds: Rds,
     /// EC2, for the Elastic IPs.
     pub ec2: Ec2,
 }
 
 impl Services {
-    /// The same adapters, sealing for one incident (the ones that write records: Lambda, S3).
+    /// The same adapters, sealing for one incident (the ones that write records: Lambda, S3, RDS).
     pub fn sealed(&self, seal: Seal) -> Services {
         let mut s = self.clone();
         s.lambda.seal = Some(seal.clone());
+        s.rds.seal = Some(seal.clone());
         s.s3.seal = Some(seal);
         s
     }
@@ -195,5 +200,32 @@ impl TasksPort for Services {
     }
     async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<(), AwsError> {
         self.ecs.stop_task(cluster, task_arn, reason).await
+    }
+}
+
+impl DatabasesPort for Services {
+    async fn database(&self, db_instance: &str) -> Result<Option<DatabaseFacts>, AwsError> {
+        self.rds.database(db_instance).await
+    }
+    async fn snapshot_database(
+        &self,
+        db: &DatabaseFacts,
+        snapshot: &str,
+        tags: &[(String, String)],
+    ) -> Result<bool, AwsError> {
+        self.rds.snapshot_database(db, snapshot, tags).await
+    }
+    async fn set_database_groups(
+        &self,
+        db: &DatabaseFacts,
+        groups: &[String],
+    ) -> Result<(), AwsError> {
+        self.rds.set_database_groups(db, groups).await
+    }
+    async fn tag_database(&self, arn: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        self.rds.tag_database(arn, tags).await
+    }
+    async fn untag_database(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.rds.untag_database(arn, keys).await
     }
 }

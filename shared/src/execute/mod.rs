@@ -1,12 +1,14 @@
 //! The schedulers: each carries out one shape of plan as concurrent rounds of actions (the actions
 //! themselves are in `actions/`). `instance` quarantines an instance, `credentials` revokes a user's
 //! or a role's credentials, `release` runs the undos of an instance's quarantine, `artifact` unshares
-//! an EBS snapshot or AMI (and gives its sharing back), `function` stops a Lambda function and
-//! `bucket` locks an S3 bucket or object (each with its release).
+//! an EBS snapshot or AMI (and gives its sharing back), `function` stops a Lambda function,
+//! `bucket` locks an S3 bucket or object and `database` snapshots and isolates an RDS DB instance
+//! (each with its release).
 
 pub mod artifact;
 pub mod bucket;
 pub mod credentials;
+pub mod database;
 pub mod function;
 pub mod instance;
 pub mod release;

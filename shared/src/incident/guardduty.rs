@@ -10,8 +10,8 @@ use crate::error::ParseError;
 use crate::incident::fields::{eventbridge_envelope, opt_str, required_str};
 use crate::incident::ids::{self, is_access_key_id, is_instance_id};
 use crate::incident::{
-    AccessKeyRef, ArtifactRef, BucketRef, FunctionRef, Incident, InstanceRef, InterfaceRef,
-    Resource, ResourceRole, SequenceRef, Source, TaskRef,
+    AccessKeyRef, ArtifactRef, BucketRef, DatabaseRef, FunctionRef, Incident, InstanceRef,
+    InterfaceRef, Resource, ResourceRole, SequenceRef, Source, TaskRef,
 };
 
 impl Incident {
@@ -175,6 +175,12 @@ fn guardduty_resource(d: &Value) -> Result<Resource, ParseError> {
         ("AccessKey", _) => Resource::AccessKey(access_key(resource)?),
         ("Lambda", _) => Resource::Function(function(resource)?),
         ("AttackSequence", _) => Resource::Sequence(sequence(d)),
+        ("RDSDBInstance", _) => match DatabaseRef::from_guardduty(d) {
+            Some(db) => Resource::Database(db),
+            None => Resource::Other {
+                resource_type: resource_type.to_string(),
+            },
+        },
         ("S3Bucket" | "S3Object", _) => match bucket(d, &account(d)) {
             Some(b) => Resource::Bucket(b),
             None => Resource::Other {

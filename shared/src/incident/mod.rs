@@ -5,12 +5,14 @@
 //! `fields`; [`ids`] holds the id checks and the one ARN parser.
 
 pub mod asff;
+pub mod database;
 mod fields;
 pub mod guardduty;
 pub mod ids;
 
 use serde::Serialize;
 
+pub use self::database::{DatabaseRef, DbLogin};
 use self::ids::{is_access_key_id, is_iam_name, object_key, Arn};
 
 /// Which role the resource plays in the finding (GuardDuty `service.resourceRole`).
@@ -215,6 +217,8 @@ pub enum Resource {
     Bucket(BucketRef),
     /// An ECS task that runs on no instance of the account (Fargate): Runtime Monitoring findings.
     Task(TaskRef),
+    /// An RDS DB instance (RDS Protection findings): its Aurora cluster, when it has one.
+    Database(DatabaseRef),
     /// An attack sequence (GuardDuty Extended Threat Detection): the resources it lists that
     /// Firebreak acts on, each answered by its own response, and the ones it does not.
     Sequence(SequenceRef),
@@ -440,6 +444,14 @@ impl Incident {
         }
     }
 
+    /// The RDS DB instance, when the incident is about one.
+    pub fn database(&self) -> Option<&DatabaseRef> {
+        match &self.resource {
+            Resource::Database(d) => Some(d),
+            _ => None,
+        }
+    }
+
     /// The instance, if this incident is about one.
     pub fn instance(&self) -> Option<&InstanceRef> {
         match &self.resource {
@@ -470,6 +482,7 @@ impl Incident {
             },
             Resource::Artifact(a) => a.id.clone(),
             Resource::Function(f) => f.name.clone(),
+            Resource::Database(d) => d.name().to_string(),
             Resource::Task(t) => t
                 .task_arn
                 .rsplit('/')

@@ -9,6 +9,7 @@ use crate::plan::{Action, Plan, Target};
 use crate::playbook::artifact::unshare;
 use crate::playbook::bucket::lock_bucket;
 use crate::playbook::credentials::credential_containment;
+use crate::playbook::database::{isolate_database, release_database};
 use crate::playbook::function::{own_function, stop_function};
 use crate::playbook::instance::quarantine;
 
@@ -28,6 +29,7 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
                 Resource::AccessKey(_) => "IAM credentials".to_string(),
                 Resource::Artifact(a) => a.id.clone(),
                 Resource::Function(f) => format!("Lambda function {}", f.name),
+                Resource::Database(d) => format!("RDS database {}", d.name()),
                 Resource::Bucket(_) | Resource::Sequence(_) | Resource::Task(_) => {
                     incident.resource_name()
                 }
@@ -59,6 +61,7 @@ pub fn plan_for_action(action: CustomAction, incident: &Incident, config: &Confi
                     | Resource::Bucket(_)
                     | Resource::Function(_)
                     | Resource::Task(_)
+                    | Resource::Database(_)
             ) =>
         {
             match beyond_instances(action, incident, config) {
@@ -175,6 +178,10 @@ fn beyond_instances(
             }
             function_actions(action, f)
         }
+        Resource::Database(d) if quarantine => {
+            ("analyst-isolate-database", "isolation", isolate_database(d))
+        }
+        Resource::Database(d) => ("analyst-release-database", "release", release_database(d)),
         Resource::Task(t) if quarantine => (
             "analyst-stop-task",
             "stop",

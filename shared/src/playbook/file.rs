@@ -81,6 +81,8 @@ pub enum ResourceKind {
     Object,
     /// An ECS task on Fargate.
     Task,
+    /// An RDS DB instance.
+    Database,
     /// Anything else.
     Other,
 }
@@ -97,6 +99,7 @@ impl ResourceKind {
             ResourceKind::Bucket => "bucket",
             ResourceKind::Object => "object",
             ResourceKind::Task => "task",
+            ResourceKind::Database => "database",
             ResourceKind::Other => "other",
         }
     }
@@ -114,6 +117,7 @@ impl ResourceKind {
             Resource::Bucket(b) if b.object_key.is_some() => ResourceKind::Object,
             Resource::Bucket(_) => ResourceKind::Bucket,
             Resource::Task(_) => ResourceKind::Task,
+            Resource::Database(_) => ResourceKind::Database,
             Resource::Sequence(_) | Resource::Other { .. } => ResourceKind::Other,
         }
     }
@@ -406,12 +410,13 @@ fn resource_kind(r: &str) -> Result<ResourceKind, String> {
         ResourceKind::Bucket,
         ResourceKind::Object,
         ResourceKind::Task,
+        ResourceKind::Database,
         ResourceKind::Other,
     ]
     .into_iter()
     .find(|k| k.name() == r)
     .ok_or_else(|| {
-        format!("unknown resource {r:?} (instance, access-key, snapshot, image, function, bucket, object, task or other)")
+        format!("unknown resource {r:?} (instance, access-key, snapshot, image, function, bucket, object, task, database or other)")
     })
 }
 

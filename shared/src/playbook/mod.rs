@@ -37,8 +37,8 @@
 //!
 //! The files: `file.rs` reads the team's playbook file and decides the response; this one holds
 //! the entry [`plan`], the overrides, attack sequences and whether a human decided;
-//! `instance.rs`, `credentials.rs`, `artifact.rs` (snapshots and AMIs), `function.rs`, `bucket.rs`
-//! and `task.rs` say what a response means for each kind of resource; `notify.rs` holds what every
+//! `instance.rs`, `credentials.rs`, `artifact.rs` (snapshots and AMIs), `function.rs`, `bucket.rs`,
+//! `task.rs` and `database.rs` (RDS) say what a response means for each kind of resource; `notify.rs` holds what every
 //! kind shares (the notify-only rule, the finding's family, AWS's guidance for what Firebreak does
 //! not act on); `analyst.rs` the analysts' custom actions.
 
@@ -46,6 +46,7 @@ pub mod analyst;
 pub mod artifact;
 pub mod bucket;
 pub mod credentials;
+pub mod database;
 pub mod file;
 pub mod function;
 pub mod instance;
@@ -59,6 +60,7 @@ use crate::plan::{Action, Plan};
 use crate::playbook::artifact::plan_artifact;
 use crate::playbook::bucket::plan_bucket;
 use crate::playbook::credentials::{plan_key, protected};
+use crate::playbook::database::plan_database;
 use crate::playbook::file::Response;
 use crate::playbook::function::plan_function;
 use crate::playbook::instance::plan_instance;
@@ -90,6 +92,7 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
         Resource::Function(f) => plan_function(incident, f, response, config),
         Resource::Bucket(b) => plan_bucket(incident, b, response, config),
         Resource::Task(t) => plan_task(incident, t, response),
+        Resource::Database(d) => plan_database(incident, d, response),
         // Answered resource by resource (`sequence.rs` carries each member's plan out).
         Resource::Sequence(seq) => return plan_sequence(incident, seq, config),
         Resource::Other { resource_type } => {

@@ -4,7 +4,7 @@
 //!
 //! One file per capability group, each trait beside the facts it returns: `ec2` (instances,
 //! quarantine groups, interfaces, network ACLs, evidence, snapshots, profiles, artifacts),
-//! `out_of_service` (Auto Scaling, target groups, Elastic IPs), `lambda`, `s3`, `ecs`, `iam`,
+//! `out_of_service` (Auto Scaling, target groups, Elastic IPs), `lambda`, `s3`, `ecs`, `rds`, `iam`,
 //! `notify` (the notification, the notifier, Security Hub findings). Here: the bundles the
 //! schedulers take, and every item re-exported, so `crate::ports::X` names it.
 #![allow(async_fn_in_trait)]
@@ -15,6 +15,7 @@ pub mod iam;
 pub mod lambda;
 pub mod notify;
 pub mod out_of_service;
+pub mod rds;
 pub mod s3;
 
 pub use ec2::*;
@@ -23,6 +24,7 @@ pub use iam::*;
 pub use lambda::*;
 pub use notify::*;
 pub use out_of_service::*;
+pub use rds::*;
 pub use s3::*;
 
 /// Everything the instance responses need from EC2.
@@ -77,12 +79,24 @@ impl<E, S, I> Copy for Ports<'_, E, S, I> {}
 
 /// Every service beside EC2 and IAM: what a response of any kind may need of them.
 pub trait ServicePorts:
-    AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort + TasksPort
+    AutoScalingPort
+    + TargetGroupsPort
+    + AddressesPort
+    + FunctionsPort
+    + BucketsPort
+    + TasksPort
+    + DatabasesPort
 {
 }
 
 impl<T> ServicePorts for T where
-    T: AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort + TasksPort
+    T: AutoScalingPort
+        + TargetGroupsPort
+        + AddressesPort
+        + FunctionsPort
+        + BucketsPort
+        + TasksPort
+        + DatabasesPort
 {
 }
 

@@ -175,12 +175,22 @@ impl Report {
         if self.verdict != Verdict::AwaitingApproval {
             return self;
         }
-        let mut lines = vec![
-            "Approve (contains the instance): select the finding in Security Hub and choose the \
-             custom action FbQuarantine."
-                .to_string(),
-            "Reject (lifts the evidence protection Firebreak set): choose FbRelease.".to_string(),
-        ];
+        let mut lines = match incident.database() {
+            Some(_) => vec![
+                "Approve (isolates the database): select the finding in Security Hub and choose \
+                 the custom action FbQuarantine."
+                    .to_string(),
+                "Reject (its groups stay as they are; the snapshot is kept): choose FbRelease."
+                    .to_string(),
+            ],
+            None => vec![
+                "Approve (contains the instance): select the finding in Security Hub and choose \
+                 the custom action FbQuarantine."
+                    .to_string(),
+                "Reject (lifts the evidence protection Firebreak set): choose FbRelease."
+                    .to_string(),
+            ],
+        };
         if let Some(function) = function {
             lines.push("Or from a shell, with your name in \"by\":".to_string());
             for decision in [Decision::Approve, Decision::Reject] {

@@ -54,6 +54,16 @@ impl Report {
         if self.plan.has(ActionKind::StopFunction) {
             return self.write_function_release(b);
         }
+        if self.plan.has(ActionKind::IsolateDatabase) {
+            let _ = writeln!(
+                b,
+                "  Choose {} on the finding in Security Hub: it gives back the database's VPC \
+                 security groups\n  exactly as recorded ({}). The snapshot is kept.",
+                CustomAction::FbRelease.id(),
+                tags::VPC_GROUPS
+            );
+            return;
+        }
         let _ = writeln!(
             b,
             "  Restore each interface's groups (recorded on the instance in {}):",

@@ -116,6 +116,13 @@ impl Report {
                     CustomAction::FbRelease.id()
                 ),
             ],
+            Verdict::Contained if self.plan.has(ActionKind::IsolateDatabase) => vec![
+                "Lock the database user and end its sessions: WARNING gives the SQL".into(),
+                format!(
+                    "After the investigation, choose {} on finding {finding} in Security Hub",
+                    CustomAction::FbRelease.id()
+                ),
+            ],
             Verdict::Contained if self.plan.has(ActionKind::StopFunction) => vec![format!(
                 "After the investigation, choose {} on finding {finding} in Security Hub",
                 CustomAction::FbRelease.id()

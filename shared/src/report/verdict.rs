@@ -96,6 +96,7 @@ pub(super) fn verdict(plan: &Plan, mode: Mode, execution: &Execution) -> Verdict
     } else if plan.has(ActionKind::ReleaseInstance)
         || plan.has(ActionKind::ReleaseFunction)
         || plan.has(ActionKind::ReleaseBucket)
+        || plan.has(ActionKind::ReleaseDatabase)
         || plan.has(ActionKind::RestoreSharing)
     {
         match execution.completed {

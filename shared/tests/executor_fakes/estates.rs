@@ -1,13 +1,14 @@
 //! What surrounds an instance: none (`NoEstate`) or an Auto Scaling group, a target group and an
-//! Elastic IP (`ServingEstate`); and no function, bucket or task (macros of stubs).
+//! Elastic IP (`ServingEstate`); and no function, bucket, task or database (macros of stubs).
 
 use std::sync::Mutex;
 
 use firebreak::error::AwsError;
 use firebreak::ports::{
-    AddressFacts, AddressesPort, AutoScalingPort, BucketTags, BucketsPort, FunctionFacts,
-    FunctionVpc, FunctionsPort, GroupMembership, MappingFacts, ProvisionedFacts, PublicAccessBlock,
-    Registration, TargetGroupsPort, TaskFacts, TasksPort, UpdateStatus,
+    AddressFacts, AddressesPort, AutoScalingPort, BucketTags, BucketsPort, DatabaseFacts,
+    DatabasesPort, FunctionFacts, FunctionVpc, FunctionsPort, GroupMembership, MappingFacts,
+    ProvisionedFacts, PublicAccessBlock, Registration, TargetGroupsPort, TaskFacts, TasksPort,
+    UpdateStatus,
 };
 
 /// An instance in no Auto Scaling group, target group or Elastic IP.
@@ -122,6 +123,40 @@ macro_rules! no_tasks {
     };
 }
 
+/// No RDS database either.
+macro_rules! no_databases {
+    ($t:ty) => {
+        impl DatabasesPort for $t {
+            async fn database(&self, _: &str) -> Result<Option<DatabaseFacts>, AwsError> {
+                Ok(None)
+            }
+            async fn snapshot_database(
+                &self,
+                _: &DatabaseFacts,
+                _: &str,
+                _: &[(String, String)],
+            ) -> Result<bool, AwsError> {
+                unreachable!("no database")
+            }
+            async fn set_database_groups(
+                &self,
+                _: &DatabaseFacts,
+                _: &[String],
+            ) -> Result<(), AwsError> {
+                unreachable!("no database")
+            }
+            async fn tag_database(&self, _: &str, _: &[(String, String)]) -> Result<(), AwsError> {
+                unreachable!("no database")
+            }
+            async fn untag_database(&self, _: &str, _: &[String]) -> Result<(), AwsError> {
+                unreachable!("no database")
+            }
+        }
+    };
+}
+
+no_databases!(NoEstate);
+no_databases!(ServingEstate);
 no_tasks!(NoEstate);
 no_tasks!(ServingEstate);
 no_buckets!(NoEstate);

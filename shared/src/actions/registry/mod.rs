@@ -16,8 +16,8 @@ mod others;
 
 use crate::actions::spec::ActionSpec;
 use crate::actions::{
-    access_key, bucket, evidence, function, isolate, login_profile, network_acl, out_of_service,
-    profile, sessions, snapshot, tag_instance,
+    access_key, bucket, database, evidence, function, isolate, login_profile, network_acl,
+    out_of_service, profile, sessions, snapshot, tag_instance,
 };
 use crate::kind::ActionKind;
 
@@ -49,6 +49,9 @@ pub const REGISTRY: &[ActionSpec] = &[
     bucket::DENY_MALWARE_READS,
     others::RELEASE_BUCKET,
     others::STOP_TASK,
+    database::SNAPSHOT_DATABASE,
+    database::ISOLATE_DATABASE,
+    database::RELEASE_DATABASE,
     others::NOTIFY,
     others::UPDATE_FINDING,
 ];

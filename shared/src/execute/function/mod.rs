@@ -21,6 +21,7 @@ mod testing;
 mod vet;
 
 pub use self::conclude::not_applicable;
+pub use self::prepare::vpc_isolation_group;
 pub use self::release::release;
 
 use self::changes::Changes;

@@ -10,11 +10,19 @@ pub(super) async fn isolation_group<E: QuarantineGroupsPort>(
     ec2: &E,
     vpc: &FunctionVpc,
 ) -> Result<String, AwsError> {
-    let found = ec2.reconcile_quarantine_groups(&vpc.vpc_id).await?;
+    vpc_isolation_group(ec2, &vpc.vpc_id).await
+}
+
+/// The isolation group of a VPC, found (and put right) or made: a function's, a database's.
+pub async fn vpc_isolation_group<E: QuarantineGroupsPort>(
+    ec2: &E,
+    vpc_id: &str,
+) -> Result<String, AwsError> {
+    let found = ec2.reconcile_quarantine_groups(vpc_id).await?;
     match found.isolation {
         Some(g) => Ok(g),
         None => Ok(ec2
-            .create_quarantine_groups(&vpc.vpc_id, &found)
+            .create_quarantine_groups(vpc_id, &found)
             .await?
             .isolation),
     }

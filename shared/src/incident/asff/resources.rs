@@ -8,7 +8,8 @@ use crate::error::ParseError;
 use crate::incident::fields::opt_str;
 use crate::incident::ids::{is_access_key_id, is_iam_name, is_instance_id};
 use crate::incident::{
-    AccessKeyRef, ArtifactRef, BucketRef, FunctionRef, InstanceRef, InterfaceRef, Resource,
+    AccessKeyRef, ArtifactRef, BucketRef, DatabaseRef, FunctionRef, InstanceRef, InterfaceRef,
+    Resource,
 };
 
 /// The first resource Firebreak acts on (an instance or credentials), else the first resource's type.
@@ -49,6 +50,14 @@ pub(super) fn resource(resources: &[Value]) -> Result<Resource, ParseError> {
                     .ok_or_else(|| ParseError::InvalidField {
                         field: "Resources[].Id",
                         reason: format!("{id:?} is not a Lambda function ARN"),
+                    });
+            }
+            "AwsRdsDbInstance" => {
+                return DatabaseRef::from_asff(r)
+                    .map(Resource::Database)
+                    .ok_or_else(|| ParseError::InvalidField {
+                        field: "Resources[].Id",
+                        reason: "not an RDS DB instance Firebreak can name".into(),
                     });
             }
             _ => {}
