@@ -9,6 +9,10 @@ use thiserror::Error;
 
 use crate::playbook::file::Rules;
 
+pub mod tickets;
+
+pub use tickets::{TicketSettings, TicketSystem};
+
 /// Apply the plan, or only show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -115,6 +119,9 @@ pub struct Config {
     /// seals Firebreak's records (`seal.rs`). Unset: every response fails, as nothing recorded can
     /// be trusted or written (`RecordKeyUnavailable`).
     pub record_key_secret: Option<String>,
+    /// `FIREBREAK_TICKETS` and its settings (`config/tickets.rs`): the ticket system a finding's
+    /// ticket is kept in; `None` (`off`, the default): no tickets.
+    pub tickets: Option<TicketSettings>,
 }
 
 /// What an invocation keeps of Lambda's deadline to put back what is half done (one call, at most
@@ -367,6 +374,7 @@ impl Config {
             remind_in: (Vec::new(), Vec::new()),
             playbook: Rules::default(),
             record_key_secret: text(&get, "FIREBREAK_RECORD_KEY_SECRET"),
+            tickets: tickets::tickets(&get)?,
         })
     }
 

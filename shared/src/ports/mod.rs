@@ -5,7 +5,8 @@
 //! One file per capability group, each trait beside the facts it returns: `ec2` (instances,
 //! quarantine groups, interfaces, network ACLs, evidence, snapshots, profiles, artifacts),
 //! `out_of_service` (Auto Scaling, target groups, Elastic IPs), `lambda`, `s3`, `ecs`, `iam`,
-//! `notify` (the notification, the notifier, Security Hub findings). Here: the bundles the
+//! `notify` (the notification, the notifier, Security Hub findings), `tickets` (a finding's
+//! ticket). Here: the bundles the
 //! schedulers take, and every item re-exported, so `crate::ports::X` names it.
 #![allow(async_fn_in_trait)]
 
@@ -16,6 +17,7 @@ pub mod lambda;
 pub mod notify;
 pub mod out_of_service;
 pub mod s3;
+pub mod tickets;
 
 pub use ec2::*;
 pub use ecs::*;
@@ -24,6 +26,7 @@ pub use lambda::*;
 pub use notify::*;
 pub use out_of_service::*;
 pub use s3::*;
+pub use tickets::*;
 
 /// Everything the instance responses need from EC2.
 pub trait Ec2Ports:

@@ -61,6 +61,9 @@ pub struct Report {
     /// Awaiting approval: how to approve or reject, one line each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub approval: Vec<String>,
+    /// The finding's ticket (`ticketing.rs`), when a ticket system is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<crate::ports::TicketOutcome>,
 }
 
 /// Security groups and network ACLs both held.
@@ -143,6 +146,7 @@ impl Report {
             connections,
             holds,
             approval: Vec::new(),
+            ticket: None,
             finding_id: incident.finding_id.clone(),
             finding_type: incident.finding_type.clone(),
             severity: incident.severity,
