@@ -188,7 +188,9 @@ pub async fn carry_out_told<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifi
     let told_before = trigger != Trigger::Human && changed_nothing(&report) && already_told;
     if notify && !told_before {
         // After containment, before the message that names it (`ticketing.rs`).
-        report.ticket = crate::ticketing::ticket(incident, &report, config, notifier).await;
+        // Boxed: the response is already a deep nest of futures.
+        let ticket = Box::pin(crate::ticketing::ticket(incident, &report, config, notifier));
+        report.ticket = ticket.await;
     }
     let published = tell(incident, config, &report, notify && !told_before, notifier).await;
     // A failed ticket leaves the mark unwritten: the retry tells again, with the ticket.

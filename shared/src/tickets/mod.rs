@@ -118,9 +118,9 @@ impl Tickets {
             opened: &self.opened,
         };
         match self.settings.system {
-            TicketSystem::Jira => jira::ticket(&ctx, request).await,
-            TicketSystem::ServiceNow => servicenow::ticket(&ctx, request).await,
-            TicketSystem::Webhook => webhook::ticket(&ctx, request).await,
+            TicketSystem::Jira => Box::pin(jira::ticket(&ctx, request)).await,
+            TicketSystem::ServiceNow => Box::pin(servicenow::ticket(&ctx, request)).await,
+            TicketSystem::Webhook => Box::pin(webhook::ticket(&ctx, request)).await,
         }
     }
 }
@@ -158,7 +158,9 @@ impl<N: Notifier, T: TicketsPort> Notifier for Ticketed<N, T> {
         request: &TicketRequest,
     ) -> Option<(&'static str, Result<Option<Ticket>, TicketError>)> {
         let tickets = self.tickets.as_ref()?;
-        Some((tickets.system(), tickets.ticket(request).await))
+        // Boxed: it runs inside the response's deep nest of futures.
+        let ticket = Box::pin(tickets.ticket(request));
+        Some((tickets.system(), ticket.await))
     }
 }
 
