@@ -288,8 +288,14 @@ impl Config {
                 "a region",
             )?,
         );
+        let tickets = tickets::tickets(&get).map_err(|e| ConfigError {
+            name: e.name,
+            value: e.value,
+            reason: e.reason,
+        })?;
         Ok(Config {
             playbook,
+            tickets,
             approval_function: text(&get, "FIREBREAK_APPROVAL_FUNCTION"),
             remind_after_minutes,
             remind_in,
@@ -374,7 +380,7 @@ impl Config {
             remind_in: (Vec::new(), Vec::new()),
             playbook: Rules::default(),
             record_key_secret: text(&get, "FIREBREAK_RECORD_KEY_SECRET"),
-            tickets: tickets::tickets(&get)?,
+            tickets: None,
         })
     }
 

@@ -189,7 +189,9 @@ pub async fn carry_out_told<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifi
     if notify && !told_before {
         // After containment, before the message that names it (`ticketing.rs`).
         // Boxed: the response is already a deep nest of futures.
-        let ticket = Box::pin(crate::ticketing::ticket(incident, &report, config, notifier));
+        let ticket = Box::pin(crate::ticketing::ticket(
+            incident, &report, config, notifier,
+        ));
         report.ticket = ticket.await;
     }
     let published = tell(incident, config, &report, notify && !told_before, notifier).await;

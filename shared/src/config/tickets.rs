@@ -2,7 +2,16 @@
 
 use std::time::Duration;
 
-use super::ConfigError;
+/// A setting that cannot be used (`config.rs` makes it its `ConfigError`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalid {
+    /// The variable.
+    pub name: &'static str,
+    /// Its value.
+    pub value: String,
+    /// Why it cannot be used.
+    pub reason: String,
+}
 
 /// Which ticket system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,10 +59,8 @@ pub struct TicketSettings {
 }
 
 /// The ticket settings, `None` when `FIREBREAK_TICKETS` is unset or `off`.
-pub fn tickets(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<Option<TicketSettings>, ConfigError> {
-    let bad = |name: &'static str, value: &str, reason: &str| ConfigError {
+pub fn tickets(get: &impl Fn(&str) -> Option<String>) -> Result<Option<TicketSettings>, Invalid> {
+    let bad = |name: &'static str, value: &str, reason: &str| Invalid {
         name,
         value: value.to_string(),
         reason: reason.to_string(),
@@ -161,7 +168,7 @@ fn is_loopback(host: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn with(pairs: &[(&str, &str)]) -> Result<Option<TicketSettings>, ConfigError> {
+    fn with(pairs: &[(&str, &str)]) -> Result<Option<TicketSettings>, Invalid> {
         let pairs: Vec<(String, String)> = (pairs.iter())
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();

@@ -8,8 +8,8 @@
 use ::http::Method;
 use serde_json::{json, Value};
 
+use super::ctx::{one_line, Ctx};
 use super::http::{basic, query_value, Answer, Failure};
-use super::{one_line, Ctx};
 use crate::ports::{ticket_id, Ticket, TicketDone, TicketEvent, TicketRequest};
 
 /// Jira's limit on a text field is 32,767 characters; the text is cut well within it.

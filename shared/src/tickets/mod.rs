@@ -3,6 +3,7 @@
 //! (`http.rs`); their credentials read once from Secrets Manager; and [`Ticketed`], the notifier
 //! that asks for a finding's ticket before its message goes out (`ticketing.rs`).
 
+pub mod ctx;
 pub mod http;
 pub mod jira;
 pub mod servicenow;
@@ -13,47 +14,11 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
+use self::ctx::Ctx;
 use self::http::{Failure, Http};
 use crate::config::{TicketSettings, TicketSystem};
 use crate::error::AwsError;
 use crate::ports::{Notification, Notifier, Ticket, TicketError, TicketRequest, TicketsPort};
-
-/// What one try of a ticket operation works with.
-pub struct Ctx<'a> {
-    pub http: &'a Http,
-    pub settings: &'a TicketSettings,
-    /// The secret's JSON object.
-    pub credentials: &'a Value,
-    /// Tickets this container opened, by ticket id: Jira's search is eventually consistent, and
-    /// a redelivery seconds after the create must still find it.
-    pub opened: &'a Mutex<HashMap<String, String>>,
-}
-
-impl Ctx<'_> {
-    /// The secret's string field `name`.
-    pub fn credential(&self, name: &str) -> Result<&str, Failure> {
-        (self.credentials.get(name).and_then(Value::as_str))
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| {
-                Failure::fatal(format!(
-                    "the secret {} has no \"{name}\"",
-                    self.settings.secret
-                ))
-            })
-    }
-
-    /// The ticket this container opened for `id`, if any.
-    pub fn opened(&self, id: &str) -> Option<String> {
-        self.opened.lock().ok()?.get(id).cloned()
-    }
-
-    /// Remembers the ticket opened for `id`.
-    pub fn remember(&self, id: &str, key: &str) {
-        if let Ok(mut m) = self.opened.lock() {
-            m.insert(id.to_string(), key.to_string());
-        }
-    }
-}
 
 /// The configured ticket system.
 pub struct Tickets {
@@ -161,18 +126,5 @@ impl<N: Notifier, T: TicketsPort> Notifier for Ticketed<N, T> {
         // Boxed: it runs inside the response's deep nest of futures.
         let ticket = Box::pin(tickets.ticket(request));
         Some((tickets.system(), ticket.await))
-    }
-}
-
-/// A one-line summary of at most `max` characters (ticket systems' summary fields).
-pub fn one_line(text: &str, max: usize) -> String {
-    let line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max)
-        .collect();
-    match line.trim() {
-        "" => "Firebreak finding".to_string(),
-        l => l.to_string(),
     }
 }

@@ -17,8 +17,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::ctx::Ctx;
 use super::http::Failure;
-use super::Ctx;
 use crate::ports::{ticket_id, Ticket, TicketDone, TicketEvent, TicketRequest};
 
 /// One try: the message posted.
