@@ -44,5 +44,7 @@ mod sequence_e2e;
 mod tamper_e2e;
 #[path = "task_e2e.rs"]
 mod task_e2e;
+#[path = "tickets_e2e.rs"]
+mod tickets_e2e;
 #[path = "told_once_e2e.rs"]
 mod told_once_e2e;

@@ -9,6 +9,10 @@ use thiserror::Error;
 
 use crate::playbook::file::Rules;
 
+pub mod tickets;
+
+pub use tickets::{TicketSettings, TicketSystem};
+
 /// Apply the plan, or only show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -118,6 +122,9 @@ pub struct Config {
     /// seals Firebreak's records (`seal.rs`). Unset: every response fails, as nothing recorded can
     /// be trusted or written (`RecordKeyUnavailable`).
     pub record_key_secret: Option<String>,
+    /// `FIREBREAK_TICKETS` and its settings (`config/tickets.rs`): the ticket system a finding's
+    /// ticket is kept in; `None` (`off`, the default): no tickets.
+    pub tickets: Option<TicketSettings>,
 }
 
 /// Which decisions the chat's buttons (AWS Chatbot custom actions) may send.
@@ -310,8 +317,14 @@ impl Config {
                 "a region",
             )?,
         );
+        let tickets = tickets::tickets(&get).map_err(|e| ConfigError {
+            name: e.name,
+            value: e.value,
+            reason: e.reason,
+        })?;
         Ok(Config {
             playbook,
+            tickets,
             approval_function: text(&get, "FIREBREAK_APPROVAL_FUNCTION"),
             chat_decisions: chat_decisions(&get)?,
             remind_after_minutes,
@@ -398,6 +411,7 @@ impl Config {
             remind_in: (Vec::new(), Vec::new()),
             playbook: Rules::default(),
             record_key_secret: text(&get, "FIREBREAK_RECORD_KEY_SECRET"),
+            tickets: None,
         })
     }
 

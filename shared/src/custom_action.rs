@@ -13,7 +13,9 @@ use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
 use crate::plan::Action;
 use crate::playbook::analyst::plan_for_action;
-use crate::ports::{Ec2Ports, FindingsPort, IamPorts, Notifier, ServicePorts, Workflow};
+use crate::ports::{
+    Ec2Ports, FindingsPort, IamPorts, Notifier, ServicePorts, TicketOutcome, Workflow,
+};
 use crate::report::verdict::Verdict;
 use crate::report::Report;
 use crate::respond::{carry_out, Trigger};
@@ -33,8 +35,8 @@ pub struct FindingResult {
     pub workflow: Option<Workflow>,
     /// Whether `BatchUpdateFindings` took the note.
     pub finding_updated: bool,
-    /// The action failed on this finding (containment, evidence or release failed, or the team
-    /// could not be notified). A note that could not be written is not a failure of the action.
+    /// The action failed on this finding (containment, evidence or release failed, the team
+    /// could not be notified, or the finding's ticket failed). A note that could not be written is not a failure of the action.
     pub failed: bool,
     /// What went wrong, when something did.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,6 +103,7 @@ pub fn finding_note(
             " NOTIFICATION FAILED."
         });
     }
+    note.push_str(&crate::ticketing::note(report));
     if let Some(w) = workflow {
         note.push_str(&format!(" Workflow {}.", w.as_str()));
     }
@@ -217,6 +220,10 @@ pub async fn note<F: FindingsPort>(
     if report.verdict.is_failure() {
         error = Some(report.failures().join("; "));
     }
+    let ticket_failed = report.ticket.as_ref().is_some_and(|t| t.failed());
+    if let Some(TicketOutcome::Failed { system, reason }) = &report.ticket {
+        error = Some(format!("ticket ({system}) failed: {reason}"));
+    }
     if let Err(e) = published {
         error = Some(format!("notification failed: {e}"));
     }
@@ -243,7 +250,7 @@ pub async fn note<F: FindingsPort>(
         note,
         workflow,
         finding_updated: updated,
-        failed: report.verdict.is_failure() || !notified,
+        failed: report.verdict.is_failure() || !notified || ticket_failed,
         error,
     }
 }

@@ -117,6 +117,17 @@ pub enum FirebreakError {
         /// The SNS error.
         source: AwsError,
     },
+    /// The finding's ticket could not be opened, updated or resolved; everything else was done
+    /// and the team was told so (the retry tries the ticket again).
+    #[error("ticket ({system}) for finding {finding_id} failed: {reason}")]
+    TicketFailed {
+        /// The finding.
+        finding_id: String,
+        /// The ticket system.
+        system: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl FirebreakError {
@@ -128,6 +139,7 @@ impl FirebreakError {
             FirebreakError::NotificationFailed { .. } => "NotificationFailed",
             FirebreakError::ActionFailed { .. } => "ActionFailed",
             FirebreakError::StepsFailed { .. } => "StepsFailed",
+            FirebreakError::TicketFailed { .. } => "TicketFailed",
         }
     }
 }

@@ -48,6 +48,8 @@ pub mod report;
 pub mod respond;
 pub mod responder;
 pub mod sequence;
+pub mod ticketing;
+pub mod tickets;
 
 pub use config::{Config, Mode};
 pub use error::{AwsError, FirebreakError, ParseError};

@@ -70,7 +70,7 @@ async fn with_live_tags<E: InstancesPort>(
 
 /// The invocation's answer: the report, or the error that makes Lambda retry (containment failed;
 /// a step failed — every step is idempotent, the done ones report "already done"; the team could
-/// not be told).
+/// not be told; the finding's ticket failed, the team told so).
 pub fn answer(
     report: Report,
     published: Result<String, AwsError>,
@@ -94,6 +94,13 @@ pub fn answer(
         return Err(FirebreakError::NotificationFailed {
             finding_id: report.finding_id,
             source,
+        });
+    }
+    if let Some(crate::ports::TicketOutcome::Failed { system, reason }) = &report.ticket {
+        return Err(FirebreakError::TicketFailed {
+            finding_id: report.finding_id.clone(),
+            system,
+            reason: reason.clone(),
         });
     }
     Ok(report)
@@ -172,7 +179,7 @@ pub async fn carry_out_told<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifi
     }
     let notify = plan.has(ActionKind::Notify);
     let told = execution.told.clone();
-    let report = Report::new(incident, plan, config.mode, execution)
+    let mut report = Report::new(incident, plan, config.mode, execution)
         .with_approval(incident, config.approval_function.as_deref())
         .with_chat_buttons(incident, config);
     crate::metrics::emit(incident, &report, &config.function_name, started.elapsed());
@@ -180,8 +187,18 @@ pub async fn carry_out_told<E: Ec2Ports, S: ServicePorts, I: IamPorts, N: Notifi
     // so): a message lost to a failed publish is sent by the retry.
     let already_told = told.as_ref().is_none_or(|t| t.already);
     let told_before = trigger != Trigger::Human && changed_nothing(&report) && already_told;
+    if notify && !told_before {
+        // After containment, before the message that names it (`ticketing.rs`).
+        // Boxed: the response is already a deep nest of futures.
+        let ticket = Box::pin(crate::ticketing::ticket(
+            incident, &report, config, notifier,
+        ));
+        report.ticket = ticket.await;
+    }
     let published = tell(incident, config, &report, notify && !told_before, notifier).await;
-    let sent = notify && !told_before && published.is_ok();
+    // A failed ticket leaves the mark unwritten: the retry tells again, with the ticket.
+    let ticket_failed = report.ticket.as_ref().is_some_and(|t| t.failed());
+    let sent = notify && !told_before && published.is_ok() && !ticket_failed;
     if let (true, false, Some(t)) = (sent, notifier.holds(), &told) {
         mark_told((ec2, service, iam), &incident.finding_id, t).await;
     }

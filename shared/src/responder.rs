@@ -34,6 +34,7 @@ use crate::respond::log_outcome;
 use crate::respond::respond;
 use crate::seal::{KeySource, Seal};
 use crate::sequence::{self, respond_sequence};
+use crate::tickets::{Ticketed, Tickets};
 
 /// The time Lambda leaves this invocation (its deadline is in milliseconds since the epoch).
 fn remaining(event: &LambdaEvent<Value>) -> Duration {
@@ -109,7 +110,8 @@ fn imported_answer(
 pub struct Responder {
     config: Config,
     clients: AwsClients,
-    sns: Sns,
+    /// SNS, with the ticket system beside it (`FIREBREAK_TICKETS`; none when off).
+    sns: Ticketed<Sns>,
     /// The key that seals records, fetched once (the fetch starts with the responder).
     keys: Arc<KeySource>,
 }
@@ -122,7 +124,12 @@ impl Responder {
             config.member_external_id.as_deref(),
             &config.function_name,
         );
-        let sns = clients.sns_for_topic(&config.topic_arn);
+        let sns = Ticketed {
+            inner: clients.sns_for_topic(&config.topic_arn),
+            // The ticket system's credentials are read (the function's own account) when the
+            // first ticket needs them, not at start-up.
+            tickets: (config.tickets.clone()).map(|t| Tickets::new(t, &clients.base())),
+        };
         for w in config.playbook.lowering_tag_rules() {
             warn!(playbook = %config.playbook.source, warning = %w, "start-up");
         }

@@ -51,9 +51,10 @@ const FLOORS: [(&str, &[&str]); 8] = [
             "imported",
             "reminder",
             "sequence",
+            "ticketing",
         ],
     ),
-    ("adapters", &["aws"]),
+    ("adapters", &["aws", "tickets"]),
     ("wiring", &["responder"]),
     ("tools", &["bin"]),
 ];

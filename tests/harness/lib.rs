@@ -6,6 +6,7 @@
 
 pub mod faults;
 pub mod fixtures;
+pub mod tickets;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

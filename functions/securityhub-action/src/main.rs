@@ -1,5 +1,8 @@
 //! `securityhub-action`: carries out the Security Hub custom actions analysts choose on findings,
 //! and the approvals of `ask` responses.
+// The custom action's response (carry out, ticket, notify, note) nests futures deeper than the
+// compiler's default layout query depth.
+#![recursion_limit = "256"]
 
 use firebreak::{aws::clients::AwsClients, Config, Responder};
 use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};

@@ -5,7 +5,8 @@
 //! One file per capability group, each trait beside the facts it returns: `ec2` (instances,
 //! quarantine groups, interfaces, network ACLs, evidence, snapshots, profiles, artifacts),
 //! `out_of_service` (Auto Scaling, target groups, Elastic IPs), `lambda`, `s3`, `ecs`, `rds`, `iam`,
-//! `notify` (the notification, the notifier, Security Hub findings). Here: the bundles the
+//! `notify` (the notification, the notifier, Security Hub findings), `tickets` (a finding's
+//! ticket). Here: the bundles the
 //! schedulers take, and every item re-exported, so `crate::ports::X` names it.
 #![allow(async_fn_in_trait)]
 
@@ -17,6 +18,7 @@ pub mod notify;
 pub mod out_of_service;
 pub mod rds;
 pub mod s3;
+pub mod tickets;
 
 pub use ec2::*;
 pub use ecs::*;
@@ -26,6 +28,7 @@ pub use notify::*;
 pub use out_of_service::*;
 pub use rds::*;
 pub use s3::*;
+pub use tickets::*;
 
 /// Everything the instance responses need from EC2.
 pub trait Ec2Ports:

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::error::AwsError;
 use crate::incident::FindingRef;
+use crate::ports::tickets::{Ticket, TicketError, TicketRequest};
 
 /// A message for the team, in one form per kind of subscriber. Its SNS form, fitted within SNS's
 /// limit on one message, is `Notification::message_structure` in the SNS adapter (`aws/sns.rs`).
@@ -40,6 +41,16 @@ pub trait Notifier: Sync {
     /// sequence's): then whoever sends that marks the resources told, once it is out.
     fn holds(&self) -> bool {
         false
+    }
+
+    /// The finding's ticket (`ports/tickets.rs`), asked before the message is published so the
+    /// message names it; `None` when no ticket system is configured (the default), or the
+    /// notifier only holds messages.
+    async fn ticket(
+        &self,
+        _request: &TicketRequest,
+    ) -> Option<(&'static str, Result<Option<Ticket>, TicketError>)> {
+        None
     }
 }
 

@@ -65,6 +65,9 @@ pub struct Report {
     /// `additionalContext` only.
     #[serde(skip)]
     pub chat_buttons: BTreeMap<String, String>,
+    /// The finding's ticket (`ticketing.rs`), when a ticket system is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<crate::ports::TicketOutcome>,
 }
 
 /// Security groups and network ACLs both held.
@@ -148,6 +151,7 @@ impl Report {
             holds,
             approval: Vec::new(),
             chat_buttons: BTreeMap::new(),
+            ticket: None,
             finding_id: incident.finding_id.clone(),
             finding_type: incident.finding_type.clone(),
             severity: incident.severity,

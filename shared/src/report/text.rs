@@ -24,6 +24,9 @@ impl Report {
         ));
         let mut b = String::new();
         self.write_found(&mut b, incident);
+        if let Some(t) = &self.ticket {
+            let _ = writeln!(b, "{}\n", t.line());
+        }
         self.write_outcomes(&mut b);
         self.write_undo(&mut b);
         let chat = self.chat(incident, &b);
