@@ -23,6 +23,9 @@ pub enum ActionKind {
     ProtectEvidence,
     /// One snapshot per attached volume, tagged with the finding id.
     SnapshotVolumes,
+    /// The instance's memory captured by Systems Manager Run Command (AVML, Linux only) into the
+    /// evidence bucket, once per finding, after isolation (opt-in per playbook rule).
+    CaptureMemory,
     /// The instance tagged with the finding, the status and the time of containment.
     TagInstance,
     /// Waiting for a human's approval (the instance tagged `awaiting-approval`).
@@ -73,12 +76,13 @@ pub enum ActionKind {
 }
 
 /// Every kind, in declaration order (the order of [`ActionKind`]'s variants and of the registry).
-const ALL: [ActionKind; 28] = [
+const ALL: [ActionKind; 29] = [
     IsolateInstance,
     DenyNetworkAcl,
     TakeOutOfService,
     ProtectEvidence,
     SnapshotVolumes,
+    CaptureMemory,
     TagInstance,
     AwaitApproval,
     DeactivateAccessKey,
@@ -118,6 +122,7 @@ impl ActionKind {
             TakeOutOfService => "take-out-of-service",
             ProtectEvidence => "protect-evidence",
             SnapshotVolumes => "snapshot-volumes",
+            CaptureMemory => "capture-memory",
             TagInstance => "tag-instance",
             AwaitApproval => "await-approval",
             DeactivateAccessKey => "deactivate-access-key",
@@ -164,9 +169,9 @@ impl ActionKind {
             | StopTask => true,
             // `deny-network-acl`: security-group isolation is the containment; the ACL cuts what
             // it cannot. Its failure is reported (and retried), not a containment failure.
-            DenyNetworkAcl | TakeOutOfService | ProtectEvidence | SnapshotVolumes | TagInstance
-            | AwaitApproval | ReleaseInstance | TagPrincipal | RestoreSharing | ReleaseFunction
-            | ReleaseBucket | Notify | UpdateFinding => false,
+            DenyNetworkAcl | TakeOutOfService | ProtectEvidence | SnapshotVolumes
+            | CaptureMemory | TagInstance | AwaitApproval | ReleaseInstance | TagPrincipal
+            | RestoreSharing | ReleaseFunction | ReleaseBucket | Notify | UpdateFinding => false,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod ec2;
 pub mod ecs;
 pub mod iam;
 pub mod lambda;
+pub mod memory;
 pub mod network_acls;
 pub mod s3;
 pub mod sdk;

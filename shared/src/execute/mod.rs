@@ -2,10 +2,12 @@
 //! themselves are in `actions/`). `instance` quarantines an instance, `credentials` revokes a user's
 //! or a role's credentials, `release` runs the undos of an instance's quarantine, `artifact` unshares
 //! an EBS snapshot or AMI (and gives its sharing back), `function` stops a Lambda function and
-//! `bucket` locks an S3 bucket or object (each with its release).
+//! `bucket` locks an S3 bucket or object (each with its release); `capture` captures an instance's
+//! memory once its plan is carried out.
 
 pub mod artifact;
 pub mod bucket;
+pub mod capture;
 pub mod credentials;
 pub mod function;
 pub mod instance;

@@ -73,6 +73,21 @@ pub(super) fn quarantine(id: &str, isolate: Option<&Config>) -> Vec<Action> {
     actions
 }
 
+/// A rule's `capture_memory = true`: the instance's memory captured once its response is carried
+/// out (after isolation, before the instance is tagged), when the response changes the instance.
+pub(super) fn capture_memory(plan: &mut Plan, id: &str) {
+    if let Some(at) = plan
+        .actions
+        .iter()
+        .position(|a| a.kind == ActionKind::TagInstance)
+    {
+        let capture = Action::on_instance(ActionKind::CaptureMemory, id);
+        plan.actions.insert(at, capture);
+        plan.reason
+            .push_str("; memory captured once the response is carried out");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

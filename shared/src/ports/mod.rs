@@ -5,7 +5,7 @@
 //! One file per capability group, each trait beside the facts it returns: `ec2` (instances,
 //! quarantine groups, interfaces, network ACLs, evidence, snapshots, profiles, artifacts),
 //! `out_of_service` (Auto Scaling, target groups, Elastic IPs), `lambda`, `s3`, `ecs`, `iam`,
-//! `notify` (the notification, the notifier, Security Hub findings). Here: the bundles the
+//! `memory` (Systems Manager, presigned URLs, VPC endpoints: memory capture), `notify` (the notification, the notifier, Security Hub findings). Here: the bundles the
 //! schedulers take, and every item re-exported, so `crate::ports::X` names it.
 #![allow(async_fn_in_trait)]
 
@@ -13,6 +13,7 @@ pub mod ec2;
 pub mod ecs;
 pub mod iam;
 pub mod lambda;
+pub mod memory;
 pub mod notify;
 pub mod out_of_service;
 pub mod s3;
@@ -21,6 +22,7 @@ pub use ec2::*;
 pub use ecs::*;
 pub use iam::*;
 pub use lambda::*;
+pub use memory::*;
 pub use notify::*;
 pub use out_of_service::*;
 pub use s3::*;
@@ -77,12 +79,24 @@ impl<E, S, I> Copy for Ports<'_, E, S, I> {}
 
 /// Every service beside EC2 and IAM: what a response of any kind may need of them.
 pub trait ServicePorts:
-    AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort + TasksPort
+    AutoScalingPort
+    + TargetGroupsPort
+    + AddressesPort
+    + FunctionsPort
+    + BucketsPort
+    + TasksPort
+    + MemoryPort
 {
 }
 
 impl<T> ServicePorts for T where
-    T: AutoScalingPort + TargetGroupsPort + AddressesPort + FunctionsPort + BucketsPort + TasksPort
+    T: AutoScalingPort
+        + TargetGroupsPort
+        + AddressesPort
+        + FunctionsPort
+        + BucketsPort
+        + TasksPort
+        + MemoryPort
 {
 }
 
