@@ -435,12 +435,13 @@ mod tests {
             Action::on_bucket(ReleaseBucket, "evidence"),
             Action::new(StopTask, Target::task("prod", TASK)),
             Action::notify(),
+            Action::on_instance(CaptureMemory, I),
         ]
     }
 
     /// Their JSON exactly as the tagged enum `Action` serialised them before it became a kind and a
     /// target (plans appear in reports, logs, dry runs and notes): recorded from that enum.
-    const PINNED: [&str; 28] = [
+    const PINNED: [&str; 29] = [
         r#"{"action":"isolate-instance","instance_id":"i-0123456789abcdef0"}"#,
         r#"{"action":"deny-network-acl","instance_id":"i-0123456789abcdef0"}"#,
         r#"{"action":"take-out-of-service","instance_id":"i-0123456789abcdef0"}"#,
@@ -469,6 +470,7 @@ mod tests {
         r#"{"action":"release-bucket","bucket":"evidence"}"#,
         r#"{"action":"stop-task","cluster":"prod","task_arn":"arn:aws:ecs:us-east-1:111122223333:task/prod/0123456789abcdef"}"#,
         r#"{"action":"notify"}"#,
+        r#"{"action":"capture-memory","instance_id":"i-0123456789abcdef0"}"#,
     ];
 
     #[test]

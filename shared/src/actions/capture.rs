@@ -336,3 +336,227 @@ async fn send<E: InstancesPort, M: MemoryPort>(
         Err(e) => done.unrecorded(format!("command {command}"), e.message),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::error::AwsError;
+    use crate::playbook::tests::incident;
+    use crate::ports::{InterfaceFacts, ManagedInstance, VpcEndpointFacts};
+
+    /// Systems Manager, the endpoints and the instance's tags, recording every call in order.
+    struct Fake {
+        agent: Option<ManagedInstance>,
+        endpoints: Vec<VpcEndpointFacts>,
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl Fake {
+        fn new(platform: &str, ping: &str) -> Fake {
+            let interface = |s: &str, ip: &str| VpcEndpointFacts {
+                service_name: format!("com.amazonaws.us-east-1.{s}"),
+                endpoint_type: "Interface".into(),
+                state: "available".into(),
+                private_dns: true,
+                addresses: vec![ip.into()],
+            };
+            Fake {
+                agent: Some(ManagedInstance {
+                    ping_status: ping.into(),
+                    platform_type: platform.into(),
+                }),
+                endpoints: vec![
+                    interface("ssm", "10.0.0.5"),
+                    interface("ssmmessages", "10.0.0.6"),
+                    interface("ec2messages", "10.0.0.7"),
+                    VpcEndpointFacts {
+                        service_name: "com.amazonaws.us-east-1.s3".into(),
+                        endpoint_type: "Gateway".into(),
+                        state: "available".into(),
+                        private_dns: false,
+                        addresses: vec![],
+                    },
+                ],
+                calls: Mutex::new(Vec::new()),
+            }
+        }
+        fn log(&self, call: String) {
+            self.calls.lock().unwrap().push(call);
+        }
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+    }
+
+    impl InstancesPort for Fake {
+        async fn describe_instance(&self, _: &str) -> Result<Option<InstanceFacts>, AwsError> {
+            unreachable!()
+        }
+        async fn waiting_for_a_human(&self) -> Result<Vec<InstanceFacts>, AwsError> {
+            unreachable!()
+        }
+        async fn quarantine_starts(&self) -> Result<Vec<(String, String)>, AwsError> {
+            unreachable!()
+        }
+        async fn tag_instance(&self, _: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+            self.log(format!("tag {}", tags[0].1));
+            Ok(())
+        }
+        async fn untag_instance(&self, _: &str, _: &[String]) -> Result<(), AwsError> {
+            unreachable!()
+        }
+    }
+
+    impl MemoryPort for Fake {
+        fn capture_here(&self) -> bool {
+            true
+        }
+        async fn managed_instance(&self, _: &str) -> Result<Option<ManagedInstance>, AwsError> {
+            Ok(self.agent.clone())
+        }
+        async fn vpc_endpoints(&self, _: &str) -> Result<Vec<VpcEndpointFacts>, AwsError> {
+            Ok(self.endpoints.clone())
+        }
+        async fn prefix_list(&self, name: &str) -> Result<Option<String>, AwsError> {
+            Ok((name == "com.amazonaws.us-east-1.s3").then(|| "pl-63a5400a".into()))
+        }
+        async fn allow_capture_egress(&self, g: &str, to: &[EgressTo]) -> Result<(), AwsError> {
+            self.log(format!("egress {g} {to:?}"));
+            Ok(())
+        }
+        async fn presign(&self, m: Presign, _: &str, k: &str, _: u64) -> Result<String, AwsError> {
+            Ok(format!("https://s3.example/{m:?}/{k}?X-Amz-Signature=00"))
+        }
+        async fn send_command(
+            &self,
+            document: &str,
+            _: &str,
+            parameters: &[(&str, String)],
+            _: &str,
+        ) -> Result<String, AwsError> {
+            let names: Vec<&str> = parameters.iter().map(|(n, _)| *n).collect();
+            self.log(format!("send {document} {names:?}"));
+            Ok("cmd-1".into())
+        }
+    }
+
+    fn settings(through_endpoints: bool) -> CaptureSettings {
+        CaptureSettings {
+            bucket: "evidence".into(),
+            document: "FirebreakCapture".into(),
+            tool_sha256: "ab".repeat(32),
+            through_endpoints,
+            url_seconds: 3600,
+        }
+    }
+
+    fn facts(tags: Vec<(String, String)>) -> InstanceFacts {
+        InstanceFacts {
+            instance_id: "i-0123456789abcdef0".into(),
+            state: "running".into(),
+            interfaces: vec![InterfaceFacts {
+                network_interface_id: "eni-1".into(),
+                vpc_id: "vpc-1".into(),
+                group_ids: vec!["sg-iso".into()],
+                addresses: vec![],
+                trunk: false,
+            }],
+            volumes: vec![],
+            tags,
+            spot: false,
+            legacy: vec![],
+            forged: vec![],
+        }
+    }
+
+    const ISOLATED: Option<Network<'static>> = Some(Network {
+        vpc_id: "vpc-1",
+        isolation_group: Some("sg-iso"),
+    });
+
+    async fn capture(fake: &Fake, s: &CaptureSettings, f: &InstanceFacts) -> Outcome {
+        let i = incident("Backdoor:EC2/C&CActivity.B", 8.0, None);
+        capture_memory(fake, fake, s, &i, f, ISOLATED).await
+    }
+
+    #[tokio::test]
+    async fn an_isolated_instance_gets_the_endpoint_rules_then_its_record_then_the_command() {
+        let fake = Fake::new("Linux", "Online");
+        let o = capture(&fake, &settings(true), &facts(vec![])).await;
+        assert_eq!(o.status, Status::Succeeded, "{o:?}");
+        let key = object_key("i-0123456789abcdef0", "f");
+        assert!(
+            o.detail.contains("cmd-1") && o.detail.contains(&key),
+            "{o:?}"
+        );
+        let calls = fake.calls();
+        assert_eq!(calls.len(), 4, "{calls:?}");
+        assert!(calls[0].starts_with("egress sg-iso") && calls[0].contains("10.0.0.5/32"));
+        assert!(calls[0].contains("pl-63a5400a"), "{calls:?}");
+        assert_eq!(calls[1], format!("tag {key} pending"));
+        assert!(calls[2].starts_with("send FirebreakCapture"), "{calls:?}");
+        assert_eq!(calls[3], format!("tag {key} cmd-1"));
+    }
+
+    #[tokio::test]
+    async fn a_recorded_capture_of_this_finding_is_not_sent_again() {
+        let fake = Fake::new("Linux", "Online");
+        let key = object_key("i-0123456789abcdef0", "f");
+        let record = vec![tags::pair(tags::MEMORY, format!("{key} cmd-0"))];
+        let o = capture(&fake, &settings(true), &facts(record)).await;
+        assert_eq!(o.status, Status::AlreadyDone, "{o:?}");
+        assert!(o.detail.contains("cmd-0"), "{o:?}");
+        assert!(fake.calls().is_empty());
+        // Another finding's record: this finding is captured.
+        let other = vec![tags::pair(tags::MEMORY, "memory/i-0/other.lime cmd-0")];
+        let o = capture(&fake, &settings(true), &facts(other)).await;
+        assert_eq!(o.status, Status::Succeeded, "{o:?}");
+    }
+
+    #[tokio::test]
+    async fn what_cannot_run_is_reported_with_its_reason_and_nothing_is_sent() {
+        let cases = [
+            (Fake::new("Windows", "Online"), true, "Windows"),
+            (Fake::new("Linux", "ConnectionLost"), true, "ConnectionLost"),
+            (
+                Fake::new("Linux", "Online"),
+                false,
+                "CaptureThroughEndpoints",
+            ),
+        ];
+        for (fake, opt_in, why) in cases {
+            let o = capture(&fake, &settings(opt_in), &facts(vec![])).await;
+            assert_eq!(o.status, Status::Skipped, "{o:?}");
+            assert!(o.detail.contains(why), "{why}: {o:?}");
+            assert!(fake.calls().is_empty(), "{why}: {:?}", fake.calls());
+        }
+        let mut missing = Fake::new("Linux", "Online");
+        missing.endpoints.remove(2);
+        let o = capture(&missing, &settings(true), &facts(vec![])).await;
+        assert_eq!(o.status, Status::Skipped, "{o:?}");
+        assert!(
+            o.detail.contains("com.amazonaws.us-east-1.ec2messages"),
+            "{o:?}"
+        );
+        assert!(missing.calls().is_empty());
+        let unmanaged = Fake {
+            agent: None,
+            ..Fake::new("Linux", "Online")
+        };
+        let o = capture(&unmanaged, &settings(true), &facts(vec![])).await;
+        assert!(o.detail.contains("does not manage"), "{o:?}");
+        let o = capture(&unmanaged, &CaptureSettings::default(), &facts(vec![])).await;
+        assert!(o.detail.contains("not configured"), "{o:?}");
+    }
+
+    #[test]
+    fn the_object_key_is_the_instance_and_a_digest_of_the_finding() {
+        let key = object_key("i-0123456789abcdef0", "arn:aws:securityhub:x/y z'$");
+        assert!(key.starts_with("memory/i-0123456789abcdef0/") && key.ends_with(".lime"));
+        let digest = &key["memory/i-0123456789abcdef0/".len()..key.len() - 5];
+        assert_eq!(digest.len(), 16);
+        assert!(digest.bytes().all(|c| c.is_ascii_hexdigit()));
+    }
+}
