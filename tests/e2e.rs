@@ -10,6 +10,8 @@
 mod artifact_e2e;
 #[path = "bucket_e2e.rs"]
 mod bucket_e2e;
+#[path = "capture_e2e.rs"]
+mod capture_e2e;
 #[path = "chat_decisions_e2e.rs"]
 mod chat_decisions_e2e;
 #[path = "chat_e2e.rs"]

@@ -49,6 +49,7 @@ from .faults import (
 from .iam import patch_inline_policy_size
 from .securityhub import patch_securityhub_updates
 from .sns import SnsDeliveries, patch_sns_publish
+from .ssm import patch_ssm_run_command
 
 
 class LocalAwsServer(ThreadedMotoServer):
@@ -92,6 +93,7 @@ PATCHES = [
     patch_lambda_provisioned_concurrency,
     patch_lambda_mapping_states,
     patch_ecs_tasks,
+    patch_ssm_run_command,
 ]
 
 

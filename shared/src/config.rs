@@ -125,6 +125,10 @@ pub struct Config {
     /// `FIREBREAK_TICKETS` and its settings (`config/tickets.rs`): the ticket system a finding's
     /// ticket is kept in; `None` (`off`, the default): no tickets.
     pub tickets: Option<TicketSettings>,
+    /// Memory capture (`capture-memory`, docs/memory.md): `FIREBREAK_EVIDENCE_BUCKET`,
+    /// `FIREBREAK_CAPTURE_DOCUMENT`, `FIREBREAK_CAPTURE_TOOL_SHA256`,
+    /// `FIREBREAK_CAPTURE_THROUGH_ENDPOINTS`, `FIREBREAK_CAPTURE_URL_SECONDS`.
+    pub memory_capture: MemoryCapture,
 }
 
 /// Which decisions the chat's buttons (AWS Chatbot custom actions) may send.
@@ -412,6 +416,7 @@ impl Config {
             playbook: Rules::default(),
             record_key_secret: text(&get, "FIREBREAK_RECORD_KEY_SECRET"),
             tickets: None,
+            memory_capture: memory_capture(&get)?,
         })
     }
 
@@ -423,6 +428,46 @@ impl Config {
         })
         .unwrap()
     }
+}
+
+/// Where and how memory captures run (the template's evidence bucket and capture document).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryCapture {
+    /// The evidence bucket; empty: capture is not configured.
+    pub bucket: String,
+    /// The capture document (`AWS::SSM::Document`).
+    pub document: String,
+    /// The capture tool's SHA-256 (64 hex digits), checked on the instance before it runs.
+    pub tool_sha256: String,
+    /// The isolation group may allow HTTPS to the VPC's Systems Manager and S3 endpoints.
+    pub through_endpoints: bool,
+    /// How long the presigned URLs are valid, in seconds (default 3600).
+    pub url_seconds: u64,
+}
+
+fn memory_capture(get: &impl Fn(&str) -> Option<String>) -> Result<MemoryCapture, ConfigError> {
+    let tool_sha256 = text(get, "FIREBREAK_CAPTURE_TOOL_SHA256").unwrap_or_default();
+    let hex = tool_sha256.len() == 64 && tool_sha256.bytes().all(|c| c.is_ascii_hexdigit());
+    if !tool_sha256.is_empty() && !hex {
+        return Err(ConfigError {
+            name: "FIREBREAK_CAPTURE_TOOL_SHA256",
+            value: tool_sha256,
+            reason: "expected a SHA-256: 64 hexadecimal digits".into(),
+        });
+    }
+    Ok(MemoryCapture {
+        bucket: text(get, "FIREBREAK_EVIDENCE_BUCKET").unwrap_or_default(),
+        document: text(get, "FIREBREAK_CAPTURE_DOCUMENT").unwrap_or_default(),
+        tool_sha256,
+        through_endpoints: flag(get, "FIREBREAK_CAPTURE_THROUGH_ENDPOINTS", false)?,
+        url_seconds: number(
+            get,
+            "FIREBREAK_CAPTURE_URL_SECONDS",
+            3600,
+            60..=43_200,
+            "expected seconds from 60 to 43200",
+        )?,
+    })
 }
 
 /// The playbook: the file `FIREBREAK_PLAYBOOK_FILE` names, read and validated now, or the built-in

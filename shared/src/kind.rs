@@ -23,6 +23,9 @@ pub enum ActionKind {
     ProtectEvidence,
     /// One snapshot per attached volume, tagged with the finding id.
     SnapshotVolumes,
+    /// The instance's memory captured by Systems Manager Run Command (AVML, Linux only) into the
+    /// evidence bucket, once per finding, after isolation (opt-in per playbook rule).
+    CaptureMemory,
     /// The instance tagged with the finding, the status and the time of containment.
     TagInstance,
     /// Waiting for a human's approval (the instance tagged `awaiting-approval`).
@@ -81,12 +84,13 @@ pub enum ActionKind {
 }
 
 /// Every kind, in declaration order (the order of [`ActionKind`]'s variants and of the registry).
-const ALL: [ActionKind; 31] = [
+const ALL: [ActionKind; 32] = [
     IsolateInstance,
     DenyNetworkAcl,
     TakeOutOfService,
     ProtectEvidence,
     SnapshotVolumes,
+    CaptureMemory,
     TagInstance,
     AwaitApproval,
     DeactivateAccessKey,
@@ -129,6 +133,7 @@ impl ActionKind {
             TakeOutOfService => "take-out-of-service",
             ProtectEvidence => "protect-evidence",
             SnapshotVolumes => "snapshot-volumes",
+            CaptureMemory => "capture-memory",
             TagInstance => "tag-instance",
             AwaitApproval => "await-approval",
             DeactivateAccessKey => "deactivate-access-key",
@@ -179,9 +184,10 @@ impl ActionKind {
             | IsolateDatabase => true,
             // `deny-network-acl`: security-group isolation is the containment; the ACL cuts what
             // it cannot. Its failure is reported (and retried), not a containment failure.
-            DenyNetworkAcl | TakeOutOfService | ProtectEvidence | SnapshotVolumes | TagInstance
-            | AwaitApproval | ReleaseInstance | TagPrincipal | RestoreSharing | ReleaseFunction
-            | ReleaseBucket | SnapshotDatabase | ReleaseDatabase | Notify | UpdateFinding => false,
+            DenyNetworkAcl | TakeOutOfService | ProtectEvidence | SnapshotVolumes
+            | CaptureMemory | TagInstance | AwaitApproval | ReleaseInstance | TagPrincipal
+            | RestoreSharing | ReleaseFunction | ReleaseBucket | SnapshotDatabase | ReleaseDatabase
+            | Notify | UpdateFinding => false,
         }
     }
 

@@ -66,7 +66,14 @@ pub fn for_function(binary: &str) -> Option<Vec<&'static str>> {
 pub fn for_member_role() -> Vec<&'static str> {
     let parts: Vec<&[&'static str]> = REGISTRY
         .iter()
-        .filter(|s| !matches!(s.kind, ActionKind::Notify | ActionKind::UpdateFinding))
+        // A memory capture runs only in Firebreak's own account (its evidence bucket and
+        // capture document are there): never through a member role.
+        .filter(|s| {
+            !matches!(
+                s.kind,
+                ActionKind::Notify | ActionKind::UpdateFinding | ActionKind::CaptureMemory
+            )
+        })
         .flat_map(|s| [s.permissions, s.undo_permissions])
         .collect();
     union(&parts)

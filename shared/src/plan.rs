@@ -460,12 +460,13 @@ mod tests {
             ),
             Action::new(ReleaseDatabase, Target::database("orders-1", None)),
             Action::notify(),
+            Action::on_instance(CaptureMemory, I),
         ]
     }
 
     /// Their JSON exactly as the tagged enum `Action` serialised them before it became a kind and a
     /// target (plans appear in reports, logs, dry runs and notes): recorded from that enum.
-    const PINNED: [&str; 31] = [
+    const PINNED: [&str; 32] = [
         r#"{"action":"isolate-instance","instance_id":"i-0123456789abcdef0"}"#,
         r#"{"action":"deny-network-acl","instance_id":"i-0123456789abcdef0"}"#,
         r#"{"action":"take-out-of-service","instance_id":"i-0123456789abcdef0"}"#,
@@ -497,6 +498,7 @@ mod tests {
         r#"{"action":"isolate-database","db_instance":"orders-1","cluster":"orders"}"#,
         r#"{"action":"release-database","db_instance":"orders-1","cluster":null}"#,
         r#"{"action":"notify"}"#,
+        r#"{"action":"capture-memory","instance_id":"i-0123456789abcdef0"}"#,
     ];
 
     #[test]

@@ -6,8 +6,37 @@ use firebreak::ports::{LoginProfileFacts, Registration};
 use firebreak::records::{self, AclDenies, Evidence, Isolation, Service};
 use firebreak::tags::{
     self, AclEntryRecord, AutoScalingRecord, EipRecord, GroupRole, LoginProfileRecord,
-    NetworkAclRecord, OriginalGroups, TargetRecord,
+    MemoryRecord, NetworkAclRecord, OriginalGroups, TargetRecord,
 };
+
+#[test]
+fn the_memory_record_is_pinned_and_round_trips() {
+    let sent = MemoryRecord {
+        key: "memory/i-0abc/0123456789abcdef.lime".into(),
+        command_id: Some("4f3c2b1a-0000-4000-8000-000000000001".into()),
+    };
+    let value = sent.encode();
+    assert_eq!(
+        value,
+        "memory/i-0abc/0123456789abcdef.lime 4f3c2b1a-0000-4000-8000-000000000001"
+    );
+    assert_eq!(MemoryRecord::decode(&value), Some(sent));
+    let pending = MemoryRecord {
+        key: "memory/i-0abc/0123456789abcdef.lime".into(),
+        command_id: None,
+    };
+    assert_eq!(
+        pending.encode(),
+        "memory/i-0abc/0123456789abcdef.lime pending"
+    );
+    assert_eq!(MemoryRecord::decode(&pending.encode()), Some(pending));
+    assert_eq!(MemoryRecord::decode("no-space"), None);
+    assert_eq!(MemoryRecord::decode("a b c"), None);
+    assert_eq!(
+        tags::CAPTURE_EGRESS,
+        "firebreak memory capture: HTTPS to a VPC endpoint"
+    );
+}
 
 #[test]
 fn every_key_and_name_is_pinned() {
@@ -39,6 +68,7 @@ fn every_key_and_name_is_pinned() {
             tags::REMOVED_PROFILE_FINDING,
             "firebreak:removed-instance-profile-finding",
         ),
+        (tags::MEMORY, "firebreak:memory"),
         (tags::RELEASED_AT, "firebreak:released-at"),
         (tags::DEFAULT_EXEMPT, "firebreak:exempt"),
         (tags::SNAPSHOT_INSTANCE, "firebreak:instance-id"),

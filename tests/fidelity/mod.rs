@@ -15,6 +15,7 @@
 //! iam           the inline policy size quota
 //! lambda        concurrency, VPC configuration, update outcomes, event source mapping states
 //! ecs           a task runs until it is stopped
+//! ssm           DescribeInstanceInformation; SendCommand's document, parameter and node checks
 //! faults        injected failures and stalls on the way into isolation, failing IAM reads
 //! ```
 
@@ -27,6 +28,7 @@ mod lambda;
 mod network_acls;
 mod securityhub;
 mod sns;
+mod ssm;
 
 use aws_sdk_ec2::config::http::HttpResponse;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};

@@ -5,6 +5,7 @@
 
 pub mod access_key;
 pub mod bucket;
+pub mod capture;
 pub mod database;
 pub mod evidence;
 pub mod function;

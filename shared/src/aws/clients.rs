@@ -13,6 +13,7 @@ use crate::aws::ec2::Ec2;
 use crate::aws::ecs::Ecs;
 use crate::aws::iam::Iam;
 use crate::aws::lambda::Lambda;
+use crate::aws::memory::Ssm;
 use crate::aws::rds::Rds;
 use crate::aws::s3::S3;
 use crate::aws::securityhub::SecurityHub;
@@ -226,7 +227,13 @@ impl AwsClients {
         let conf = self.config_for(account, region).await;
         let ec2 = self.ec2_for(account, region).await;
         let key = (account.to_string(), region.to_string());
+        let home_account = self.home_account.get().is_none_or(|h| h == account);
+        let home_region = self.base.region().is_some_and(|r| r.as_ref() == region);
         cached(&self.service, key, || Services {
+            ssm: Ssm {
+                ssm: aws_sdk_ssm::Client::new(&conf),
+            },
+            capture_here: home_account && home_region,
             lambda: Lambda {
                 lambda: aws_sdk_lambda::Client::new(&conf),
                 ec2: ec2.clone(),

@@ -10,6 +10,7 @@ pub mod ec2;
 pub mod ecs;
 pub mod iam;
 pub mod lambda;
+pub mod memory;
 pub mod network_acls;
 pub mod rds;
 pub mod s3;

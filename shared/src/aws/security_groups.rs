@@ -39,6 +39,49 @@ fn allows_all(perms: &[IpPermission], v6: bool) -> bool {
     })
 }
 
+/// The egress an isolation group must lose: every rule but Firebreak's memory-capture rules (HTTPS
+/// to one address or to a prefix list, described [`tags::CAPTURE_EGRESS`], added by
+/// `capture-memory` when the team opted in: `aws/memory.rs`).
+fn not_capture_rules(perms: &[IpPermission]) -> Vec<IpPermission> {
+    let ours = |d: Option<&str>| d == Some(tags::CAPTURE_EGRESS);
+    perms
+        .iter()
+        .filter_map(|p| {
+            let https = p.ip_protocol() == Some("tcp")
+                && p.from_port() == Some(443)
+                && p.to_port() == Some(443);
+            let ranges: Vec<IpRange> = (p.ip_ranges().iter())
+                .filter(|r| !(https && ours(r.description()) && is_host(r.cidr_ip())))
+                .cloned()
+                .collect();
+            let lists: Vec<_> = (p.prefix_list_ids().iter())
+                .filter(|l| !(https && ours(l.description())))
+                .cloned()
+                .collect();
+            let (v6, groups) = (p.ipv6_ranges(), p.user_id_group_pairs());
+            if ranges.is_empty() && lists.is_empty() && v6.is_empty() && groups.is_empty() {
+                return None;
+            }
+            Some(
+                IpPermission::builder()
+                    .set_ip_protocol(p.ip_protocol().map(String::from))
+                    .set_from_port(p.from_port())
+                    .set_to_port(p.to_port())
+                    .set_ip_ranges(Some(ranges))
+                    .set_prefix_list_ids(Some(lists))
+                    .set_ipv6_ranges(Some(v6.to_vec()))
+                    .set_user_id_group_pairs(Some(groups.to_vec()))
+                    .build(),
+            )
+        })
+        .collect()
+}
+
+/// One IPv4 address (`/32`): an interface endpoint's.
+fn is_host(cidr: Option<&str>) -> bool {
+    cidr.is_some_and(|c| c.ends_with("/32"))
+}
+
 fn description(role: GroupRole) -> &'static str {
     match role {
         GroupRole::Isolation => {
@@ -88,11 +131,12 @@ impl Ec2 {
                     }
                     Ok::<_, AwsError>(())
                 };
+                let egress = not_capture_rules(egress);
                 let revoke_out = async {
                     if !egress.is_empty() {
                         c.revoke_security_group_egress()
                             .group_id(group_id)
-                            .set_ip_permissions(Some(egress.to_vec()))
+                            .set_ip_permissions(Some(egress))
                             .send()
                             .await?;
                     }

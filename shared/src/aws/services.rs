@@ -1,12 +1,14 @@
 //! The services beside EC2 and IAM of one account and region, one adapter each — Auto Scaling,
 //! Elastic Load Balancing v2 (`aws/autoscaling_elb.rs`), Lambda (`aws/lambda.rs`), S3
 //! (`aws/s3.rs`), ECS (`aws/ecs.rs`), RDS (`aws/rds.rs`) — and EC2 for the Elastic IPs (`aws/addresses.rs`): the
-//! `service` of a response's `Ports`, each port passed through to its service's adapter.
+//! `service` of a response's `Ports`, each port passed through to its service's adapter; and
+//! Systems Manager, S3 and EC2 together for a memory capture (`aws/memory.rs`).
 
 use crate::aws::autoscaling_elb::{AutoScaling, LoadBalancing};
 use crate::aws::ec2::Ec2;
 use crate::aws::ecs::Ecs;
 use crate::aws::lambda::Lambda;
+use crate::aws::memory::Ssm;
 use crate::aws::rds::Rds;
 use crate::aws::s3::S3;
 use crate::error::AwsError;
@@ -33,8 +35,13 @@ pub struct Services {
     pub ecs: Ecs,
     /// RDS.
     pub rds: Rds,
-    /// EC2, for the Elastic IPs.
+    /// EC2, for the Elastic IPs and the VPC endpoints of a memory capture.
     pub ec2: Ec2,
+    /// Systems Manager (memory capture, `aws/memory.rs`).
+    pub ssm: Ssm,
+    /// Whether this is Firebreak's own account and region, where the evidence bucket and the
+    /// capture document are: memory is captured only here.
+    pub capture_here: bool,
 }
 
 impl Services {

@@ -3,10 +3,11 @@
 //! or a role's credentials, `release` runs the undos of an instance's quarantine, `artifact` unshares
 //! an EBS snapshot or AMI (and gives its sharing back), `function` stops a Lambda function,
 //! `bucket` locks an S3 bucket or object and `database` snapshots and isolates an RDS DB instance
-//! (each with its release).
+//! (each with its release); `capture` captures an instance's memory once its plan is carried out.
 
 pub mod artifact;
 pub mod bucket;
+pub mod capture;
 pub mod credentials;
 pub mod database;
 pub mod function;

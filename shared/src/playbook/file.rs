@@ -166,6 +166,8 @@ pub struct Rule {
     pub tags: BTreeMap<String, String>,
     /// The response.
     pub response: Response,
+    /// `capture_memory = true`: an instance's memory captured after isolation (docs/memory.md).
+    pub capture_memory: bool,
 }
 
 impl Rule {
@@ -309,6 +311,8 @@ struct RuleSpec {
     #[serde(default)]
     tags: BTreeMap<String, String>,
     response: String,
+    #[serde(default)]
+    capture_memory: bool,
 }
 
 #[derive(Deserialize)]
@@ -465,6 +469,17 @@ fn validate(spec: RuleSpec, number: usize, threshold: f64) -> Result<Rule, Strin
                 .to_string(),
         );
     }
+    let changes = matches!(
+        response,
+        Response::Contain | Response::Evidence | Response::Ask
+    );
+    if spec.capture_memory && (!changes || resource.is_some_and(|r| r != ResourceKind::Instance)) {
+        return Err(
+            "capture_memory is about an instance: only with contain, evidence or ask, and \
+                    resource = \"instance\" or no resource"
+                .into(),
+        );
+    }
     if let Some(bad) = spec
         .accounts
         .iter()
@@ -484,6 +499,7 @@ fn validate(spec: RuleSpec, number: usize, threshold: f64) -> Result<Rule, Strin
         regions: spec.regions,
         tags: spec.tags,
         response,
+        capture_memory: spec.capture_memory,
     })
 }
 

@@ -73,6 +73,21 @@ pub(super) fn quarantine(id: &str, isolate: Option<&Config>) -> Vec<Action> {
     actions
 }
 
+/// A rule's `capture_memory = true`: the instance's memory captured once its response is carried
+/// out (after isolation, before the instance is tagged), when the response changes the instance.
+pub(super) fn capture_memory(plan: &mut Plan, id: &str) {
+    if let Some(at) = plan
+        .actions
+        .iter()
+        .position(|a| a.kind == ActionKind::TagInstance)
+    {
+        let capture = Action::on_instance(ActionKind::CaptureMemory, id);
+        plan.actions.insert(at, capture);
+        plan.reason
+            .push_str("; memory captured once the response is carried out");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +132,40 @@ mod tests {
         );
         assert_eq!(rule(t, 8.0, Some(ResourceRole::Target)), NOTIFY_RULE);
         assert_eq!(rule(t, 8.0, None), NOTIFY_RULE);
+    }
+
+    #[test]
+    fn a_rule_with_capture_memory_plans_the_capture_after_the_response_and_validates() {
+        use crate::playbook::file::Rules;
+        let text =
+            "version = 1\n[[rule]]\nname = \"backdoors\"\nfinding_types = [\"Backdoor:*\"]\n\
+                    response = \"contain\"\ncapture_memory = true\n";
+        let config = Config {
+            playbook: Rules::parse(text, "test", 7.0).unwrap(),
+            ..Config::for_tests()
+        };
+        let p = plan(&incident("Backdoor:EC2/C&CActivity.B", 8.0, None), &config);
+        let names: Vec<&str> = p.actions.iter().map(|a| a.name()).collect();
+        let at = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        assert!(at("isolate-instance") < at("capture-memory"), "{names:?}");
+        assert!(at("snapshot-volumes") < at("capture-memory"), "{names:?}");
+        assert_eq!(at("capture-memory") + 1, at("tag-instance"), "{names:?}");
+        // Without the option: no capture.
+        let without = plan(
+            &incident("Backdoor:EC2/C&CActivity.B", 8.0, None),
+            &Config::for_tests(),
+        );
+        assert!(!without.has(ActionKind::CaptureMemory));
+        // Only about an instance, only with a response that acts on it.
+        for bad in [
+            text.replace("contain", "notify"),
+            text.replace(
+                "capture_memory",
+                "resource = \"access-key\"\ncapture_memory",
+            ),
+        ] {
+            let e = Rules::parse(&bad, "test", 7.0).unwrap_err();
+            assert!(e.message.contains("capture_memory"), "{e}");
+        }
     }
 }

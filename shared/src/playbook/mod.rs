@@ -63,7 +63,7 @@ use crate::playbook::credentials::{plan_key, protected};
 use crate::playbook::database::plan_database;
 use crate::playbook::file::Response;
 use crate::playbook::function::plan_function;
-use crate::playbook::instance::plan_instance;
+use crate::playbook::instance::{capture_memory, plan_instance};
 use crate::playbook::notify::not_acted_on;
 use crate::playbook::task::plan_task;
 
@@ -73,7 +73,8 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
     if let Some(p) = overrides(incident, config) {
         return p;
     }
-    let (response, decided) = match config.playbook.decide(incident, config.severity_threshold) {
+    let rule = config.playbook.decide(incident, config.severity_threshold);
+    let (response, decided) = match rule {
         Some(rule) => (rule.response, rule.describe()),
         None => (Response::Notify, "no rule matched → notify".to_string()),
     };
@@ -85,7 +86,11 @@ pub fn plan(incident: &Incident, config: &Config) -> Plan {
             decided_by: None,
         },
         Resource::Instance(instance) => {
-            plan_instance(incident, &instance.instance_id, response, config)
+            let mut p = plan_instance(incident, &instance.instance_id, response, config);
+            if rule.is_some_and(|r| r.capture_memory) {
+                capture_memory(&mut p, &instance.instance_id);
+            }
+            p
         }
         Resource::AccessKey(key) => plan_key(incident, key, response, config),
         Resource::Artifact(a) => plan_artifact(incident, a, response),

@@ -5,8 +5,9 @@
 //! One file per capability group, each trait beside the facts it returns: `ec2` (instances,
 //! quarantine groups, interfaces, network ACLs, evidence, snapshots, profiles, artifacts),
 //! `out_of_service` (Auto Scaling, target groups, Elastic IPs), `lambda`, `s3`, `ecs`, `rds`, `iam`,
-//! `notify` (the notification, the notifier, Security Hub findings), `tickets` (a finding's
-//! ticket). Here: the bundles the
+//! `memory` (Systems Manager, presigned URLs, VPC endpoints: memory capture), `notify` (the
+//! notification, the notifier, Security Hub findings), `tickets` (a finding's ticket). Here: the
+//! bundles the
 //! schedulers take, and every item re-exported, so `crate::ports::X` names it.
 #![allow(async_fn_in_trait)]
 
@@ -14,6 +15,7 @@ pub mod ec2;
 pub mod ecs;
 pub mod iam;
 pub mod lambda;
+pub mod memory;
 pub mod notify;
 pub mod out_of_service;
 pub mod rds;
@@ -24,6 +26,7 @@ pub use ec2::*;
 pub use ecs::*;
 pub use iam::*;
 pub use lambda::*;
+pub use memory::*;
 pub use notify::*;
 pub use out_of_service::*;
 pub use rds::*;
@@ -89,6 +92,7 @@ pub trait ServicePorts:
     + BucketsPort
     + TasksPort
     + DatabasesPort
+    + MemoryPort
 {
 }
 
@@ -100,6 +104,7 @@ impl<T> ServicePorts for T where
         + BucketsPort
         + TasksPort
         + DatabasesPort
+        + MemoryPort
 {
 }
 

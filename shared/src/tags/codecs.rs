@@ -138,6 +138,37 @@ impl LoginProfileRecord {
     }
 }
 
+/// [`MEMORY`](super::MEMORY): one finding's memory capture, `<object key> <command id>`, the
+/// command `pending` while it is being sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryRecord {
+    /// The object key in the evidence bucket.
+    pub key: String,
+    /// The Run Command id; `None` while pending (recorded before it was sent).
+    pub command_id: Option<String>,
+}
+
+impl MemoryRecord {
+    /// The word of a command not yet sent.
+    const PENDING: &'static str = "pending";
+    /// The tag value.
+    pub fn encode(&self) -> String {
+        let command = self.command_id.as_deref().unwrap_or(Self::PENDING);
+        format!("{} {command}", self.key)
+    }
+    /// From a tag value, `None` when it is not one.
+    pub fn decode(value: &str) -> Option<MemoryRecord> {
+        let (key, command) = value.split_once(' ')?;
+        if key.is_empty() || command.is_empty() || command.contains(' ') {
+            return None;
+        }
+        Some(MemoryRecord {
+            key: key.to_string(),
+            command_id: (command != Self::PENDING).then(|| command.to_string()),
+        })
+    }
+}
+
 /// One deny entry Firebreak adds to a network ACL.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct AclEntryRecord {

@@ -39,6 +39,10 @@ pub const EIP: &str = "firebreak:eip:";
 pub const REMOVED_PROFILE: &str = "firebreak:removed-instance-profile";
 /// The finding that made Firebreak remove the instance profile.
 pub const REMOVED_PROFILE_FINDING: &str = "firebreak:removed-instance-profile-finding";
+/// The memory capture of the instance for a finding (`capture-memory`): the object key in the
+/// evidence bucket and the Run Command id, `<key> <command id>` (`pending` until the command was
+/// sent) ([`MemoryRecord`](super::MemoryRecord)); written before the command is sent.
+pub const MEMORY: &str = "firebreak:memory";
 /// When the last release happened.
 pub const RELEASED_AT: &str = "firebreak:released-at";
 /// Prefix: `firebreak:network-acl:<acl id>` = the deny entries Firebreak adds to that network ACL
@@ -134,6 +138,7 @@ pub const ALL_KEYS: &[&str] = &[
     REMINDED_AT,
     REMOVED_PROFILE,
     REMOVED_PROFILE_FINDING,
+    MEMORY,
     RELEASED_AT,
     DEFAULT_EXEMPT,
     SNAPSHOT_INSTANCE,

@@ -18,7 +18,7 @@ mod values;
 
 pub use codecs::{
     deactivated_key, AclEntryRecord, AutoScalingRecord, EipRecord, LoginProfileRecord,
-    NetworkAclRecord, OriginalGroups, TargetRecord,
+    MemoryRecord, NetworkAclRecord, OriginalGroups, TargetRecord,
 };
 pub use keys::*;
 pub use policies::{
@@ -28,4 +28,4 @@ pub use policies::{
     THREATS_FOUND, USER_REVOKE_POLICY,
 };
 pub use status::status_of;
-pub use values::{pair, snapshot_name, tag_safe, GroupRole, TRUE, VALUE_LIMIT};
+pub use values::{pair, snapshot_name, tag_safe, GroupRole, CAPTURE_EGRESS, TRUE, VALUE_LIMIT};

@@ -47,6 +47,11 @@ impl GroupRole {
     }
 }
 
+/// The description of the isolation group's egress rules that let a memory capture's SSM Agent
+/// reach the VPC's endpoints (HTTPS only): the only egress the reconciliation of the isolation
+/// group keeps.
+pub const CAPTURE_EGRESS: &str = "firebreak memory capture: HTTPS to a VPC endpoint";
+
 /// The `Name` of an evidence snapshot of `instance_id`.
 pub fn snapshot_name(instance_id: &str) -> String {
     format!("firebreak-evidence-{instance_id}")

@@ -6,9 +6,9 @@ use std::sync::Mutex;
 use firebreak::error::AwsError;
 use firebreak::ports::{
     AddressFacts, AddressesPort, AutoScalingPort, BucketTags, BucketsPort, DatabaseFacts,
-    DatabasesPort, FunctionFacts, FunctionVpc, FunctionsPort, GroupMembership, MappingFacts,
-    ProvisionedFacts, PublicAccessBlock, Registration, TargetGroupsPort, TaskFacts, TasksPort,
-    UpdateStatus,
+    DatabasesPort, EgressTo, FunctionFacts, FunctionVpc, FunctionsPort, GroupMembership,
+    ManagedInstance, MappingFacts, MemoryPort, Presign, ProvisionedFacts, PublicAccessBlock,
+    Registration, TargetGroupsPort, TaskFacts, TasksPort, UpdateStatus, VpcEndpointFacts,
 };
 
 /// An instance in no Auto Scaling group, target group or Elastic IP.
@@ -155,8 +155,51 @@ macro_rules! no_databases {
     };
 }
 
+/// No memory capture here (its own tests are beside `actions/capture.rs`, and `capture_e2e`).
+macro_rules! no_memory {
+    ($t:ty) => {
+        impl MemoryPort for $t {
+            fn capture_here(&self) -> bool {
+                false
+            }
+            async fn managed_instance(&self, _: &str) -> Result<Option<ManagedInstance>, AwsError> {
+                unreachable!("no capture")
+            }
+            async fn vpc_endpoints(&self, _: &str) -> Result<Vec<VpcEndpointFacts>, AwsError> {
+                unreachable!("no capture")
+            }
+            async fn prefix_list(&self, _: &str) -> Result<Option<String>, AwsError> {
+                unreachable!("no capture")
+            }
+            async fn allow_capture_egress(&self, _: &str, _: &[EgressTo]) -> Result<(), AwsError> {
+                unreachable!("no capture")
+            }
+            async fn presign(
+                &self,
+                _: Presign,
+                _: &str,
+                _: &str,
+                _: u64,
+            ) -> Result<String, AwsError> {
+                unreachable!("no capture")
+            }
+            async fn send_command(
+                &self,
+                _: &str,
+                _: &str,
+                _: &[(&str, String)],
+                _: &str,
+            ) -> Result<String, AwsError> {
+                unreachable!("no capture")
+            }
+        }
+    };
+}
+
 no_databases!(NoEstate);
 no_databases!(ServingEstate);
+no_memory!(NoEstate);
+no_memory!(ServingEstate);
 no_tasks!(NoEstate);
 no_tasks!(ServingEstate);
 no_buckets!(NoEstate);

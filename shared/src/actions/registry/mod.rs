@@ -16,7 +16,7 @@ mod others;
 
 use crate::actions::spec::ActionSpec;
 use crate::actions::{
-    access_key, bucket, database, evidence, function, isolate, login_profile, network_acl,
+    access_key, bucket, capture, database, evidence, function, isolate, login_profile, network_acl,
     out_of_service, profile, sessions, snapshot, tag_instance,
 };
 use crate::kind::ActionKind;
@@ -28,6 +28,7 @@ pub const REGISTRY: &[ActionSpec] = &[
     out_of_service::SPEC,
     evidence::SPEC,
     snapshot::SPEC,
+    capture::SPEC,
     tag_instance::SPEC,
     others::AWAIT_APPROVAL,
     access_key::SPEC,
