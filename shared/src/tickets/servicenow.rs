@@ -182,7 +182,7 @@ fn number(n: &str) -> String {
 pub fn defused(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for (i, c) in text.char_indices() {
-        let rest = text[i..].as_bytes();
+        let rest = &text.as_bytes()[i..];
         let tag = |t: &[u8]| rest.len() >= t.len() && rest[..t.len()].eq_ignore_ascii_case(t);
         out.push(c);
         if c == '[' && (tag(b"[code]") || tag(b"[/code]")) {
