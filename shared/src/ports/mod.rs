@@ -5,8 +5,9 @@
 //! One file per capability group, each trait beside the facts it returns: `ec2` (instances,
 //! quarantine groups, interfaces, network ACLs, evidence, snapshots, profiles, artifacts),
 //! `out_of_service` (Auto Scaling, target groups, Elastic IPs), `lambda`, `s3`, `ecs`, `iam`,
-//! `memory` (Systems Manager, presigned URLs, VPC endpoints: memory capture), `notify` (the notification, the notifier, Security Hub findings). Here: the bundles the
-//! schedulers take, and every item re-exported, so `crate::ports::X` names it.
+//! `memory` (Systems Manager, presigned URLs, VPC endpoints: memory capture), `notify` (the
+//! notification, the notifier, Security Hub findings). Here: the bundles the schedulers take, and
+//! every item re-exported, so `crate::ports::X` names it.
 #![allow(async_fn_in_trait)]
 
 pub mod ec2;
