@@ -44,6 +44,31 @@ fn capture_document_content() -> String {
     yaml
 }
 
+/// A running Linux instance (the local AWS's first image is a Windows one, which is not captured).
+pub(crate) async fn linux_instance(aws: &Aws, subnet: &str, groups: &[String]) -> String {
+    let images = aws.ec2.describe_images().send().await.unwrap();
+    let linux = images
+        .images()
+        .iter()
+        .find(|i| i.platform().is_none())
+        .and_then(|i| i.image_id())
+        .unwrap()
+        .to_string();
+    let out = aws
+        .ec2
+        .run_instances()
+        .image_id(linux)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(subnet)
+        .set_security_group_ids(Some(groups.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    out.instances()[0].instance_id().unwrap().to_string()
+}
+
 struct Setup {
     aws: Aws,
     ssm: aws_sdk_ssm::Client,
@@ -64,7 +89,7 @@ async fn setup(cidr: &str) -> Setup {
     let ssm = aws_sdk_ssm::Client::new(&sdk_config().await);
     let (vpc, subnet) = aws.vpc(cidr).await;
     let app = aws.app_group(&vpc).await;
-    let instance = aws.instance(&subnet, &[app], &[]).await;
+    let instance = linux_instance(&aws, &subnet, &[app]).await;
     let (_, profile) = aws.role_with_profile().await;
     aws.associate_profile(&instance, &profile).await;
     let enis = aws.eni_vpcs(&instance).await;
@@ -405,7 +430,22 @@ async fn an_isolated_instance_is_captured_through_the_vpc_endpoints_once_per_fin
     );
     let image = std::env::temp_dir().join(unique("image"));
     std::fs::write(&image, b"LiME image").unwrap();
-    let put = curl(&["--upload-file", image.to_str().unwrap(), &upload_url]);
+    // As the capture document uploads it: with Content-MD5, which S3 requires in a bucket with
+    // Object Lock.
+    let md5 = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl dgst -md5 -binary '{}' | base64",
+            image.display()
+        ))
+        .output()
+        .unwrap();
+    let md5 = format!(
+        "Content-MD5: {}",
+        String::from_utf8(md5.stdout).unwrap().trim()
+    );
+    let file = image.to_str().unwrap();
+    let put = curl(&["--upload-file", file, "--header", &md5, &upload_url]);
     assert!(
         put.status.success(),
         "{}",

@@ -49,7 +49,7 @@ from .faults import (
 from .iam import patch_inline_policy_size
 from .securityhub import patch_securityhub_updates
 from .sns import SnsDeliveries, patch_sns_publish
-from .ssm import patch_ssm_run_command
+from .ssm import patch_prefix_list_rule_descriptions, patch_ssm_run_command
 
 
 class LocalAwsServer(ThreadedMotoServer):
@@ -94,6 +94,7 @@ PATCHES = [
     patch_lambda_mapping_states,
     patch_ecs_tasks,
     patch_ssm_run_command,
+    patch_prefix_list_rule_descriptions,
 ]
 
 

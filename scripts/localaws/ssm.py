@@ -11,7 +11,9 @@ checks SendCommand makes in AWS that moto skips.
 - SendCommand (moto: any document, any instance, any parameters): the document must exist
   (`InvalidDocument`); each parameter must be declared (`InvalidParameters`), match its
   `allowedPattern` and be given when it has no default; each instance must be a managed node whose
-  agent is `Online` (`InvalidInstanceId`, as AWS answers for a node that is not)."""
+  agent is `Online` (`InvalidInstanceId`, as AWS answers for a node that is not).
+- SendCommand with `InstanceIds` and no `Targets` (moto: every instance of the region, its
+  target filter being empty): the command is for the instances named, only."""
 
 
 def patch_ssm_run_command():
@@ -19,7 +21,7 @@ def patch_ssm_run_command():
 
     from moto.ec2.models import ec2_backends
     from moto.ssm.exceptions import InvalidDocument, SSMException
-    from moto.ssm.models import SimpleSystemManagerBackend
+    from moto.ssm.models import Command, SimpleSystemManagerBackend
     from moto.ssm.responses import SimpleSystemManagerResponse
     from moto.core.responses import ActionResult
 
@@ -100,3 +102,48 @@ def patch_ssm_run_command():
         return original_send(self, **kwargs)
 
     SimpleSystemManagerBackend.send_command = send_command
+
+    original_targets = Command._get_instance_ids_from_targets
+
+    def instance_ids_from_targets(self):
+        return original_targets(self) if self.targets else []
+
+    Command._get_instance_ids_from_targets = instance_ids_from_targets
+
+
+def patch_prefix_list_rule_descriptions():
+    """A security group rule to a prefix list keeps its description (moto 5.2.5 drops it: it keeps
+    only the `PrefixListId`). EC2: `PrefixListId.Description`, "a description for the security
+    group rule that references this prefix list ID", is stored and described like an IP range's.
+    Firebreak's reconciliation of the isolation group keeps only its memory-capture rules, which it
+    recognises by that description."""
+    from moto.ec2.models.security_groups import SecurityGroup, SecurityGroupRule
+
+    original_init = SecurityGroupRule.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        prefix_list = kwargs.get("prefix_list_id")
+        if prefix_list is None and len(args) >= 8:
+            prefix_list = args[7]
+        self.prefix_list_description = (prefix_list or {}).get("Description")
+
+    SecurityGroupRule.__init__ = init
+
+    original_flatten = SecurityGroup._flattened_rules
+
+    def flattened(self, rules):
+        views = original_flatten(self, rules)
+        described = {
+            (r.from_port, r.to_port, r.ip_protocol, r.prefix_list_id): r.prefix_list_description
+            for r in rules
+            if r.prefix_list_id and getattr(r, "prefix_list_description", None)
+        }
+        for view in views:
+            for entry in view.prefix_list_ids:
+                key = (view.from_port, view.to_port, view.ip_protocol, entry.get("PrefixListId"))
+                if key in described:
+                    entry["Description"] = described[key]
+        return views
+
+    SecurityGroup._flattened_rules = flattened

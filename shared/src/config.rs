@@ -8,6 +8,7 @@ use tokio::time::Instant;
 use thiserror::Error;
 
 use crate::playbook::file::Rules;
+use crate::ports::{is_sha256, CaptureSettings};
 
 pub mod tickets;
 
@@ -128,7 +129,7 @@ pub struct Config {
     /// Memory capture (`capture-memory`, docs/memory.md): `FIREBREAK_EVIDENCE_BUCKET`,
     /// `FIREBREAK_CAPTURE_DOCUMENT`, `FIREBREAK_CAPTURE_TOOL_SHA256`,
     /// `FIREBREAK_CAPTURE_THROUGH_ENDPOINTS`, `FIREBREAK_CAPTURE_URL_SECONDS`.
-    pub memory_capture: MemoryCapture,
+    pub memory_capture: CaptureSettings,
 }
 
 /// Which decisions the chat's buttons (AWS Chatbot custom actions) may send.
@@ -430,32 +431,16 @@ impl Config {
     }
 }
 
-/// Where and how memory captures run (the template's evidence bucket and capture document).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemoryCapture {
-    /// The evidence bucket; empty: capture is not configured.
-    pub bucket: String,
-    /// The capture document (`AWS::SSM::Document`).
-    pub document: String,
-    /// The capture tool's SHA-256 (64 hex digits), checked on the instance before it runs.
-    pub tool_sha256: String,
-    /// The isolation group may allow HTTPS to the VPC's Systems Manager and S3 endpoints.
-    pub through_endpoints: bool,
-    /// How long the presigned URLs are valid, in seconds (default 3600).
-    pub url_seconds: u64,
-}
-
-fn memory_capture(get: &impl Fn(&str) -> Option<String>) -> Result<MemoryCapture, ConfigError> {
+fn memory_capture(get: &impl Fn(&str) -> Option<String>) -> Result<CaptureSettings, ConfigError> {
     let tool_sha256 = text(get, "FIREBREAK_CAPTURE_TOOL_SHA256").unwrap_or_default();
-    let hex = tool_sha256.len() == 64 && tool_sha256.bytes().all(|c| c.is_ascii_hexdigit());
-    if !tool_sha256.is_empty() && !hex {
+    if !tool_sha256.is_empty() && !is_sha256(&tool_sha256) {
         return Err(ConfigError {
             name: "FIREBREAK_CAPTURE_TOOL_SHA256",
             value: tool_sha256,
             reason: "expected a SHA-256: 64 hexadecimal digits".into(),
         });
     }
-    Ok(MemoryCapture {
+    Ok(CaptureSettings {
         bucket: text(get, "FIREBREAK_EVIDENCE_BUCKET").unwrap_or_default(),
         document: text(get, "FIREBREAK_CAPTURE_DOCUMENT").unwrap_or_default(),
         tool_sha256,

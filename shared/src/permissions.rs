@@ -142,6 +142,17 @@ mod tests {
 
     /// Revocation that scales (issue 21): a principal's inline policies read before a deny is
     /// merged into them and sized; the expired and earlier versions' instance policies deleted.
+    /// Memory capture (`capture-memory`): the functions' own account only, never a member role.
+    const CAPTURE: &[&str] = &[
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribePrefixLists",
+        "ec2:DescribeVpcEndpoints",
+        "s3:GetObject",
+        "s3:PutObject",
+        "ssm:DescribeInstanceInformation",
+        "ssm:SendCommand",
+    ];
+
     const SIZED_REVOCATIONS: &[&str] = &[
         "iam:DeleteRolePolicy",
         "iam:GetRolePolicy",
@@ -212,15 +223,16 @@ mod tests {
         ];
         let release = union(&[&release, FUNCTION_RELEASE]);
         let notify = ["kms:Decrypt", "kms:GenerateDataKey", "sns:Publish"];
+        let quarantine_etc_capture = union(&[&quarantine_etc, CAPTURE]);
         let sorted = |parts: &[&[&'static str]]| union(parts);
         assert_eq!(
             for_function("guardduty-responder").unwrap(),
-            sorted(&[&quarantine_etc, &notify, MEMBER, RECORD_KEY])
+            sorted(&[&quarantine_etc_capture, &notify, MEMBER, RECORD_KEY])
         );
         assert_eq!(
             for_function("securityhub-action").unwrap(),
             sorted(&[
-                &quarantine_etc,
+                &quarantine_etc_capture,
                 &release,
                 &notify,
                 MEMBER,

@@ -2,7 +2,6 @@
 
 use tracing::{error, info, warn};
 
-use crate::actions::capture::CaptureSettings;
 use crate::clock::SystemClock;
 use crate::config::{Config, Mode};
 use crate::error::{AwsError, FirebreakError};
@@ -369,22 +368,10 @@ async fn execute<E: Ec2Ports, S: ServicePorts, I: IamPorts>(
         Resource::Instance(_) => {
             let mut done = execute::instance::run(p, r).await;
             // After the instance's whole response, never before isolation.
-            execute::capture::run(p, r, &capture_settings(config), &mut done).await;
+            execute::capture::run(p, r, &config.memory_capture, &mut done).await;
             done
         }
         _ => execute::credentials::run(p, r).await,
-    }
-}
-
-/// The memory capture's settings, from the configuration.
-fn capture_settings(config: &Config) -> CaptureSettings {
-    let c = &config.memory_capture;
-    CaptureSettings {
-        bucket: c.bucket.clone(),
-        document: c.document.clone(),
-        tool_sha256: c.tool_sha256.clone(),
-        through_endpoints: c.through_endpoints,
-        url_seconds: c.url_seconds,
     }
 }
 

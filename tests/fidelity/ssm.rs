@@ -25,7 +25,7 @@ mainSteps:
 async fn managed_instance(aws: &Aws, cidr: &str, profile: bool) -> String {
     let (vpc, subnet) = aws.vpc(cidr).await;
     let app = aws.app_group(&vpc).await;
-    let instance = aws.instance(&subnet, &[app], &[]).await;
+    let instance = crate::capture_e2e::linux_instance(aws, &subnet, &[app]).await;
     if profile {
         let (_, arn) = aws.role_with_profile().await;
         aws.associate_profile(&instance, &arn).await;
@@ -104,7 +104,16 @@ async fn send_command_checks_the_document_its_parameters_and_the_node() {
                 .map_err(|e| aws_sdk_ssm::error::ProvideErrorMetadata::code(&e).map(String::from))
         }
     };
-    assert!(send(name.clone(), online.clone(), "hello").await.is_ok());
+    let sent = ssm
+        .send_command()
+        .document_name(&name)
+        .instance_ids(&online)
+        .parameters("Word", vec!["hello".to_string()])
+        .send()
+        .await
+        .unwrap();
+    // For the instance named only (plain moto: every instance of the region).
+    assert_eq!(sent.command().unwrap().instance_ids(), [online.clone()]);
     let code = |r: Result<_, Option<String>>| r.err().flatten();
     assert_eq!(
         code(send(name.clone(), online.clone(), "x'; rm -rf /; '").await).as_deref(),

@@ -23,7 +23,7 @@ use crate::actions::spec::ActionSpec;
 use crate::incident::Incident;
 use crate::kind::ActionKind;
 use crate::outcome::{Outcome, Status};
-use crate::ports::{EgressTo, InstanceFacts, InstancesPort, MemoryPort, Presign};
+use crate::ports::{CaptureSettings, EgressTo, InstanceFacts, InstancesPort, MemoryPort, Presign};
 use crate::tags::{self, MemoryRecord};
 
 const ACTION: ActionKind = ActionKind::CaptureMemory;
@@ -61,34 +61,6 @@ const TAG_LIMIT: usize = 50;
 
 /// The interface endpoints SSM Agent needs (`com.amazonaws.<region>.<service>`).
 const AGENT_ENDPOINTS: [&str; 3] = ["ssm", "ssmmessages", "ec2messages"];
-
-/// Where and how captures run (the template's evidence bucket, capture document and parameters).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CaptureSettings {
-    /// The evidence bucket (`FIREBREAK_EVIDENCE_BUCKET`); empty: capture is not configured.
-    pub bucket: String,
-    /// The capture document's name (`FIREBREAK_CAPTURE_DOCUMENT`).
-    pub document: String,
-    /// The capture tool's SHA-256, hex (`FIREBREAK_CAPTURE_TOOL_SHA256`).
-    pub tool_sha256: String,
-    /// Whether the isolation group may allow HTTPS to the VPC's endpoints
-    /// (`FIREBREAK_CAPTURE_THROUGH_ENDPOINTS`, the template's `CaptureThroughEndpoints`).
-    pub through_endpoints: bool,
-    /// How long the presigned URLs are valid, in seconds (`FIREBREAK_CAPTURE_URL_SECONDS`).
-    pub url_seconds: u64,
-}
-
-impl CaptureSettings {
-    /// Whether the bucket, the document and the tool's hash are all set.
-    pub fn configured(&self) -> bool {
-        !self.bucket.is_empty() && !self.document.is_empty() && is_sha256(&self.tool_sha256)
-    }
-}
-
-/// 64 hexadecimal digits.
-pub fn is_sha256(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|c| c.is_ascii_hexdigit())
-}
 
 /// The image's key for this instance and finding: `memory/<instance>/<16 hex of the finding's
 /// SHA-256>.lime` (a finding id is not always a safe key).

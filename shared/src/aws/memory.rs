@@ -1,5 +1,5 @@
 //! Memory capture's adapter ([`MemoryPort`] on [`Services`]): Systems Manager (the agent's state,
-//! Run Command) through [`Ssm`], the evidence bucket's presigned URLs through S3, and the VPC's
+//! Run Command) through `Services::ssm`, the evidence bucket's presigned URLs through S3, and the VPC's
 //! endpoints, their addresses and S3's prefix list, and the isolation group's endpoint rules
 //! through EC2.
 
@@ -14,13 +14,6 @@ use crate::aws::services::Services;
 use crate::error::AwsError;
 use crate::ports::{EgressTo, ManagedInstance, MemoryPort, Presign, VpcEndpointFacts};
 use crate::tags;
-
-/// Systems Manager of one account and region.
-#[derive(Clone)]
-pub struct Ssm {
-    /// The client.
-    pub ssm: aws_sdk_ssm::Client,
-}
 
 /// The HTTPS rule for one destination, described as Firebreak's capture rule.
 fn https_to(to: &EgressTo) -> IpPermission {

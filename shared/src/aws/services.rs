@@ -8,7 +8,6 @@ use crate::aws::autoscaling_elb::{AutoScaling, LoadBalancing};
 use crate::aws::ec2::Ec2;
 use crate::aws::ecs::Ecs;
 use crate::aws::lambda::Lambda;
-use crate::aws::memory::Ssm;
 use crate::aws::rds::Rds;
 use crate::aws::s3::S3;
 use crate::error::AwsError;
@@ -19,6 +18,13 @@ use crate::ports::{
     UpdateStatus,
 };
 use crate::seal::Seal;
+
+/// Systems Manager of one account and region (memory capture: `aws/memory.rs`).
+#[derive(Clone)]
+pub struct Ssm {
+    /// The client.
+    pub ssm: aws_sdk_ssm::Client,
+}
 
 /// One adapter per service of the account and region.
 #[derive(Clone)]

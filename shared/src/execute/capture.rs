@@ -5,11 +5,11 @@
 
 use tokio::time::Instant;
 
-use crate::actions::capture::{capture_memory, CaptureSettings, Network};
+use crate::actions::capture::{capture_memory, Network};
 use crate::execute::Request;
 use crate::kind::ActionKind;
 use crate::outcome::{Execution, Outcome, Status};
-use crate::ports::{InstancesPort, MemoryPort, Ports, QuarantineGroupsPort};
+use crate::ports::{CaptureSettings, InstancesPort, MemoryPort, Ports, QuarantineGroupsPort};
 
 const ACTION: ActionKind = ActionKind::CaptureMemory;
 

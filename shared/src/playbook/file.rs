@@ -474,11 +474,7 @@ fn validate(spec: RuleSpec, number: usize, threshold: f64) -> Result<Rule, Strin
         Response::Contain | Response::Evidence | Response::Ask
     );
     if spec.capture_memory && (!changes || resource.is_some_and(|r| r != ResourceKind::Instance)) {
-        return Err(
-            "capture_memory is about an instance: only with contain, evidence or ask, and \
-                    resource = \"instance\" or no resource"
-                .into(),
-        );
+        return Err("capture_memory: only an instance's rule of contain, evidence or ask".into());
     }
     if let Some(bad) = spec
         .accounts

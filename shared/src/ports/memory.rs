@@ -84,3 +84,31 @@ pub trait MemoryPort: Sync {
         comment: &str,
     ) -> Result<String, AwsError>;
 }
+
+/// Where and how captures run (the template's evidence bucket, capture document and parameters).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaptureSettings {
+    /// The evidence bucket (`FIREBREAK_EVIDENCE_BUCKET`); empty: capture is not configured.
+    pub bucket: String,
+    /// The capture document's name (`FIREBREAK_CAPTURE_DOCUMENT`).
+    pub document: String,
+    /// The capture tool's SHA-256, hex (`FIREBREAK_CAPTURE_TOOL_SHA256`).
+    pub tool_sha256: String,
+    /// Whether the isolation group may allow HTTPS to the VPC's endpoints
+    /// (`FIREBREAK_CAPTURE_THROUGH_ENDPOINTS`, the template's `CaptureThroughEndpoints`).
+    pub through_endpoints: bool,
+    /// How long the presigned URLs are valid, in seconds (`FIREBREAK_CAPTURE_URL_SECONDS`).
+    pub url_seconds: u64,
+}
+
+impl CaptureSettings {
+    /// Whether the bucket, the document and the tool's hash are all set.
+    pub fn configured(&self) -> bool {
+        !self.bucket.is_empty() && !self.document.is_empty() && is_sha256(&self.tool_sha256)
+    }
+}
+
+/// 64 hexadecimal digits.
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|c| c.is_ascii_hexdigit())
+}

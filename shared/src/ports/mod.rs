@@ -7,8 +7,7 @@
 //! `out_of_service` (Auto Scaling, target groups, Elastic IPs), `lambda`, `s3`, `ecs`, `rds`, `iam`,
 //! `memory` (Systems Manager, presigned URLs, VPC endpoints: memory capture), `notify` (the
 //! notification, the notifier, Security Hub findings), `tickets` (a finding's ticket). Here: the
-//! bundles the
-//! schedulers take, and every item re-exported, so `crate::ports::X` names it.
+//! bundles the schedulers take, and every item re-exported, so `crate::ports::X` names it.
 #![allow(async_fn_in_trait)]
 
 pub mod ec2;
