@@ -101,6 +101,14 @@ mod tests {
 
     /// What issue 15's responses added: Lambda functions, ECS tasks, S3 buckets and objects.
     const BEYOND_INSTANCES: &[&str] = &[
+        "rds:AddTagsToResource",
+        "rds:CreateDBClusterSnapshot",
+        "rds:CreateDBSnapshot",
+        "rds:DescribeDBClusters",
+        "rds:DescribeDBInstances",
+        "rds:ListTagsForResource",
+        "rds:ModifyDBCluster",
+        "rds:ModifyDBInstance",
         // Lambda functions (issue 15)
         "ec2:DescribeSubnets",
         "ec2:DescribeVpcs",
@@ -220,6 +228,7 @@ mod tests {
             "elasticloadbalancing:RegisterTargets",
             "iam:PassRole",
             "s3:DeleteBucketPolicy",
+            "rds:RemoveTagsFromResource",
         ];
         let release = union(&[&release, FUNCTION_RELEASE]);
         let notify = ["kms:Decrypt", "kms:GenerateDataKey", "sns:Publish"];

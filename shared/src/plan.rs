@@ -544,6 +544,8 @@ mod tests {
         assert_eq!(resource(19), "payments");
         assert_eq!(resource(24), "evidence");
         assert_eq!(resource(26), TASK);
-        assert_eq!(resource(27), "");
+        assert_eq!(resource(27), "orders-1");
+        assert_eq!(resource(28), "orders", "an Aurora instance's cluster");
+        assert_eq!(resource(30), "");
     }
 }

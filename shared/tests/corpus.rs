@@ -5,7 +5,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
-use firebreak::incident::{BucketRef, Resource};
+use firebreak::incident::{database, BucketRef, Resource};
 use firebreak::{Incident, ParseError};
 use serde_json::Value;
 
@@ -91,6 +91,10 @@ fn every_corpus_payload_parses_or_is_rejected_with_a_typed_error() {
                         }
                         (Resource::Function(f), "Lambda") => {
                             assert!(f.arn.contains(":function:"), "{name}")
+                        }
+                        (Resource::Database(d), "RDSDBInstance") => {
+                            let id = &d.db_instance;
+                            assert!(database::is_db_identifier(id), "{name}")
                         }
                         (Resource::Other { resource_type }, other) => {
                             assert_eq!(resource_type, other, "{name}")

@@ -590,7 +590,7 @@ fn the_rule_that_decided_is_named() {
     let p = firebreak::playbook::plan(&instance("Recon:EC2/Portscan", 8.0, None), config);
     assert_eq!(
         p.decided_by.as_deref(),
-        Some("rule 12: everything else → notify")
+        Some("rule 13: everything else → notify")
     );
     assert_eq!(p.actions, vec![Action::notify()]);
     let _ = Principal::Root;

@@ -94,6 +94,17 @@ fn every_sample_event_gets_the_documented_response() {
     let (p, i) = decide("guardduty-eks-node-runtime.json");
     assert_eq!(i.resource_name(), "i-0123456789abcdef0");
     assert_eq!(p.rule, "quarantine-compromised-instance");
+    let (p, i) = decide("guardduty-rds-malicious-login.json");
+    assert_eq!(
+        i.resource_name(),
+        "orders-demo",
+        "the Aurora cluster carries its groups"
+    );
+    assert_eq!(p.rule, "ask-approval");
+    assert_eq!(
+        actions(&p),
+        ["await-approval", "snapshot-database", "notify"]
+    );
     // Nothing in events/ is left untested.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events");
     let count = std::fs::read_dir(dir)
@@ -106,7 +117,7 @@ fn every_sample_event_gets_the_documented_response() {
                 .is_some_and(|x| x == "json")
         })
         .count();
-    assert_eq!(count, 15, "a new sample in events/ needs a line here");
+    assert_eq!(count, 16, "a new sample in events/ needs a line here");
 }
 
 #[test]

@@ -498,7 +498,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_release_restores_only_a_sealed_record_of_the_vpc_s_own_groups() {
-        let released = |record: Option<&str>, legacy: Option<&str>| async move {
+        let released = |record: Option<&'static str>, legacy: Option<&'static str>| async move {
             let mut fake = Fake::new();
             fake.facts.groups = vec!["sg-iso".into()];
             let pair = |v: &str| vec![tags::pair(tags::VPC_GROUPS, v)];

@@ -483,12 +483,7 @@ impl Incident {
             Resource::Artifact(a) => a.id.clone(),
             Resource::Function(f) => f.name.clone(),
             Resource::Database(d) => d.name().to_string(),
-            Resource::Task(t) => t
-                .task_arn
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+            Resource::Task(t) => t.task_arn.rsplit('/').next().unwrap_or_default().into(),
             Resource::Sequence(s) => format!(
                 "attack sequence over {} resource(s)",
                 s.members.len() + s.others.len()

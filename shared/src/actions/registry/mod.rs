@@ -4,7 +4,8 @@
 //! any kind that declares none.
 //!
 //! Each action's module declares its own [`ActionSpec`] beside its process and undo (`SPEC`, or
-//! one const per kind it carries out: `bucket.rs`, `sessions/`, `function/`); `others.rs` declares
+//! one const per kind it carries out: `bucket.rs`, `sessions/`, `function/`, `database.rs`, which
+//! declares `release-database` beside its undo); `others.rs` declares
 //! the kinds no action module carries out (the releases, `await-approval`, `unshare`,
 //! `restore-sharing`, `stop-task`, `notify`, `update-finding`). A kind's name, order and whether
 //! it contains are the kind's own (`kind.rs`, on the ground floor).
