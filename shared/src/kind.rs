@@ -186,8 +186,8 @@ impl ActionKind {
             // it cannot. Its failure is reported (and retried), not a containment failure.
             DenyNetworkAcl | TakeOutOfService | ProtectEvidence | SnapshotVolumes
             | CaptureMemory | TagInstance | AwaitApproval | ReleaseInstance | TagPrincipal
-            | RestoreSharing | ReleaseFunction | ReleaseBucket | SnapshotDatabase | ReleaseDatabase
-            | Notify | UpdateFinding => false,
+            | RestoreSharing | ReleaseFunction | ReleaseBucket | SnapshotDatabase
+            | ReleaseDatabase | Notify | UpdateFinding => false,
         }
     }
 
