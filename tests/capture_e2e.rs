@@ -372,7 +372,7 @@ async fn an_isolated_instance_is_captured_through_the_vpc_endpoints_once_per_fin
     assert_eq!(sent.len(), 1, "{sent:?}");
     let c = &sent[0];
     assert_eq!(c.document_name(), Some(s.document.as_str()));
-    assert_eq!(c.instance_ids(), [s.instance.clone()]);
+    assert_eq!(c.instance_ids(), std::slice::from_ref(&s.instance));
     assert_eq!(parameter(c, "ToolSha256"), TOOL_SHA256);
     let tool_url = parameter(c, "ToolUrl");
     let upload_url = parameter(c, "UploadUrl");

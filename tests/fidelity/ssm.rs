@@ -113,7 +113,10 @@ async fn send_command_checks_the_document_its_parameters_and_the_node() {
         .await
         .unwrap();
     // For the instance named only (plain moto: every instance of the region).
-    assert_eq!(sent.command().unwrap().instance_ids(), [online.clone()]);
+    assert_eq!(
+        sent.command().unwrap().instance_ids(),
+        std::slice::from_ref(&online)
+    );
     let code = |r: Result<_, Option<String>>| r.err().flatten();
     assert_eq!(
         code(send(name.clone(), online.clone(), "x'; rm -rf /; '").await).as_deref(),
