@@ -5,14 +5,22 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use thiserror::Error;
-
 use crate::playbook::file::Rules;
-use crate::ports::{is_sha256, CaptureSettings};
+use crate::ports::CaptureSettings;
 
+mod capture;
+mod chat;
+mod error;
+mod parse;
 pub mod tickets;
 
+pub use chat::ChatDecisions;
+pub use error::ConfigError;
 pub use tickets::{TicketSettings, TicketSystem};
+
+use capture::memory_capture;
+use chat::chat_decisions;
+use parse::{account_id, flag, listed, number, number_or_off, text};
 
 /// Apply the plan, or only show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -32,18 +40,6 @@ impl Mode {
             Mode::DryRun => "dry-run",
         }
     }
-}
-
-/// A configuration value that cannot be used.
-#[derive(Debug, Error, PartialEq)]
-#[error("configuration {name}={value:?}: {reason}")]
-pub struct ConfigError {
-    /// The variable.
-    pub name: &'static str,
-    /// Its value.
-    pub value: String,
-    /// What is wrong.
-    pub reason: String,
 }
 
 /// Everything the responders need to know about their deployment.
@@ -132,35 +128,22 @@ pub struct Config {
     pub memory_capture: CaptureSettings,
 }
 
-/// Which decisions the chat's buttons (AWS Chatbot custom actions) may send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ChatDecisions {
-    /// None: no button, and a chat decision is refused.
-    #[default]
-    Off,
-    /// Approve and Reject on an `ask`.
-    ApproveReject,
-    /// Also Release on a containment.
-    ApproveRejectRelease,
-}
-
-/// `FIREBREAK_CHAT_DECISIONS`.
-fn chat_decisions(get: &impl Fn(&str) -> Option<String>) -> Result<ChatDecisions, ConfigError> {
-    match get("FIREBREAK_CHAT_DECISIONS").unwrap_or_default().trim() {
-        "" | "off" => Ok(ChatDecisions::Off),
-        "approve-reject" => Ok(ChatDecisions::ApproveReject),
-        "approve-reject-release" => Ok(ChatDecisions::ApproveRejectRelease),
-        value => Err(ConfigError {
-            name: "FIREBREAK_CHAT_DECISIONS",
-            value: value.into(),
-            reason: "expected off, approve-reject or approve-reject-release".into(),
-        }),
-    }
-}
-
 /// What an invocation keeps of Lambda's deadline to put back what is half done (one call, at most
 /// the operation timeout's default, 15 s), report and notify.
 pub const DEADLINE_RESERVE: Duration = Duration::from_secs(20);
+
+/// `FIREBREAK_TOPIC_ARN`.
+fn topic_arn(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let arn = get("FIREBREAK_TOPIC_ARN").unwrap_or_default();
+    if arn.starts_with("arn:") && arn.contains(":sns:") {
+        return Ok(arn);
+    }
+    Err(ConfigError {
+        name: "FIREBREAK_TOPIC_ARN",
+        value: arn,
+        reason: "expected an SNS topic ARN".into(),
+    })
+}
 
 /// `FIREBREAK_MODE`.
 fn mode(get: &impl Fn(&str) -> Option<String>) -> Result<Mode, ConfigError> {
@@ -171,24 +154,6 @@ fn mode(get: &impl Fn(&str) -> Option<String>) -> Result<Mode, ConfigError> {
             name: "FIREBREAK_MODE",
             value: other.into(),
             reason: "expected apply or dry-run".into(),
-        }),
-    }
-}
-
-/// `true` or `false` (blank: `default`).
-fn flag(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match get(name).as_deref().map(str::trim) {
-        None | Some("") => Ok(default),
-        Some("true") => Ok(true),
-        Some("false") => Ok(false),
-        Some(other) => Err(ConfigError {
-            name,
-            value: other.into(),
-            reason: "expected true or false".into(),
         }),
     }
 }
@@ -342,14 +307,7 @@ impl Config {
     fn settings(get: &impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| get(name);
         let mode = mode(&get)?;
-        let topic_arn = get("FIREBREAK_TOPIC_ARN").unwrap_or_default();
-        if !topic_arn.starts_with("arn:") || !topic_arn.contains(":sns:") {
-            return Err(ConfigError {
-                name: "FIREBREAK_TOPIC_ARN",
-                value: topic_arn,
-                reason: "expected an SNS topic ARN".into(),
-            });
-        }
+        let topic_arn = topic_arn(&get)?;
         let severity_threshold = number(
             &get,
             "FIREBREAK_SEVERITY_THRESHOLD",
@@ -431,30 +389,6 @@ impl Config {
     }
 }
 
-fn memory_capture(get: &impl Fn(&str) -> Option<String>) -> Result<CaptureSettings, ConfigError> {
-    let tool_sha256 = text(get, "FIREBREAK_CAPTURE_TOOL_SHA256").unwrap_or_default();
-    if !tool_sha256.is_empty() && !is_sha256(&tool_sha256) {
-        return Err(ConfigError {
-            name: "FIREBREAK_CAPTURE_TOOL_SHA256",
-            value: tool_sha256,
-            reason: "expected a SHA-256: 64 hexadecimal digits".into(),
-        });
-    }
-    Ok(CaptureSettings {
-        bucket: text(get, "FIREBREAK_EVIDENCE_BUCKET").unwrap_or_default(),
-        document: text(get, "FIREBREAK_CAPTURE_DOCUMENT").unwrap_or_default(),
-        tool_sha256,
-        through_endpoints: flag(get, "FIREBREAK_CAPTURE_THROUGH_ENDPOINTS", false)?,
-        url_seconds: number(
-            get,
-            "FIREBREAK_CAPTURE_URL_SECONDS",
-            3600,
-            60..=43_200,
-            "expected seconds from 60 to 43200",
-        )?,
-    })
-}
-
 /// The playbook: the file `FIREBREAK_PLAYBOOK_FILE` names, read and validated now, or the built-in
 /// default. A playbook that cannot be read or used stops the function at start-up.
 fn playbook(get: &impl Fn(&str) -> Option<String>, threshold: f64) -> Result<Rules, ConfigError> {
@@ -468,77 +402,6 @@ fn playbook(get: &impl Fn(&str) -> Option<String>, threshold: f64) -> Result<Rul
     };
     let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read it: {e}")))?;
     Rules::parse(&text, &path, threshold).map_err(|e| fail(e.message))
-}
-
-/// Variable `name`, trimmed; `None` when unset or blank.
-fn text(get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    get(name)
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
-/// Whether `s` is an AWS account id (12 digits).
-fn account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Variable `name` as a list, comma- or space-separated (empty when unset), each item checked by
-/// `valid`; the first that fails is the error, with `reason`.
-fn listed(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    valid: fn(&str) -> bool,
-    reason: &str,
-) -> Result<Vec<String>, ConfigError> {
-    let value = get(name).unwrap_or_default();
-    let items: Vec<String> = (value.split(|c: char| c == ',' || c.is_whitespace()))
-        .filter(|v| !v.is_empty())
-        .map(String::from)
-        .collect();
-    match items.iter().find(|v| !valid(v)) {
-        Some(bad) => Err(ConfigError {
-            name,
-            value: bad.clone(),
-            reason: reason.into(),
-        }),
-        None => Ok(items),
-    }
-}
-
-/// Like [`number`], but the word `off` (`never`, `unlimited`) turns the setting off: `None`.
-fn number_or_off<T: std::str::FromStr + PartialOrd>(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    off: &str,
-    default: T,
-    range: std::ops::RangeInclusive<T>,
-    reason: &'static str,
-) -> Result<Option<T>, ConfigError> {
-    match get(name) {
-        Some(v) if v.trim() == off => Ok(None),
-        _ => number(get, name, default, range, reason).map(Some),
-    }
-}
-
-/// Variable `name` as a number in `range`, `default` when unset.
-fn number<T: std::str::FromStr + PartialOrd>(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-    range: std::ops::RangeInclusive<T>,
-    reason: &'static str,
-) -> Result<T, ConfigError> {
-    let Some(value) = get(name) else {
-        return Ok(default);
-    };
-    match value.trim().parse::<T>() {
-        Ok(n) if range.contains(&n) => Ok(n),
-        _ => Err(ConfigError {
-            name,
-            value,
-            reason: reason.into(),
-        }),
-    }
 }
 
 #[cfg(test)]

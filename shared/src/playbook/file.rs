@@ -469,10 +469,7 @@ fn validate(spec: RuleSpec, number: usize, threshold: f64) -> Result<Rule, Strin
                 .to_string(),
         );
     }
-    let changes = matches!(
-        response,
-        Response::Contain | Response::Evidence | Response::Ask
-    );
+    let changes = [Response::Contain, Response::Evidence, Response::Ask].contains(&response);
     if spec.capture_memory && (!changes || resource.is_some_and(|r| r != ResourceKind::Instance)) {
         return Err("capture_memory: only an instance's rule of contain, evidence or ask".into());
     }
