@@ -279,7 +279,18 @@ async fn with_the_path_to_aws_cut_at_the_kth_call_a_redelivery_completes_without
     assert_eq!(want.acl_denies, (1, 1), "{want:?}");
     // The last call marks that the team was told: cut there, the delivery still succeeds (the next
     // one tells again), so the cuts stop before it.
-    let total = proxy.calls().len() - before;
+    let first = proxy.calls()[before..].to_vec();
+    // A second fault-free incident: the count is the smaller of the two. One incident in a CI run
+    // made one call more than the other (29, not 28; not reproduced, the list is printed when it
+    // happens), which moved the last cut past the publish onto the told mark.
+    let (_, second_event, _) = scene(&aws, "10.68.0.0/16").await;
+    let before_second = proxy.calls().len();
+    function.invoke(&second_event).await.unwrap();
+    let second = proxy.calls()[before_second..].to_vec();
+    if first.len() != second.len() {
+        eprintln!("two fault-free incidents made different calls:\n{first:?}\n{second:?}");
+    }
+    let total = first.len().min(second.len());
     assert!(total >= 8, "a containment took only {total} calls");
 
     // FIREBREAK_CUT_EVERY_CALL=1 cuts at every call of the incident, not only at these.
