@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use ::http::Method;
 use serde_json::Value;
 
-use super::http::{Failure, Http};
+use super::http::{Answer, Failure, Http};
 use crate::config::TicketSettings;
+use crate::ports::TicketRequest;
 
 /// What one try of a ticket operation works with.
 pub struct Ctx<'a> {
@@ -30,6 +32,24 @@ impl Ctx<'_> {
                     self.settings.secret
                 ))
             })
+    }
+
+    /// One call to the ticket system: `path` on its URL, the JSON `body`, the `auth` header, within
+    /// the request's deadline (Jira's and ServiceNow's adapters).
+    pub async fn call(
+        &self,
+        auth: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        r: &TicketRequest,
+    ) -> Result<Answer, Failure> {
+        let url = format!("{}{path}", self.settings.url);
+        let body = body.map(|b| b.to_string().into_bytes());
+        let headers = [("authorization", auth.to_string())];
+        self.http
+            .call(method, &url, &headers, body, r.deadline)
+            .await
     }
 
     /// The ticket this container opened for `id`, if any.

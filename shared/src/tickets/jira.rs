@@ -9,7 +9,7 @@ use ::http::Method;
 use serde_json::{json, Value};
 
 use super::ctx::{one_line, Ctx};
-use super::http::{basic, query_value, Answer, Failure};
+use super::http::{basic, query_value, Failure};
 use crate::ports::{ticket_id, Ticket, TicketDone, TicketEvent, TicketRequest};
 
 /// Jira's limit on a text field is 32,767 characters; the text is cut well within it.
@@ -53,22 +53,6 @@ fn keyed(key: String, done: TicketDone) -> Ticket {
     }
 }
 
-async fn call(
-    ctx: &Ctx<'_>,
-    auth: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    r: &TicketRequest,
-) -> Result<Answer, Failure> {
-    let url = format!("{}{path}", ctx.settings.url);
-    let body = body.map(|b| b.to_string().into_bytes());
-    let headers = [("authorization", auth.to_string())];
-    ctx.http
-        .call(method, &url, &headers, body, r.deadline)
-        .await
-}
-
 /// The finding's issue in the project, by its label (`GET /rest/api/3/search/jql`, the search
 /// that replaced `/rest/api/3/search` in 2025).
 async fn search(
@@ -86,7 +70,7 @@ async fn search(
         "/rest/api/3/search/jql?jql={}&fields=status&maxResults=1",
         query_value(&jql)
     );
-    let answer = call(ctx, auth, Method::GET, &path, None, r).await?;
+    let answer = ctx.call(auth, Method::GET, &path, None, r).await?;
     let found = answer.ok("jira search")?.json("jira search")?;
     let key = (found["issues"].as_array())
         .and_then(|issues| issues.first())
@@ -105,7 +89,9 @@ async fn create(ctx: &Ctx<'_>, auth: &str, id: &str, r: &TicketRequest) -> Resul
             "description": document(&r.text),
         }
     });
-    let answer = call(ctx, auth, Method::POST, "/rest/api/3/issue", Some(body), r).await?;
+    let answer = ctx
+        .call(auth, Method::POST, "/rest/api/3/issue", Some(body), r)
+        .await?;
     let created = answer.ok("jira create")?.json("jira create")?;
     issue_key(created["key"].as_str().unwrap_or_default(), "jira create")
 }
@@ -114,7 +100,7 @@ async fn create(ctx: &Ctx<'_>, auth: &str, id: &str, r: &TicketRequest) -> Resul
 async fn comment(ctx: &Ctx<'_>, auth: &str, key: &str, r: &TicketRequest) -> Result<(), Failure> {
     let path = format!("/rest/api/3/issue/{key}/comment");
     let body = json!({ "body": document(&r.text) });
-    let answer = call(ctx, auth, Method::POST, &path, Some(body), r).await?;
+    let answer = ctx.call(auth, Method::POST, &path, Some(body), r).await?;
     answer.ok("jira comment").map(|_| ())
 }
 
@@ -123,7 +109,7 @@ async fn comment(ctx: &Ctx<'_>, auth: &str, key: &str, r: &TicketRequest) -> Res
 /// workflow without one).
 async fn resolve(ctx: &Ctx<'_>, auth: &str, key: &str, r: &TicketRequest) -> Result<bool, Failure> {
     let path = format!("/rest/api/3/issue/{key}/transitions");
-    let answer = call(ctx, auth, Method::GET, &path, None, r).await?;
+    let answer = ctx.call(auth, Method::GET, &path, None, r).await?;
     let listed = answer.ok("jira transitions")?.json("jira transitions")?;
     let done = (listed["transitions"].as_array().into_iter().flatten())
         .find(|t| t["to"]["statusCategory"]["key"] == "done")
@@ -132,7 +118,7 @@ async fn resolve(ctx: &Ctx<'_>, auth: &str, key: &str, r: &TicketRequest) -> Res
         return Ok(false);
     };
     let body = json!({ "transition": { "id": transition } });
-    let answer = call(ctx, auth, Method::POST, &path, Some(body), r).await?;
+    let answer = ctx.call(auth, Method::POST, &path, Some(body), r).await?;
     answer.ok("jira transition").map(|_| true)
 }
 

@@ -9,7 +9,7 @@ use ::http::Method;
 use serde_json::{json, Value};
 
 use super::ctx::{one_line, Ctx};
-use super::http::{basic, query_value, Answer, Failure};
+use super::http::{basic, query_value, Failure};
 use crate::ports::{ticket_id, Ticket, TicketDone, TicketEvent, TicketRequest};
 
 /// The `incident` table's `state` values Firebreak reads and writes.
@@ -65,22 +65,6 @@ fn keyed(number: String, done: TicketDone) -> Ticket {
     }
 }
 
-async fn call(
-    ctx: &Ctx<'_>,
-    auth: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    r: &TicketRequest,
-) -> Result<Answer, Failure> {
-    let url = format!("{}{path}", ctx.settings.url);
-    let body = body.map(|b| b.to_string().into_bytes());
-    let headers = [("authorization", auth.to_string())];
-    ctx.http
-        .call(method, &url, &headers, body, r.deadline)
-        .await
-}
-
 /// `GET /api/now/table/incident?sysparm_query=correlation_id=<id>`.
 async fn search(
     ctx: &Ctx<'_>,
@@ -92,7 +76,7 @@ async fn search(
         "/api/now/table/incident?sysparm_query={}&sysparm_fields=sys_id,number,state&sysparm_limit=1",
         query_value(&format!("correlation_id={id}^ORDERBYsys_created_on"))
     );
-    let answer = call(ctx, auth, Method::GET, &path, None, r).await?;
+    let answer = ctx.call(auth, Method::GET, &path, None, r).await?;
     let got = answer.ok("servicenow search")?.json("servicenow search")?;
     let Some(row) = got["result"].as_array().and_then(|rows| rows.first()) else {
         return Ok(None);
@@ -126,15 +110,9 @@ async fn create(
         "impact": level,
         "urgency": level,
     });
-    let answer = call(
-        ctx,
-        auth,
-        Method::POST,
-        "/api/now/table/incident",
-        Some(body),
-        r,
-    )
-    .await?;
+    let answer = ctx
+        .call(auth, Method::POST, "/api/now/table/incident", Some(body), r)
+        .await?;
     let created = answer.ok("servicenow create")?.json("servicenow create")?;
     sys_id(created["result"]["sys_id"].as_str().unwrap_or_default())?;
     Ok(number(
@@ -151,7 +129,7 @@ async fn patch(
     r: &TicketRequest,
 ) -> Result<(), Failure> {
     let path = format!("/api/now/table/incident/{}", found.sys_id);
-    let answer = call(ctx, auth, Method::PATCH, &path, Some(body), r).await?;
+    let answer = ctx.call(auth, Method::PATCH, &path, Some(body), r).await?;
     answer.ok("servicenow update").map(|_| ())
 }
 
